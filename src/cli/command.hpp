@@ -1,0 +1,21 @@
+#pragma once
+// Shared by the subcommand files: each file adds one subcommand to the app and keeps its own
+// options; the work itself lives in the library.
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace lrm::cli {
+
+struct Globals {
+  int threads = 0;  // 0: all cores
+  std::uint64_t seed = 0;
+  bool quiet = false;
+};
+
+// Each subcommand file defines one of these.
+void add_stimuli_command(CLI::App& app, const Globals& globals);
+void add_run_command(CLI::App& app, const Globals& globals);
+
+}  // namespace lrm::cli

@@ -1,0 +1,65 @@
+// lrm: the command-line entry point. Global options, then one subcommand per stage.
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <string>
+
+#include "cli/command.hpp"
+#include "common/error.hpp"
+#include "common/interrupt.hpp"
+#include "common/progress.hpp"
+#include "common/threads.hpp"
+#include "io/results.hpp"
+
+int main(int argc, char** argv) {
+  using namespace lrm;
+  cli::Globals globals;
+  CLI::App app{"lrm-suite: long-range modulatory feedback networks, steering, localizers and "
+               "model-brain comparison"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", io::version_string());
+  app.add_option("--threads", globals.threads, "Threads for kernels and LibTorch (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", globals.seed, "Random seed (runs are deterministic for a seed and thread count)");
+  app.add_flag("--quiet", globals.quiet, "No progress bars or notes");
+  app.parse_complete_callback([&] {
+    set_threads(globals.threads);
+    torch::set_num_threads(threads());
+    Progress::set_quiet(globals.quiet);
+  });
+
+  cli::add_stimuli_command(app, globals);
+  cli::add_run_command(app, globals);
+
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+  io::set_command_line(command_line);
+  install_interrupt_handlers();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "lrm: error: %s (see lrm --help)\n", e.what());
+    return 2;
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "lrm: error: %s\n", e.what());
+    return 2;
+  } catch (const Interrupted&) {
+    std::fprintf(stderr, "\nlrm: interrupted; partial outputs were left as *.partial (use --resume where offered)\n");
+    return 130;
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "lrm: error: %s\n", e.what_without_backtrace());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lrm: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

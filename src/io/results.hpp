@@ -1,0 +1,55 @@
+#pragma once
+// A run's results file: provenance at the root, written under a temporary name and renamed into
+// place by commit(), so an interrupted run never leaves a file that looks complete.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "io/h5.hpp"
+
+namespace lrm::io {
+
+struct Provenance {
+  std::string command_line;
+  std::string config_text;  // the analysis TOML a stage ran under, if any
+  std::uint64_t seed = 0;
+  std::map<std::string, std::string> inputs;  // e.g. model, weights_sha256, stimuli_sha256
+};
+
+// Fills version, git commit, start time and host; the config text comes from $LRM_CONFIG_FILE
+// when `lrm run` started this process.
+Provenance current_provenance(std::uint64_t seed);
+void set_command_line(std::string command_line);
+std::string version_string();
+
+class ResultFile {
+ public:
+  // Creates `<path>.partial` (truncating an old one) with provenance attributes at the root.
+  ResultFile(const std::filesystem::path& path, const Provenance& provenance);
+  // Reopens `<path>.partial` left by an interrupted run, to continue it.
+  static ResultFile resume(const std::filesystem::path& path);
+  ResultFile(ResultFile&&) = default;
+  ~ResultFile();
+
+  h5::File& file() { return file_; }
+  h5::Group root() const { return file_.root(); }
+  const std::filesystem::path& final_path() const { return final_path_; }
+  // Marks the file complete (root attribute complete = 1), closes it and renames it into place.
+  void commit();
+
+  static std::filesystem::path partial_path(const std::filesystem::path& path);
+
+ private:
+  ResultFile() = default;
+  h5::File file_;
+  std::filesystem::path final_path_;
+  bool committed_ = false;
+};
+
+// True when `path` exists, is HDF5 and carries complete = 1 at its root.
+bool is_complete(const std::filesystem::path& path);
+// SHA-256 of a file's bytes, as hex, for provenance.
+std::string sha256_file(const std::filesystem::path& path);
+
+}  // namespace lrm::io
