@@ -1,0 +1,158 @@
+#pragma once
+// Long-range modulatory (LRM) feedback networks (spec: lrm-model.md): a backbone that is a chain
+// of named layers, feedback pathways from source layers to destination convs, multiplicative or
+// additive motifs, several passes over the same input, and cognitive steering.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lrm::model {
+
+// ---------------------------------------------------------------------------------------------
+// Backbone: layers run in order; each has a user-facing name (torchvision's `features.3`, ...).
+class ChainImpl : public torch::nn::Module {
+ public:
+  // A single layer registered under `name` (no dots), e.g. "avgpool".
+  void add(const std::string& name, torch::nn::AnyModule layer);
+  // A block whose children become layers `name.0`, `name.1`, ...; with flatten_input, inputs of
+  // more than two dimensions are flattened to B×N before its first layer (AlexNet's classifier).
+  void add_block(const std::string& name, torch::nn::Sequential block, bool flatten_input = false);
+  // A chain-style TorchScript module (torch.jit.script/trace of a model whose forward runs its
+  // children in order, e.g. torchvision's AlexNet): children that hold children are expanded into
+  // `name.i`, and a block containing a Linear flattens its input.
+  static std::shared_ptr<ChainImpl> from_torchscript(const std::string& path);
+
+  const std::vector<std::string>& layer_names() const { return names_; }
+  std::size_t size() const { return names_.size(); }
+  bool has_layer(const std::string& name) const;
+  // Index of a layer; throws InputError naming it and listing the valid names.
+  std::size_t index_of(const std::string& name, const std::string& what = "layer") const;
+  // Runs layer i (flattening first where the chain says so).
+  torch::Tensor run_layer(std::size_t i, torch::Tensor x);
+  // Module type of layer i (e.g. "Conv2d", "ReLU", "Linear", "MaxPool2d").
+  const std::string& layer_type(std::size_t i) const { return types_[i]; }
+
+ private:
+  struct Layer;
+  std::vector<std::string> names_, types_;
+  std::vector<std::function<torch::Tensor(torch::Tensor)>> run_;
+  std::vector<bool> flatten_;
+};
+TORCH_MODULE(Chain);
+
+// ---------------------------------------------------------------------------------------------
+enum class Motif { multiplicative, additive };
+std::string to_string(Motif motif);
+Motif parse_motif(const std::string& text);  // "multiplicative" | "additive"
+
+struct Pathway {
+  std::string source;       // output of any layer (a ReLU, MaxPool, Linear, ...)
+  std::string destination;  // a conv layer, modulated before its ReLU
+  bool operator==(const Pathway& o) const { return source == o.source && destination == o.destination; }
+};
+
+// Cognitive steering for one forward call.
+struct Steering {
+  std::string source;        // source layer whose kept output is replaced (paper: classifier.6)
+  torch::Tensor vector;      // 1×D (broadcast over the batch) or B×D, shaped like the source output
+  // Gains α multiplying σ− and σ+ of the source's pathways during the call: scalars, or 1-D
+  // tensors of length B (one gain per batch row, e.g. several conditions in one batch).
+  torch::Tensor strength_neg = torch::ones({}), strength_pos = torch::ones({});
+  double mix = 1.0;          // w: kept ← w·v + (1−w)·kept
+  bool first_pass = false;   // also steer before pass 0 (kept taken as 0 there, i.e. w·v)
+
+  static Steering make(std::string source, torch::Tensor vector, double strength = 1.0,
+                       double mix = 1.0, bool first_pass = false);
+  void set_strength(double negative, double positive);
+};
+
+// What to keep from each pass.
+struct Record {
+  std::set<std::string> layers;  // layer outputs (destinations: the modulated output)
+  bool modulation = false;       // each destination's pre-modulation output and its F
+};
+
+struct PassOutput {
+  torch::Tensor logits;
+  std::map<std::string, torch::Tensor> layers;          // by layer name (Record.layers)
+  std::map<std::string, torch::Tensor> pre_modulation;  // by destination (Record.modulation)
+  std::map<std::string, torch::Tensor> modulation;      // F by destination (passes ≥ 1)
+};
+
+// Source outputs kept after a pass: what the next pass's pathways read. Raw model outputs;
+// steering replaces them only when they are used.
+struct PassState {
+  int passes_done = 0;
+  std::map<std::string, torch::Tensor> kept;  // source layer → output of the last pass
+  // Rows `rows` of every kept tensor (e.g. repeat pass 0 for several steering conditions).
+  PassState select(const torch::Tensor& rows) const;
+};
+
+struct ForwardResult {
+  std::vector<PassOutput> passes;  // one per pass run by the call
+  PassState state;                 // to continue with forward_from
+  std::vector<torch::Tensor> logits() const;
+};
+
+// One pathway's modulation ("mod block"): layer norm → tanh → resize → σ± gain → 1×1 conv.
+class ModBlockImpl : public torch::nn::Module {
+ public:
+  // norm_spatial: {} for a vector source, {H, W} (destination size at the probe input) otherwise.
+  ModBlockImpl(std::int64_t source_channels, std::vector<std::int64_t> norm_spatial,
+               std::int64_t destination_channels);
+  // F for a destination of size height×width; gains multiply σ− and σ+ (scalars or length B).
+  torch::Tensor forward(const torch::Tensor& source, std::int64_t height, std::int64_t width,
+                        const torch::Tensor& neg_gain, const torch::Tensor& pos_gain);
+  torch::Tensor neg_scale, pos_scale, norm_weight, norm_bias;
+  torch::nn::Conv2d modulation{nullptr};
+};
+TORCH_MODULE(ModBlock);
+
+class LrmNetImpl : public torch::nn::Module {
+ public:
+  // Parameter names follow the published checkpoints: `feedforward.<layer>.*` and
+  // `lrm.<dest>_modulation.from_<src>_to_<dest>.*` (dots → underscores). `probe` is the input
+  // shape C×H×W used to size the spatial norms (spec: 224×224 for AlexNet).
+  LrmNetImpl(Chain backbone, std::vector<Pathway> pathways, Motif motif = Motif::multiplicative,
+             std::vector<std::int64_t> probe = {3, 224, 224});
+
+  // Runs passes 0..passes-1 on `input` (B×C×H×W).
+  ForwardResult forward(const torch::Tensor& input, int passes, const Steering* steering = nullptr,
+                        const Record& record = {});
+  // Runs passes state.passes_done..passes-1, reading the sources kept in `state` (e.g. pass 0 run
+  // once by forward(input, 1) and shared by several steering conditions). `input` must be the
+  // input that produced `state` (same rows).
+  ForwardResult forward_from(const PassState& state, const torch::Tensor& input, int passes,
+                             const Steering* steering = nullptr, const Record& record = {});
+
+  Chain& backbone() { return feedforward_; }
+  const std::vector<Pathway>& pathways() const { return pathways_; }
+  std::vector<std::string> sources() const;       // distinct, in pathway order
+  std::vector<std::string> destinations() const;  // distinct, in pathway order
+  Motif motif() const { return motif_; }
+  const std::vector<std::int64_t>& probe() const { return probe_; }
+  // Throws InputError if the steering does not fit (unknown source, wrong vector length or rows).
+  void check_steering(const Steering& steering, std::int64_t batch) const;
+
+ private:
+  ForwardResult run(PassState state, const torch::Tensor& input, int passes,
+                    const Steering* steering, const Record& record);
+  Chain feedforward_{nullptr};
+  std::vector<Pathway> pathways_;
+  Motif motif_;
+  std::vector<std::int64_t> probe_;
+  std::vector<ModBlock> blocks_;  // parallel to pathways_
+  std::vector<std::vector<std::size_t>> incoming_;  // per chain layer: pathway indices
+  std::set<std::size_t> source_layers_;
+};
+TORCH_MODULE(LrmNet);
+
+// Name of a pathway's module under `lrm.` (spec): `<dest>_modulation.from_<src>_to_<dest>`.
+std::string pathway_module_name(const Pathway& p);
+
+}  // namespace lrm::model
