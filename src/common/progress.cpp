@@ -24,8 +24,11 @@ void Progress::set_quiet(bool quiet) { g_quiet = quiet; }
 bool Progress::enabled() { return !g_quiet && isatty(STDERR_FILENO); }
 
 Progress::Progress(std::string label, std::int64_t total, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 Progress::~Progress() { finish(); }
 

@@ -83,9 +83,9 @@ template <typename T>
 void set_attr_value(hid_t obj, const std::string& name, T value) {
   if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
   Handle space(H5Screate(H5S_SCALAR));
-  Handle attr(check(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
-                               H5P_DEFAULT),
-                    "cannot write attribute " + name));
+  Handle attr(
+      check(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+            "cannot write attribute " + name));
   check_status(H5Awrite(attr.id(), native_type<T>(), &value), "cannot write attribute " + name);
 }
 
@@ -186,9 +186,9 @@ Handle make_scale_dataset(const Group& g, const std::string& name, hid_t type, s
   if (g.has(name)) g.remove(name);
   hsize_t dims[1] = {n};
   Handle space(H5Screate_simple(1, dims, nullptr));
-  return Handle(check(H5Dcreate2(g.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT,
-                                 H5P_DEFAULT),
-                      "cannot create dimension " + name + " in " + g.path()));
+  return Handle(check(
+      H5Dcreate2(g.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      "cannot create dimension " + name + " in " + g.path()));
 }
 
 void write_string_data(hid_t dataset, const std::vector<std::string>& values) {
@@ -204,17 +204,29 @@ void write_string_data(hid_t dataset, const std::vector<std::string>& values) {
 }  // namespace
 
 template <>
-hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
+hid_t native_type<float>() {
+  return H5T_NATIVE_FLOAT;
+}
 template <>
-hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+hid_t native_type<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
 template <>
-hid_t native_type<std::int64_t>() { return H5T_NATIVE_INT64; }
+hid_t native_type<std::int64_t>() {
+  return H5T_NATIVE_INT64;
+}
 template <>
-hid_t native_type<std::int32_t>() { return H5T_NATIVE_INT32; }
+hid_t native_type<std::int32_t>() {
+  return H5T_NATIVE_INT32;
+}
 template <>
-hid_t native_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
+hid_t native_type<std::uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
 template <>
-hid_t native_type<std::int8_t>() { return H5T_NATIVE_INT8; }
+hid_t native_type<std::int8_t>() {
+  return H5T_NATIVE_INT8;
+}
 
 Handle& Handle::operator=(Handle&& o) noexcept {
   if (this != &o) {
@@ -230,14 +242,29 @@ Handle::~Handle() { close(); }
 void Handle::close() {
   if (id_ < 0) return;
   switch (H5Iget_type(id_)) {
-    case H5I_FILE: H5Fclose(id_); break;
-    case H5I_GROUP: H5Gclose(id_); break;
-    case H5I_DATASET: H5Dclose(id_); break;
-    case H5I_DATATYPE: H5Tclose(id_); break;
-    case H5I_DATASPACE: H5Sclose(id_); break;
-    case H5I_ATTR: H5Aclose(id_); break;
-    case H5I_GENPROP_LST: H5Pclose(id_); break;
-    default: break;
+    case H5I_FILE:
+      H5Fclose(id_);
+      break;
+    case H5I_GROUP:
+      H5Gclose(id_);
+      break;
+    case H5I_DATASET:
+      H5Dclose(id_);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(id_);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(id_);
+      break;
+    case H5I_ATTR:
+      H5Aclose(id_);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(id_);
+      break;
+    default:
+      break;
   }
   id_ = H5I_INVALID_HID;
 }
@@ -267,8 +294,8 @@ File::File(const std::filesystem::path& path, Mode mode) : path_(path) {
     case Mode::read_write: {
       if (!std::filesystem::exists(path)) fail("HDF5 file " + p + " does not exist");
       if (H5Fis_hdf5(p.c_str()) <= 0) fail(p + " is not an HDF5 file (or it is truncated)");
-      handle_ = Handle(H5Fopen(p.c_str(), mode == Mode::read ? H5F_ACC_RDONLY : H5F_ACC_RDWR,
-                               H5P_DEFAULT));
+      handle_ = Handle(
+          H5Fopen(p.c_str(), mode == Mode::read ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT));
       if (!handle_.valid()) fail("cannot open HDF5 file " + p + " (corrupt, truncated or locked)");
       break;
     }
@@ -290,21 +317,21 @@ Group File::root() const {
 
 void File::flush() const { H5Fflush(handle_.id(), H5F_SCOPE_GLOBAL); }
 
-bool Group::has(const std::string& name) const {
-  return H5LTpath_valid(id(), name.c_str(), 0) > 0;
-}
+bool Group::has(const std::string& name) const { return H5LTpath_valid(id(), name.c_str(), 0) > 0; }
 
 bool Group::has_group(const std::string& name) const {
   if (H5LTpath_valid(id(), name.c_str(), 1) <= 0) return false;
   H5O_info_t info;
-  if (H5Oget_info_by_name2(id(), name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return false;
+  if (H5Oget_info_by_name2(id(), name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+    return false;
   return info.type == H5O_TYPE_GROUP;
 }
 
 bool Group::has_dataset(const std::string& name) const {
   if (H5LTpath_valid(id(), name.c_str(), 1) <= 0) return false;
   H5O_info_t info;
-  if (H5Oget_info_by_name2(id(), name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return false;
+  if (H5Oget_info_by_name2(id(), name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+    return false;
   return info.type == H5O_TYPE_DATASET;
 }
 
@@ -372,7 +399,8 @@ void write_dimension(const Group& g, const std::string& name, std::uint64_t leng
   check_status(H5DSset_scale(ds.id(), label), "cannot make dimension " + name);
 }
 
-void write_coordinate(const Group& g, const std::string& dim, const std::vector<std::string>& values) {
+void write_coordinate(const Group& g, const std::string& dim,
+                      const std::vector<std::string>& values) {
   Handle type = string_type();
   Handle ds = make_scale_dataset(g, dim, type.id(), values.size());
   write_string_data(ds.id(), values);
@@ -380,7 +408,8 @@ void write_coordinate(const Group& g, const std::string& dim, const std::vector<
 }
 
 template <typename T>
-static void write_numeric_coordinate(const Group& g, const std::string& dim, const std::vector<T>& values) {
+static void write_numeric_coordinate(const Group& g, const std::string& dim,
+                                     const std::vector<T>& values) {
   Handle ds = make_scale_dataset(g, dim, native_type<T>(), values.size());
   if (!values.empty())
     check_status(H5Dwrite(ds.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
@@ -388,7 +417,8 @@ static void write_numeric_coordinate(const Group& g, const std::string& dim, con
   check_status(H5DSset_scale(ds.id(), dim.c_str()), "cannot make dimension " + dim);
 }
 
-void write_coordinate(const Group& g, const std::string& dim, const std::vector<std::int64_t>& values) {
+void write_coordinate(const Group& g, const std::string& dim,
+                      const std::vector<std::int64_t>& values) {
   write_numeric_coordinate(g, dim, values);
 }
 void write_coordinate(const Group& g, const std::string& dim, const std::vector<double>& values) {
@@ -411,13 +441,15 @@ void write_array(const Group& g, const std::string& name, const T* data,
                  const ArrayOptions& options) {
   if (g.has(name)) g.remove(name);
   std::vector<hsize_t> hdims(shape.begin(), shape.end());
-  Handle space(hdims.empty() ? H5Screate(H5S_SCALAR)
-                             : H5Screate_simple(static_cast<int>(hdims.size()), hdims.data(), nullptr));
+  Handle space(hdims.empty()
+                   ? H5Screate(H5S_SCALAR)
+                   : H5Screate_simple(static_cast<int>(hdims.size()), hdims.data(), nullptr));
   std::uint64_t n = 1;
   for (auto d : shape) n *= d;
   const bool chunked = options.compress && n * sizeof(T) > 64 * 1024 && !shape.empty();
-  Handle plist = create_plist(hdims, chunked ? default_chunk(shape, sizeof(T), ~0ull) : std::vector<hsize_t>{},
-                              options.compress);
+  Handle plist =
+      create_plist(hdims, chunked ? default_chunk(shape, sizeof(T), ~0ull) : std::vector<hsize_t>{},
+                   options.compress);
   Handle ds(check(H5Dcreate2(g.id(), name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
                              plist.id(), H5P_DEFAULT),
                   "cannot create dataset " + where(g.id(), name)));
@@ -432,8 +464,8 @@ template void write_array<float>(const Group&, const std::string&, const float*,
                                  const std::vector<std::uint64_t>&, const std::vector<std::string>&,
                                  const ArrayOptions&);
 template void write_array<double>(const Group&, const std::string&, const double*,
-                                  const std::vector<std::uint64_t>&, const std::vector<std::string>&,
-                                  const ArrayOptions&);
+                                  const std::vector<std::uint64_t>&,
+                                  const std::vector<std::string>&, const ArrayOptions&);
 template void write_array<std::int64_t>(const Group&, const std::string&, const std::int64_t*,
                                         const std::vector<std::uint64_t>&,
                                         const std::vector<std::string>&, const ArrayOptions&);
@@ -465,19 +497,21 @@ void write_scalar(const Group& g, const std::string& name, double value) {
 }
 
 template <typename T>
-RowWriter<T>::RowWriter(const Group& g, const std::string& name, std::vector<std::uint64_t> row_shape,
-                        std::uint64_t total_rows, std::uint64_t chunk_rows,
-                        const std::vector<std::string>& dims, const ArrayOptions& options)
+RowWriter<T>::RowWriter(const Group& g, const std::string& name,
+                        std::vector<std::uint64_t> row_shape, std::uint64_t total_rows,
+                        std::uint64_t chunk_rows, const std::vector<std::string>& dims,
+                        const ArrayOptions& options)
     : row_shape_(std::move(row_shape)), total_rows_(total_rows) {
   if (g.has(name)) g.remove(name);
   std::vector<std::uint64_t> shape{total_rows};
   shape.insert(shape.end(), row_shape_.begin(), row_shape_.end());
   std::vector<hsize_t> hdims(shape.begin(), shape.end());
   Handle space(H5Screate_simple(static_cast<int>(hdims.size()), hdims.data(), nullptr));
-  Handle plist = create_plist(hdims, default_chunk(shape, sizeof(T), std::max<std::uint64_t>(chunk_rows, 1)),
-                              options.compress);
-  dataset_ = Handle(check(H5Dcreate2(g.id(), name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
-                                     plist.id(), H5P_DEFAULT),
+  Handle plist =
+      create_plist(hdims, default_chunk(shape, sizeof(T), std::max<std::uint64_t>(chunk_rows, 1)),
+                   options.compress);
+  dataset_ = Handle(check(H5Dcreate2(g.id(), name.c_str(), native_type<T>(), space.id(),
+                                     H5P_DEFAULT, plist.id(), H5P_DEFAULT),
                           "cannot create dataset " + where(g.id(), name)));
   attach_dims(g, dataset_.id(), shape, dims);
   apply_options(dataset_.id(), options);
@@ -491,7 +525,8 @@ RowWriter<T> RowWriter<T>::reopen(const Group& g, const std::string& name) {
   auto shape = shape_of(w.dataset_.id());
   w.total_rows_ = shape.at(0);
   w.row_shape_.assign(shape.begin() + 1, shape.end());
-  w.rows_written_ = static_cast<std::uint64_t>(get_attr_number(w.dataset_.id(), "rows_written").value_or(0));
+  w.rows_written_ =
+      static_cast<std::uint64_t>(get_attr_number(w.dataset_.id(), "rows_written").value_or(0));
   return w;
 }
 
@@ -514,11 +549,13 @@ void RowWriter<T>::append(const T* rows, std::uint64_t n_rows) {
   for (size_t i = 0; i < row_shape_.size(); ++i) count[i + 1] = row_shape_[i];
   H5Sselect_hyperslab(fspace.id(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   Handle mspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
-  check_status(H5Dwrite(dataset_.id(), native_type<T>(), mspace.id(), fspace.id(), H5P_DEFAULT, rows),
-               "cannot write to " + file_name(dataset_.id()) + ":" + object_name(dataset_.id()) +
-                   " (disk full?)");
+  check_status(
+      H5Dwrite(dataset_.id(), native_type<T>(), mspace.id(), fspace.id(), H5P_DEFAULT, rows),
+      "cannot write to " + file_name(dataset_.id()) + ":" + object_name(dataset_.id()) +
+          " (disk full?)");
   rows_written_ += n_rows;
-  set_attr_value<std::int64_t>(dataset_.id(), "rows_written", static_cast<std::int64_t>(rows_written_));
+  set_attr_value<std::int64_t>(dataset_.id(), "rows_written",
+                               static_cast<std::int64_t>(rows_written_));
 }
 
 template class RowWriter<float>;
@@ -553,7 +590,8 @@ Array<T> read_array(const File& f, const std::string& path) {
 }
 
 template <typename T>
-Array<T> read_rows(const File& f, const std::string& path, std::uint64_t first, std::uint64_t count) {
+Array<T> read_rows(const File& f, const std::string& path, std::uint64_t first,
+                   std::uint64_t count) {
   Handle ds = open_dataset(f.id(), path);
   Array<T> a;
   auto shape = shape_of(ds.id());
@@ -571,15 +609,15 @@ Array<T> read_rows(const File& f, const std::string& path, std::uint64_t first, 
   start[0] = first;
   H5Sselect_hyperslab(fspace.id(), H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr);
   Handle mspace(H5Screate_simple(static_cast<int>(cnt.size()), cnt.data(), nullptr));
-  check_status(H5Dread(ds.id(), native_type<T>(), mspace.id(), fspace.id(), H5P_DEFAULT, a.data.data()),
-               "cannot read " + f.path().string() + ":" + path + " (corrupt or truncated?)");
+  check_status(
+      H5Dread(ds.id(), native_type<T>(), mspace.id(), fspace.id(), H5P_DEFAULT, a.data.data()),
+      "cannot read " + f.path().string() + ":" + path + " (corrupt or truncated?)");
   return a;
 }
 
-#define LRM_INSTANTIATE_READ(T)                                                   \
-  template Array<T> read_array<T>(const File&, const std::string&);              \
-  template Array<T> read_rows<T>(const File&, const std::string&, std::uint64_t, \
-                                 std::uint64_t);
+#define LRM_INSTANTIATE_READ(T)                                     \
+  template Array<T> read_array<T>(const File&, const std::string&); \
+  template Array<T> read_rows<T>(const File&, const std::string&, std::uint64_t, std::uint64_t);
 LRM_INSTANTIATE_READ(float)
 LRM_INSTANTIATE_READ(double)
 LRM_INSTANTIATE_READ(std::int64_t)
@@ -663,6 +701,13 @@ bool is_string_dataset(const File& f, const std::string& path) {
   Handle ds = open_dataset(f.id(), path);
   Handle t(H5Dget_type(ds.id()));
   return H5Tget_class(t.id()) == H5T_STRING;
+}
+
+bool is_uint8_dataset(const File& f, const std::string& path) {
+  Handle ds = open_dataset(f.id(), path);
+  Handle t(H5Dget_type(ds.id()));
+  return H5Tget_class(t.id()) == H5T_INTEGER && H5Tget_size(t.id()) == 1 &&
+         H5Tget_sign(t.id()) == H5T_SGN_NONE;
 }
 
 std::pair<std::filesystem::path, std::string> split_dataset_spec(const std::string& spec,

@@ -75,9 +75,9 @@ class Group {
   bool has(const std::string& name) const;  // a link (group or dataset) by relative path
   bool has_group(const std::string& name) const;
   bool has_dataset(const std::string& name) const;
-  Group group(const std::string& name) const;            // must exist
-  Group require_group(const std::string& name) const;    // creates intermediate groups
-  std::vector<std::string> children() const;             // names in creation/alphabetical order
+  Group group(const std::string& name) const;          // must exist
+  Group require_group(const std::string& name) const;  // creates intermediate groups
+  std::vector<std::string> children() const;           // names in creation/alphabetical order
   void remove(const std::string& name) const;
 
   // Attributes on this group.
@@ -95,8 +95,10 @@ class Group {
 // Dimensions and coordinates. A dimension is a dimension-scale dataset in the group; a coordinate
 // dimension holds values (stimulus ids, unit indices), a bare one only a length.
 void write_dimension(const Group& g, const std::string& name, std::uint64_t length);
-void write_coordinate(const Group& g, const std::string& dim, const std::vector<std::string>& values);
-void write_coordinate(const Group& g, const std::string& dim, const std::vector<std::int64_t>& values);
+void write_coordinate(const Group& g, const std::string& dim,
+                      const std::vector<std::string>& values);
+void write_coordinate(const Group& g, const std::string& dim,
+                      const std::vector<std::int64_t>& values);
 void write_coordinate(const Group& g, const std::string& dim, const std::vector<double>& values);
 // An auxiliary coordinate: a 1-D variable along an existing dimension (e.g. category per stimulus).
 // Arrays list it in their `coordinates` attribute so xarray shows it as a coordinate.
@@ -133,8 +135,8 @@ template <typename T>
 class RowWriter {
  public:
   RowWriter(const Group& g, const std::string& name, std::vector<std::uint64_t> row_shape,
-            std::uint64_t total_rows, std::uint64_t chunk_rows, const std::vector<std::string>& dims,
-            const ArrayOptions& options = {});
+            std::uint64_t total_rows, std::uint64_t chunk_rows,
+            const std::vector<std::string>& dims, const ArrayOptions& options = {});
   // Reopens a dataset written earlier, to continue after its last complete batch.
   static RowWriter reopen(const Group& g, const std::string& name);
   void append(const T* rows, std::uint64_t n_rows);
@@ -155,7 +157,8 @@ template <typename T>
 Array<T> read_array(const File& f, const std::string& path);
 // Reads rows [first, first + count) of a dataset along its first dimension.
 template <typename T>
-Array<T> read_rows(const File& f, const std::string& path, std::uint64_t first, std::uint64_t count);
+Array<T> read_rows(const File& f, const std::string& path, std::uint64_t first,
+                   std::uint64_t count);
 std::vector<std::string> read_strings(const File& f, const std::string& path);
 // Names of the dimension scales attached to each dimension of a dataset ("" where none).
 std::vector<std::string> dimension_names(const File& f, const std::string& path);
@@ -164,6 +167,7 @@ std::optional<std::string> dataset_attr_string(const File& f, const std::string&
 void set_dataset_attr(const File& f, const std::string& path, const std::string& attr,
                       const std::string& value);
 bool is_string_dataset(const File& f, const std::string& path);
+bool is_uint8_dataset(const File& f, const std::string& path);
 
 // Splits "file.h5:/group/data" into file and dataset path (the path defaults to `fallback`).
 std::pair<std::filesystem::path, std::string> split_dataset_spec(const std::string& spec,

@@ -62,7 +62,8 @@ ResultFile::ResultFile(const std::filesystem::path& path, const Provenance& prov
   if (path.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) throw InputError("cannot create folder " + path.parent_path().string() + ": " + ec.message());
+    if (ec)
+      throw InputError("cannot create folder " + path.parent_path().string() + ": " + ec.message());
   }
   file_ = h5::File(partial_path(path), h5::File::Mode::create_truncate);
   auto root = file_.root();

@@ -11,7 +11,9 @@ struct Image {
   int channels = 0, height = 0, width = 0;
   std::vector<float> data;
   float& at(int c, int y, int x) { return data[(static_cast<size_t>(c) * height + y) * width + x]; }
-  float at(int c, int y, int x) const { return data[(static_cast<size_t>(c) * height + y) * width + x]; }
+  float at(int c, int y, int x) const {
+    return data[(static_cast<size_t>(c) * height + y) * width + x];
+  }
 };
 
 // Decodes a JPEG or PNG (or any format stb reads) to values in [0, 1]; throws InputError naming

@@ -15,8 +15,8 @@ namespace lrm::stimuli {
 struct OpenOptions {
   // Subcategory folder → category (e.g. adult → faces, child → faces); empty: folder names.
   std::map<std::string, std::string> category_map;
-  bool skip_bad = false;     // skip undecodable files (listed in skipped()) instead of failing
-  std::string split;         // HDF5 sets: keep only rows whose /split equals this ("train", "test")
+  bool skip_bad = false;  // skip undecodable files (listed in skipped()) instead of failing
+  std::string split;      // HDF5 sets: keep only rows whose /split equals this ("train", "test")
   std::vector<std::string> categories;  // keep only these categories (empty: all)
 };
 
@@ -36,19 +36,27 @@ class StimulusSet {
   virtual Image load(std::size_t i) const = 0;
   // Image i ready for a model: preprocess(load(i)) unless the set is already preprocessed.
   Image load_preprocessed(std::size_t i, const Preprocess& p) const;
-  // Images [first, first + n) preprocessed into one contiguous N×C×H×W buffer (threads over images).
+  // Images [first, first + n) preprocessed into one contiguous N×C×H×W buffer (threads over
+  // images).
   std::vector<float> load_batch(std::size_t first, std::size_t n, const Preprocess& p,
                                 std::vector<std::int64_t>& shape) const;
   // Checksum of the files behind the set, for provenance.
   virtual std::string checksum() const = 0;
+  // Restricts the set to the given categories (error naming any that is absent).
+  void keep_categories(const std::vector<std::string>& wanted);
 
  protected:
+  // Images [first, first + n) as load() gives them; file sets decode in parallel.
+  virtual std::vector<Image> load_block(std::size_t first, std::size_t n) const;
+  // Keeps only these rows, in this order (subclasses map rows to their storage).
+  virtual void keep_rows(const std::vector<std::size_t>& rows) = 0;
   std::vector<std::string> ids_, categories_, skipped_;
   std::string source_;
 };
 
 // Opens `spec`: a folder, a .csv manifest, `file.h5` (an image set written by the suite) or
 // `file.h5:/path` (a dataset of images or of preprocessed float32 N×3×H×W tensors).
-std::unique_ptr<StimulusSet> open_stimulus_set(const std::string& spec, const OpenOptions& options = {});
+std::unique_ptr<StimulusSet> open_stimulus_set(const std::string& spec,
+                                               const OpenOptions& options = {});
 
 }  // namespace lrm::stimuli

@@ -1,0 +1,51 @@
+#include "cli/stimulus_options.hpp"
+
+#include "stimuli/file_sets.hpp"
+
+namespace lrm::cli {
+
+std::unique_ptr<stimuli::StimulusSet> StimulusOptions::open() const {
+  stimuli::OpenOptions o;
+  o.category_map = stimuli::parse_category_map(category_map);
+  o.skip_bad = skip_bad;
+  o.split = split;
+  o.categories = categories;
+  return stimuli::open_stimulus_set(spec, o);
+}
+
+stimuli::Preprocess StimulusOptions::preprocessing() const {
+  auto p = stimuli::Preprocess::preset(preprocess);
+  if (resize >= 0) p.resize = resize;
+  if (crop >= 0) p.crop = crop;
+  if (!mean.empty()) p.mean = mean;
+  if (!std.empty()) p.std = std;
+  return p;
+}
+
+void add_stimulus_options(CLI::App* cmd, StimulusOptions& o, bool required,
+                          const std::string& default_preset) {
+  o.preprocess = default_preset;
+  auto* s = cmd->add_option("--stimuli", o.spec,
+                            "Stimulus set: folder of category folders (fLoc layout), .csv manifest "
+                            "(path,category[,id,...]), file.h5 (suite layout) or file.h5:/dataset "
+                            "(float32 N×C×H×W tensors are taken as preprocessed)");
+  if (required) s->required();
+  cmd->add_option("--category-map", o.category_map,
+                  "Subcategory folders to categories: 'floc' or 'adult=faces,child=faces'");
+  cmd->add_flag("--skip-bad", o.skip_bad,
+                "Skip (and list) corrupt or non-image files instead of failing");
+  cmd->add_option("--split", o.split, "Only stimuli of this split (HDF5 sets: train or test)");
+  cmd->add_option("--categories", o.categories, "Only stimuli of these categories")->delimiter(',');
+  cmd->add_option("--preprocess", o.preprocess,
+                  "Preprocessing preset: imagenet, imagenet-composite, mnist, none")
+      ->capture_default_str();
+  cmd->add_option("--resize", o.resize,
+                  "Resize the short side to this (0: keep; default: the preset's)");
+  cmd->add_option("--crop", o.crop, "Centre crop to this square (0: none; default: the preset's)");
+  cmd->add_option("--mean", o.mean, "Normalisation mean per channel (default: the preset's)")
+      ->delimiter(',');
+  cmd->add_option("--std", o.std, "Normalisation std per channel (default: the preset's)")
+      ->delimiter(',');
+}
+
+}  // namespace lrm::cli

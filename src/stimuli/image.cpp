@@ -1,0 +1,213 @@
+#include "stimuli/image.hpp"
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_FAILURE_USERMSG
+#include <stb_image.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "common/error.hpp"
+
+namespace lrm::stimuli {
+namespace {
+
+// One output position's contributing input range and weights, as torch's
+// _compute_indices_weights_aa computes them for the bilinear filter (align_corners = false).
+struct Taps {
+  std::vector<int> first;
+  std::vector<int> count;
+  std::vector<double> weights;  // max_taps per output
+  int max_taps = 0;
+};
+
+Taps antialias_taps(int in_size, int out_size) {
+  const double scale = static_cast<double>(in_size) / out_size;
+  const double support = scale >= 1.0 ? scale : 1.0;
+  const double invscale = scale >= 1.0 ? 1.0 / scale : 1.0;
+  Taps t;
+  t.max_taps = static_cast<int>(std::ceil(support)) * 2 + 1;
+  t.first.resize(out_size);
+  t.count.resize(out_size);
+  t.weights.assign(static_cast<size_t>(out_size) * t.max_taps, 0.0);
+  for (int i = 0; i < out_size; ++i) {
+    const double center = scale * (i + 0.5);
+    const int xmin = std::max(static_cast<int>(center - support + 0.5), 0);
+    const int xsize = std::min(static_cast<int>(center + support + 0.5), in_size) - xmin;
+    double total = 0;
+    double* w = &t.weights[static_cast<size_t>(i) * t.max_taps];
+    for (int j = 0; j < xsize && j < t.max_taps; ++j) {
+      const double x = std::abs((j + xmin - center + 0.5) * invscale);
+      w[j] = x < 1.0 ? 1.0 - x : 0.0;
+      total += w[j];
+    }
+    for (int j = 0; j < xsize && j < t.max_taps; ++j) w[j] = total != 0 ? w[j] / total : 0.0;
+    t.first[i] = xmin;
+    t.count[i] = std::min(xsize, t.max_taps);
+  }
+  return t;
+}
+
+}  // namespace
+
+Image image_from_u8_hwc(const unsigned char* pixels, int height, int width, int channels) {
+  Image img;
+  img.channels = channels;
+  img.height = height;
+  img.width = width;
+  img.data.resize(static_cast<size_t>(channels) * height * width);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x)
+      for (int c = 0; c < channels; ++c)
+        img.at(c, y, x) = pixels[(static_cast<size_t>(y) * width + x) * channels + c] / 255.0f;
+  return img;
+}
+
+Image decode_image(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path))
+    throw InputError("image " + path.string() + " does not exist");
+  int w = 0, h = 0, n = 0;
+  unsigned char* pixels = stbi_load(path.string().c_str(), &w, &h, &n, 0);
+  if (pixels == nullptr)
+    throw InputError("cannot decode image " + path.string() + ": " + stbi_failure_reason());
+  // Grey+alpha and RGBA: the alpha channel is dropped.
+  const int keep = (n == 2) ? 1 : std::min(n, 3);
+  Image img;
+  img.channels = keep;
+  img.height = h;
+  img.width = w;
+  img.data.resize(static_cast<size_t>(keep) * h * w);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < keep; ++c)
+        img.at(c, y, x) = pixels[(static_cast<size_t>(y) * w + x) * n + c] / 255.0f;
+  stbi_image_free(pixels);
+  return img;
+}
+
+Image resize(const Image& in, int height, int width) {
+  if (in.height == height && in.width == width) return in;
+  const Taps th = antialias_taps(in.height, height);
+  const Taps tw = antialias_taps(in.width, width);
+  // Horizontal pass, then vertical, in double for accuracy.
+  std::vector<double> tmp(static_cast<size_t>(in.channels) * in.height * width);
+  for (int c = 0; c < in.channels; ++c)
+    for (int y = 0; y < in.height; ++y)
+      for (int x = 0; x < width; ++x) {
+        const double* w = &tw.weights[static_cast<size_t>(x) * tw.max_taps];
+        double s = 0;
+        for (int j = 0; j < tw.count[x]; ++j) s += w[j] * in.at(c, y, tw.first[x] + j);
+        tmp[(static_cast<size_t>(c) * in.height + y) * width + x] = s;
+      }
+  Image out;
+  out.channels = in.channels;
+  out.height = height;
+  out.width = width;
+  out.data.resize(static_cast<size_t>(in.channels) * height * width);
+  for (int c = 0; c < in.channels; ++c)
+    for (int y = 0; y < height; ++y) {
+      const double* w = &th.weights[static_cast<size_t>(y) * th.max_taps];
+      for (int x = 0; x < width; ++x) {
+        double s = 0;
+        for (int j = 0; j < th.count[y]; ++j)
+          s += w[j] * tmp[(static_cast<size_t>(c) * in.height + th.first[y] + j) * width + x];
+        out.at(c, y, x) = static_cast<float>(s);
+      }
+    }
+  return out;
+}
+
+Image resize_short_side(const Image& in, int size) {
+  // torchvision's _compute_resized_output_size for an int size.
+  const bool portrait = in.width <= in.height;
+  const int short_side = portrait ? in.width : in.height;
+  const int long_side = portrait ? in.height : in.width;
+  const int new_long = static_cast<int>(static_cast<long long>(size) * long_side / short_side);
+  return portrait ? resize(in, new_long, size) : resize(in, size, new_long);
+}
+
+Image center_crop(const Image& in, int height, int width) {
+  if (height > in.height || width > in.width)
+    throw InputError("centre crop " + std::to_string(height) + "x" + std::to_string(width) +
+                     " is larger than the image (" + std::to_string(in.height) + "x" +
+                     std::to_string(in.width) + ")");
+  // Python's round() rounds half to even; nearbyint does the same in the default mode.
+  const int top = static_cast<int>(std::nearbyint((in.height - height) / 2.0));
+  const int left = static_cast<int>(std::nearbyint((in.width - width) / 2.0));
+  Image out;
+  out.channels = in.channels;
+  out.height = height;
+  out.width = width;
+  out.data.resize(static_cast<size_t>(in.channels) * height * width);
+  for (int c = 0; c < in.channels; ++c)
+    for (int y = 0; y < height; ++y)
+      std::copy_n(&in.data[(static_cast<size_t>(c) * in.height + top + y) * in.width + left], width,
+                  &out.at(c, y, 0));
+  return out;
+}
+
+Image to_channels(const Image& in, int channels) {
+  if (in.channels == channels) return in;
+  Image out;
+  out.channels = channels;
+  out.height = in.height;
+  out.width = in.width;
+  const size_t plane = static_cast<size_t>(in.height) * in.width;
+  out.data.resize(plane * channels);
+  if (channels == 3 && in.channels == 1) {
+    for (int c = 0; c < 3; ++c) std::copy_n(in.data.begin(), plane, out.data.begin() + c * plane);
+  } else if (channels == 1 && in.channels == 3) {
+    // torchvision's rgb_to_grayscale weights.
+    for (size_t i = 0; i < plane; ++i)
+      out.data[i] =
+          0.2989f * in.data[i] + 0.587f * in.data[plane + i] + 0.114f * in.data[2 * plane + i];
+  } else {
+    throw InputError("cannot convert a " + std::to_string(in.channels) + "-channel image to " +
+                     std::to_string(channels) + " channels");
+  }
+  return out;
+}
+
+Preprocess Preprocess::preset(const std::string& name) {
+  Preprocess p;
+  if (name == "imagenet") return p;
+  if (name == "imagenet-composite") {
+    p.crop = 256;
+    return p;
+  }
+  if (name == "mnist") {
+    p.resize = 0;
+    p.crop = 0;
+    p.channels = 1;
+    p.mean = {0.1307f};
+    p.std = {0.3081f};
+    return p;
+  }
+  if (name == "none") {
+    p.resize = 0;
+    p.crop = 0;
+    p.mean = {0.f, 0.f, 0.f};
+    p.std = {1.f, 1.f, 1.f};
+    return p;
+  }
+  throw InputError("unknown preprocessing preset '" + name +
+                   "' (valid: imagenet, imagenet-composite, mnist, none)");
+}
+
+Image preprocess(const Image& in, const Preprocess& p) {
+  Image img = p.resize > 0 ? resize_short_side(in, p.resize) : in;
+  if (p.crop > 0) img = center_crop(img, p.crop, p.crop);
+  img = to_channels(img, p.channels);
+  if (p.mean.size() != static_cast<size_t>(p.channels) ||
+      p.std.size() != static_cast<size_t>(p.channels))
+    throw InputError("normalisation needs one mean and one std per channel (" +
+                     std::to_string(p.channels) + ")");
+  const size_t plane = static_cast<size_t>(img.height) * img.width;
+  for (int c = 0; c < img.channels; ++c)
+    for (size_t i = 0; i < plane; ++i)
+      img.data[c * plane + i] = (img.data[c * plane + i] - p.mean[c]) / p.std[c];
+  return img;
+}
+
+}  // namespace lrm::stimuli
