@@ -14,14 +14,17 @@
 int main(int argc, char** argv) {
   using namespace lrm;
   cli::Globals globals;
-  CLI::App app{"lrm-suite: long-range modulatory feedback networks, steering, localizers and "
-               "model-brain comparison"};
+  CLI::App app{
+      "lrm-suite: long-range modulatory feedback networks, steering, localizers and "
+      "model-brain comparison"};
   app.require_subcommand(1);
   app.fallthrough();
   app.set_version_flag("--version", io::version_string());
-  app.add_option("--threads", globals.threads, "Threads for kernels and LibTorch (default: all cores)")
+  app.add_option("--threads", globals.threads,
+                 "Threads for kernels and LibTorch (default: all cores)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", globals.seed, "Random seed (runs are deterministic for a seed and thread count)");
+  app.add_option("--seed", globals.seed,
+                 "Random seed (runs are deterministic for a seed and thread count)");
   app.add_flag("--quiet", globals.quiet, "No progress bars or notes");
   app.parse_complete_callback([&] {
     set_threads(globals.threads);
@@ -52,7 +55,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lrm: error: %s\n", e.what());
     return 2;
   } catch (const Interrupted&) {
-    std::fprintf(stderr, "\nlrm: interrupted; partial outputs were left as *.partial (use --resume where offered)\n");
+    std::fprintf(stderr,
+                 "\nlrm: interrupted; partial outputs were left as *.partial (use --resume where "
+                 "offered)\n");
     return 130;
   } catch (const c10::Error& e) {
     std::fprintf(stderr, "lrm: error: %s\n", e.what_without_backtrace());
