@@ -1,0 +1,31 @@
+#pragma once
+// False discovery rate control exactly as statsmodels' multipletests computes it (methods.md §2).
+#include <cstdint>
+#include <vector>
+
+namespace lrm::stats {
+
+enum class FdrMethod { bh, by };  // Benjamini–Hochberg; Benjamini–Yekutieli (any dependence)
+
+struct FdrResult {
+  std::vector<double> p_adjusted;
+  std::vector<std::uint8_t> rejected;
+};
+
+// Σ_{k=1..n} 1/k, summed from the smallest term up so no term is lost.
+double harmonic_number(std::int64_t n);
+
+// statsmodels' rules: NaN counts in n, sorts last and is never rejected, and (numpy's running
+// minimum propagating it) makes every adjusted value NaN.
+FdrResult fdr(const std::vector<double>& p, FdrMethod method, double alpha);
+
+// The same correction for the two-sided p-values of t statistics, with p evaluated only where an
+// adjusted value can fall below 1. For BY every unit with p ≥ 1/c_n has adjusted p = 1, and since
+// the t tail grows as df falls, |t| ≤ t* (the critical value for the largest df) implies p ≥ 1/c_n:
+// only units beyond t* need the incomplete beta function. Undefined t (NaN: a constant unit) counts
+// in n as p = 1 — no evidence — so it is never rejected and leaves the others' adjusted p exact
+// (statsmodels would turn them all NaN); its own adjusted p is NaN.
+FdrResult fdr_of_t(const double* t, const double* df, std::int64_t n, FdrMethod method,
+                   double alpha);
+
+}  // namespace lrm::stats

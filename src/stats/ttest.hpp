@@ -1,0 +1,58 @@
+#pragma once
+// Two-sample t-tests as scipy.stats.ttest_ind computes them (two-sided), vectorised over units:
+// the moments of every group for every unit come from one pass over a stimuli × units matrix.
+#include <cstdint>
+#include <vector>
+
+namespace lrm::stats {
+
+enum class TTestKind { student, welch };
+
+// Count, mean and sum of squared deviations of each group for each unit, over finite values only.
+struct GroupMoments {
+  std::int64_t n_groups = 0, n_units = 0;
+  std::vector<std::int32_t> count;      // (group, unit)
+  std::vector<double> mean;             // (group, unit)
+  std::vector<double> sum_sq_dev;       // (group, unit)
+  std::vector<std::int64_t> nonfinite;  // (unit) NaN/inf values left out of that unit's tests
+  std::int64_t at(int g, std::int64_t unit) const { return g * n_units + unit; }
+};
+
+// `group[r]` is the group of row r, or −1 to leave the row out. Each cache-sized block of units is
+// read twice (means, then squared deviations), so variances are as accurate as numpy's two-pass
+// var while the matrix streams from memory once. Parallel over unit blocks.
+GroupMoments group_moments(const float* data, std::int64_t n_rows, std::int64_t n_units,
+                           const std::vector<int>& group, int n_groups);
+GroupMoments group_moments(const double* data, std::int64_t n_rows, std::int64_t n_units,
+                           const std::vector<int>& group, int n_groups);
+
+struct TStatistic {
+  double t, df;
+};
+
+// t of group 1 vs group 2 from their moments, with scipy's formulas and edge cases: fewer than two
+// values in a group or no variance and equal means → t = NaN; unequal means without variance →
+// ±inf.
+TStatistic t_statistic(std::int64_t n1, double mean1, double sum_sq_dev1, std::int64_t n2,
+                       double mean2, double sum_sq_dev2, TTestKind kind);
+
+// Two-sided p = 2·sf(|t|) of Student's t with df degrees of freedom (Boost.Math, computed in the
+// complement for precision). NaN t → NaN; infinite t → 0.
+double t_pvalue(double t, double df);
+
+// t and df of group a vs group b for every unit.
+void t_statistics(const GroupMoments& m, int a, int b, TTestKind kind, double* t, double* df);
+
+struct TTestResult {
+  std::vector<double> t, df, p;
+};
+// Group a vs group b for every unit, p-values included (parallel over units).
+TTestResult ttest_ind(const GroupMoments& m, int a, int b, TTestKind kind);
+
+struct TTest {
+  double t, df, p;
+};
+// Two samples; NaN/inf values are left out.
+TTest ttest_ind(const std::vector<double>& a, const std::vector<double>& b, TTestKind kind);
+
+}  // namespace lrm::stats

@@ -1,0 +1,90 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "stats/ttest.hpp"
+
+using namespace lrm::stats;
+
+namespace {
+void expect_rel(double actual, double expected, double tol = 1e-12) {
+  EXPECT_NEAR(actual, expected, tol * std::fabs(expected)) << "expected " << expected;
+}
+const std::vector<double> a{3.1, 2.7, 4.4, 5.0, 3.9, 4.2}, b{2.0, 2.9, 3.1, 1.7, 2.2};
+}  // namespace
+
+TEST(StatsTTest, StudentMatchesScipy) {
+  const auto r = ttest_ind(a, b, TTestKind::student);
+  expect_rel(r.t, 3.3122490053635074);
+  expect_rel(r.p, 0.009051409543354016);
+  EXPECT_EQ(r.df, 9.0);
+}
+
+TEST(StatsTTest, WelchMatchesScipy) {
+  const auto r = ttest_ind(a, b, TTestKind::welch);
+  expect_rel(r.t, 3.427799915120745);
+  expect_rel(r.p, 0.007777696013981637);
+}
+
+TEST(StatsTTest, ConstantUnitIsUndefinedAndZeroVarianceDifferenceIsInfinite) {
+  for (auto kind : {TTestKind::student, TTestKind::welch}) {
+    const auto same = ttest_ind({1, 1, 1}, {1, 1, 1}, kind);
+    EXPECT_TRUE(std::isnan(same.t));
+    EXPECT_TRUE(std::isnan(same.p));
+    const auto apart = ttest_ind({1, 1, 1}, {2, 2, 2}, kind);
+    EXPECT_EQ(apart.t, -INFINITY);
+    EXPECT_EQ(apart.p, 0.0);
+  }
+  // One group constant: scipy gives t = 0.6546536707079772 (Student), 0.7745966692414834 (Welch).
+  expect_rel(ttest_ind({1, 2, 3, 4}, {2, 2, 2}, TTestKind::student).p, 0.5416045607931204);
+  expect_rel(ttest_ind({1, 2, 3, 4}, {2, 2, 2}, TTestKind::welch).p, 0.495025346059711);
+}
+
+TEST(StatsTTest, NonFiniteValuesAreLeftOutAndCounted) {
+  std::vector<double> a_nan = a;
+  a_nan.push_back(NAN);
+  std::vector<double> b_inf = b;
+  b_inf.push_back(INFINITY);
+  const auto r = ttest_ind(a_nan, b_inf, TTestKind::student);
+  expect_rel(r.t, 3.3122490053635074);
+
+  // The same data as a two-unit matrix: unit 1 holds the non-finite values.
+  std::vector<float> m;
+  std::vector<int> group;
+  for (size_t i = 0; i < a_nan.size(); ++i)
+    m.insert(m.end(), {float(i), float(a_nan[i])}), group.push_back(0);
+  for (size_t i = 0; i < b_inf.size(); ++i)
+    m.insert(m.end(), {float(i), float(b_inf[i])}), group.push_back(1);
+  const auto moments =
+      group_moments(m.data(), static_cast<std::int64_t>(group.size()), 2, group, 2);
+  EXPECT_EQ(moments.nonfinite, (std::vector<std::int64_t>{0, 2}));
+  EXPECT_EQ(moments.count[moments.at(0, 1)], 6);
+  EXPECT_EQ(moments.count[moments.at(1, 1)], 5);
+}
+
+TEST(StatsTTest, MatrixOfUnitsEqualsOneTestPerUnit) {
+  // 3 groups × 4 rows, 3 units; rows of group −1 are left out.
+  const std::vector<int> group{0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, -1};
+  std::vector<double> m;
+  for (size_t r = 0; r < group.size(); ++r)
+    for (int u = 0; u < 3; ++u) m.push_back(std::sin(1.0 + r * 3 + u) * (group[r] + 1) + u);
+  const auto moments = group_moments(m.data(), 13, 3, group, 3);
+  const auto all = ttest_ind(moments, 0, 2, TTestKind::welch);
+  for (int u = 0; u < 3; ++u) {
+    std::vector<double> x, y;
+    for (size_t r = 0; r < group.size(); ++r) {
+      if (group[r] == 0) x.push_back(m[r * 3 + u]);
+      if (group[r] == 2) y.push_back(m[r * 3 + u]);
+    }
+    const auto one = ttest_ind(x, y, TTestKind::welch);
+    EXPECT_DOUBLE_EQ(all.t[u], one.t);
+    EXPECT_DOUBLE_EQ(all.p[u], one.p);
+  }
+}
+
+TEST(StatsTTest, TooFewValuesGiveUndefinedT) {
+  EXPECT_TRUE(std::isnan(ttest_ind({1.0}, {2.0, 3.0}, TTestKind::student).t));
+  EXPECT_TRUE(std::isnan(t_pvalue(NAN, 10)));
+  EXPECT_EQ(t_pvalue(0.0, 10), 1.0);
+}
