@@ -1,0 +1,305 @@
+#include "io/mat.hpp"
+
+#include <matio.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "common/error.hpp"
+
+namespace lrm::io {
+namespace {
+
+struct MatCloser {
+  void operator()(mat_t* m) const { Mat_Close(m); }
+};
+struct VarFreer {
+  void operator()(matvar_t* v) const { Mat_VarFree(v); }
+};
+using MatFile = std::unique_ptr<mat_t, MatCloser>;
+using MatVar = std::unique_ptr<matvar_t, VarFreer>;
+
+MatFile open_mat(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path))
+    throw InputError("MATLAB file " + path.string() + " does not exist");
+  MatFile m(Mat_Open(path.string().c_str(), MAT_ACC_RDONLY));
+  if (!m) throw InputError(path.string() + " is not a readable MATLAB .mat file (v5 or v7.3)");
+  return m;
+}
+
+MatVar read_var(mat_t* m, const std::filesystem::path& path, const std::string& name) {
+  MatVar v(Mat_VarRead(m, name.c_str()));
+  if (!v) throw InputError(path.string() + " has no variable '" + name + "'");
+  return v;
+}
+
+std::uint64_t element_count(const matvar_t* v) {
+  std::uint64_t n = 1;
+  for (int i = 0; i < v->rank; ++i) n *= v->dims[i];
+  return n;
+}
+
+bool is_numeric(const matvar_t* v) {
+  switch (v->class_type) {
+    case MAT_C_DOUBLE:
+    case MAT_C_SINGLE:
+    case MAT_C_INT8:
+    case MAT_C_UINT8:
+    case MAT_C_INT16:
+    case MAT_C_UINT16:
+    case MAT_C_INT32:
+    case MAT_C_UINT32:
+    case MAT_C_INT64:
+    case MAT_C_UINT64:
+      return !v->isComplex;
+    default:
+      return false;
+  }
+}
+
+// Element i (column-major) of a numeric variable, whatever its class.
+double element(const matvar_t* v, std::uint64_t i) {
+  switch (v->class_type) {
+    case MAT_C_DOUBLE:
+      return static_cast<const double*>(v->data)[i];
+    case MAT_C_SINGLE:
+      return static_cast<const float*>(v->data)[i];
+    case MAT_C_INT8:
+      return static_cast<const std::int8_t*>(v->data)[i];
+    case MAT_C_UINT8:
+      return static_cast<const std::uint8_t*>(v->data)[i];
+    case MAT_C_INT16:
+      return static_cast<const std::int16_t*>(v->data)[i];
+    case MAT_C_UINT16:
+      return static_cast<const std::uint16_t*>(v->data)[i];
+    case MAT_C_INT32:
+      return static_cast<const std::int32_t*>(v->data)[i];
+    case MAT_C_UINT32:
+      return static_cast<const std::uint32_t*>(v->data)[i];
+    case MAT_C_INT64:
+      return static_cast<const std::int64_t*>(v->data)[i];
+    case MAT_C_UINT64:
+      return static_cast<double>(static_cast<const std::uint64_t*>(v->data)[i]);
+    default:
+      return std::nan("");
+  }
+}
+
+// Column-major MATLAB data to a C-order array with the same dims.
+h5::Array<double> to_c_order(const matvar_t* v) {
+  h5::Array<double> a;
+  for (int i = 0; i < v->rank; ++i) a.shape.push_back(v->dims[i]);
+  const std::uint64_t n = element_count(v);
+  a.data.resize(n);
+  if (n == 0 || v->data == nullptr) return a;
+  std::vector<std::uint64_t> index(a.shape.size(), 0);
+  for (std::uint64_t c = 0; c < n; ++c) {
+    // c walks C order; its column-major offset uses the same index with reversed strides.
+    std::uint64_t offset = 0, stride = 1;
+    for (std::size_t d = 0; d < index.size(); ++d) {
+      offset += index[d] * stride;
+      stride *= a.shape[d];
+    }
+    a.data[c] = element(v, offset);
+    for (std::size_t d = index.size(); d-- > 0;) {
+      if (++index[d] < a.shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return a;
+}
+
+std::string text_of(const matvar_t* v) {
+  if (v == nullptr || v->class_type != MAT_C_CHAR || v->data == nullptr) return "";
+  const std::uint64_t n = element_count(v);
+  std::string s;
+  if (v->data_type == MAT_T_UINT16 || v->data_type == MAT_T_UTF16) {
+    const auto* p = static_cast<const std::uint16_t*>(v->data);
+    for (std::uint64_t i = 0; i < n; ++i) s.push_back(p[i] < 128 ? static_cast<char>(p[i]) : '?');
+  } else {
+    s.assign(static_cast<const char*>(v->data), n);
+  }
+  return s;
+}
+
+bool has_field(matvar_t* v, const char* field) {
+  if (v->class_type != MAT_C_STRUCT) return false;
+  const unsigned nf = Mat_VarGetNumberOfFields(v);
+  char* const* names = Mat_VarGetStructFieldnames(v);
+  for (unsigned i = 0; i < nf; ++i)
+    if (names[i] && std::strcmp(names[i], field) == 0) return true;
+  return false;
+}
+
+// One RDM from a numeric variable: n x n, or a 1 x n(n-1)/2 upper-triangle vector.
+std::vector<double> rdm_from(const matvar_t* v, const std::string& what, std::uint64_t* n) {
+  if (!is_numeric(v)) throw InputError(what + " is not a numeric RDM");
+  auto a = to_c_order(v);
+  if (a.shape.size() == 2 && a.shape[0] == a.shape[1] && a.shape[0] > 1) {
+    *n = a.shape[0];
+    return a.data;
+  }
+  if (a.shape.size() == 2 && (a.shape[0] == 1 || a.shape[1] == 1))
+    return square_from_upper(a.data, n);
+  throw InputError(what + " is neither a square RDM nor an upper-triangle vector");
+}
+
+}  // namespace
+
+std::vector<std::string> mat_variables(const std::filesystem::path& path) {
+  auto m = open_mat(path);
+  std::vector<std::string> names;
+  while (MatVar v{Mat_VarReadNextInfo(m.get())}) names.emplace_back(v->name ? v->name : "");
+  return names;
+}
+
+h5::Array<double> read_mat_numeric(const std::filesystem::path& path, const std::string& variable) {
+  auto m = open_mat(path);
+  auto v = read_var(m.get(), path, variable);
+  if (!is_numeric(v.get()))
+    throw InputError(path.string() + ": variable '" + variable + "' is not a real numeric array");
+  return to_c_order(v.get());
+}
+
+std::vector<double> upper_triangle(const std::vector<double>& square, std::uint64_t n) {
+  std::vector<double> out;
+  out.reserve(n * (n - 1) / 2);
+  for (std::uint64_t i = 0; i < n; ++i)
+    for (std::uint64_t j = i + 1; j < n; ++j) out.push_back(square[i * n + j]);
+  return out;
+}
+
+std::vector<double> square_from_upper(const std::vector<double>& upper, std::uint64_t* n_out) {
+  const auto m = static_cast<double>(upper.size());
+  const auto n = static_cast<std::uint64_t>(std::llround((1 + std::sqrt(1 + 8 * m)) / 2));
+  if (n * (n - 1) / 2 != upper.size())
+    throw InputError("a vector of " + std::to_string(upper.size()) +
+                     " values is not the upper triangle of a square RDM");
+  std::vector<double> square(n * n, 0.0);
+  std::uint64_t k = 0;
+  for (std::uint64_t i = 0; i < n; ++i)
+    for (std::uint64_t j = i + 1; j < n; ++j) square[i * n + j] = square[j * n + i] = upper[k++];
+  *n_out = n;
+  return square;
+}
+
+MatRdms read_mat_rdms(const std::filesystem::path& path, const std::string& variable) {
+  std::string name = variable;
+  if (name.empty()) {
+    // The first variable that looks like RDMs: a struct with an RDM field, or a numeric array.
+    auto m = open_mat(path);
+    while (MatVar info{Mat_VarReadNextInfo(m.get())}) {
+      if (!info->name) continue;
+      MatVar v(Mat_VarRead(m.get(), info->name));
+      if (v && (has_field(v.get(), "RDM") || is_numeric(v.get()))) {
+        name = info->name;
+        break;
+      }
+    }
+    if (name.empty())
+      throw InputError(path.string() +
+                       " holds no RDMs (no struct with an RDM field, no numeric array)");
+  }
+  auto m = open_mat(path);
+  auto v = read_var(m.get(), path, name);
+  MatRdms out;
+  out.source = path.string() + ":" + name;
+  for (int i = 0; i < v->rank; ++i) out.struct_dims.push_back(v->dims[i]);
+  auto add = [&](std::vector<double> rdm, std::uint64_t n, std::string label) {
+    if (out.n_conditions != 0 && n != out.n_conditions)
+      throw InputError(out.source + ": RDMs of different sizes (" +
+                       std::to_string(out.n_conditions) + " and " + std::to_string(n) +
+                       " conditions)");
+    out.n_conditions = n;
+    out.rdms.push_back(std::move(rdm));
+    out.names.push_back(std::move(label));
+  };
+  if (v->class_type == MAT_C_STRUCT) {
+    if (!has_field(v.get(), "RDM"))
+      throw InputError(out.source + " is a struct without an 'RDM' field");
+    const std::uint64_t count = element_count(v.get());
+    for (std::uint64_t i = 0; i < count; ++i) {
+      matvar_t* rdm = Mat_VarGetStructFieldByName(v.get(), "RDM", i);
+      const std::string what = out.source + "(" + std::to_string(i + 1) + ").RDM";
+      if (!rdm) throw InputError(what + " is missing");
+      std::uint64_t n = 0;
+      auto square = rdm_from(rdm, what, &n);
+      std::string label = has_field(v.get(), "name")
+                              ? text_of(Mat_VarGetStructFieldByName(v.get(), "name", i))
+                              : "";
+      add(std::move(square), n, label.empty() ? name + "_" + std::to_string(i + 1) : label);
+    }
+  } else if (is_numeric(v.get())) {
+    auto a = to_c_order(v.get());
+    if (a.shape.size() == 3 && a.shape[0] == a.shape[1]) {
+      // n x n x k: the k-th RDM is the slice (:, :, k).
+      const std::uint64_t n = a.shape[0], k = a.shape[2];
+      for (std::uint64_t r = 0; r < k; ++r) {
+        std::vector<double> square(n * n);
+        for (std::uint64_t i = 0; i < n * n; ++i) square[i] = a.data[i * k + r];
+        add(std::move(square), n, name + "_" + std::to_string(r + 1));
+      }
+      out.struct_dims = {k};
+    } else if (a.shape.size() == 2 && a.shape[0] == a.shape[1]) {
+      add(a.data, a.shape[0], name);
+      out.struct_dims = {1};
+    } else if (a.shape.size() == 2) {
+      // Rows of upper-triangle vectors.
+      const std::uint64_t rows = a.shape[0], len = a.shape[1];
+      for (std::uint64_t r = 0; r < rows; ++r) {
+        std::vector<double> upper(a.data.begin() + r * len, a.data.begin() + (r + 1) * len);
+        std::uint64_t n = 0;
+        auto square = square_from_upper(upper, &n);
+        add(std::move(square), n, name + "_" + std::to_string(r + 1));
+      }
+      out.struct_dims = {rows};
+    } else {
+      throw InputError(out.source +
+                       " has a shape that is not an RDM, a stack of RDMs or RDM vectors");
+    }
+  } else {
+    throw InputError(out.source + " is neither a struct of RDMs nor a numeric array");
+  }
+  for (std::size_t r = 0; r < out.rdms.size(); ++r)
+    for (double x : out.rdms[r])
+      if (!std::isfinite(x))
+        throw InputError(out.source + ": RDM '" + out.names[r] + "' has NaN or infinite entries");
+  return out;
+}
+
+MatImages read_mat_images(const std::filesystem::path& path, const std::string& variable,
+                          const std::string& image_field, const std::string& label_field) {
+  auto m = open_mat(path);
+  auto v = read_var(m.get(), path, variable);
+  const std::string source = path.string() + ":" + variable;
+  if (!has_field(v.get(), image_field.c_str()))
+    throw InputError(source + " is not a struct array with an '" + image_field + "' field");
+  MatImages out;
+  out.count = element_count(v.get());
+  const bool labelled = has_field(v.get(), label_field.c_str());
+  for (std::uint64_t i = 0; i < out.count; ++i) {
+    const matvar_t* img = Mat_VarGetStructFieldByName(v.get(), image_field.c_str(), i);
+    const std::string what = source + "(" + std::to_string(i + 1) + ")." + image_field;
+    if (!img || img->class_type != MAT_C_UINT8 || img->rank < 2 || img->rank > 3)
+      throw InputError(what + " is not a uint8 image (y x x [x channel])");
+    const std::uint64_t h = img->dims[0], w = img->dims[1], c = img->rank == 3 ? img->dims[2] : 1;
+    if (i == 0) {
+      out.height = h, out.width = w, out.channels = c;
+      out.pixels.resize(out.count * h * w * c);
+    } else if (h != out.height || w != out.width || c != out.channels) {
+      throw InputError(what + " has a different size from the first image");
+    }
+    const auto* src = static_cast<const std::uint8_t*>(img->data);
+    std::uint8_t* dst = out.pixels.data() + i * h * w * c;
+    for (std::uint64_t y = 0; y < h; ++y)
+      for (std::uint64_t x = 0; x < w; ++x)
+        for (std::uint64_t ch = 0; ch < c; ++ch)
+          dst[(y * w + x) * c + ch] = src[y + x * h + ch * h * w];
+    out.labels.push_back(
+        labelled ? text_of(Mat_VarGetStructFieldByName(v.get(), label_field.c_str(), i)) : "");
+  }
+  return out;
+}
+
+}  // namespace lrm::io

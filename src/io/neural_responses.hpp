@@ -1,0 +1,48 @@
+#pragma once
+// Neural responses (presentation x neuroid) from a brainio assembly or an HDF5 array, grouped by
+// stimulus id: repetitions are averaged with NaN skipped (uneven repetitions are often padded with
+// NaN) and the counts kept, so analyses can report them. Also the join of model rows and neural
+// rows by stimulus id.
+#include <Eigen/Dense>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/assembly.hpp"
+
+namespace lrm::io {
+
+struct NeuralResponses {
+  std::string source;
+  std::vector<std::string> stimulus_ids;  // unique, in order of first presentation
+  std::vector<std::string> neuroid_ids;
+  std::vector<std::string> categories;    // per stimulus; empty when no category coordinate
+  Eigen::MatrixXd presentations;          // presentation x neuroid (NaN = missing)
+  std::vector<Eigen::Index> stimulus_of;  // stimulus index of each presentation
+  Eigen::MatrixXd mean;                   // stimulus x neuroid, NaN skipped
+  Eigen::MatrixXi counts;                 // finite repetitions per stimulus and neuroid
+  std::int64_t missing = 0;               // NaN entries skipped in the averages
+  std::uint64_t time_bins_averaged = 1;
+};
+
+struct ResponseOptions {
+  std::string stimulus_coord;  // default: stimulus_id, image_id or stimulus, whichever exists
+  std::string category_coord;  // optional; default: category or object_name when present
+};
+
+NeuralResponses group_responses(const Assembly& a, const ResponseOptions& options = {});
+
+// Reads `spec`: "file.nc" (brainio), "file.nc:/variable", or "file.h5:/path".
+Assembly read_assembly_spec(const std::string& spec);
+
+struct StimulusJoin {
+  std::vector<Eigen::Index> model_rows;  // row of the model data for each joined stimulus
+  std::vector<Eigen::Index> brain_rows;  // row of the brain data for the same stimulus
+  std::vector<std::string> ids;
+};
+
+// Joins by id; when the sets differ, throws InputError naming the ids missing on each side.
+StimulusJoin join_stimuli(const std::vector<std::string>& model_ids, const std::string& model_name,
+                          const std::vector<std::string>& brain_ids, const std::string& brain_name);
+
+}  // namespace lrm::io
