@@ -1,0 +1,199 @@
+"""Small results files in the suite's HDF5 layouts, written with h5py, for the report tests.
+
+Each writer mimics what one lrm command writes (see README.md, "HDF5 layout"): labelled arrays
+with dimension scales and coordinates, provenance attributes at the root.
+"""
+import h5py
+import numpy as np
+
+BARE = b"This is a netCDF dimension but not a netCDF variable"
+
+
+def provenance(f, command="lrm test"):
+    f.attrs.update(dict(lrm_version="0.1.0", git_commit="abc123", command_line=command,
+                        config="name = 'test'\n", seed=1, start_time="2026-01-01T00:00:00Z",
+                        end_time="2026-01-01T00:01:00Z", host="testhost", complete=1))
+
+
+def coordinate(g, dim, values):
+    if dim in g:
+        return g[dim]
+    values = np.asarray(values)
+    if values.dtype.kind in "UO":
+        ds = g.create_dataset(dim, data=np.array(values, dtype=object),
+                              dtype=h5py.string_dtype())
+    else:
+        ds = g.create_dataset(dim, data=values)
+    ds.make_scale(dim)
+    return ds
+
+
+def array(g, name, data, dims, coords=None, **attrs):
+    """Writes `data` with named dims; coords maps dim -> values (others become bare dims)."""
+    data = np.asarray(data)
+    ds = g.create_dataset(name, data=data)
+    for i, dim in enumerate(dims):
+        if coords and dim in coords:
+            scale = coordinate(g, dim, coords[dim])
+        elif dim in g:
+            scale = g[dim]
+        else:
+            scale = g.create_dataset(dim, data=np.zeros(data.shape[i], dtype="f4"))
+            scale.make_scale(BARE + b" dummy")
+        ds.dims[i].attach_scale(scale)
+    ds.attrs.update(attrs)
+    return ds
+
+
+def write_evaluation(root, models=("multiplicative", "additive", "no feedback"), passes=2, seed=0):
+    rng = np.random.default_rng(seed)
+    g = root.require_group("evaluation")
+    top1 = np.clip(0.96 + 0.01 * np.arange(passes)[None, :] + rng.normal(0, 0.005, (len(models), passes)), 0, 1)
+    top1[-1, :] = top1[-1, 0]
+    coords = dict(model=list(models), **{"pass": np.arange(passes)})
+    array(g, "top1", top1, ["model", "pass"], coords)
+    array(g, "top5", np.minimum(top1 + 0.02, 1), ["model", "pass"], coords)
+
+
+def write_robustness(root, models=("multiplicative", "additive", "no feedback"), passes=2, seed=0):
+    rng = np.random.default_rng(seed)
+    g = root.require_group("robustness")
+    eps = np.array([0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3])
+    acc = np.empty((len(models), len(eps), passes))
+    for m in range(len(models)):
+        for k in range(passes):
+            slope = 6 - (0 if m == len(models) - 1 else 1.5 * k + 0.5 * m)
+            acc[m, :, k] = 0.97 * np.exp(-slope * eps) + rng.normal(0, 0.005, len(eps))
+    acc[-1, :, :] = acc[-1, :, :1]
+    acc = np.clip(acc, 0, 1)
+    coords = {"model": list(models), "epsilon": eps, "pass": np.arange(passes)}
+    array(g, "accuracy", acc, ["model", "epsilon", "pass"], coords)
+    auc = np.trapz(acc, eps, axis=1) / (eps[-1] - eps[0])
+    array(g, "auc", auc, ["model", "pass"])
+    array(g, "auc_change_percent", 100 * (auc / auc[-1:, :1] - 1), ["model", "pass"])
+    g.attrs["baseline"] = models[-1]
+    g.attrs["attack_pass"] = 1
+
+
+def write_localizer(root, layers=(("conv1", (8, 10, 10)), ("conv2", (16, 5, 5)), ("fc1", (64,))),
+                    targets=("0", "1", "2"), passes=2, seed=0):
+    """As lrm localize: /localizer/<layer>/pass<k>/<target>/{selective, mean_t, t, ...}."""
+    rng = np.random.default_rng(seed)
+    g = root.require_group("localizer")
+    g.attrs.update(test="student", fdr="by", q=0.05)
+    for depth, (layer, shape) in enumerate(layers):
+        n = int(np.prod(shape))
+        ch, y, x = np.unravel_index(np.arange(n), shape if len(shape) == 3 else (n, 1, 1))
+        for k in range(passes):
+            pg = g.require_group(f"{layer}/pass{k}")
+            pg.attrs.update(layer=layer, **{"pass": k})
+            coordinate(pg, "category", np.array(targets, dtype=object))
+            for t, target in enumerate(targets):
+                tg = pg.require_group(target)
+                coordinate(tg, "unit", np.arange(n))
+                if len(shape) == 3:
+                    for name, v in [("channel", ch), ("y", y), ("x", x)]:
+                        array(tg, name, v.astype("i8"), ["unit"])
+                others = [o for o in targets if o != target]
+                coordinate(tg, "comparison", np.array(others, dtype=object))
+                mean_t = rng.normal(0, 2, n) + (depth + k) * 0.8 * (np.arange(n) % len(targets) == t)
+                mask = mean_t > 3
+                array(tg, "t", np.tile(mean_t, (len(others), 1)), ["comparison", "unit"])
+                array(tg, "selective", mask.astype("u1"), ["unit"])
+                array(tg, "mean_t", mean_t, ["unit"])
+                tg.attrs.update(target=target, n_units=n, n_images=20, n_selective=int(mask.sum()),
+                                fraction_selective=float(mask.mean()))
+
+
+def write_attention(root, categories=("3", "7"), seed=0):
+    rng = np.random.default_rng(seed)
+    g = root.require_group("attention")
+    base = np.array([[1.0, 0.6], [0.5, 0.9]]) + rng.normal(0, 0.02, (2, 2))
+    coords = {"unit_type": list(categories), "attended": list(categories)}
+    array(g, "mean_activation", base, ["unit_type", "attended"], coords)
+    array(g, "mean_activation_ci", np.stack([base - 0.05, base + 0.05], -1),
+          ["unit_type", "attended", "bound"])
+    array(g, "modulation_index", np.array([0.25, 0.28]), ["unit_type"])
+    array(g, "p_value", np.array([1e-5, 3e-4]), ["unit_type"])
+    g.attrs.update(layer="conv2", alpha=3.0, **{"pass": 1})
+
+
+def write_rsa(root, layers=("conv1", "conv2", "fc1", "fc2"), brains=("human IT", "monkey IT"),
+              passes=2, n=12, categories=("animate", "inanimate", "face"), seed=0):
+    rng = np.random.default_rng(seed)
+    g = root.require_group("rsa")
+    r = rng.uniform(0.05, 0.3, (len(brains), len(layers), passes))
+    coords = {"brain": list(brains), "layer": list(layers), "pass": np.arange(passes)}
+    array(g, "correlation", r, ["brain", "layer", "pass"], coords)
+    array(g, "correlation_ci", np.stack([r - 0.04, r + 0.04], -1), ["brain", "layer", "pass", "bound"])
+    array(g, "noise_ceiling_lower", np.array([0.35, np.nan])[: len(brains)], ["brain"])
+    array(g, "noise_ceiling_upper", np.array([0.5, np.nan])[: len(brains)], ["brain"])
+    g.attrs["comparison"] = "spearman"
+    cat = np.array([categories[i % len(categories)] for i in range(n)], dtype=object)
+    rg = g.require_group("rdm")
+    coordinate(rg, "stimulus", np.array([f"s{i}" for i in range(n)], dtype=object))
+    array(rg, "category", cat, ["stimulus"])
+    for layer in layers:
+        lg = rg.require_group(layer)
+        for k in range(passes):
+            x = rng.normal(size=(n, 5)) + 2 * (cat == categories[0])[:, None]
+            d = 1 - np.corrcoef(x)
+            ds = lg.create_dataset(f"pass{k}", data=d)
+            ds.dims[0].attach_scale(rg["stimulus"])
+    bg = g.require_group("brain_rdm")
+    for b in brains:
+        x = rng.normal(size=(n, 5)) + 2 * (cat == categories[0])[:, None]
+        bg.create_dataset(b, data=1 - np.corrcoef(x))
+
+
+def write_encoding(root, layers=("conv1", "conv2", "fc1"), regions=("V4", "IT"), passes=2, seed=0):
+    rng = np.random.default_rng(seed)
+    g = root.require_group("encoding")
+    s = rng.uniform(0.2, 0.5, (len(regions), len(layers), passes))
+    coords = {"region": list(regions), "layer": list(layers), "pass": np.arange(passes)}
+    array(g, "score", s, ["region", "layer", "pass"], coords)
+    array(g, "score_error", np.full(s.shape, 0.02), ["region", "layer", "pass"])
+    array(g, "ceiling", np.array([0.7, 0.8])[: len(regions)], ["region"])
+    array(g, "score_ceiled", s / np.array([0.7, 0.8])[: len(regions), None, None], ["region", "layer", "pass"])
+    g.attrs.update(regression="pls", simulated=0)
+
+
+def write_steering(root, composite="overlay", types=("one-hot", "instance", "prototype"),
+                   alphas=(1, 2, 3, 4, 5), additive=False, seed=0, single_image_accuracy=0.98):
+    """As lrm steer: /steering with per-condition rates, CIs, A′ and mean outputs."""
+    rng = np.random.default_rng(seed)
+    g = root.require_group("steering")
+    g.attrs.update(composite=composite, passes=2, readout_pass=1, level=0.95, source="output")
+    if single_image_accuracy is not None:
+        g.attrs["single_image_accuracy"] = single_image_accuracy
+    names, tlist, alist, plist = ["pass0", "pass1"], ["none", "none"], [0.0, 0.0], [0, 1]
+    for t in types:
+        for a in alphas:
+            names.append(f"{t} alpha={a:g}")
+            tlist.append(t), alist.append(float(a)), plist.append(1)
+    n = len(names)
+    coordinate(g, "condition", np.array(names, dtype=object))
+    array(g, "steering_type", np.array(tlist, dtype=object), ["condition"])
+    array(g, "pass", np.array(plist, dtype="i8"), ["condition"])
+    array(g, "alpha", np.array(alist), ["condition"])
+    coordinate(g, "bound", np.array(["low", "high"], dtype=object))
+    a = np.array(alist)
+    hit = np.clip(0.45 + 0.08 * a + rng.normal(0, 0.02, n), 0, 1)
+    fa = np.clip(0.02 + (0.08 if additive else 0.03) * a + rng.normal(0, 0.01, n), 0, 1)
+    hit[:2] = [0.42, 0.45]
+    fa[:2] = [0.01, 0.01]
+    aux = dict(coordinates="steering_type alpha pass")
+    for name, v in [("hit_rate", hit), ("false_alarm_rate", fa)]:
+        array(g, name, v, ["condition"], **aux)
+        array(g, name + "_ci", np.stack([v - 0.04, v + 0.04], -1), ["condition", "bound"], **aux)
+    h, fr = hit, fa
+    ap = np.where(h >= fr, 0.5 + (h - fr) * (1 + h - fr) / (4 * h * (1 - fr) + 1e-12), 0.5)
+    array(g, "a_prime", ap, ["condition"], **aux)
+    array(g, "a_prime_ci", np.stack([ap - 0.03, ap + 0.03], -1), ["condition", "bound"], **aux)
+    roles = ["target1", "target2", "absent"]
+    coordinate(g, "steer_toward", np.array(roles, dtype=object))
+    coordinate(g, "output_of", np.array(roles, dtype=object))
+    out = rng.uniform(0, 2, (n, 3, 3)) + 3 * a[:, None, None] * np.eye(3)[None]
+    array(g, "mean_output", out, ["condition", "steer_toward", "output_of"], **aux)
+    array(g, "mean_output_ci", np.stack([out - 0.3, out + 0.3], -1),
+          ["condition", "steer_toward", "output_of", "bound"], **aux)
