@@ -1,0 +1,218 @@
+#include "localizer/localize_file.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "common/error.hpp"
+#include "common/interrupt.hpp"
+#include "common/progress.hpp"
+#include "io/h5.hpp"
+
+namespace lrm::localizer {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* test_name(stats::TTestKind kind) {
+  return kind == stats::TTestKind::student ? "student" : "welch";
+}
+const char* fdr_name(stats::FdrMethod method) {
+  return method == stats::FdrMethod::by ? "by" : "bh";
+}
+
+// Passes present for a layer: the datasets named pass<k>.
+std::vector<int> passes_of(const h5::Group& layer) {
+  std::vector<int> passes;
+  for (const auto& name : layer.children()) {
+    if (name.size() < 5 || name.compare(0, 4, "pass") != 0 || !layer.has_dataset(name)) continue;
+    if (name.find_first_not_of("0123456789", 4) != std::string::npos) continue;
+    passes.push_back(std::stoi(name.substr(4)));
+  }
+  std::sort(passes.begin(), passes.end());
+  return passes;
+}
+
+struct UnitCoordinates {
+  std::vector<std::int64_t> unit, channel, y, x;  // channel, y, x empty when the file has none
+};
+
+UnitCoordinates unit_coordinates(const h5::File& f, const std::string& layer_path,
+                                 std::int64_t n_units) {
+  UnitCoordinates c;
+  auto read = [&](const std::string& name) -> std::vector<std::int64_t> {
+    const auto path = layer_path + "/" + name;
+    if (!h5::exists(f, path)) return {};
+    auto a = h5::read_array<std::int64_t>(f, path);
+    if (static_cast<std::int64_t>(a.data.size()) != n_units)
+      throw InputError(f.path().string() + ":" + path + " has " + std::to_string(a.data.size()) +
+                       " values for " + std::to_string(n_units) + " units");
+    return std::move(a.data);
+  };
+  c.unit = read("unit");
+  if (c.unit.empty()) {
+    c.unit.resize(n_units);
+    for (std::int64_t u = 0; u < n_units; ++u) c.unit[u] = u;
+  }
+  c.channel = read("channel");
+  c.y = read("y");
+  c.x = read("x");
+  if (c.channel.empty() || c.y.empty() || c.x.empty()) c.channel.clear(), c.y.clear(), c.x.clear();
+  return c;
+}
+
+void write_target(const h5::Group& g, const TargetResult& r, const UnitCoordinates& units,
+                  const Options& options) {
+  h5::write_coordinate(g, "unit", units.unit);
+  std::vector<std::string> coords;
+  if (!units.channel.empty()) {
+    h5::write_aux_coordinate(g, "channel", "unit", units.channel);
+    h5::write_aux_coordinate(g, "y", "unit", units.y);
+    h5::write_aux_coordinate(g, "x", "unit", units.x);
+    coords = {"channel", "y", "x"};
+  }
+  h5::write_coordinate(g, "comparison", r.others);
+  const auto n_units = static_cast<std::uint64_t>(r.n_units);
+  const std::vector<std::uint64_t> per_comparison{r.others.size(), n_units};
+  const std::vector<std::string> comparison_unit{"comparison", "unit"};
+  // Large float arrays stay uncompressed: random mantissas barely compress and deflate would
+  // dominate the run time.
+  const h5::ArrayOptions plain{coords, false, {}}, packed{coords, true, {}};
+  h5::write_array(g, "t", r.t, per_comparison, comparison_unit, plain);
+  h5::write_array(g, "p_adjusted", r.p_adjusted, per_comparison, comparison_unit, plain);
+  h5::write_array(g, "rejected", r.rejected, per_comparison, comparison_unit, packed);
+  if (options.ratio) h5::write_array(g, "ratio", r.ratio, per_comparison, comparison_unit, plain);
+  h5::write_array(g, "selective", r.selective, {n_units}, {"unit"}, packed);
+  h5::write_array(g, "mean_t", r.mean_t, {n_units}, {"unit"}, plain);
+  h5::write_array(g, "mean_p_adjusted", r.mean_p_adjusted, {n_units}, {"unit"}, plain);
+  h5::write_array(g, "n_positive_rejected", r.n_positive_rejected, {r.others.size()},
+                  {"comparison"}, {});
+  h5::write_array(g, "n_undefined", r.n_undefined, {r.others.size()}, {"comparison"}, {});
+  g.set_attr("target", r.target);
+  g.set_attr("n_units", r.n_units);
+  g.set_attr("n_images", r.n_images);
+  g.set_attr("n_selective", r.n_selective);
+  g.set_attr("n_selective_ttest", r.n_selective_ttest);
+  g.set_attr("fraction_selective", static_cast<double>(r.n_selective) / r.n_units);
+}
+
+}  // namespace
+
+std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::path& out,
+                                      const FileOptions& options, io::Provenance provenance) {
+  h5::File in(activations, h5::File::Mode::read);
+  const std::string source = activations.string();
+  if (!in.root().has_group("activations"))
+    throw InputError(source + " has no /activations group (write one with lrm extract)");
+  const auto root = in.root().group("activations");
+  std::vector<std::string> layers = options.layers;
+  if (layers.empty())
+    for (const auto& name : root.children())
+      if (root.has_group(name)) layers.push_back(name);
+  if (layers.empty()) throw InputError(source + ": /activations holds no layers");
+  for (const auto& layer : layers)
+    if (!root.has_group(layer))
+      throw InputError(source + " has no layer '" + layer + "' under /activations");
+
+  // Every layer's inputs are checked before any work starts.
+  std::vector<std::pair<std::string, std::vector<int>>> plan;
+  for (const auto& layer : layers) {
+    const auto present = passes_of(root.group(layer));
+    auto passes = options.passes.empty() ? present : options.passes;
+    for (int p : passes)
+      if (!std::binary_search(present.begin(), present.end(), p))
+        throw InputError(source + ": layer '" + layer + "' has no pass " + std::to_string(p));
+    if (passes.empty())
+      throw InputError(source + ": layer '" + layer + "' holds no pass<k> dataset");
+    if (!h5::exists(in, "/activations/" + layer + "/category"))
+      throw InputError(source + ": layer '" + layer +
+                       "' has no category coordinate (/activations/" + layer +
+                       "/category); the localizer needs the category of every stimulus");
+    plan.emplace_back(layer, std::move(passes));
+  }
+
+  const auto& a = options.analysis;
+  for (const char* key : {"weights_sha256", "stimuli_sha256", "git_commit", "start_time", "model"})
+    if (auto v = in.root().attr_string(key))
+      provenance.inputs[std::string("activations_") + key] = *v;
+  provenance.inputs["activations"] = fs::absolute(activations).string();
+  io::ResultFile result(out, provenance);
+  const auto top = result.root().require_group("localizer");
+  top.set_attr("test", std::string(test_name(a.test)));
+  top.set_attr("fdr", std::string(fdr_name(a.fdr)));
+  top.set_attr("q", a.q);
+  if (a.ratio) top.set_attr("ratio", *a.ratio);
+
+  std::int64_t total = 0;
+  for (const auto& [layer, passes] : plan) total += static_cast<std::int64_t>(passes.size());
+  Progress bar("localize", total, "passes");
+  std::vector<SummaryRow> summary;
+  for (const auto& [layer, passes] : plan) {
+    const std::string layer_path = "/activations/" + layer;
+    const auto category = h5::read_strings(in, layer_path + "/category");
+    for (const auto& c : category)
+      if (c.find('/') != std::string::npos || c.empty() || c == "." || c == "..")
+        throw InputError(source + ":" + layer_path + "/category: category '" + c +
+                         "' cannot name an HDF5 group");
+    for (int pass : passes) {
+      check_interrupt();
+      const std::string path = layer_path + "/pass" + std::to_string(pass);
+      const std::string what = source + ":" + path;
+      auto data = h5::read_array<float>(in, path);
+      if (data.shape.size() != 2)
+        throw InputError(what + " has " + std::to_string(data.shape.size()) +
+                         " dimensions; activations are (stimulus, unit)");
+      const auto n_stimuli = static_cast<std::int64_t>(data.shape[0]);
+      const auto n_units = static_cast<std::int64_t>(data.shape[1]);
+      const auto layer_result = localize(data.data.data(), n_stimuli, n_units, category, a, what);
+      data = {};
+      const auto units = unit_coordinates(in, layer_path, n_units);
+
+      const auto g = top.require_group(layer + "/pass" + std::to_string(pass));
+      g.set_attr("layer", layer);
+      g.set_attr("pass", static_cast<std::int64_t>(pass));
+      g.set_attr("n_nonfinite", layer_result.n_nonfinite);
+      g.set_attr("n_units_nonfinite", layer_result.n_units_nonfinite);
+      h5::write_coordinate(g, "category", layer_result.categories);
+      h5::write_array(g, "n_images", layer_result.n_images, {layer_result.n_images.size()},
+                      {"category"}, {});
+      if (layer_result.n_nonfinite > 0) {
+        h5::write_coordinate(g, "unit", units.unit);
+        h5::write_array(g, "nonfinite", layer_result.nonfinite,
+                        {static_cast<std::uint64_t>(n_units)}, {"unit"}, {});
+      }
+      for (const auto& target : layer_result.targets) {
+        write_target(g.require_group(target.target), target, units, a);
+        summary.push_back({layer, pass, target.target, n_units, target.n_selective,
+                           layer_result.n_nonfinite, layer_result.n_units_nonfinite});
+      }
+      bar.advance(1);
+    }
+  }
+  bar.finish();
+
+  // One row per layer, pass and target, for tables and plots without walking the groups.
+  const auto table = top.require_group("summary");
+  std::vector<std::string> layer_col, target_col;
+  std::vector<std::int64_t> pass_col, units_col, selective_col;
+  std::vector<double> fraction_col;
+  for (const auto& row : summary) {
+    layer_col.push_back(row.layer);
+    target_col.push_back(row.target);
+    pass_col.push_back(row.pass);
+    units_col.push_back(row.n_units);
+    selective_col.push_back(row.n_selective);
+    fraction_col.push_back(static_cast<double>(row.n_selective) / row.n_units);
+  }
+  const std::uint64_t n_rows = summary.size();
+  h5::write_dimension(table, "row", n_rows);
+  h5::write_strings(table, "layer", layer_col, "row");
+  h5::write_strings(table, "target", target_col, "row");
+  h5::write_array(table, "pass", pass_col, {n_rows}, {"row"}, {});
+  h5::write_array(table, "n_units", units_col, {n_rows}, {"row"}, {});
+  h5::write_array(table, "n_selective", selective_col, {n_rows}, {"row"}, {});
+  h5::write_array(table, "fraction_selective", fraction_col, {n_rows}, {"row"}, {});
+  result.commit();
+  return summary;
+}
+
+}  // namespace lrm::localizer

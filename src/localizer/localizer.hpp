@@ -1,0 +1,56 @@
+#pragma once
+// The category localizer of fMRI studies applied to model units (methods.md §3): a unit is
+// selective for target category T when, against every other category O, its T-vs-O t-test survives
+// FDR control over all units of the layer and t > 0.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stats/fdr.hpp"
+#include "stats/ttest.hpp"
+
+namespace lrm::localizer {
+
+struct Options {
+  std::vector<std::string> targets;  // empty: every category
+  std::vector<std::string> others;   // empty: every category but the target
+  stats::TTestKind test = stats::TTestKind::student;
+  stats::FdrMethod fdr = stats::FdrMethod::by;
+  double q = 0.05;
+  // Ratio criterion on top of the t-tests: mean(T) > 0 and mean(T) ≥ ratio·mean(O) against every O
+  // (for non-negative, post-ReLU activations this is mean(T)/mean(O) ≥ ratio).
+  std::optional<double> ratio;
+};
+
+struct TargetResult {
+  std::string target;
+  std::vector<std::string> others;  // the comparison coordinate
+  std::int64_t n_units = 0, n_images = 0;
+  std::vector<double> t;                // (comparison, unit); positive: target above the other
+  std::vector<double> p_adjusted;       // (comparison, unit); NaN where t is undefined
+  std::vector<std::uint8_t> rejected;   // (comparison, unit); FDR rejection, either sign of t
+  std::vector<double> ratio;            // (comparison, unit) mean(T)/mean(O), with Options::ratio
+  std::vector<std::uint8_t> selective;  // (unit)
+  std::vector<double> mean_t, mean_p_adjusted;    // (unit), over comparisons
+  std::vector<std::int64_t> n_positive_rejected;  // (comparison)
+  std::vector<std::int64_t> n_undefined;          // (comparison) units with NaN t
+  std::int64_t n_selective = 0;        // the final mask (ratio criterion included when asked)
+  std::int64_t n_selective_ttest = 0;  // the t-test criterion alone
+};
+
+struct LayerResult {
+  std::vector<std::string> categories;  // sorted
+  std::vector<std::int64_t> n_images;   // per category
+  std::vector<std::int64_t> nonfinite;  // (unit) NaN/inf activations left out of the unit's tests
+  std::int64_t n_nonfinite = 0, n_units_nonfinite = 0;
+  std::vector<TargetResult> targets;
+};
+
+// `activations` is stimuli × units, row-major; `category` names each stimulus's category; `what`
+// names the input (file and layer) in error messages.
+LayerResult localize(const float* activations, std::int64_t n_stimuli, std::int64_t n_units,
+                     const std::vector<std::string>& category, const Options& options,
+                     const std::string& what);
+
+}  // namespace lrm::localizer
