@@ -1,0 +1,91 @@
+#pragma once
+// Brain-Score-style neural predictivity: a metric (regression + cross-validation + per-neuroid
+// Pearson r) that is a pure function of (model features, neural responses); the internal
+// consistency ceiling of the responses; and a benchmark that binds responses, metric and
+// ceiling and reports raw, ceiling and each named normalisation side by side.
+#include <Eigen/Dense>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compare/features.hpp"
+#include "compare/regression.hpp"
+#include "io/neural_responses.hpp"
+
+namespace lrm::compare {
+
+struct Split {
+  Rows train, test;  // indices into the joined stimuli
+};
+
+// Seeded stratified shuffle splits: in each split, every category gives round(test_fraction * n_c)
+// of its stimuli (at least 1 when it has 2 or more) to the test set. No categories: unstratified.
+std::vector<Split> stratified_shuffle_splits(Eigen::Index n, const std::vector<std::string>& categories,
+                                             int n_splits, double test_fraction, std::uint64_t seed);
+
+struct PredictivityOptions {
+  Regression regression = Regression::pls;
+  int pls_components = 25;
+  int splits = 10;
+  double test_fraction = 0.1;
+  std::uint64_t seed = 0;
+};
+
+struct Predictivity {
+  Eigen::MatrixXd r;               // split x neuroid, held-out Pearson r (NaN: undefined)
+  Eigen::VectorXd median_per_split;
+  double score = 0;                // mean over splits of the median over neuroids
+  double error = 0;                // std over splits (ddof 0, as Brain-Score) / sqrt(splits)
+  int undefined_neuroids = 0;      // neuroids with an undefined r in some split (left out of medians)
+  int components_used = 0;         // PLS: the fewest components any split fitted
+};
+
+// x: model features; model_rows[s]: the row of x for joined stimulus s; responses: stimulus x
+// neuroid in the same order (NaN is an InputError: average repetitions first).
+Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
+                                 const Eigen::MatrixXd& responses,
+                                 const std::vector<std::string>& categories,
+                                 const PredictivityOptions& options);
+
+struct InternalConsistency {
+  double ceiling = 0;            // mean over halvings of the median over neuroids
+  Eigen::VectorXd per_halving;
+  Eigen::VectorXd per_neuroid;   // mean over halvings of the Spearman-Brown corrected r
+  int undefined_neuroids = 0;
+  int halvings = 0;
+};
+// Split-half over repetitions: each stimulus's presentations are split in random halves, each
+// half averaged (NaN skipped), r per neuroid between halves over stimuli, Spearman-Brown 2r/(1+r).
+InternalConsistency internal_consistency(const io::NeuralResponses& responses, int halvings,
+                                         std::uint64_t seed);
+
+struct CeiledScore {
+  double raw = 0, ceiling = 0;
+  double ceiled = 0;                     // r / c
+  double ceiled_squared = 0;             // (r / c)^2
+  double explained_variance_ceiled = 0;  // r^2 / c
+};
+CeiledScore ceil_score(double raw, double ceiling);
+
+// A Brain-Score-style benchmark: neural data + metric + ceiling, scored against model features.
+class EncodingBenchmark {
+ public:
+  EncodingBenchmark(io::NeuralResponses responses, PredictivityOptions metric, int halvings);
+  const io::NeuralResponses& responses() const { return responses_; }
+  const InternalConsistency& ceiling() const { return ceiling_; }
+  const PredictivityOptions& metric() const { return metric_; }
+  struct Result {
+    Predictivity predictivity;
+    CeiledScore score;
+  };
+  // model_ids: the stimulus id of each row of x (joined to the neural stimuli by id).
+  Result score(const FeatureMatrix& x, const std::vector<std::string>& model_ids,
+               const std::string& model_name) const;
+
+ private:
+  io::NeuralResponses responses_;
+  PredictivityOptions metric_;
+  InternalConsistency ceiling_;
+};
+
+}  // namespace lrm::compare

@@ -1,0 +1,33 @@
+#pragma once
+// Representational dissimilarity matrices (rsatoolbox's calc module): from a stimulus x feature
+// matrix by correlation distance (1 - Pearson, Brain-Score and Net2Brain's default) or squared
+// Euclidean distance / n_features (rsatoolbox's "euclidean"), and cross-validated Euclidean
+// distances from repeated measurements.
+#include <Eigen/Dense>
+#include <string>
+#include <vector>
+
+namespace lrm::compare {
+
+using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+enum class RdmMethod { correlation, euclidean, crossvalidated };
+RdmMethod parse_rdm_method(const std::string& name);
+const char* rdm_method_name(RdmMethod m);
+
+// 1 - Pearson between rows. Rows are centred and scaled in place (the caller's copy is consumed,
+// so a large activation array is never duplicated), then one single-precision rank-k update
+// (BLAS ssyrk) forms every correlation. A constant row is an InputError naming `what`.
+Eigen::MatrixXd rdm_correlation(RowMatrixXf& features, const std::string& what);
+// Squared Euclidean distance / n_features, from column-centred double features (dsyrk).
+Eigen::MatrixXd rdm_euclidean(const RowMatrixXf& features);
+// Cross-validated squared Euclidean distance / n_features: the mean over pairs of different
+// repetitions k != l of (x_i^k - x_j^k) . (x_i^l - x_j^l). `repetitions[k]` is stimulus x feature.
+// Unbiased (expected 0 for equal patterns), so entries can be negative.
+Eigen::MatrixXd rdm_crossvalidated(const std::vector<Eigen::MatrixXd>& repetitions);
+
+// The upper triangle without the diagonal, row major over i < j (scipy's squareform order).
+Eigen::VectorXd upper_triangle(const Eigen::MatrixXd& rdm);
+Eigen::MatrixXd square_rdm(const Eigen::VectorXd& upper);
+
+}  // namespace lrm::compare

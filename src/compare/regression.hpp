@@ -1,0 +1,50 @@
+#pragma once
+// Regressions from model features to neural responses, fitted on a subset of stimuli (rows) and
+// used to predict others: PLS exactly as scikit-learn's PLSRegression(scale=False), ridge with the
+// penalty chosen per target by leave-one-out cross-validation over a log-spaced grid (one
+// eigendecomposition serves every penalty), and ordinary least squares (minimum norm).
+#include <Eigen/Dense>
+#include <string>
+#include <vector>
+
+#include "compare/features.hpp"
+
+namespace lrm::compare {
+
+struct PlsOptions {
+  int n_components = 25;
+  int max_iter = 500;
+  double tol = 1e-6;
+};
+
+// A fitted linear map: prediction = (X - x_mean) coef + y_mean.
+struct LinearFit {
+  Eigen::VectorXd x_mean;  // p
+  Eigen::VectorXd y_mean;  // q
+  Eigen::MatrixXd coef;    // p x q
+  int components_used = 0;        // PLS: components fitted (fewer when Y's residual is constant)
+  std::vector<int> iterations;    // PLS: NIPALS iterations per component
+  Eigen::VectorXd penalty;        // ridge: chosen penalty per target
+  Eigen::MatrixXd predict(const FeatureMatrix& x, const Rows& rows) const;
+};
+
+// NIPALS as sklearn 1.2 (_PLS.fit, mode A, regression deflation). The power iteration runs on
+// C = Xk^T Yk (features x targets), updated by the rank-one deflation, so X is read twice per
+// component instead of twice per iteration.
+LinearFit fit_pls(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixXd& y,
+                  const PlsOptions& options = {});
+
+struct RidgeOptions {
+  std::vector<double> penalties;  // default: 10^-3 .. 10^6, 19 values, times trace(K)/n
+};
+LinearFit fit_ridge(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixXd& y,
+                    const RidgeOptions& options = {});
+LinearFit fit_ols(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixXd& y);
+
+enum class Regression { pls, ridge, ols };
+Regression parse_regression(const std::string& name);
+const char* regression_name(Regression r);
+LinearFit fit_regression(Regression r, const FeatureMatrix& x, const Rows& rows,
+                         const Eigen::MatrixXd& y, int pls_components = 25);
+
+}  // namespace lrm::compare

@@ -1,0 +1,41 @@
+#pragma once
+// RDM comparison and inference (rsatoolbox's compare and inference modules): correlations of
+// upper triangles, the noise ceiling over subjects, and bootstrap confidence intervals over
+// stimuli and over subjects. Each metric is a pure function of (model RDM, brain RDMs).
+#include <Eigen/Dense>
+#include <cstdint>
+#include <vector>
+
+#include "stats/correlation.hpp"
+
+namespace lrm::compare {
+
+// r(upper(a), upper(b)); RDMs of different sizes are an InputError.
+double compare_rdms(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, stats::Correlation c);
+
+struct NoiseCeiling {
+  double upper = 0, lower = 0;
+  Eigen::VectorXd upper_per_subject, lower_per_subject;
+};
+// Upper: mean over subjects of r(RDM_s, mean of all); lower: mean of r(RDM_s, mean of the
+// others); `squared` squares each subject's r before the mean (as for r^2 scores).
+NoiseCeiling noise_ceiling(const std::vector<Eigen::MatrixXd>& subjects, stats::Correlation c,
+                           bool squared);
+
+Eigen::MatrixXd mean_rdm(const std::vector<Eigen::MatrixXd>& rdms);
+
+struct BootstrapInterval {
+  double low = 0, high = 0, std = 0;
+  int resamples = 0, undefined = 0;  // resamples where r was undefined (dropped)
+};
+
+// Resamples stimuli with replacement and correlates the model RDM with the brain RDM on the
+// resampled conditions, dropping pairs of identical conditions (rsatoolbox's bootstrap_sample_rdm).
+BootstrapInterval bootstrap_stimuli(const Eigen::MatrixXd& model, const Eigen::MatrixXd& brain,
+                                    stats::Correlation c, int resamples, std::uint64_t seed,
+                                    double level = 0.95);
+// Resamples subjects with replacement; the statistic is the mean of the per-subject values.
+BootstrapInterval bootstrap_subjects(const Eigen::VectorXd& per_subject, int resamples,
+                                     std::uint64_t seed, double level = 0.95);
+
+}  // namespace lrm::compare
