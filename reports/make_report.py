@@ -18,7 +18,12 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import lrm_results as R  # noqa: E402
+try:
+    import lrm_results as R  # noqa: E402
+except ImportError as e:
+    print(f"error: the report needs Debian's python3-matplotlib and python3-h5py "
+          f"(apt-get install python3-matplotlib python3-h5py): {e}", file=sys.stderr)
+    sys.exit(2)
 
 # Figure kinds in the order of the report (data flow order: model, steering, localizer, brain).
 KINDS = ["accuracy", "robustness", "composite", "target_outputs", "gain_sweep", "localizer",
@@ -37,12 +42,12 @@ overflow-x:auto;font-size:.85em}.skipped,.failed{font-size:.9em}.failed{color:#a
 
 
 def load_kinds(only):
-    kinds = KINDS if not only else [k for k in KINDS if k in only]
     unknown = set(only or []) - set(KINDS)
     if unknown:
-        raise SystemExit(f"make_report: unknown figure kind(s) {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(KINDS)}")
-    return [importlib.import_module(k) for k in kinds]
+        raise R.ResultsError(f"unknown figure kind(s) {', '.join(sorted(unknown))} in --only; "
+                             f"known: {', '.join(KINDS)}")
+    return [importlib.import_module(k) for k in (KINDS if not only else
+                                                 [k for k in KINDS if k in only])]
 
 
 def provenance_html(f):
@@ -74,8 +79,8 @@ def figure_html(kind, fig):
 
 
 def write_report(results, out, only=None, quiet=False):
-    f = R.open_results(results)
     modules = load_kinds(only)
+    f = R.open_results(results)
     partial = out.rstrip("/") + ".partial"
     shutil.rmtree(partial, ignore_errors=True)
     os.makedirs(partial)

@@ -17,5 +17,6 @@ struct Globals {
 // Each subcommand file defines one of these.
 void add_stimuli_command(CLI::App& app, const Globals& globals);
 void add_run_command(CLI::App& app, const Globals& globals);
+void add_report_command(CLI::App& app, const Globals& globals);
 
 }  // namespace lrm::cli

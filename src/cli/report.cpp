@@ -1,0 +1,122 @@
+// lrm report: figures (PDF, SVG, PNG) and index.html for every analysis in a results file. The
+// figures are drawn by the matplotlib scripts in reports/ (Debian's python3-matplotlib and
+// python3-h5py); this command finds them, checks its input and runs the driver.
+#include <hdf5.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cli/command.hpp"
+#include "common/error.hpp"
+
+extern char** environ;
+
+namespace lrm::cli {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr const char* kPython = "/usr/bin/python3";
+// The figure kinds of reports/make_report.py (KINDS there), for --only.
+const std::vector<std::string> kKinds{"accuracy",   "robustness", "composite", "target_outputs",
+                                      "gain_sweep", "localizer",  "tmap",      "attention",
+                                      "rsa",        "rdm",        "encoding"};
+
+struct ReportArgs {
+  std::string results;
+  std::string out;
+  std::vector<std::string> only;
+};
+
+// The reports/ folder: $LRM_REPORTS_DIR, the source tree the executable was built from, or
+// ../reports and ../share/lrm/reports next to the executable (an installed or moved build).
+fs::path reports_dir() {
+  std::vector<fs::path> candidates;
+  if (const char* env = std::getenv("LRM_REPORTS_DIR")) candidates.emplace_back(env);
+#ifdef LRM_SOURCE_DIR
+  candidates.emplace_back(fs::path(LRM_SOURCE_DIR) / "reports");
+#endif
+  std::error_code ec;
+  const auto exe = fs::canonical("/proc/self/exe", ec);
+  if (!ec) {
+    candidates.push_back(exe.parent_path().parent_path() / "reports");
+    candidates.push_back(exe.parent_path().parent_path() / "share" / "lrm" / "reports");
+  }
+  std::string looked;
+  for (const auto& c : candidates) {
+    if (fs::is_regular_file(c / "make_report.py")) return c;
+    looked += (looked.empty() ? "" : ", ") + c.string();
+  }
+  throw InputError("cannot find the report scripts (reports/make_report.py) in " + looked +
+                   "; set LRM_REPORTS_DIR to the suite's reports folder");
+}
+
+int run_and_wait(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, argv[0].c_str(), nullptr, nullptr, args.data(), environ) != 0)
+    throw InputError("cannot start " + argv[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+void report(const ReportArgs& a) {
+  if (!fs::exists(a.results)) throw InputError("results file " + a.results + " does not exist");
+  if (!fs::is_regular_file(a.results) || H5Fis_hdf5(a.results.c_str()) <= 0)
+    throw InputError("results file " + a.results + " is not an HDF5 file");
+  if (!fs::exists(kPython))
+    throw InputError(std::string("lrm report needs ") + kPython +
+                     " with python3-matplotlib and python3-h5py (apt-get install "
+                     "python3-matplotlib python3-h5py)");
+  const fs::path out =
+      a.out.empty() ? fs::path(fs::path(a.results).replace_extension("").string() + "_report")
+                    : fs::path(a.out);
+  std::vector<std::string> argv{kPython, (reports_dir() / "make_report.py").string(), a.results,
+                                "--out", out.string()};
+  if (!a.only.empty()) {
+    std::string kinds;
+    for (const auto& k : a.only) kinds += (kinds.empty() ? "" : ",") + k;
+    argv.insert(argv.end(), {"--only", kinds});
+  }
+  const int status = run_and_wait(argv);
+  if (status == 2) throw InputError("the report scripts could not read " + a.results);
+  if (status != 0)
+    throw std::runtime_error("some figures of " + a.results +
+                             " failed (listed above and in index.html); the others are in " +
+                             out.string());
+}
+
+}  // namespace
+
+void add_report_command(CLI::App& app, const Globals&) {
+  auto args = std::make_shared<ReportArgs>();
+  auto* cmd = app.add_subcommand(
+      "report",
+      "Figures (PDF for papers, SVG, PNG) for every analysis in a results file, and index.html "
+      "with the figures, key tables and provenance; analyses absent from the file are skipped "
+      "and named");
+  cmd->add_option("results", args->results, "Results file written by lrm (HDF5)")->required();
+  cmd->add_option("--out", args->out,
+                  "Report folder, written as <out>.partial and renamed when complete "
+                  "(default: <results without .h5>_report)");
+  cmd->add_option("--only", args->only, "Only these figure kinds (comma-separated)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(kKinds));
+  cmd->footer(
+      "Figure kinds: accuracy (Fig. 2A), robustness (2B-C), composite (5C), target_outputs (7), "
+      "gain_sweep (9C, Table 4), localizer, tmap, attention (6B), rsa, rdm, encoding (Table 1).\n"
+      "Each kind is also a script usable alone: /usr/bin/python3 reports/<kind>.py results.h5 "
+      "--out dir. The scripts are found in $LRM_REPORTS_DIR or the source tree.");
+  cmd->callback([args] { report(*args); });
+}
+
+}  // namespace lrm::cli
