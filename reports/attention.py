@@ -39,6 +39,10 @@ def plot(at, out_dir, options=None):
             err = np.abs(np.vstack([v[:, j] - lo[:, j], hi[:, j] - v[:, j]]))
         ax.bar(pos, v[:, j], width, yerr=err, color=R.colour(j), label=f"attend {a}",
                error_kw=dict(lw=0.8, ecolor="k"))
+    if at["unsteered"] is not None and np.size(at["unsteered"]) == len(units):
+        for i, u in enumerate(np.ravel(at["unsteered"])):
+            ax.plot([x[i] - 0.45, x[i] + 0.45], [u, u], color="0.35", ls="--", lw=0.9,
+                    label="no steering" if i == 0 else None)
     top = np.nanmax(at["ci"][1] if at["ci"] is not None else v)
     for i in range(len(units)):
         parts = []
@@ -57,7 +61,8 @@ def plot(at, out_dir, options=None):
     ax.set_ylabel("Mean activation (a.u.)" + (f"\n{where}" if where else ""))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     stem = R.save(fig, out_dir, R.slug(KIND, at["name"]))
-    header = ["unit type"] + [f"attend {a}" for a in attended] + ["modulation index", "p"]
+    header = ["unit type", "units"] + [f"attend {a}" for a in attended] + ["no steering",
+                                                                          "modulation index", "p"]
     rows = []
     for i, u in enumerate(units):
         cells = []
@@ -66,11 +71,13 @@ def plot(at, out_dir, options=None):
             cells.append(f"{v[i, j]:.3g}{ci}")
         idx = np.ravel(at["index"])[i] if at["index"] is not None and np.size(at["index"]) == len(units) else "—"
         p = np.ravel(at["p"])[i] if at["p"] is not None and np.size(at["p"]) == len(units) else "—"
-        rows.append([u] + cells + [idx, p])
+        n = np.ravel(at["n_units"])[i] if at["n_units"] is not None and np.size(at["n_units"]) == len(units) else "—"
+        base = np.ravel(at["unsteered"])[i] if at["unsteered"] is not None and np.size(at["unsteered"]) == len(units) else "—"
+        rows.append([u, n] + cells + [base, idx, p])
     alpha = f", α = {at['alpha']}" if at["alpha"] is not None else ""
     return R.Figure([stem], f"Mean activation of the units selective for each category while the "
                     f"model attends (is steered toward) each category{alpha} ({at['path']}); error "
-                    "bars: 95% CIs; AMI: (preferred − other) / (preferred + other).",
+                    "bars: 95% CIs; dashed: without steering; AMI: (preferred − other) / (preferred + other).",
                     [R.html_table(header, rows, "Attention modulation (2 × 2)")])
 
 

@@ -532,9 +532,9 @@ def read_ci(group, name, shape):
 
 
 def read_attention(f):
-    """/<prefix>/attention/mean_activation (unit_type × attended) with coordinates naming the two
-    categories, CIs (see read_ci), modulation_index (unit_type), p_value (unit_type); attributes
-    layer, pass, alpha."""
+    """`lrm attend`: /<prefix>/attention/mean_activation (unit_type × attended) with coordinates
+    naming the two categories, mean_activation_ci (… × bound), modulation_index, p, n_units and
+    mean_unsteered_activation (unit_type); attributes layer, pass, alpha."""
     out = []
     for g in groups_named(f, "attention"):
         ds = dataset(g, "mean_activation", "activation")
@@ -549,6 +549,8 @@ def read_attention(f):
                     ci=read_ci(g, ds.name.rsplit("/", 1)[-1], ds.shape),
                     index=value(g, "modulation_index", "attention_modulation_index"),
                     p=value(g, "p_value", "p"), layer=attr(g, "layer"),
+                    unsteered=value(g, "mean_unsteered_activation"),
+                    n_units=value(g, "n_units"),
                     pass_index=attr(g, "pass", attr(g, "pass_index")), alpha=attr(g, "alpha"))
         out.append(item)
     return out

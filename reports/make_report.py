@@ -55,7 +55,11 @@ def provenance_html(f):
     rows = [[k, root[k]] for k in PROVENANCE_KEYS if k in root]
     rows += [[k, v] for k, v in sorted(root.items())
              if k not in PROVENANCE_KEYS and k not in ("config", "complete")]
-    out = [R.html_table(["attribute", "value"], rows, "Results file")]
+    out = []
+    if root.get("complete") is not None and int(root["complete"]) != 1:
+        out.append('<p class="failed">This results file is not marked complete (an interrupted '
+                   "or running stage): the figures show what it holds so far.</p>")
+    out.append(R.html_table(["attribute", "value"], rows, "Results file"))
     if stages:
         keys = ["command_line", "seed", "lrm_version", "git_commit", "start_time", "end_time"]
         out.append(R.html_table(["stage"] + keys,
@@ -107,6 +111,7 @@ def write_report(results, out, only=None, quiet=False):
                 sections.append(f'<h2 id="{m.KIND}">{html.escape(m.TITLE)}</h2>\n'
                                 + "\n".join(figure_html(m.KIND, x) for x in figs))
         prov = provenance_html(f)
+        complete = str(R.attr(f, "complete", 1)) in ("1", "True")
     body = [f"<h1>lrm report: {html.escape(os.path.basename(results))}</h1>",
             f"<p>{html.escape(os.path.abspath(results))}, written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
             " Each figure is available as PDF (vector, for papers), SVG and PNG.</p>"]
@@ -133,6 +138,8 @@ def write_report(results, out, only=None, quiet=False):
         os.rename(out, old)
     os.rename(partial, out)
     shutil.rmtree(old, ignore_errors=True)
+    if not complete:
+        print(f"note: {results} is not marked complete; the report shows what it holds so far")
     for k, n in made:
         print(f"made:    {k} ({n} figure{'s' if n > 1 else ''})")
     for k, why in skipped:

@@ -114,7 +114,9 @@ def write_attention(root, categories=("3", "7"), seed=0):
     array(g, "mean_activation_ci", np.stack([base - 0.05, base + 0.05], -1),
           ["unit_type", "attended", "bound"])
     array(g, "modulation_index", np.array([0.25, 0.28]), ["unit_type"])
-    array(g, "p_value", np.array([1e-5, 3e-4]), ["unit_type"])
+    array(g, "p", np.array([1e-5, 3e-4]), ["unit_type"])
+    array(g, "n_units", np.array([40, 25]), ["unit_type"])
+    array(g, "mean_unsteered_activation", base.mean(axis=1), ["unit_type"])
     g.attrs.update(layer="conv2", alpha=3.0, **{"pass": 1})
 
 
