@@ -71,12 +71,20 @@ def provenance_html(f):
     return "\n".join(out)
 
 
-def figure_html(kind, fig):
+def png_width(path):
+    """Pixel width from the PNG header (IHDR), to show figures at their print size × 1.3."""
+    with open(path, "rb") as h:
+        return int.from_bytes(h.read(24)[16:20], "big")
+
+
+def figure_html(kind, fig, folder):
     parts = []
     for stem in fig.stems:
+        css_px = round(png_width(os.path.join(folder, stem + ".png")) / 300 * 96 * 1.3)
         links = " · ".join(f'<a href="{html.escape(stem)}.{ext}">{ext.upper()}</a>'
                            for ext in ("pdf", "svg", "png"))
-        parts.append(f'<figure><img src="{html.escape(stem)}.png" alt="{html.escape(kind)}">'
+        parts.append(f'<figure><img src="{html.escape(stem)}.png" alt="{html.escape(kind)}" '
+                     f'style="width:{css_px}px">'
                      f"<figcaption>{html.escape(fig.caption)} ({links})</figcaption></figure>")
     parts.extend(fig.tables)
     return "\n".join(parts)
@@ -109,7 +117,7 @@ def write_report(results, out, only=None, quiet=False):
             if figs:
                 made.append((m.KIND, sum(len(x.stems) for x in figs)))
                 sections.append(f'<h2 id="{m.KIND}">{html.escape(m.TITLE)}</h2>\n'
-                                + "\n".join(figure_html(m.KIND, x) for x in figs))
+                                + "\n".join(figure_html(m.KIND, x, partial) for x in figs))
         prov = provenance_html(f)
         complete = str(R.attr(f, "complete", 1)) in ("1", "True")
     body = [f"<h1>lrm report: {html.escape(os.path.basename(results))}</h1>",
