@@ -30,10 +30,13 @@ def plot(loc, out_dir, options=None):
         frac[i, j, l], count[i, j, l] = 100 * c.fraction, c.count
     n = len(passes)
     panel_w = max(1.2, 0.32 * len(layers) + 0.5)
-    width = min(R.DOUBLE_COLUMN, n * panel_w + 0.6)
-    height = max(1.4, 0.16 * len(targets) + 0.9)
-    fig, axes = plt.subplots(1, n, figsize=(width, height), sharey=True, squeeze=False,
-                             constrained_layout=True)
+    panel_h = max(1.0, 0.16 * len(targets) + 0.7)
+    stacked = n * panel_w + 0.6 > R.DOUBLE_COLUMN  # many layers: one pass per row
+    nrow, ncol = (n, 1) if stacked else (1, n)
+    fig, axes = plt.subplots(nrow, ncol, squeeze=False, constrained_layout=True,
+                             figsize=(min(R.DOUBLE_COLUMN, ncol * panel_w + 0.6),
+                                      nrow * panel_h + (0.4 if stacked else 0.2)))
+    axes = axes.reshape(1, -1)
     vmax = max(1e-9, np.nanmax(frac))
     for i, k in enumerate(passes):
         ax = axes[0, i]
@@ -50,11 +53,16 @@ def plot(loc, out_dir, options=None):
         ax.tick_params(length=0)
         for side in ax.spines.values():
             side.set_visible(False)
-        if i == 0:
+        if i == 0 or stacked:
             ax.set_yticks(range(len(targets)))
             ax.set_yticklabels(targets)
             ax.set_ylabel("Target category")
-        ax.set_xlabel("Layer")
+        else:
+            ax.set_yticks([])
+        if i == n - 1 or not stacked:
+            ax.set_xlabel("Layer")
+        else:
+            ax.set_xticklabels([])
     cb = fig.colorbar(im, ax=axes[0, :].tolist(), shrink=0.9, aspect=15, pad=0.02)
     cb.set_label("Selective units (%)")
     cb.outline.set_visible(False)

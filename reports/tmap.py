@@ -26,22 +26,35 @@ def add_arguments(p):
 
 
 def _spatial(cell):
-    vals, mask, ch, y, x = cell.unit_map()
-    return vals is not None and y is not None and x is not None and (y.max() > 0 or x.max() > 0)
+    y, x = (R._lookup_up(cell.group, c, cell.root) for c in ("y", "x"))
+    return R.dataset(cell.group, "mean_t") is not None and y is not None and x is not None \
+        and y.size > 0 and (np.max(y[()]) > 0 or np.max(x[()]) > 0)
+
+
+def _spatial_layers(loc):
+    """Layers with a feature map, judged on one cell each (reading every cell is slow for AlexNet)."""
+    first = {}
+    for (layer, _, _), cell in loc["cells"].items():
+        first.setdefault(layer, cell)
+    return [l for l in loc["layers"] if _spatial(first[l])]
 
 
 def find(f):
-    return [loc for loc in R.read_localizer(f)
-            if any(_spatial(c) for c in loc["cells"].values())]
+    return [loc for loc in R.read_localizer(f) if _spatial_layers(loc)]
 
 
 def _choose(loc, options):
     cells, last = loc["cells"], loc["passes"][-1]
     layer = options.get("layer")
     if layer is None:
-        layer = next(l for l in loc["layers"]
-                     if any(_spatial(c) for (cl, _, _), c in cells.items() if cl == l))
+        layer = _spatial_layers(loc)[0]
+    elif layer not in loc["layers"]:
+        raise R.ResultsError(f"--layer {layer} is not in the localizer results "
+                             f"({', '.join(loc['layers'])})")
     target = options.get("target")
+    if target is not None and target not in loc["targets"]:
+        raise R.ResultsError(f"--target {target} is not in the localizer results "
+                             f"({', '.join(loc['targets'])})")
     if target is None:
         target = max(loc["targets"], key=lambda t: cells[(layer, last, t)].count
                      if (layer, last, t) in cells else -1)
