@@ -160,4 +160,36 @@ if has_command("localize"):
 else:
     print("note: this build has no lrm localize; report checked on h5py-written files only")
 
+if has_command("steer") or has_command("attend"):
+    # A random-weight MNIST LRM (mnist-lrm preset) steered on MNIST composites, as the demo does.
+    mnist = c.path("mnist.h5")
+    made = c.run("stimuli", "import", "mnist", "--out", mnist, check=False).returncode == 0
+    suite = c.path("suite")
+    os.makedirs(suite, exist_ok=True)
+    runs = []
+    if made and has_command("steer"):
+        for composite in ["overlay", "side-by-side"]:
+            out = os.path.join(suite, f"steer-{composite}.h5")
+            p = c.run("--seed", "1", "steer", "--model", "mnist-lrm", "--stimuli", mnist, "--split",
+                      "test", "--composite", composite, "--composites", "40", "--alphas", "1,3",
+                      "--resamples", "200", "--out", out, check=False)
+            runs.append((f"steer {composite}", out, p, {"composite", "target_outputs", "gain_sweep"}))
+    if made and has_command("attend"):
+        out = os.path.join(suite, "attend.h5")
+        p = c.run("--seed", "1", "attend", "--model", "mnist-lrm", "--stimuli", mnist, "--split",
+                  "test", "--attend", "3,7", "--layer", "features.9", "--composites", "30",
+                  "--resamples", "200", "--out", out, check=False)
+        runs.append(("attend", out, p, {"attention"}))
+    for label, out, p, kinds in runs:
+        if p.returncode != 0:
+            print(f"note: lrm {label} did not run here: {p.stderr.strip()[:300]}")
+            continue
+        folder = c.path("suite_report", os.path.basename(out)[:-3])
+        q = c.run("report", out, "--out", folder, check=False)
+        stems = figures_in(folder)
+        c.check(f"lrm report on lrm {label} output makes {', '.join(sorted(kinds))}",
+                q.returncode == 0 and {s.split("-")[0] for s in stems} == kinds
+                and all(nonempty_figure(os.path.join(folder, s)) for s in stems),
+                f"{stems} {q.stdout[-300:]!r} {q.stderr[-600:]!r}")
+
 c.finish()
