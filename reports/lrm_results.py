@@ -360,9 +360,12 @@ def main(module, argv=None):
 
 
 def _models(lab, group):
-    models = [str(m) for m in lab.coord("model")] if lab.has("model") else [
-        attr(group, "model", "model")]
-    return models
+    n = lab.values.shape[lab.dims.index("model")]
+    if lab.coords.get("model") is not None:
+        return [str(m) for m in lab.coords["model"]]
+    if n == 1:
+        return [str(attr(group, "model", "model"))]
+    return [f"model {i}" for i in range(n)]
 
 
 def _baseline(group, models):
@@ -378,8 +381,12 @@ def _baseline(group, models):
 
 
 def _with_dims(lab, *wanted):
-    """Adds length-1 dims that are missing, so readers see a fixed set of dims."""
+    """Adds length-1 dims that are missing, so readers see a fixed set of dims. Arrays without
+    dimension names are taken to hold the last of `wanted`, in order."""
     values, dims = lab.values, list(lab.dims)
+    if all(re.fullmatch(r"dim_\d+", d) for d in dims) and len(dims) <= len(wanted):
+        dims = list(wanted[len(wanted) - len(dims):])
+        lab = Labelled(values, dims, {d: None for d in dims})
     for d in wanted:
         if d not in dims:
             values = values[np.newaxis, ...]
