@@ -21,10 +21,13 @@ double nan_median(const Eigen::VectorXd& v) {
 
 }  // namespace
 
-std::vector<Split> stratified_shuffle_splits(Eigen::Index n, const std::vector<std::string>& categories,
-                                             int n_splits, double test_fraction, std::uint64_t seed) {
+std::vector<Split> stratified_shuffle_splits(Eigen::Index n,
+                                             const std::vector<std::string>& categories,
+                                             int n_splits, double test_fraction,
+                                             std::uint64_t seed) {
   if (n_splits < 1) throw InputError("--splits must be at least 1");
-  if (!(test_fraction > 0 && test_fraction < 1)) throw InputError("--test-fraction must be in (0, 1)");
+  if (!(test_fraction > 0 && test_fraction < 1))
+    throw InputError("--test-fraction must be in (0, 1)");
   if (!categories.empty() && static_cast<Eigen::Index>(categories.size()) != n)
     throw InputError("a category per stimulus is needed for stratified splits");
   std::map<std::string, Rows> groups;
@@ -36,15 +39,22 @@ std::vector<Split> stratified_shuffle_splits(Eigen::Index n, const std::vector<s
     for (auto& [name, members] : groups) {
       Rows shuffled = members;
       rng.shuffle(shuffled);
-      auto n_test = static_cast<std::size_t>(std::llround(test_fraction * static_cast<double>(members.size())));
-      if (members.size() >= 2) n_test = std::clamp<std::size_t>(n_test, 1, members.size() - 1);
-      else n_test = 0;
-      split.test.insert(split.test.end(), shuffled.begin(), shuffled.begin() + static_cast<std::ptrdiff_t>(n_test));
-      split.train.insert(split.train.end(), shuffled.begin() + static_cast<std::ptrdiff_t>(n_test), shuffled.end());
+      auto n_test = static_cast<std::size_t>(
+          std::llround(test_fraction * static_cast<double>(members.size())));
+      if (members.size() >= 2)
+        n_test = std::clamp<std::size_t>(n_test, 1, members.size() - 1);
+      else
+        n_test = 0;
+      split.test.insert(split.test.end(), shuffled.begin(),
+                        shuffled.begin() + static_cast<std::ptrdiff_t>(n_test));
+      split.train.insert(split.train.end(), shuffled.begin() + static_cast<std::ptrdiff_t>(n_test),
+                         shuffled.end());
     }
     std::sort(split.train.begin(), split.train.end());
     std::sort(split.test.begin(), split.test.end());
-    if (split.test.size() < 3) throw InputError("a test split needs at least 3 stimuli; there are too few stimuli (" + std::to_string(n) + ")");
+    if (split.test.size() < 3)
+      throw InputError("a test split needs at least 3 stimuli; there are too few stimuli (" +
+                       std::to_string(n) + ")");
     splits.push_back(std::move(split));
   }
   return splits;
@@ -57,12 +67,15 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
   const auto n = static_cast<Eigen::Index>(model_rows.size());
   if (responses.rows() != n) throw InputError("responses and model rows differ in stimuli");
   if (!responses.allFinite())
-    throw InputError("neural responses contain NaN after averaging repetitions (a stimulus without any valid repetition for some neuroid)");
+    throw InputError(
+        "neural responses contain NaN after averaging repetitions (a stimulus without any valid "
+        "repetition for some neuroid)");
   int components = options.pls_components;
   if (options.regression == Regression::pls && x.cols() < components)
     throw InputError("the layer has " + std::to_string(x.cols()) + " features, fewer than the " +
                      std::to_string(components) + " PLS components (use --pls-components)");
-  const auto splits = stratified_shuffle_splits(n, categories, options.splits, options.test_fraction, options.seed);
+  const auto splits =
+      stratified_shuffle_splits(n, categories, options.splits, options.test_fraction, options.seed);
   Predictivity out;
   out.r.resize(static_cast<Eigen::Index>(splits.size()), responses.cols());
   out.median_per_split.resize(static_cast<Eigen::Index>(splits.size()));
@@ -74,21 +87,28 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
     for (auto i : splits[s].test) test_rows.push_back(model_rows[i]);
     Eigen::MatrixXd y_train(static_cast<Eigen::Index>(splits[s].train.size()), responses.cols());
     Eigen::MatrixXd y_test(static_cast<Eigen::Index>(splits[s].test.size()), responses.cols());
-    for (std::size_t i = 0; i < splits[s].train.size(); ++i) y_train.row(i) = responses.row(splits[s].train[i]);
-    for (std::size_t i = 0; i < splits[s].test.size(); ++i) y_test.row(i) = responses.row(splits[s].test[i]);
+    for (std::size_t i = 0; i < splits[s].train.size(); ++i)
+      y_train.row(i) = responses.row(splits[s].train[i]);
+    for (std::size_t i = 0; i < splits[s].test.size(); ++i)
+      y_test.row(i) = responses.row(splits[s].test[i]);
     const LinearFit fit = fit_regression(options.regression, x, train_rows, y_train, components);
-    if (options.regression == Regression::pls) out.components_used = std::min(out.components_used, fit.components_used);
+    if (options.regression == Regression::pls)
+      out.components_used = std::min(out.components_used, fit.components_used);
     const Eigen::MatrixXd prediction = fit.predict(x, test_rows);
-    out.r.row(static_cast<Eigen::Index>(s)) = stats::pearson_columns(prediction, y_test).transpose();
-    out.median_per_split[static_cast<Eigen::Index>(s)] = nan_median(out.r.row(static_cast<Eigen::Index>(s)).transpose());
+    out.r.row(static_cast<Eigen::Index>(s)) =
+        stats::pearson_columns(prediction, y_test).transpose();
+    out.median_per_split[static_cast<Eigen::Index>(s)] =
+        nan_median(out.r.row(static_cast<Eigen::Index>(s)).transpose());
   }
   for (Eigen::Index j = 0; j < out.r.cols(); ++j)
     if (!out.r.col(j).allFinite()) ++out.undefined_neuroids;
   if (!out.median_per_split.allFinite())
-    throw InputError("no neuroid has a defined held-out correlation (constant responses or predictions)");
+    throw InputError(
+        "no neuroid has a defined held-out correlation (constant responses or predictions)");
   const auto k = static_cast<double>(splits.size());
   out.score = out.median_per_split.mean();
-  out.error = std::sqrt((out.median_per_split.array() - out.score).square().sum() / k) / std::sqrt(k);
+  out.error =
+      std::sqrt((out.median_per_split.array() - out.score).square().sum() / k) / std::sqrt(k);
   return out;
 }
 
@@ -98,11 +118,14 @@ InternalConsistency internal_consistency(const io::NeuralResponses& responses, i
   const Eigen::Index n_neur = responses.presentations.cols();
   std::vector<Rows> presentations(static_cast<std::size_t>(n_stim));
   for (std::size_t p = 0; p < responses.stimulus_of.size(); ++p)
-    presentations[static_cast<std::size_t>(responses.stimulus_of[p])].push_back(static_cast<Eigen::Index>(p));
+    presentations[static_cast<std::size_t>(responses.stimulus_of[p])].push_back(
+        static_cast<Eigen::Index>(p));
   std::size_t repeated = 0;
   for (const auto& p : presentations) repeated += p.size() >= 2;
   if (repeated < 3)
-    throw InputError(responses.source + ": the internal-consistency ceiling needs repeated presentations of at least 3 stimuli");
+    throw InputError(
+        responses.source +
+        ": the internal-consistency ceiling needs repeated presentations of at least 3 stimuli");
   if (halvings < 1) throw InputError("--halvings must be at least 1");
   Resampler rng(seed);
   InternalConsistency ic;
@@ -122,8 +145,10 @@ InternalConsistency internal_consistency(const io::NeuralResponses& responses, i
         for (std::size_t i = 0; i < order.size(); ++i) {
           const double v = responses.presentations(order[i], j);
           if (!std::isfinite(v)) continue;
-          if (i < half) sa += v, ++ca;
-          else sb += v, ++cb;
+          if (i < half)
+            sa += v, ++ca;
+          else
+            sb += v, ++cb;
         }
         if (ca) half_a(s, j) = sa / ca;
         if (cb) half_b(s, j) = sb / cb;
@@ -132,8 +157,10 @@ InternalConsistency internal_consistency(const io::NeuralResponses& responses, i
     for (Eigen::Index j = 0; j < n_neur; ++j) {
       std::vector<double> a, b;
       for (Eigen::Index s = 0; s < n_stim; ++s)
-        if (std::isfinite(half_a(s, j)) && std::isfinite(half_b(s, j))) a.push_back(half_a(s, j)), b.push_back(half_b(s, j));
-      const double r = a.size() >= 3 ? stats::pearson(stats::as_vector(a), stats::as_vector(b)) : std::nan("");
+        if (std::isfinite(half_a(s, j)) && std::isfinite(half_b(s, j)))
+          a.push_back(half_a(s, j)), b.push_back(half_b(s, j));
+      const double r =
+          a.size() >= 3 ? stats::pearson(stats::as_vector(a), stats::as_vector(b)) : std::nan("");
       per(h, j) = 2 * r / (1 + r);
     }
     ic.per_halving[h] = nan_median(per.row(h).transpose());
@@ -142,7 +169,8 @@ InternalConsistency internal_consistency(const io::NeuralResponses& responses, i
   for (Eigen::Index j = 0; j < n_neur; ++j)
     if (!std::isfinite(ic.per_neuroid[j])) ++ic.undefined_neuroids;
   if (!ic.per_halving.allFinite())
-    throw InputError(responses.source + ": no neuroid has a defined split-half consistency (constant responses?)");
+    throw InputError(responses.source +
+                     ": no neuroid has a defined split-half consistency (constant responses?)");
   ic.ceiling = ic.per_halving.mean();
   return ic;
 }
@@ -157,7 +185,8 @@ CeiledScore ceil_score(double raw, double ceiling) {
   return s;
 }
 
-EncodingBenchmark::EncodingBenchmark(io::NeuralResponses responses, PredictivityOptions metric, int halvings)
+EncodingBenchmark::EncodingBenchmark(io::NeuralResponses responses, PredictivityOptions metric,
+                                     int halvings)
     : responses_(std::move(responses)), metric_(metric) {
   ceiling_ = internal_consistency(responses_, halvings, metric_.seed);
 }
@@ -165,12 +194,14 @@ EncodingBenchmark::EncodingBenchmark(io::NeuralResponses responses, Predictivity
 EncodingBenchmark::Result EncodingBenchmark::score(const FeatureMatrix& x,
                                                    const std::vector<std::string>& model_ids,
                                                    const std::string& model_name) const {
-  const auto join = io::join_stimuli(model_ids, model_name, responses_.stimulus_ids, responses_.source);
+  const auto join =
+      io::join_stimuli(model_ids, model_name, responses_.stimulus_ids, responses_.source);
   Eigen::MatrixXd y(static_cast<Eigen::Index>(join.ids.size()), responses_.mean.cols());
   std::vector<std::string> categories;
   for (std::size_t i = 0; i < join.ids.size(); ++i) {
     y.row(static_cast<Eigen::Index>(i)) = responses_.mean.row(join.brain_rows[i]);
-    if (!responses_.categories.empty()) categories.push_back(responses_.categories[join.brain_rows[i]]);
+    if (!responses_.categories.empty())
+      categories.push_back(responses_.categories[join.brain_rows[i]]);
   }
   Result r;
   r.predictivity = neural_predictivity(x, join.model_rows, y, categories, metric_);

@@ -20,8 +20,10 @@ struct Split {
 
 // Seeded stratified shuffle splits: in each split, every category gives round(test_fraction * n_c)
 // of its stimuli (at least 1 when it has 2 or more) to the test set. No categories: unstratified.
-std::vector<Split> stratified_shuffle_splits(Eigen::Index n, const std::vector<std::string>& categories,
-                                             int n_splits, double test_fraction, std::uint64_t seed);
+std::vector<Split> stratified_shuffle_splits(Eigen::Index n,
+                                             const std::vector<std::string>& categories,
+                                             int n_splits, double test_fraction,
+                                             std::uint64_t seed);
 
 struct PredictivityOptions {
   Regression regression = Regression::pls;
@@ -32,12 +34,12 @@ struct PredictivityOptions {
 };
 
 struct Predictivity {
-  Eigen::MatrixXd r;               // split x neuroid, held-out Pearson r (NaN: undefined)
+  Eigen::MatrixXd r;  // split x neuroid, held-out Pearson r (NaN: undefined)
   Eigen::VectorXd median_per_split;
-  double score = 0;                // mean over splits of the median over neuroids
-  double error = 0;                // std over splits (ddof 0, as Brain-Score) / sqrt(splits)
-  int undefined_neuroids = 0;      // neuroids with an undefined r in some split (left out of medians)
-  int components_used = 0;         // PLS: the fewest components any split fitted
+  double score = 0;            // mean over splits of the median over neuroids
+  double error = 0;            // std over splits (ddof 0, as Brain-Score) / sqrt(splits)
+  int undefined_neuroids = 0;  // neuroids with an undefined r in some split (left out of medians)
+  int components_used = 0;     // PLS: the fewest components any split fitted
 };
 
 // x: model features; model_rows[s]: the row of x for joined stimulus s; responses: stimulus x
@@ -48,9 +50,9 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
                                  const PredictivityOptions& options);
 
 struct InternalConsistency {
-  double ceiling = 0;            // mean over halvings of the median over neuroids
+  double ceiling = 0;  // mean over halvings of the median over neuroids
   Eigen::VectorXd per_halving;
-  Eigen::VectorXd per_neuroid;   // mean over halvings of the Spearman-Brown corrected r
+  Eigen::VectorXd per_neuroid;  // mean over halvings of the Spearman-Brown corrected r
   int undefined_neuroids = 0;
   int halvings = 0;
 };

@@ -36,7 +36,8 @@ Eigen::VectorXd column_means(const FeatureMatrix& x, const Rows& rows) {
   {
     Eigen::VectorXd local = Eigen::VectorXd::Zero(p);
 #pragma omp for schedule(static) nowait
-    for (std::size_t i = 0; i < rows.size(); ++i) local += x.row(rows[i]).transpose().cast<double>();
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      local += x.row(rows[i]).transpose().cast<double>();
 #pragma omp critical
     sum += local;
   }
@@ -88,7 +89,8 @@ Eigen::MatrixXd transpose_times(const FeatureMatrix& x, const Rows& rows, const 
   Eigen::MatrixXd out = Eigen::MatrixXd::Zero(x.cols(), y.cols());
   for (Eigen::Index first = 0; first < n; first += step) {
     const Eigen::Index count = std::min(step, n - first);
-    out.noalias() += centred_block(x, rows, first, count, mu).transpose() * y.middleRows(first, count);
+    out.noalias() +=
+        centred_block(x, rows, first, count, mu).transpose() * y.middleRows(first, count);
   }
   return out;
 }

@@ -8,7 +8,8 @@
 
 namespace lrm::compare {
 
-using FeatureMatrix = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+using FeatureMatrix =
+    Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 using Rows = std::vector<Eigen::Index>;
 
 Eigen::VectorXd column_means(const FeatureMatrix& x, const Rows& rows);

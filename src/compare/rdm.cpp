@@ -12,14 +12,18 @@ RdmMethod parse_rdm_method(const std::string& name) {
   if (name == "correlation") return RdmMethod::correlation;
   if (name == "euclidean") return RdmMethod::euclidean;
   if (name == "crossvalidated" || name == "crossnobis") return RdmMethod::crossvalidated;
-  throw InputError("--rdm: unknown distance '" + name + "' (use correlation, euclidean or crossvalidated)");
+  throw InputError("--rdm: unknown distance '" + name +
+                   "' (use correlation, euclidean or crossvalidated)");
 }
 
 const char* rdm_method_name(RdmMethod m) {
   switch (m) {
-    case RdmMethod::correlation: return "correlation";
-    case RdmMethod::euclidean: return "euclidean";
-    case RdmMethod::crossvalidated: return "crossvalidated";
+    case RdmMethod::correlation:
+      return "correlation";
+    case RdmMethod::euclidean:
+      return "euclidean";
+    case RdmMethod::crossvalidated:
+      return "crossvalidated";
   }
   return "?";
 }
@@ -88,7 +92,9 @@ Eigen::MatrixXd rdm_crossvalidated(const std::vector<Eigen::MatrixXd>& repetitio
   Eigen::MatrixXd within = Eigen::MatrixXd::Zero(n, n);
   for (const auto& r : repetitions) {
     if (r.rows() != n || r.cols() != p) throw InputError("repetitions of different shapes");
-    if (!r.allFinite()) throw InputError("cross-validated distances need every repetition of every stimulus (NaN found)");
+    if (!r.allFinite())
+      throw InputError(
+          "cross-validated distances need every repetition of every stimulus (NaN found)");
     sum += r;
     within.noalias() += r * r.transpose();
   }
@@ -111,9 +117,11 @@ Eigen::VectorXd upper_triangle(const Eigen::MatrixXd& rdm) {
 }
 
 Eigen::MatrixXd square_rdm(const Eigen::VectorXd& upper) {
-  const auto n = static_cast<Eigen::Index>(std::llround((1 + std::sqrt(1 + 8.0 * upper.size())) / 2));
+  const auto n =
+      static_cast<Eigen::Index>(std::llround((1 + std::sqrt(1 + 8.0 * upper.size())) / 2));
   if (n * (n - 1) / 2 != upper.size())
-    throw InputError("a vector of " + std::to_string(upper.size()) + " values is not an RDM's upper triangle");
+    throw InputError("a vector of " + std::to_string(upper.size()) +
+                     " values is not an RDM's upper triangle");
   Eigen::MatrixXd m = Eigen::MatrixXd::Zero(n, n);
   Eigen::Index k = 0;
   for (Eigen::Index i = 0; i < n; ++i)

@@ -70,7 +70,8 @@ GramSvd gram_svd(const FeatureMatrix& x, const Rows& rows, const Eigen::VectorXd
 
 // coef = V diag(s / (s^2 + penalty_t)) U^T y_t per target; in the dual case V = X0^T U / s.
 LinearFit fit_spectral(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixXd& y,
-                       const GramSvd& g, const Eigen::VectorXd& mu, const Eigen::VectorXd& penalty) {
+                       const GramSvd& g, const Eigen::VectorXd& mu,
+                       const Eigen::VectorXd& penalty) {
   LinearFit fit;
   fit.x_mean = mu;
   fit.y_mean = y.colwise().mean().transpose();
@@ -103,7 +104,9 @@ LinearFit fit_pls(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixX
   const Eigen::Index p = x.cols(), q = y.cols();
   if (n < 2) throw InputError("PLS needs at least 2 training stimuli");
   if (options.n_components < 1 || options.n_components > p)
-    throw InputError("PLS with " + std::to_string(options.n_components) + " components needs at least as many features; the layer has " + std::to_string(p));
+    throw InputError("PLS with " + std::to_string(options.n_components) +
+                     " components needs at least as many features; the layer has " +
+                     std::to_string(p));
   LinearFit fit;
   fit.x_mean = column_means(x, rows);
   fit.y_mean = y.colwise().mean().transpose();
@@ -143,7 +146,9 @@ LinearFit fit_pls(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixX
     Eigen::VectorXd t = times_vector(x, rows, fit.x_mean, x_w);
     if (k > 0) t.noalias() -= t_all.leftCols(k) * (pl.leftCols(k).transpose() * x_w);
     const double tt = t.squaredNorm();
-    if (!(tt > 0)) throw InputError("PLS component " + std::to_string(k + 1) + " has zero x-scores (constant features?)");
+    if (!(tt > 0))
+      throw InputError("PLS component " + std::to_string(k + 1) +
+                       " has zero x-scores (constant features?)");
     Eigen::VectorXd p_k = transpose_times_vector(x, rows, fit.x_mean, t);
     if (k > 0) p_k.noalias() -= pl.leftCols(k) * (t_all.leftCols(k).transpose() * t);
     p_k /= tt;
@@ -157,8 +162,10 @@ LinearFit fit_pls(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixX
     t_all.col(k) = t;
   }
   fit.components_used = k;
-  if (k == 0) throw InputError("PLS found no component: every target is constant over the training stimuli");
-  const Eigen::MatrixXd rotations = w.leftCols(k) * pinv_old(pl.leftCols(k).transpose() * w.leftCols(k));
+  if (k == 0)
+    throw InputError("PLS found no component: every target is constant over the training stimuli");
+  const Eigen::MatrixXd rotations =
+      w.leftCols(k) * pinv_old(pl.leftCols(k).transpose() * w.leftCols(k));
   fit.coef = rotations * ql.leftCols(k).transpose();
   return fit;
 }
@@ -179,7 +186,8 @@ LinearFit fit_ridge(const FeatureMatrix& x, const Rows& rows, const Eigen::Matri
   const Eigen::MatrixXd yc = y.rowwise() - y_mean.transpose();
   const Eigen::MatrixXd uty = g.u.transpose() * yc;
   const Eigen::MatrixXd u2 = g.u.cwiseAbs2();
-  Eigen::VectorXd best_error = Eigen::VectorXd::Constant(y.cols(), std::numeric_limits<double>::infinity());
+  Eigen::VectorXd best_error =
+      Eigen::VectorXd::Constant(y.cols(), std::numeric_limits<double>::infinity());
   Eigen::VectorXd best = Eigen::VectorXd::Constant(y.cols(), grid.front());
   for (double a : grid) {
     // Leave-one-out residuals from the hat matrix H = U diag(s2/(s2+a)) U^T.
@@ -211,9 +219,12 @@ Regression parse_regression(const std::string& name) {
 
 const char* regression_name(Regression r) {
   switch (r) {
-    case Regression::pls: return "pls";
-    case Regression::ridge: return "ridge";
-    case Regression::ols: return "ols";
+    case Regression::pls:
+      return "pls";
+    case Regression::ridge:
+      return "ridge";
+    case Regression::ols:
+      return "ols";
   }
   return "?";
 }
@@ -221,9 +232,12 @@ const char* regression_name(Regression r) {
 LinearFit fit_regression(Regression r, const FeatureMatrix& x, const Rows& rows,
                          const Eigen::MatrixXd& y, int pls_components) {
   switch (r) {
-    case Regression::pls: return fit_pls(x, rows, y, {pls_components, 500, 1e-6});
-    case Regression::ridge: return fit_ridge(x, rows, y);
-    case Regression::ols: return fit_ols(x, rows, y);
+    case Regression::pls:
+      return fit_pls(x, rows, y, {pls_components, 500, 1e-6});
+    case Regression::ridge:
+      return fit_ridge(x, rows, y);
+    case Regression::ols:
+      return fit_ols(x, rows, y);
   }
   throw InputError("unknown regression");
 }

@@ -19,12 +19,12 @@ struct PlsOptions {
 
 // A fitted linear map: prediction = (X - x_mean) coef + y_mean.
 struct LinearFit {
-  Eigen::VectorXd x_mean;  // p
-  Eigen::VectorXd y_mean;  // q
-  Eigen::MatrixXd coef;    // p x q
-  int components_used = 0;        // PLS: components fitted (fewer when Y's residual is constant)
-  std::vector<int> iterations;    // PLS: NIPALS iterations per component
-  Eigen::VectorXd penalty;        // ridge: chosen penalty per target
+  Eigen::VectorXd x_mean;       // p
+  Eigen::VectorXd y_mean;       // q
+  Eigen::MatrixXd coef;         // p x q
+  int components_used = 0;      // PLS: components fitted (fewer when Y's residual is constant)
+  std::vector<int> iterations;  // PLS: NIPALS iterations per component
+  Eigen::VectorXd penalty;      // ridge: chosen penalty per target
   Eigen::MatrixXd predict(const FeatureMatrix& x, const Rows& rows) const;
 };
 

@@ -7,8 +7,8 @@
 namespace lrm::compare {
 
 std::uint64_t Resampler::index(std::uint64_t n) {
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                              std::numeric_limits<std::uint64_t>::max() % n;
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
   std::uint64_t r;
   do r = engine_();
   while (r >= limit);

@@ -12,9 +12,11 @@ namespace {
 
 void check_same_size(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
   if (a.rows() != b.rows() || a.rows() != a.cols() || b.rows() != b.cols())
-    throw InputError("RDMs of different sizes (" + std::to_string(a.rows()) + "x" + std::to_string(a.cols()) +
-                     " and " + std::to_string(b.rows()) + "x" + std::to_string(b.cols()) + ")");
-  if (a.rows() < 3) throw InputError("RDMs need at least 3 conditions, got " + std::to_string(a.rows()));
+    throw InputError("RDMs of different sizes (" + std::to_string(a.rows()) + "x" +
+                     std::to_string(a.cols()) + " and " + std::to_string(b.rows()) + "x" +
+                     std::to_string(b.cols()) + ")");
+  if (a.rows() < 3)
+    throw InputError("RDMs need at least 3 conditions, got " + std::to_string(a.rows()));
 }
 
 BootstrapInterval summarise(const std::vector<double>& values, int resamples, double level) {
@@ -56,16 +58,19 @@ Eigen::MatrixXd mean_rdm(const std::vector<Eigen::MatrixXd>& rdms) {
 NoiseCeiling noise_ceiling(const std::vector<Eigen::MatrixXd>& subjects, stats::Correlation c,
                            bool squared) {
   const auto n = static_cast<Eigen::Index>(subjects.size());
-  if (n < 2) throw InputError("a noise ceiling needs RDMs of at least 2 subjects, got " + std::to_string(n));
+  if (n < 2)
+    throw InputError("a noise ceiling needs RDMs of at least 2 subjects, got " + std::to_string(n));
   const Eigen::MatrixXd all = mean_rdm(subjects);
   NoiseCeiling nc;
   nc.upper_per_subject.resize(n);
   nc.lower_per_subject.resize(n);
   for (Eigen::Index s = 0; s < n; ++s) {
-    const Eigen::MatrixXd others = (all * static_cast<double>(n) - subjects[s]) / static_cast<double>(n - 1);
+    const Eigen::MatrixXd others =
+        (all * static_cast<double>(n) - subjects[s]) / static_cast<double>(n - 1);
     double up = compare_rdms(subjects[s], all, c), lo = compare_rdms(subjects[s], others, c);
     if (std::isnan(up) || std::isnan(lo))
-      throw InputError("noise ceiling: subject RDM " + std::to_string(s + 1) + " is constant, its correlation is undefined");
+      throw InputError("noise ceiling: subject RDM " + std::to_string(s + 1) +
+                       " is constant, its correlation is undefined");
     if (squared) up *= up, lo *= lo;
     nc.upper_per_subject[s] = up;
     nc.lower_per_subject[s] = lo;
@@ -96,7 +101,9 @@ BootstrapInterval bootstrap_stimuli(const Eigen::MatrixXd& model, const Eigen::M
           x.push_back(model(idx[i], idx[j]));
           y.push_back(brain(idx[i], idx[j]));
         }
-    if (x.size() >= 3) r[static_cast<std::size_t>(b)] = stats::correlate(c, stats::as_vector(x), stats::as_vector(y));
+    if (x.size() >= 3)
+      r[static_cast<std::size_t>(b)] =
+          stats::correlate(c, stats::as_vector(x), stats::as_vector(y));
   }
   std::vector<double> finite;
   for (double v : r)

@@ -14,11 +14,10 @@ namespace {
 struct Draws {
   explicit Draws(std::uint64_t seed) : engine(seed) {}
   double uniform() { return (static_cast<double>(engine() >> 11) + 0.5) * 0x1.0p-53; }
-  double normal() {
-    return std::sqrt(-2 * std::log(uniform())) * std::cos(2 * M_PI * uniform());
-  }
+  double normal() { return std::sqrt(-2 * std::log(uniform())) * std::cos(2 * M_PI * uniform()); }
   std::int64_t poisson(double lambda) {
-    if (lambda > 60) return std::max<std::int64_t>(0, std::llround(lambda + std::sqrt(lambda) * normal()));
+    if (lambda > 60)
+      return std::max<std::int64_t>(0, std::llround(lambda + std::sqrt(lambda) * normal()));
     const double limit = std::exp(-lambda);
     std::int64_t k = 0;
     for (double prod = uniform(); prod > limit; prod *= uniform()) ++k;
@@ -42,7 +41,8 @@ SimulatedRecordings simulate_recordings(const FeatureMatrix& x, const Simulation
   for (Eigen::Index j = 0; j < p; ++j) used.push_back(j);
   Resampler pick(options.seed + 1);
   pick.shuffle(used);
-  if (options.features_used > 0 && options.features_used < p) used.resize(static_cast<std::size_t>(options.features_used));
+  if (options.features_used > 0 && options.features_used < p)
+    used.resize(static_cast<std::size_t>(options.features_used));
   const auto k = static_cast<Eigen::Index>(used.size());
   Eigen::MatrixXd weights = Eigen::MatrixXd::Zero(p, options.neuroids);
   for (Eigen::Index i = 0; i < k; ++i)
@@ -53,9 +53,12 @@ SimulatedRecordings simulate_recordings(const FeatureMatrix& x, const Simulation
   for (int j = 0; j < options.neuroids; ++j) {
     auto d = drive.col(j).array();
     const double sd = std::sqrt((d - d.mean()).square().mean());
-    if (!(sd > 0)) throw InputError("the features are constant over stimuli; nothing drives the simulated neuroids");
+    if (!(sd > 0))
+      throw InputError(
+          "the features are constant over stimuli; nothing drives the simulated neuroids");
     const Eigen::ArrayXd z = (d - d.mean()) / sd * options.gain;
-    const Eigen::ArrayXd soft = z.unaryExpr([](double v) { return v > 30 ? v : std::log1p(std::exp(v)); });
+    const Eigen::ArrayXd soft =
+        z.unaryExpr([](double v) { return v > 30 ? v : std::log1p(std::exp(v)); });
     sim.rate.col(j) = (soft / soft.mean() * options.mean_rate).matrix();
   }
   const int reps = options.repetitions;
@@ -65,7 +68,8 @@ SimulatedRecordings simulate_recordings(const FeatureMatrix& x, const Simulation
       const Eigen::Index row = r * n + s;
       sim.stimulus_of.push_back(s);
       sim.repetition.push_back(r);
-      for (int j = 0; j < options.neuroids; ++j) sim.presentations(row, j) = static_cast<double>(draws.poisson(sim.rate(s, j)));
+      for (int j = 0; j < options.neuroids; ++j)
+        sim.presentations(row, j) = static_cast<double>(draws.poisson(sim.rate(s, j)));
     }
   sim.true_ceiling_per_neuroid.resize(options.neuroids);
   std::vector<double> c;

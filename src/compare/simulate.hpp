@@ -22,12 +22,12 @@ struct SimulationOptions {
 };
 
 struct SimulatedRecordings {
-  Eigen::MatrixXd rate;                 // stimulus x neuroid
-  Eigen::MatrixXd presentations;        // (stimulus * repetition) x neuroid, spike counts
+  Eigen::MatrixXd rate;                   // stimulus x neuroid
+  Eigen::MatrixXd presentations;          // (stimulus * repetition) x neuroid, spike counts
   std::vector<Eigen::Index> stimulus_of;  // stimulus of each presentation
   std::vector<std::int64_t> repetition;   // repetition index of each presentation
   Eigen::VectorXd true_ceiling_per_neuroid;
-  double true_ceiling = 0;              // median over neuroids
+  double true_ceiling = 0;  // median over neuroids
 };
 
 SimulatedRecordings simulate_recordings(const FeatureMatrix& x, const SimulationOptions& options);
