@@ -22,6 +22,11 @@ def find(f):
     return R.read_attention(f)
 
 
+def _per_unit(at, key, i):
+    v = at[key]
+    return np.ravel(v)[i] if v is not None and np.size(v) == len(at["unit_types"]) else "—"
+
+
 def _p(p):
     return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
@@ -67,17 +72,16 @@ def plot(at, out_dir, options=None):
     for i, u in enumerate(units):
         cells = []
         for j in range(len(attended)):
-            ci = f" [{at['ci'][0][i, j]:.3g}, {at['ci'][1][i, j]:.3g}]" if at["ci"] is not None else ""
+            ci = (f" [{at['ci'][0][i, j]:.3g}, {at['ci'][1][i, j]:.3g}]"
+                  if at["ci"] is not None else "")
             cells.append(f"{v[i, j]:.3g}{ci}")
-        idx = np.ravel(at["index"])[i] if at["index"] is not None and np.size(at["index"]) == len(units) else "—"
-        p = np.ravel(at["p"])[i] if at["p"] is not None and np.size(at["p"]) == len(units) else "—"
-        n = np.ravel(at["n_units"])[i] if at["n_units"] is not None and np.size(at["n_units"]) == len(units) else "—"
-        base = np.ravel(at["unsteered"])[i] if at["unsteered"] is not None and np.size(at["unsteered"]) == len(units) else "—"
-        rows.append([u, n] + cells + [base, idx, p])
+        rows.append([u, _per_unit(at, "n_units", i)] + cells
+                    + [_per_unit(at, k, i) for k in ("unsteered", "index", "p")])
     alpha = f", α = {at['alpha']}" if at["alpha"] is not None else ""
     return R.Figure([stem], f"Mean activation of the units selective for each category while the "
                     f"model attends (is steered toward) each category{alpha} ({at['path']}); error "
-                    "bars: 95% CIs; dashed: without steering; AMI: (preferred − other) / (preferred + other).",
+                    "bars: 95% CIs; dashed: without steering; AMI: (preferred − other) / "
+                    "(preferred + other).",
                     [R.html_table(header, rows, "Attention modulation (2 × 2)")])
 
 

@@ -10,7 +10,6 @@ steering_type}. Usable alone:
 import sys
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 import lrm_results as R
 

@@ -586,7 +586,8 @@ def read_rsa(f):
             continue
         lab, ds = found
         layers = [str(l) for l in lab.coord("layer")]
-        order = [layers.index(l) for l in layer_order(layers)] if lab.coords.get("layer") is not None else list(range(len(layers)))
+        order = [layers.index(l) for l in layer_order(layers)] \
+            if lab.coords.get("layer") is not None else list(range(len(layers)))
         item = dict(name=prefix_of(g, "rsa"), path=g.name,
                     brains=[str(b) for b in lab.coord("brain")], layers=[layers[i] for i in order],
                     passes=[int(p) for p in lab.coord("pass")],

@@ -120,8 +120,9 @@ def write_report(results, out, only=None, quiet=False):
                                 + "\n".join(figure_html(m.KIND, x, partial) for x in figs))
         prov = provenance_html(f)
         complete = str(R.attr(f, "complete", 1)) in ("1", "True")
+    written = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     body = [f"<h1>lrm report: {html.escape(os.path.basename(results))}</h1>",
-            f"<p>{html.escape(os.path.abspath(results))}, written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+            f"<p>{html.escape(os.path.abspath(results))}, written {written}."
             " Each figure is available as PDF (vector, for papers), SVG and PNG.</p>"]
     if made:
         body.append("<p>Figures: " + ", ".join(f'<a href="#{k}">{k}</a>' for k, _ in made) + "</p>")

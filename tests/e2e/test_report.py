@@ -4,7 +4,6 @@ and on a partial file (only those figures, the others named as skipped), atomic 
 import glob
 import os
 import subprocess
-import sys
 
 import h5py
 import numpy as np
