@@ -157,34 +157,53 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
       check_interrupt();
       const std::string path = layer_path + "/pass" + std::to_string(pass);
       const std::string what = source + ":" + path;
-      auto data = h5::read_array<float>(in, path);
-      if (data.shape.size() != 2)
-        throw InputError(what + " has " + std::to_string(data.shape.size()) +
+      const auto shape = h5::dataset_shape(in, path);
+      if (shape.size() != 2)
+        throw InputError(what + " has " + std::to_string(shape.size()) +
                          " dimensions; activations are (stimulus, unit)");
-      const auto n_stimuli = static_cast<std::int64_t>(data.shape[0]);
-      const auto n_units = static_cast<std::int64_t>(data.shape[1]);
-      const auto layer_result = localize(data.data.data(), n_stimuli, n_units, category, a, what);
-      data = {};
+      const auto n_stimuli = static_cast<std::int64_t>(shape[0]);
+      const auto n_units = static_cast<std::int64_t>(shape[1]);
+      if (n_stimuli != static_cast<std::int64_t>(category.size()))
+        throw InputError(what + " has " + std::to_string(n_stimuli) + " stimuli but " + layer_path +
+                         "/category has " + std::to_string(category.size()));
+      if (n_units < 1) throw InputError(what + " has no units");
+      const auto design = make_design(category, a, what);
+
+      // Rows stream through one buffer of about 16 MiB: memory stays bounded by the batch.
+      const std::int64_t batch =
+          std::max<std::int64_t>(1, (std::int64_t{16} << 20) / (4 * n_units));
+      stats::MomentAccumulator accumulator(n_units, static_cast<int>(design.categories.size()));
+      for (std::int64_t first = 0; first < n_stimuli; first += batch) {
+        check_interrupt();
+        const auto count = std::min(batch, n_stimuli - first);
+        const auto rows = h5::read_rows<float>(in, path, first, count);
+        accumulator.add(rows.data.data(), count, design.group.data() + first);
+      }
+      const auto& moments = accumulator.moments();
+      std::int64_t n_nonfinite = 0, n_units_nonfinite = 0;
+      for (auto v : moments.nonfinite) {
+        n_nonfinite += v;
+        n_units_nonfinite += v > 0;
+      }
       const auto units = unit_coordinates(in, layer_path, n_units);
 
       const auto g = top.require_group(layer + "/pass" + std::to_string(pass));
       g.set_attr("layer", layer);
       g.set_attr("pass", static_cast<std::int64_t>(pass));
-      g.set_attr("n_nonfinite", layer_result.n_nonfinite);
-      g.set_attr("n_units_nonfinite", layer_result.n_units_nonfinite);
-      h5::write_coordinate(g, "category", layer_result.categories);
-      h5::write_array(g, "n_images", layer_result.n_images, {layer_result.n_images.size()},
-                      {"category"}, {});
-      if (layer_result.n_nonfinite > 0) {
+      g.set_attr("n_nonfinite", n_nonfinite);
+      g.set_attr("n_units_nonfinite", n_units_nonfinite);
+      h5::write_coordinate(g, "category", design.categories);
+      h5::write_array(g, "n_images", design.n_images, {design.n_images.size()}, {"category"}, {});
+      if (n_nonfinite > 0) {
         h5::write_coordinate(g, "unit", units.unit);
-        h5::write_array(g, "nonfinite", layer_result.nonfinite,
-                        {static_cast<std::uint64_t>(n_units)}, {"unit"}, {});
+        h5::write_array(g, "nonfinite", moments.nonfinite, {static_cast<std::uint64_t>(n_units)},
+                        {"unit"}, {});
       }
-      for (const auto& target : layer_result.targets) {
+      localize_moments(moments, design, a, [&](const TargetResult& target) {
         write_target(g.require_group(target.target), target, units, a);
-        summary.push_back({layer, pass, target.target, n_units, target.n_selective,
-                           layer_result.n_nonfinite, layer_result.n_units_nonfinite});
-      }
+        summary.push_back({layer, pass, target.target, n_units, target.n_selective, n_nonfinite,
+                           n_units_nonfinite});
+      });
       bar.advance(1);
     }
   }

@@ -3,6 +3,7 @@
 // selective for target category T when, against every other category O, its T-vs-O t-test survives
 // FDR control over all units of the layer and t > 0.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,22 @@ struct LayerResult {
   std::int64_t n_nonfinite = 0, n_units_nonfinite = 0;
   std::vector<TargetResult> targets;
 };
+
+// The categories of a layer's stimuli and the comparisons to run, checked: every target and other
+// category exists and every category involved has at least 2 images.
+struct Design {
+  std::vector<std::string> categories;  // sorted
+  std::vector<std::int64_t> n_images;   // per category
+  std::vector<int> group;               // per stimulus: its category, −1 when not involved
+  std::vector<std::pair<int, std::vector<int>>> comparisons;  // target, the categories it faces
+};
+Design make_design(const std::vector<std::string>& category, const Options& options,
+                   const std::string& what);
+
+// Runs the tests and FDR from the moments of the design's groups and hands each target's result to
+// `sink` (its buffers are reused for the next target). Unordered pairs run in parallel.
+void localize_moments(const stats::GroupMoments& moments, const Design& design,
+                      const Options& options, const std::function<void(const TargetResult&)>& sink);
 
 // `activations` is stimuli × units, row-major; `category` names each stimulus's category; `what`
 // names the input (file and layer) in error messages.

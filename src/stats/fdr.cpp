@@ -1,7 +1,6 @@
 #include "stats/fdr.hpp"
 
 #include <algorithm>
-#include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -85,11 +84,7 @@ FdrResult fdr_of_t(const double* t, const double* df, std::int64_t n, FdrMethod 
   // Units whose p is certainly ≥ 1/c_n keep adjusted p = 1; the margin keeps units at the border
   // on the exact path.
   double t_cut = 0.0;
-  if (cn > 1.0 && df_max > 0.0) {
-    using namespace boost::math;
-    const students_t_distribution<double> dist(df_max);
-    t_cut = quantile(complement(dist, 0.5 / cn)) * (1.0 - 1e-9);
-  }
+  if (cn > 1.0 && df_max > 0.0) t_cut = t_critical(1.0 / cn, df_max) * (1.0 - 1e-9);
   std::vector<std::int64_t> candidates;
   for (std::int64_t u = 0; u < n; ++u)
     if (std::fabs(t[u]) > t_cut) candidates.push_back(u);

@@ -18,9 +18,26 @@ struct GroupMoments {
   std::int64_t at(int g, std::int64_t unit) const { return g * n_units + unit; }
 };
 
-// `group[r]` is the group of row r, or −1 to leave the row out. Each cache-sized block of units is
-// read twice (means, then squared deviations), so variances are as accurate as numpy's two-pass
-// var while the matrix streams from memory once. Parallel over unit blocks.
+// Accumulates GroupMoments over batches of rows, so a stimuli × units matrix can stream from a file
+// through one reused buffer. Within a batch each cache-sized block of units is read twice (means,
+// then squared deviations, as numpy's var); batches merge with Chan et al.'s pairwise update, which
+// keeps the variance as accurate. Parallel over unit blocks.
+class MomentAccumulator {
+ public:
+  MomentAccumulator(std::int64_t n_units, int n_groups);
+  // `group[r]` is the group of row r of this batch, or −1 to leave the row out.
+  void add(const float* rows, std::int64_t n_rows, const int* group);
+  void add(const double* rows, std::int64_t n_rows, const int* group);
+  const GroupMoments& moments() const { return m_; }
+  GroupMoments take() { return std::move(m_); }
+
+ private:
+  template <typename T>
+  void add_batch(const T* rows, std::int64_t n_rows, const int* group);
+  GroupMoments m_;
+};
+
+// The moments of a whole matrix (one batch of the accumulator).
 GroupMoments group_moments(const float* data, std::int64_t n_rows, std::int64_t n_units,
                            const std::vector<int>& group, int n_groups);
 GroupMoments group_moments(const double* data, std::int64_t n_rows, std::int64_t n_units,
@@ -39,6 +56,8 @@ TStatistic t_statistic(std::int64_t n1, double mean1, double sum_sq_dev1, std::i
 // Two-sided p = 2·sf(|t|) of Student's t with df degrees of freedom (Boost.Math, computed in the
 // complement for precision). NaN t → NaN; infinite t → 0.
 double t_pvalue(double t, double df);
+// The |t| whose two-sided p is `p`, with df degrees of freedom.
+double t_critical(double p, double df);
 
 // t and df of group a vs group b for every unit.
 void t_statistics(const GroupMoments& m, int a, int b, TTestKind kind, double* t, double* df);
