@@ -18,5 +18,6 @@ struct Globals {
 void add_stimuli_command(CLI::App& app, const Globals& globals);
 void add_run_command(CLI::App& app, const Globals& globals);
 void add_report_command(CLI::App& app, const Globals& globals);
+void add_compare_command(CLI::App& app, const Globals& globals);
 
 }  // namespace lrm::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   cli::add_stimuli_command(app, globals);
   cli::add_run_command(app, globals);
   cli::add_report_command(app, globals);
+  cli::add_compare_command(app, globals);
 
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);

@@ -1,0 +1,256 @@
+#include "steering/vectors.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "common/interrupt.hpp"
+#include "common/progress.hpp"
+
+namespace lrm::steering {
+namespace {
+
+std::string trim(std::string s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+}  // namespace
+
+VectorKind parse_vector_kind(const std::string& text) {
+  if (text == "one-hot") return VectorKind::one_hot;
+  if (text == "instance") return VectorKind::instance;
+  if (text == "prototype") return VectorKind::prototype;
+  if (text == "file") return VectorKind::file;
+  if (text == "discriminative") return VectorKind::discriminative;
+  throw InputError("--types: unknown steering vector type '" + text +
+                   "'; valid types: one-hot, instance, prototype, file, discriminative");
+}
+
+std::string to_string(VectorKind kind) {
+  switch (kind) {
+    case VectorKind::one_hot:
+      return "one-hot";
+    case VectorKind::instance:
+      return "instance";
+    case VectorKind::prototype:
+      return "prototype";
+    case VectorKind::file:
+      return "file";
+    case VectorKind::discriminative:
+      return "discriminative";
+  }
+  return "";
+}
+
+std::int64_t ClassList::index_of(const std::string& category) const {
+  auto it = std::find(names.begin(), names.end(), category);
+  if (it == names.end())
+    throw InputError("category '" + category + "' is not a class of the model (classes from " +
+                     origin + "); pass --classes with the model's class names in output order");
+  return static_cast<std::int64_t>(it - names.begin());
+}
+
+ClassList parse_classes(const std::string& text, const std::vector<std::string>& set_categories,
+                        std::int64_t outputs) {
+  ClassList c;
+  if (text.empty()) {
+    std::set<std::string> distinct(set_categories.begin(), set_categories.end());
+    c.names.assign(distinct.begin(), distinct.end());
+    c.origin = "the sorted categories of the stimulus set";
+  } else if (text[0] == '@') {
+    std::ifstream in(text.substr(1));
+    if (!in) throw InputError("--classes: cannot read " + text.substr(1));
+    std::string line;
+    while (std::getline(in, line))
+      if (!trim(line).empty()) c.names.push_back(trim(line));
+    c.origin = "--classes " + text;
+  } else {
+    std::stringstream items(text);
+    std::string item;
+    while (std::getline(items, item, ',')) c.names.push_back(trim(item));
+    c.origin = "--classes";
+  }
+  if (c.names.empty()) throw InputError("--classes: no class names in " + c.origin);
+  if (static_cast<std::int64_t>(c.names.size()) > outputs)
+    throw InputError("the model has " + std::to_string(outputs) + " outputs but " + c.origin +
+                     " gives " + std::to_string(c.names.size()) +
+                     " classes; pass --classes with the model's class names in output order");
+  return c;
+}
+
+torch::Tensor CategoryVectors::row(const std::string& category) const {
+  auto it = std::find(categories.begin(), categories.end(), category);
+  if (it == categories.end())
+    throw InputError("no steering vector for category '" + category + "' in " + origin +
+                     (pass >= 0 ? " (the category has no exemplars there)" : ""));
+  return vectors[it - categories.begin()];
+}
+
+bool CategoryVectors::has(const std::string& category) const {
+  return std::find(categories.begin(), categories.end(), category) != categories.end();
+}
+
+torch::Tensor one_hot(std::int64_t index, std::int64_t width) {
+  auto v = torch::zeros({width});
+  v[index] = 1.0f;
+  return v;
+}
+
+torch::Tensor load_image(const stimuli::StimulusSet& set, std::int64_t row,
+                         const stimuli::Preprocess& p) {
+  auto im = set.load_preprocessed(static_cast<std::size_t>(row), p);
+  return torch::from_blob(im.data.data(), {im.channels, im.height, im.width}, torch::kFloat)
+      .clone();
+}
+
+torch::Tensor load_images(const stimuli::StimulusSet& set, const std::vector<std::int64_t>& rows,
+                          const stimuli::Preprocess& p) {
+  std::vector<torch::Tensor> images;
+  images.reserve(rows.size());
+  for (auto r : rows) {
+    images.push_back(load_image(set, r, p));
+    if (!images.back().sizes().equals(images.front().sizes()))
+      throw InputError("stimulus " + set.ids()[r] + " of " + set.source() +
+                       " has another size after preprocessing than " + set.ids()[rows[0]] +
+                       "; use --resize/--crop to give all images one size");
+  }
+  return torch::stack(images);
+}
+
+torch::Tensor layer_outputs(model::LrmNetImpl& net, const stimuli::StimulusSet& set,
+                            const std::vector<std::int64_t>& images, const stimuli::Preprocess& p,
+                            const std::string& layer, int pass, int batch_size,
+                            const std::string& label) {
+  if (batch_size < 1) throw InputError("--batch-size must be at least 1");
+  net.backbone()->index_of(layer);
+  torch::NoGradGuard no_grad;
+  model::Record record;
+  record.layers = {layer};
+  std::vector<torch::Tensor> out;
+  Progress bar(label, static_cast<std::int64_t>(images.size()), "images");
+  for (std::size_t first = 0; first < images.size(); first += batch_size) {
+    check_interrupt();
+    const auto n = std::min<std::size_t>(batch_size, images.size() - first);
+    std::vector<std::int64_t> rows(images.begin() + first, images.begin() + first + n);
+    auto result = net.forward(load_images(set, rows, p), pass + 1, nullptr, record);
+    out.push_back(result.passes[pass].layers.at(layer).flatten(1));
+    bar.advance(static_cast<std::int64_t>(n));
+  }
+  bar.finish();
+  return torch::cat(out);
+}
+
+CategoryVectors compute_prototypes(model::LrmNetImpl& net, const stimuli::StimulusSet& set,
+                                   const stimuli::Preprocess& p, const std::string& layer, int pass,
+                                   std::vector<std::string> categories, int batch_size) {
+  if (pass < 0) throw InputError("--prototype-pass must be ≥ 0");
+  if (categories.empty()) categories = set.category_names();
+  std::map<std::string, std::vector<std::int64_t>> members;
+  for (std::size_t i = 0; i < set.size(); ++i) members[set.categories()[i]].push_back(i);
+  std::vector<std::int64_t> rows;
+  for (const auto& c : categories) {
+    const auto it = members.find(c);
+    if (it == members.end())
+      throw InputError("category '" + c + "' has no exemplars in stimulus set " + set.source() +
+                       "; its prototype cannot be computed");
+    rows.insert(rows.end(), it->second.begin(), it->second.end());
+  }
+  auto outputs = layer_outputs(net, set, rows, p, layer, pass, batch_size, "prototypes");
+  CategoryVectors v;
+  v.categories = categories;
+  v.layer = layer;
+  v.pass = pass;
+  v.origin = "stimulus set " + set.source();
+  std::vector<torch::Tensor> means;
+  std::int64_t at = 0;
+  for (const auto& c : categories) {
+    const auto n = static_cast<std::int64_t>(members[c].size());
+    // Mean in double: a category of thousands of images should not lose float precision.
+    means.push_back(outputs.slice(0, at, at + n).to(torch::kDouble).mean(0).to(torch::kFloat));
+    v.n_exemplars.push_back(n);
+    at += n;
+  }
+  v.vectors = torch::stack(means);
+  return v;
+}
+
+void write_prototypes(const h5::Group& g, const CategoryVectors& v) {
+  auto t = v.vectors.contiguous();
+  const auto n = static_cast<std::uint64_t>(t.size(0)), d = static_cast<std::uint64_t>(t.size(1));
+  h5::write_coordinate(g, "category", v.categories);
+  std::vector<std::int64_t> unit(d);
+  for (std::uint64_t i = 0; i < d; ++i) unit[i] = static_cast<std::int64_t>(i);
+  h5::write_coordinate(g, "unit", unit);
+  h5::write_aux_coordinate(g, "n_exemplars", "category", v.n_exemplars);
+  h5::ArrayOptions o;
+  o.coordinates = {"n_exemplars"};
+  h5::write_array(g, "vectors", t.data_ptr<float>(), {n, d}, {"category", "unit"}, o);
+  g.set_attr("layer", v.layer);
+  g.set_attr("pass", static_cast<std::int64_t>(v.pass));
+  g.set_attr("stimuli", v.origin);
+}
+
+CategoryVectors read_category_vectors(const std::string& spec, const ClassList& classes,
+                                      std::int64_t width) {
+  auto [file, path] = h5::split_dataset_spec(spec);
+  if (!std::filesystem::exists(file))
+    throw InputError("steering vector file " + file.string() + " does not exist");
+  h5::File f(file, h5::File::Mode::read);
+  CategoryVectors v;
+  v.origin = spec;
+  const bool own = path.empty();
+  if (own) path = "/prototypes/vectors";
+  if (!h5::exists(f, path))
+    throw InputError(
+        "steering vector file " + file.string() + " has no dataset " + path +
+        (own ? " (write it with lrm prototypes, or name a dataset as file.h5:/path)" : ""));
+  auto a = h5::read_array<float>(f, path);
+  if (a.shape.size() != 2)
+    throw InputError("steering vectors " + spec + " must be a category × unit matrix");
+  if (static_cast<std::int64_t>(a.shape[1]) != width)
+    throw InputError("steering vectors " + spec + " have " + std::to_string(a.shape[1]) +
+                     " values per row; the steering source layer has " + std::to_string(width) +
+                     " units");
+  const auto rows = static_cast<std::int64_t>(a.shape[0]);
+  const auto dims = h5::dimension_names(f, path);
+  const auto group = path.substr(0, path.find_last_of('/'));
+  const auto labels = group + "/" + (dims.empty() || dims[0].empty() ? "category" : dims[0]);
+  if (h5::exists(f, labels) && h5::is_string_dataset(f, labels)) {
+    v.categories = h5::read_strings(f, labels);
+    if (static_cast<std::int64_t>(v.categories.size()) != rows)
+      throw InputError("steering vectors " + spec + ": " + labels + " has " +
+                       std::to_string(v.categories.size()) + " labels for " + std::to_string(rows) +
+                       " rows");
+  } else {
+    if (rows != static_cast<std::int64_t>(classes.names.size()))
+      throw InputError("steering vectors " + spec + " have " + std::to_string(rows) +
+                       " unlabelled rows; expected one per class (" +
+                       std::to_string(classes.names.size()) + ") or a string category coordinate");
+    v.categories = classes.names;
+  }
+  v.vectors = torch::from_blob(a.data.data(), {rows, width}, torch::kFloat).clone();
+  if (!torch::isfinite(v.vectors).all().item<bool>())
+    throw InputError("steering vectors " + spec + " contain NaN or infinite values");
+  const auto g = f.root().group(group == "" ? "/" : group);
+  if (auto layer = g.attr_string("layer")) v.layer = *layer;
+  if (auto pass = g.attr_number("pass")) v.pass = static_cast<int>(*pass);
+  const auto counts = group + "/n_exemplars";
+  if (h5::exists(f, counts)) v.n_exemplars = h5::read_array<std::int64_t>(f, counts).data;
+  return v;
+}
+
+void check_alphas(const std::vector<double>& alphas, const std::string& option) {
+  if (alphas.empty()) throw InputError(option + ": give at least one gain α");
+  for (double a : alphas)
+    if (!(a > 0) || !std::isfinite(a))
+      throw InputError(option + ": α = " + std::to_string(a) +
+                       " must be > 0 (it multiplies σ− and σ+)");
+}
+
+}  // namespace lrm::steering

@@ -1,0 +1,80 @@
+#pragma once
+// Steering vectors (lrm-model.md "Cognitive steering"): one-hot, instance (the model's output for
+// an image alone), category prototypes (mean output over a category's exemplars), vectors from a
+// file (e.g. language-derived prototypes, one row per category) and discriminative differences.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/h5.hpp"
+#include "model/lrm_net.hpp"
+#include "stimuli/stimulus_set.hpp"
+
+namespace lrm::steering {
+
+enum class VectorKind { one_hot, instance, prototype, file, discriminative };
+VectorKind parse_vector_kind(
+    const std::string& text);  // one-hot|instance|prototype|file|discriminative
+std::string to_string(VectorKind kind);
+
+// Category names of the model's outputs, by output index.
+struct ClassList {
+  std::vector<std::string> names;
+  std::string origin;  // "--classes" or a description of the default
+  // InputError naming the category and the class list when it is not a class of the model.
+  std::int64_t index_of(const std::string& category) const;
+};
+// "a,b,c" or "@file.txt" (one name per line); empty: the sorted distinct categories of the set
+// (what `lrm train` uses). InputError when there are more classes than `outputs`.
+ClassList parse_classes(const std::string& text, const std::vector<std::string>& set_categories,
+                        std::int64_t outputs);
+
+// One vector per category, shaped like the steering source layer's output.
+struct CategoryVectors {
+  std::vector<std::string> categories;
+  torch::Tensor vectors;                  // category × D, float32
+  std::vector<std::int64_t> n_exemplars;  // prototypes: images averaged per category
+  std::string layer;                      // source layer they describe ("" if unknown)
+  int pass = -1;                          // pass they were taken from (−1: not from the model)
+  std::string origin;                     // file or stimulus set
+  // The row of a category; InputError naming it and `origin` when it has none.
+  torch::Tensor row(const std::string& category) const;
+  bool has(const std::string& category) const;
+};
+
+torch::Tensor one_hot(std::int64_t index, std::int64_t width);
+
+// Image `row` of the set, preprocessed: C×H×W float32.
+torch::Tensor load_image(const stimuli::StimulusSet& set, std::int64_t row,
+                         const stimuli::Preprocess& p);
+// Images stacked to N×C×H×W; InputError naming the first stimulus whose size differs.
+torch::Tensor load_images(const stimuli::StimulusSet& set, const std::vector<std::int64_t>& rows,
+                          const stimuli::Preprocess& p);
+
+// Output of `layer` in pass `pass` (unsteered) for rows `images` of the set, preprocessed with
+// `p`, `batch_size` images per forward call: images × units.
+torch::Tensor layer_outputs(model::LrmNetImpl& net, const stimuli::StimulusSet& set,
+                            const std::vector<std::int64_t>& images, const stimuli::Preprocess& p,
+                            const std::string& layer, int pass, int batch_size,
+                            const std::string& label = "outputs");
+
+// Mean output of `layer` in `pass` over every exemplar of each category in `categories` (empty:
+// all categories of the set). InputError naming a category with no exemplars.
+CategoryVectors compute_prototypes(model::LrmNetImpl& net, const stimuli::StimulusSet& set,
+                                   const stimuli::Preprocess& p, const std::string& layer, int pass,
+                                   std::vector<std::string> categories, int batch_size);
+
+// /prototypes layout (README): vectors (category, unit), category, n_exemplars; attrs layer, pass.
+void write_prototypes(const h5::Group& group, const CategoryVectors& v);
+// `file.h5` (the /prototypes group written by `lrm prototypes`) or `file.h5:/dataset` (category ×
+// D; rows labelled by a string coordinate on the first dimension, otherwise in the order of
+// `classes`). InputError naming the file when its width is not `width`.
+CategoryVectors read_category_vectors(const std::string& spec, const ClassList& classes,
+                                      std::int64_t width);
+
+// α must be > 0 (it multiplies σ− and σ+); InputError naming `option` otherwise.
+void check_alphas(const std::vector<double>& alphas, const std::string& option);
+
+}  // namespace lrm::steering
