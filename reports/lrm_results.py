@@ -359,10 +359,18 @@ def main(module, argv=None):
 # Readers, one per analysis. Each returns a list (one entry per occurrence in the file).
 
 
+def short_name(model):
+    """A checkpoint path as a model name: runs/demo/mnist-lrm.pt -> mnist-lrm."""
+    base = os.path.basename(str(model).rstrip("/"))
+    stem, ext = os.path.splitext(base)
+    return stem if ext in (".pt", ".pth", ".ckpt", ".h5", ".tar") and stem else base or str(model)
+
+
 def _models(lab, group):
     n = lab.values.shape[lab.dims.index("model")]
     if lab.coords.get("model") is not None:
-        return [str(m) for m in lab.coords["model"]]
+        names = [short_name(m) for m in lab.coords["model"]]
+        return names if len(set(names)) == len(names) else [str(m) for m in lab.coords["model"]]
     if n == 1:
         return [str(attr(group, "model", "model"))]
     return [f"model {i}" for i in range(n)]
@@ -370,9 +378,9 @@ def _models(lab, group):
 
 def _baseline(group, models):
     named = attr(group, "baseline_model") or attr(group, "baseline")
-    if named is not None:
+    if named:
         for m in models:
-            if m == str(named) or os.path.basename(str(named)).startswith(m):
+            if m in (str(named), short_name(named)):
                 return m
     for m in models:
         if is_baseline(m):
@@ -433,7 +441,9 @@ def read_robustness(f):
                            ("auc_change", ("auc_change_percent", "auc_change"))]:
             ds = dataset(g, *names)
             if ds is not None:
-                item[key] = _with_dims(labelled(ds), "model", "pass").values.astype(float)
+                v = _with_dims(labelled(ds), "model", "pass").values.astype(float)
+                if np.isfinite(v).any():  # all NaN: no baseline was given
+                    item[key] = v
         base = dataset(g, "baseline_accuracy")
         if base is not None:
             item["baseline_accuracy"] = as_percent(np.ravel(base[()]), base)
@@ -563,144 +573,169 @@ def read_attention(f):
     return out
 
 
-def _rsa_table(g):
-    """(Labelled correlation with dims brain × layer × pass, group holding it) or None."""
-    ds = dataset(g, "correlation", "rsa", "r")
-    if ds is not None:
-        lab = labelled(ds)
-        if "brain" not in lab.dims:
-            lab = Labelled(lab.values[np.newaxis], ["brain"] + lab.dims,
-                           dict(lab.coords, brain=np.array([attr(g, "brain", "brain")], dtype=object)))
-        return _with_dims(lab, "brain", "layer", "pass"), ds
-    return None
+def _layer_pass_table(g, names, n):
+    """Per-model vectors of an analysis over (layer, pass) models -> {name: layer × pass array}.
+    The group has a `model` coordinate with auxiliary `layer` and `pass` (lrm compare)."""
+    layers_of = aux_coordinate(g, "layer", n)
+    passes_of = aux_coordinate(g, "pass", n)
+    if layers_of is None or passes_of is None:
+        return None
+    layers = layer_order(list(dict.fromkeys(str(l) for l in layers_of)))
+    passes = sorted({int(p) for p in passes_of})
+    out = dict(layers=layers, passes=passes)
+    for name in names:
+        ds = dataset(g, name)
+        if ds is None or ds.shape != (n,):
+            continue
+        v = np.full((len(layers), len(passes)), np.nan)
+        for i, x in enumerate(np.asarray(ds[()], dtype=float)):
+            v[layers.index(str(layers_of[i])), passes.index(int(passes_of[i]))] = x
+        out[name] = v
+    return out
+
+
+def brain_label(f, g, name):
+    """A brain data set's name: the prefix group it was merged under, else its file name."""
+    prefix = prefix_of(g, name)
+    if prefix:
+        return prefix
+    brain = attr(g, "brain")
+    if brain:
+        path = str(brain).split(":")[0]
+        return os.path.splitext(os.path.basename(path))[0] or str(brain)
+    return name
 
 
 def read_rsa(f):
-    """/<prefix>/rsa/correlation ([brain ×] layer × pass) with coordinates brain, layer, pass;
-    CIs (read_ci); noise_ceiling_lower / noise_ceiling_upper ([brain] or scalars); attribute
-    `comparison` (e.g. spearman)."""
+    """`lrm compare rsa`: /<prefix>/rsa with coordinate `model` (layer/pass<k>) and auxiliary
+    `layer`, `pass`; r_mean (model: mean over the brain RDMs), CIs ci_subjects_low/high or
+    ci_stimuli_low/high (model), scalars noise_ceiling_lower/upper; attributes comparison, squared,
+    brain. One entry per rsa group (one brain data set each)."""
     out = []
     for g in groups_named(f, "rsa"):
-        found = _rsa_table(g)
-        if found is None:
+        model = dataset(g, "model")
+        if model is None or dataset(g, "r_mean") is None:
             continue
-        lab, ds = found
-        layers = [str(l) for l in lab.coord("layer")]
-        order = [layers.index(l) for l in layer_order(layers)] \
-            if lab.coords.get("layer") is not None else list(range(len(layers)))
-        item = dict(name=prefix_of(g, "rsa"), path=g.name,
-                    brains=[str(b) for b in lab.coord("brain")], layers=[layers[i] for i in order],
-                    passes=[int(p) for p in lab.coord("pass")],
-                    r=lab.values.astype(float)[:, order, :], comparison=attr(g, "comparison",
-                                                                            attr(ds, "comparison")))
-        ci = read_ci(g, ds.name.rsplit("/", 1)[-1], ds.shape)
-        if ci is not None and ds.ndim == 3:
-            item["ci"] = (ci[0][:, order, :], ci[1][:, order, :])
-        ceil = []
-        for key in ("noise_ceiling_lower", "noise_ceiling_upper"):
-            v = value(g, key)
-            if v is not None:
-                v = np.broadcast_to(np.asarray(v, dtype=float).reshape(-1), (len(item["brains"]),)) \
-                    if np.size(v) in (1, len(item["brains"])) else None
-            ceil.append(v)
-        if ceil[0] is not None and ceil[1] is not None:
-            item["ceiling"] = ceil
+        n = model.shape[0]
+        t = _layer_pass_table(g, ["r_mean", "ci_subjects_low", "ci_subjects_high",
+                                  "ci_stimuli_low", "ci_stimuli_high"], n)
+        if t is None or "r_mean" not in t:
+            continue
+        item = dict(name=prefix_of(g, "rsa"), path=g.name, brain=brain_label(f, g, "rsa"),
+                    layers=t["layers"], passes=t["passes"], r=t["r_mean"],
+                    comparison=attr(g, "comparison"), squared=bool(attr(g, "squared", 0)),
+                    n_brain_rdms=(dataset(g, "brain_rdm").shape[0]
+                                  if dataset(g, "brain_rdm") is not None else None))
+        for kind in ("subjects", "stimuli"):
+            if f"ci_{kind}_low" in t and f"ci_{kind}_high" in t:
+                item["ci"], item["ci_over"] = (t[f"ci_{kind}_low"], t[f"ci_{kind}_high"]), kind
+                break
+        lo, hi = value(g, "noise_ceiling_lower"), value(g, "noise_ceiling_upper")
+        if lo is not None and hi is not None:
+            item["ceiling"] = (float(np.ravel(lo)[0]), float(np.ravel(hi)[0]))
         out.append(item)
     return out
 
 
-def _category_of(ds, dim_index=0):
-    """The category of each row of ds along its first dim: an aux coordinate named `category`
-    next to the dataset or in an ancestor group, matching in length."""
-    n = ds.shape[dim_index]
-    g = ds.parent
-    while True:
-        for name in ("category", "categories"):
-            v = aux_coordinate(g, name, n)
-            if v is not None:
-                return np.asarray([str(x) for x in v], dtype=object)
-        if g.name == "/":
-            return None
-        g = g.parent
+def _stimulus_categories(f):
+    """stimulus id -> category from every group of the file holding both 1-D `stimulus` and
+    `category` arrays of one length (activations, stimulus sets, localizer inputs)."""
+    mapping = {}
+
+    def visit(path, obj):
+        if isinstance(obj, h5py.Group) and "stimulus" in obj and "category" in obj:
+            ids, cats = obj["stimulus"], obj["category"]
+            if isinstance(ids, h5py.Dataset) and isinstance(cats, h5py.Dataset) and \
+                    ids.ndim == 1 and ids.shape == cats.shape and ids.dtype.kind in "SO":
+                for i, c in zip(decode(ids[()]), decode(cats[()])):
+                    mapping.setdefault(str(i), str(c))
+
+    f.visititems(visit)
+    return mapping
+
+
+def _categories_for(ds, mapping):
+    """Categories of an RDM's conditions: a `category` coordinate next to it (or in its group's
+    parent), else its `stimulus` coordinate looked up in the file's stimulus -> category map."""
+    n = ds.shape[0]
+    for g in (ds.parent, ds.parent.parent):
+        v = aux_coordinate(g, "category", n)
+        if v is not None:
+            return np.asarray([str(x) for x in v], dtype=object)
+    ids = None
+    if len(ds.dims[0]):
+        scale = ds.dims[0][0]
+        if scale.shape == (n,) and scale.dtype.kind in "SO":
+            ids = decode(scale[()])
+    if ids is None:
+        for g in (ds.parent, ds.parent.parent):
+            ids = aux_coordinate(g, "stimulus", n)
+            if ids is not None:
+                break
+    if ids is not None and mapping and all(str(i) in mapping for i in ids):
+        return np.asarray([mapping[str(i)] for i in ids], dtype=object)
+    return None
 
 
 def read_rdms(f):
-    """Every square RDM: datasets named `rdm` or `pass<k>` inside a group named `rdm`/`rdms`
-    (/<prefix>/rsa/rdm/<layer>/pass<k> for models, /<prefix>/rsa/brain_rdm/<name> or
-    rdms/<name> for brain data), each with its categories when a `category` coordinate of
-    matching length sits next to it or in an ancestor."""
-    rdms = []
-
-    def visit(path, obj):
-        if not isinstance(obj, h5py.Dataset) or obj.ndim != 2 or obj.shape[0] != obj.shape[1] \
-                or obj.shape[0] < 3 or obj.dtype.kind != "f":
-            return
-        parts = path.split("/")
-        if not any(p in ("rdm", "rdms", "brain_rdm", "brain_rdms") for p in parts[:-1]) \
-                and parts[-1] != "rdm":
-            return
-        rdms.append(obj)
-
-    f.visititems(visit)
-    by_owner = {}
-    for ds in rdms:
-        parts = ds.name.strip("/").split("/")
-        cut = next(i for i, p in enumerate(parts) if p in ("rsa", "rdm", "rdms", "brain_rdm",
-                                                          "brain_rdms") or i == len(parts) - 1)
-        owner = "/".join(parts[:cut])
-        label = " ".join(p for p in parts[cut:] if p not in ("rsa", "rdm", "rdms"))
-        label = label.replace("brain_rdms ", "").replace("brain_rdm ", "")
-        m = re.search(r"pass(\d+)$", parts[-1])
-        by_owner.setdefault(owner, []).append(dict(
-            label=label, path=ds.name, rdm=np.asarray(ds[()], dtype=float),
-            category=_category_of(ds), layer=parts[-2] if m else None,
-            pass_index=int(m.group(1)) if m else None))
-    return [dict(name=k, rdms=v) for k, v in by_owner.items()]
-
-
-def read_encoding(f):
-    """/<prefix>/encoding/score ([region ×] layer × pass): raw r, median over neuroids, mean over
-    splits; score_error (same dims: std over splits / sqrt(splits)); ceiling ([region]);
-    optional normalised scores named in the `normalisations` attribute or datasets
-    `score_ceiled` / `ceiled_score`."""
+    """`lrm compare rsa --save-rdms`: /<prefix>/rsa/model_rdm/<layer>/pass<k> and
+    /<prefix>/rsa/brain_rdm_mean (stimulus × stimulus_b). Conditions are ordered by category when
+    a `category` coordinate sits beside them or their stimulus ids are found with categories
+    elsewhere in the file (e.g. merged activations or stimulus sets). One entry per rsa group."""
     out = []
-    for g in groups_named(f, "encoding"):
-        ds = dataset(g, "score", "raw_score", "r")
-        if ds is None:
+    mapping = None
+    for g in groups_named(f, "rsa"):
+        rdms = []
+        mg = g.get("model_rdm")
+        if isinstance(mg, h5py.Group):
+            for layer, lg in mg.items():
+                if isinstance(lg, h5py.Group):
+                    for k, ds in pass_datasets(lg):
+                        if ds.ndim == 2 and ds.shape[0] == ds.shape[1] >= 3:
+                            rdms.append(dict(label=layer, layer=layer, pass_index=k, ds=ds))
+        brain = dataset(g, "brain_rdm_mean")
+        if brain is not None and brain.ndim == 2 and brain.shape[0] == brain.shape[1] >= 3:
+            rdms.append(dict(label=brain_label(f, g, "rsa"), layer=None, pass_index=None, ds=brain))
+        if not rdms:
             continue
-        lab = labelled(ds)
-        if "region" not in lab.dims:
-            lab = Labelled(lab.values[np.newaxis], ["region"] + lab.dims,
-                           dict(lab.coords, region=np.array([attr(g, "region", "neural data")],
-                                                            dtype=object)))
-        lab = _with_dims(lab, "region", "layer", "pass")
-        layers = [str(l) for l in lab.coord("layer")]
-        order = [layers.index(l) for l in layer_order(layers)]
-        item = dict(name=prefix_of(g, "encoding"), path=g.name,
-                    regions=[str(r) for r in lab.coord("region")], layers=[layers[i] for i in order],
-                    passes=[int(p) for p in lab.coord("pass")], score=lab.values.astype(float)[:, order],
-                    regression=attr(g, "regression"), simulated=attr(g, "simulated"))
-        shape = lab.values.shape
-        err = dataset(g, "score_error", "error", "sem")
-        if err is not None and err.shape == ds.shape:
-            item["error"] = _with_dims(_region_first(labelled(err), g), "region", "layer",
-                                       "pass").values.astype(float)[:, order]
-        c = value(g, "ceiling", "noise_ceiling")
-        if c is not None and np.size(c) in (1, shape[0]):
-            item["ceiling"] = np.broadcast_to(np.asarray(c, dtype=float).reshape(-1), (shape[0],))
-        ceiled = dataset(g, "score_ceiled", "ceiled_score", "normalised_score")
-        if ceiled is not None and ceiled.shape == ds.shape:
-            item["ceiled"] = _with_dims(_region_first(labelled(ceiled), g), "region", "layer",
-                                        "pass").values.astype(float)[:, order]
-        out.append(item)
+        if mapping is None:
+            mapping = _stimulus_categories(f)
+        for r in rdms:
+            ds = r.pop("ds")
+            r.update(path=ds.name, rdm=np.asarray(ds[()], dtype=float),
+                     category=_categories_for(ds, mapping))
+        out.append(dict(name=prefix_of(g, "rsa"), path=g.name, rdms=rdms))
     return out
 
 
-def _region_first(lab, g):
-    if "region" in lab.dims:
-        return lab
-    return Labelled(lab.values[np.newaxis], ["region"] + lab.dims,
-                    dict(lab.coords, region=np.array([attr(g, "region", "neural data")], dtype=object)))
+def read_encoding(f):
+    """`lrm compare encode`: /<prefix>/encoding with coordinate `model` (layer/pass<k>) and
+    auxiliary `layer`, `pass`; score_raw (median over neuroids of the held-out r, mean over
+    splits), score_error, score_ceiled (r / ceiling) (model); scalar ceiling; attributes
+    regression, brain, simulated, true_ceiling. One entry per encoding group (one neural data set,
+    e.g. one region, each)."""
+    out = []
+    for g in groups_named(f, "encoding"):
+        model = dataset(g, "model")
+        if model is None or dataset(g, "score_raw") is None:
+            continue
+        t = _layer_pass_table(g, ["score_raw", "score_error", "score_ceiled"], model.shape[0])
+        if t is None or "score_raw" not in t:
+            continue
+        ceiling = value(g, "ceiling")
+        simulated = attr(g, "simulated")
+        item = dict(name=prefix_of(g, "encoding"), path=g.name, region=brain_label(f, g, "encoding"),
+                    layers=t["layers"], passes=t["passes"], score=t["score_raw"],
+                    regression=attr(g, "regression"),
+                    simulated=str(simulated) in ("1", "true", "True") if simulated is not None else False,
+                    true_ceiling=attr(g, "true_ceiling"),
+                    ceiling=float(np.ravel(ceiling)[0]) if ceiling is not None else None)
+        if "score_error" in t:
+            item["error"] = t["score_error"]
+        if "score_ceiled" in t:
+            item["ceiled"] = t["score_ceiled"]
+        out.append(item)
+    return out
 
 
 def model_label(f, group, name):

@@ -82,6 +82,12 @@ def plot(group, out_dir, options=None):
             ax.axvline(b, color="white", lw=0.4)
         ax.set_xticks([])
         ax.set_yticks([])
+        cats = list(dict.fromkeys(category)) if category is not None else []
+        if col == 0 and 1 < len(cats) <= 12:
+            edges = [-0.5] + bounds + [len(category) - 0.5]
+            ax.set_yticks([(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])])
+            ax.set_yticklabels(cats, fontsize=4.5)
+            ax.tick_params(axis="y", length=0, pad=1)
         for side in ax.spines.values():
             side.set_visible(False)
         ax.set_title(title if row < len(passes) and row == 0 or row == len(passes) else "",

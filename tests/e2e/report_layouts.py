@@ -45,7 +45,11 @@ def array(g, name, data, dims, coords=None, **attrs):
     return ds
 
 
-def write_evaluation(root, models=("multiplicative", "additive", "no feedback"), passes=2, seed=0):
+MODELS = ("runs/mnist-lrm.pt", "runs/mnist-lrm-additive.pt", "runs/mnist-ff.pt")  # last: no feedback
+
+
+def write_evaluation(root, models=MODELS, passes=2, seed=0):
+    """As lrm evaluate: /evaluation/top1, top5 (model × pass), model = checkpoint paths."""
     rng = np.random.default_rng(seed)
     g = root.require_group("evaluation")
     top1 = np.clip(0.96 + 0.01 * np.arange(passes)[None, :] + rng.normal(0, 0.005, (len(models), passes)), 0, 1)
@@ -55,7 +59,8 @@ def write_evaluation(root, models=("multiplicative", "additive", "no feedback"),
     array(g, "top5", np.minimum(top1 + 0.02, 1), ["model", "pass"], coords)
 
 
-def write_robustness(root, models=("multiplicative", "additive", "no feedback"), passes=2, seed=0):
+def write_robustness(root, models=MODELS, passes=2, seed=0):
+    """As lrm robustness: /robustness/accuracy (model × epsilon × pass), auc, auc_change_percent."""
     rng = np.random.default_rng(seed)
     g = root.require_group("robustness")
     eps = np.array([0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3])
@@ -120,46 +125,64 @@ def write_attention(root, categories=("3", "7"), seed=0):
     g.attrs.update(layer="conv2", alpha=3.0, **{"pass": 1})
 
 
-def write_rsa(root, layers=("conv1", "conv2", "fc1", "fc2"), brains=("human IT", "monkey IT"),
-              passes=2, n=12, categories=("animate", "inanimate", "face"), seed=0):
+def _models(g, layers, passes):
+    labels = [f"{l}/pass{k}" for l in layers for k in range(passes)]
+    coordinate(g, "model", np.array(labels, dtype=object))
+    array(g, "layer", np.array([l for l in layers for _ in range(passes)], dtype=object), ["model"])
+    array(g, "pass", np.array([k for _ in layers for k in range(passes)], dtype="i8"), ["model"])
+    return len(labels)
+
+
+def write_rsa(root, layers=("conv1", "conv2", "fc1", "fc2"), subjects=4, passes=2, n=12,
+              categories=("animate", "inanimate", "face"), seed=0, ceiling=True, brain="human_it.mat"):
+    """As lrm compare rsa --save-rdms: /rsa with r_mean etc. per (layer, pass) model."""
     rng = np.random.default_rng(seed)
     g = root.require_group("rsa")
-    r = rng.uniform(0.05, 0.3, (len(brains), len(layers), passes))
-    coords = {"brain": list(brains), "layer": list(layers), "pass": np.arange(passes)}
-    array(g, "correlation", r, ["brain", "layer", "pass"], coords)
-    array(g, "correlation_ci", np.stack([r - 0.04, r + 0.04], -1), ["brain", "layer", "pass", "bound"])
-    array(g, "noise_ceiling_lower", np.array([0.35, np.nan])[: len(brains)], ["brain"])
-    array(g, "noise_ceiling_upper", np.array([0.5, np.nan])[: len(brains)], ["brain"])
-    g.attrs["comparison"] = "spearman"
+    g.attrs.update(brain=brain, comparison="spearman", model_rdm="correlation", squared=0,
+                   bootstrap_resamples=100)
+    coordinate(g, "brain_rdm", np.array([f"subject{i + 1}" for i in range(subjects)], dtype=object))
+    m = _models(g, layers, passes)
+    r = rng.uniform(0.05, 0.3, (m, subjects))
+    attrs = dict(coordinates="layer pass")
+    array(g, "r", r, ["model", "brain_rdm"], **attrs)
+    array(g, "r_mean", r.mean(1), ["model"], **attrs)
+    array(g, "ci_subjects_low", r.mean(1) - 0.04, ["model"], **attrs)
+    array(g, "ci_subjects_high", r.mean(1) + 0.04, ["model"], **attrs)
+    if ceiling:
+        g.create_dataset("noise_ceiling_lower", data=0.35)
+        g.create_dataset("noise_ceiling_upper", data=0.5)
+    ids = np.array([f"img{i}" for i in range(n)], dtype=object)
+    coordinate(g, "stimulus", ids)
     cat = np.array([categories[i % len(categories)] for i in range(n)], dtype=object)
-    rg = g.require_group("rdm")
-    coordinate(rg, "stimulus", np.array([f"s{i}" for i in range(n)], dtype=object))
-    array(rg, "category", cat, ["stimulus"])
     for layer in layers:
-        lg = rg.require_group(layer)
+        lg = g.require_group(f"model_rdm/{layer}")
+        coordinate(lg, "stimulus", ids)
         for k in range(passes):
-            x = rng.normal(size=(n, 5)) + 2 * (cat == categories[0])[:, None]
-            d = 1 - np.corrcoef(x)
-            ds = lg.create_dataset(f"pass{k}", data=d)
-            ds.dims[0].attach_scale(rg["stimulus"])
-    bg = g.require_group("brain_rdm")
-    for b in brains:
-        x = rng.normal(size=(n, 5)) + 2 * (cat == categories[0])[:, None]
-        bg.create_dataset(b, data=1 - np.corrcoef(x))
+            x = rng.normal(size=(n, 8))
+            x[np.arange(n), [categories.index(c) for c in cat]] += 3 + k  # category structure
+            array(lg, f"pass{k}", 1 - np.corrcoef(x), ["stimulus", "stimulus_b"])
+    array(g, "brain_rdm_mean", 1 - np.corrcoef(rng.normal(size=(n, 5))), ["stimulus", "stimulus_b"])
+    # The stimuli with their categories, as a merged stimulus set or activation file holds them.
+    sg = root.require_group("stimuli_of_rsa")
+    coordinate(sg, "stimulus", ids)
+    array(sg, "category", cat, ["stimulus"])
 
 
-def write_encoding(root, layers=("conv1", "conv2", "fc1"), regions=("V4", "IT"), passes=2, seed=0):
+def write_encoding(root, layers=("conv1", "conv2", "fc1"), passes=2, seed=0, ceiling=0.7,
+                   brain="v4.nc", simulated=False):
+    """As lrm compare encode: /encoding with score_raw etc. per (layer, pass) model."""
     rng = np.random.default_rng(seed)
     g = root.require_group("encoding")
-    s = rng.uniform(0.2, 0.5, (len(regions), len(layers), passes))
-    coords = {"region": list(regions), "layer": list(layers), "pass": np.arange(passes)}
-    array(g, "score", s, ["region", "layer", "pass"], coords)
-    array(g, "score_error", np.full(s.shape, 0.02), ["region", "layer", "pass"])
-    array(g, "ceiling", np.array([0.7, 0.8])[: len(regions)], ["region"])
-    array(g, "score_ceiled", s / np.array([0.7, 0.8])[: len(regions), None, None], ["region", "layer", "pass"])
-    g.attrs.update(regression="pls", simulated=0)
-
-
+    g.attrs.update(brain=brain, regression="pls", splits=10)
+    if simulated:
+        g.attrs.update(simulated="1", true_ceiling=ceiling + 0.02)
+    m = _models(g, layers, passes)
+    s = rng.uniform(0.2, 0.5, m)
+    attrs = dict(coordinates="layer pass")
+    array(g, "score_raw", s, ["model"], **attrs)
+    array(g, "score_error", np.full(m, 0.02), ["model"], **attrs)
+    array(g, "score_ceiled", s / ceiling, ["model"], **attrs)
+    g.create_dataset("ceiling", data=ceiling)
 def write_steering(root, composite="overlay", types=("one-hot", "instance", "prototype"),
                    alphas=(1, 2, 3, 4, 5), additive=False, seed=0, single_image_accuracy=0.98):
     """As lrm steer: /steering with per-condition rates, CIs, A′ and mean outputs."""
