@@ -1,0 +1,229 @@
+// lrm compare: model-brain comparison. `rsa` (RDMs, comparisons, noise ceilings, bootstrap CIs),
+// `encode` (Brain-Score-style neural predictivity with internal-consistency ceilings) and
+// `simulate` (simulated recordings with a known ceiling, for checking the encoding analysis).
+#include <cstdio>
+#include <memory>
+
+#include "cli/command.hpp"
+#include "common/error.hpp"
+#include "compare/compare_file.hpp"
+#include "io/results.hpp"
+
+namespace lrm::cli {
+namespace {
+
+struct RsaArgs {
+  std::string activations, brain, out, comparison = "spearman", model_rdm = "correlation",
+                                       brain_rdm = "correlation", sessions = "average";
+  std::vector<std::string> layers;
+  std::vector<int> passes;
+  bool noise_ceiling = false, squared = false, save_rdms = false;
+  int bootstrap = 0;
+};
+
+struct EncodeArgs {
+  std::string activations, brain, out, regression = "pls", stimulus_coord, category_coord;
+  std::vector<std::string> layers;
+  std::vector<int> passes;
+  int pls_components = 25, splits = 10, halvings = 10;
+  double test_fraction = 0.1;
+};
+
+struct SimulateArgs {
+  std::string activations, layer, out;
+  int pass = 1;
+  compare::SimulationOptions sim;
+};
+
+void print(const std::vector<std::string>& lines, const Globals& g) {
+  if (g.quiet) return;
+  for (const auto& l : lines) std::printf("%s\n", l.c_str());
+}
+
+void rsa(const RsaArgs& a, const Globals& g) {
+  compare::RsaOptions o;
+  o.activations = a.activations;
+  o.layers = a.layers;
+  o.passes = a.passes;
+  o.brain = a.brain;
+  if (a.sessions != "average" && a.sessions != "separate")
+    throw InputError("--sessions: use average or separate, not '" + a.sessions + "'");
+  o.brain_options.average_sessions = a.sessions == "average";
+  o.brain_options.method = compare::parse_rdm_method(a.brain_rdm);
+  o.comparison = stats::parse_correlation(a.comparison, "--comparison");
+  o.model_rdm = compare::parse_rdm_method(a.model_rdm);
+  o.noise_ceiling = a.noise_ceiling;
+  o.squared = a.squared;
+  o.bootstrap = a.bootstrap;
+  o.seed = g.seed;
+  o.save_rdms = a.save_rdms;
+  auto provenance = io::current_provenance(g.seed);
+  provenance.inputs["brain"] = a.brain;
+  if (!a.activations.empty())
+    provenance.inputs["activations_sha256"] = io::sha256_file(a.activations);
+  io::ResultFile out(a.out, provenance);
+  const auto lines = compare::run_rsa(o, out.root());
+  out.commit();
+  print(lines, g);
+  if (!g.quiet) std::printf("wrote %s\n", a.out.c_str());
+}
+
+void encode(const EncodeArgs& a, const Globals& g) {
+  compare::EncodeOptions o;
+  o.activations = a.activations;
+  o.layers = a.layers;
+  o.passes = a.passes;
+  o.brain = a.brain;
+  o.response_options.stimulus_coord = a.stimulus_coord;
+  o.response_options.category_coord = a.category_coord;
+  o.metric.regression = compare::parse_regression(a.regression);
+  o.metric.pls_components = a.pls_components;
+  o.metric.splits = a.splits;
+  o.metric.test_fraction = a.test_fraction;
+  o.metric.seed = g.seed;
+  o.halvings = a.halvings;
+  auto provenance = io::current_provenance(g.seed);
+  provenance.inputs["brain"] = a.brain;
+  provenance.inputs["activations_sha256"] = io::sha256_file(a.activations);
+  io::ResultFile out(a.out, provenance);
+  const auto lines = compare::run_encoding(o, out.root());
+  out.commit();
+  print(lines, g);
+  if (!g.quiet) std::printf("wrote %s\n", a.out.c_str());
+}
+
+void simulate(SimulateArgs a, const Globals& g) {
+  compare::SimulateOptions o;
+  o.activations = a.activations;
+  o.layer = a.layer;
+  o.pass = a.pass;
+  o.simulation = a.sim;
+  o.simulation.seed = g.seed;
+  auto provenance = io::current_provenance(g.seed);
+  provenance.inputs["activations_sha256"] = io::sha256_file(a.activations);
+  io::ResultFile out(a.out, provenance);
+  const auto line = compare::run_simulation(o, out.root());
+  out.commit();
+  print({line, "wrote " + a.out}, g);
+}
+
+void add_selection(CLI::App* c, std::vector<std::string>& layers, std::vector<int>& passes) {
+  c->add_option("--layer", layers,
+                "Layer(s) to compare (repeatable; default: every layer in the file)");
+  c->add_option("--pass", passes, "Pass index(es) to compare (repeatable; default: every pass)");
+}
+
+}  // namespace
+
+void add_compare_command(CLI::App& app, const Globals& g) {
+  auto* cmd = app.add_subcommand(
+      "compare", "Compare model activations with brain data (RSA, encoding models)");
+  cmd->require_subcommand(1);
+
+  auto r = std::make_shared<RsaArgs>();
+  auto* rc = cmd->add_subcommand("rsa",
+                                 "Representational similarity analysis per layer and pass: model "
+                                 "RDMs vs brain RDMs, noise ceiling over "
+                                 "subjects, bootstrap CIs. Brain data: file.mat[:variable] (struct "
+                                 "array of RDMs, n x n x k stack or "
+                                 "upper-triangle vectors), file.h5:/path ((n, n) or (rdm, n, n) "
+                                 "RDMs, else responses), or a brainio .nc "
+                                 "assembly (responses; the RDM is computed). RDMs without stimulus "
+                                 "ids match the model's stimuli by order.");
+  rc->add_option("--activations", r->activations,
+                 "Activation file from lrm extract (omit for brain-only, e.g. --noise-ceiling)");
+  rc->add_option("--brain", r->brain, "Brain RDMs or responses (see above)")->required();
+  rc->add_option("--out", r->out, "Result file (HDF5, written atomically)")->required();
+  add_selection(rc, r->layers, r->passes);
+  rc->add_option("--comparison", r->comparison,
+                 "spearman, pearson, kendall_tau_a, kendall_tau_b, rho_a or cosine")
+      ->capture_default_str();
+  rc->add_option(
+        "--model-rdm", r->model_rdm,
+        "Model RDM distance: correlation (1 - Pearson) or euclidean (squared / n_features)")
+      ->capture_default_str();
+  rc->add_option(
+        "--brain-rdm", r->brain_rdm,
+        "RDM from brain responses: correlation, euclidean or crossvalidated (needs repetitions)")
+      ->capture_default_str();
+  rc->add_option("--sessions", r->sessions,
+                 ".mat struct arrays 1 x subjects x sessions: average or separate")
+      ->capture_default_str();
+  rc->add_flag("--noise-ceiling", r->noise_ceiling,
+               "Noise ceiling over the brain RDMs as subjects (upper and lower bound)");
+  rc->add_flag("--squared", r->squared, "Square per-subject correlations (ceiling and mean score)");
+  rc->add_option("--bootstrap", r->bootstrap,
+                 "Bootstrap resamples over stimuli and subjects for 95% CIs (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  rc->add_flag("--save-rdms", r->save_rdms, "Also store every model RDM");
+  rc->callback([r, &g] { rsa(*r, g); });
+
+  auto e = std::make_shared<EncodeArgs>();
+  auto* ec = cmd->add_subcommand("encode",
+                                 "Neural predictivity per layer and pass (Brain-Score style): "
+                                 "regression from features to responses averaged "
+                                 "over repetitions, stratified shuffle splits, held-out Pearson r "
+                                 "per neuroid, median over neuroids; with the "
+                                 "internal-consistency ceiling and raw, ceiled (r/c), ceiled "
+                                 "squared ((r/c)^2) and r^2/c scores side by side.");
+  ec->add_option("--activations", e->activations, "Activation file from lrm extract")->required();
+  ec->add_option("--brain", e->brain,
+                 "Responses: brainio .nc assembly or file.h5:/path (presentation x neuroid)")
+      ->required();
+  ec->add_option("--out", e->out, "Result file (HDF5, written atomically)")->required();
+  add_selection(ec, e->layers, e->passes);
+  ec->add_option("--regression", e->regression,
+                 "pls (sklearn PLSRegression, scale=False), ridge (per-target LOO penalty) or ols")
+      ->capture_default_str();
+  ec->add_option("--pls-components", e->pls_components, "PLS components")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  ec->add_option("--splits", e->splits, "Stratified shuffle splits")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  ec->add_option("--test-fraction", e->test_fraction, "Held-out fraction per split")
+      ->check(CLI::Range(0.01, 0.99))
+      ->capture_default_str();
+  ec->add_option("--halvings", e->halvings, "Random split-halves of repetitions for the ceiling")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  ec->add_option("--stimulus-coord", e->stimulus_coord,
+                 "Stimulus id coordinate (default: stimulus_id, image_id or stimulus)");
+  ec->add_option("--category-coord", e->category_coord,
+                 "Category coordinate to stratify splits (default: category or object_name; else "
+                 "the activations' categories)");
+  ec->callback([e, &g] { encode(*e, g); });
+
+  auto s = std::make_shared<SimulateArgs>();
+  auto* sc = cmd->add_subcommand("simulate",
+                                 "SIMULATED recordings for checking encoding analyses: a held-out "
+                                 "random linear-nonlinear network on one "
+                                 "layer's features gives firing rates; repetitions are Poisson "
+                                 "counts; the true ceiling is stored.");
+  sc->add_option("--activations", s->activations, "Activation file from lrm extract")->required();
+  sc->add_option("--layer", s->layer, "Layer whose features drive the simulated neuroids")
+      ->required();
+  sc->add_option("--pass", s->pass, "Pass of that layer")->capture_default_str();
+  sc->add_option("--out", s->out, "Output HDF5 (read it with --brain out.h5:/responses)")
+      ->required();
+  sc->add_option("--neuroids", s->sim.neuroids, "Simulated neuroids")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sc->add_option("--repetitions", s->sim.repetitions, "Repetitions per stimulus")
+      ->check(CLI::Range(2, 1000))
+      ->capture_default_str();
+  sc->add_option("--mean-rate", s->sim.mean_rate, "Mean spike count per presentation")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sc->add_option("--gain", s->sim.gain, "Slope of the softplus on the standardised drive")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sc->add_option("--features-used", s->sim.features_used,
+                 "Random subset of features that drives the network (0: all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sc->callback([s, &g] { simulate(*s, g); });
+}
+
+}  // namespace lrm::cli

@@ -1,0 +1,85 @@
+#pragma once
+// The model-brain comparison stages as the CLI runs them: read an activation file (README
+// "Activations") layer by layer and pass by pass, read brain data (.mat RDMs, brainio .nc
+// assemblies, HDF5 RDMs or responses), join by stimulus id, and write results (README
+// "Model-brain comparison") into an open result file.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "compare/encoding.hpp"
+#include "compare/rdm.hpp"
+#include "compare/simulate.hpp"
+#include "io/h5.hpp"
+#include "stats/correlation.hpp"
+
+namespace lrm::compare {
+
+struct LayerPass {
+  std::string layer;
+  int pass = 0;
+  std::string label() const { return layer + "/pass" + std::to_string(pass); }
+};
+
+// The (layer, pass) datasets of an activation file, filtered by layer names and pass indices
+// (empty: all); unknown names are an InputError listing what the file has.
+std::vector<LayerPass> list_activations(const std::filesystem::path& file,
+                                        const std::vector<std::string>& layers,
+                                        const std::vector<int>& passes);
+
+struct BrainRdms {
+  std::string source;
+  std::vector<std::string> names;  // one per RDM (subject, session, region, ...)
+  std::vector<Eigen::MatrixXd> rdms;
+  std::vector<std::string> stimulus_ids;  // empty: conditions are in the model's stimulus order
+  std::string note;                       // how they were formed (sessions averaged, ...)
+};
+
+struct BrainRdmOptions {
+  bool average_sessions = true;               // .mat struct arrays n x subjects x sessions
+  RdmMethod method = RdmMethod::correlation;  // for RDMs computed from responses
+};
+// `spec`: file.mat[:variable], file.nc[:/variable] (responses), file.h5:/path (RDMs: (n, n) or
+// (rdm, n, n); anything else is read as responses).
+BrainRdms load_brain_rdms(const std::string& spec, const BrainRdmOptions& options);
+
+struct RsaOptions {
+  std::filesystem::path activations;  // empty: brain-only (noise ceiling)
+  std::vector<std::string> layers;
+  std::vector<int> passes;
+  std::string brain;
+  BrainRdmOptions brain_options;
+  stats::Correlation comparison = stats::Correlation::spearman;
+  RdmMethod model_rdm = RdmMethod::correlation;
+  bool noise_ceiling = false;
+  bool squared = false;
+  int bootstrap = 0;  // resamples (0: none)
+  std::uint64_t seed = 0;
+  bool save_rdms = false;
+};
+// Writes /rsa; returns one summary line per model (and the ceiling).
+std::vector<std::string> run_rsa(const RsaOptions& options, const h5::Group& root);
+
+struct EncodeOptions {
+  std::filesystem::path activations;
+  std::vector<std::string> layers;
+  std::vector<int> passes;
+  std::string brain;
+  io::ResponseOptions response_options;
+  PredictivityOptions metric;
+  int halvings = 10;
+};
+std::vector<std::string> run_encoding(const EncodeOptions& options, const h5::Group& root);
+
+struct SimulateOptions {
+  std::filesystem::path activations;
+  std::string layer;
+  int pass = 0;
+  SimulationOptions simulation;
+};
+// Writes /responses (presentation, neuroid) with stimulus_id and repetition coordinates, labelled
+// simulated, plus the true rates and true ceiling; returns a summary line.
+std::string run_simulation(const SimulateOptions& options, const h5::Group& root);
+
+}  // namespace lrm::compare
