@@ -14,10 +14,10 @@ namespace lrm::model {
 using StateDict = std::map<std::string, torch::Tensor>;
 
 struct Checkpoint {
-  StateDict state;                          // after the spec's key rewrites
-  std::optional<Architecture> architecture; // suite checkpoints only
-  std::map<std::string, std::string> meta;  // suite checkpoints: training state (epoch, ...)
-  StateDict extra;                          // suite checkpoints: optimizer buffers
+  StateDict state;                           // after the spec's key rewrites
+  std::optional<Architecture> architecture;  // suite checkpoints only
+  std::map<std::string, std::string> meta;   // suite checkpoints: training state (epoch, ...)
+  StateDict extra;                           // suite checkpoints: optimizer buffers
 };
 
 // Reads a checkpoint; InputError naming the file if it is missing, truncated or not a state dict.
@@ -35,7 +35,8 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& net,
 struct LoadedModel {
   LrmNet net{nullptr};
   Architecture architecture;
-  std::string description;  // preset or checkpoint path
+  std::string description;                  // preset or checkpoint path
+  std::map<std::string, std::string> meta;  // suite checkpoints: training record (classes, epoch)
 };
 LoadedModel load_model(const std::string& model, const std::string& weights, std::uint64_t seed);
 

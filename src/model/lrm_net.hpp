@@ -36,12 +36,15 @@ class ChainImpl : public torch::nn::Module {
   torch::Tensor run_layer(std::size_t i, torch::Tensor x);
   // Module type of layer i (e.g. "Conv2d", "ReLU", "Linear", "MaxPool2d").
   const std::string& layer_type(std::size_t i) const { return types_[i]; }
+  void train(bool on = true) override;  // also switches a TorchScript backbone
 
  private:
-  struct Layer;
+  void push_layer(std::string name, std::string type,
+                  std::function<torch::Tensor(torch::Tensor)> run, bool flatten);
   std::vector<std::string> names_, types_;
   std::vector<std::function<torch::Tensor(torch::Tensor)>> run_;
   std::vector<bool> flatten_;
+  std::function<void(bool)> script_train_;
 };
 TORCH_MODULE(Chain);
 
@@ -53,18 +56,20 @@ Motif parse_motif(const std::string& text);  // "multiplicative" | "additive"
 struct Pathway {
   std::string source;       // output of any layer (a ReLU, MaxPool, Linear, ...)
   std::string destination;  // a conv layer, modulated before its ReLU
-  bool operator==(const Pathway& o) const { return source == o.source && destination == o.destination; }
+  bool operator==(const Pathway& o) const {
+    return source == o.source && destination == o.destination;
+  }
 };
 
 // Cognitive steering for one forward call.
 struct Steering {
-  std::string source;        // source layer whose kept output is replaced (paper: classifier.6)
-  torch::Tensor vector;      // 1×D (broadcast over the batch) or B×D, shaped like the source output
+  std::string source;    // source layer whose kept output is replaced (paper: classifier.6)
+  torch::Tensor vector;  // 1×D (broadcast over the batch) or B×D, shaped like the source output
   // Gains α multiplying σ− and σ+ of the source's pathways during the call: scalars, or 1-D
   // tensors of length B (one gain per batch row, e.g. several conditions in one batch).
   torch::Tensor strength_neg = torch::ones({}), strength_pos = torch::ones({});
-  double mix = 1.0;          // w: kept ← w·v + (1−w)·kept
-  bool first_pass = false;   // also steer before pass 0 (kept taken as 0 there, i.e. w·v)
+  double mix = 1.0;         // w: kept ← w·v + (1−w)·kept
+  bool first_pass = false;  // also steer before pass 0 (kept taken as 0 there, i.e. w·v)
 
   static Steering make(std::string source, torch::Tensor vector, double strength = 1.0,
                        double mix = 1.0, bool first_pass = false);
@@ -146,7 +151,7 @@ class LrmNetImpl : public torch::nn::Module {
   std::vector<Pathway> pathways_;
   Motif motif_;
   std::vector<std::int64_t> probe_;
-  std::vector<ModBlock> blocks_;  // parallel to pathways_
+  std::vector<ModBlock> blocks_;                    // parallel to pathways_
   std::vector<std::vector<std::size_t>> incoming_;  // per chain layer: pathway indices
   std::set<std::size_t> source_layers_;
 };

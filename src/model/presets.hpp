@@ -9,11 +9,11 @@ namespace lrm::model {
 
 // What a checkpoint of the suite records so that `--weights` alone rebuilds the model.
 struct Architecture {
-  std::string backbone;            // "alexnet" | "mnist"
+  std::string backbone;  // "alexnet" | "mnist"
   std::vector<Pathway> pathways;
   Motif motif = Motif::multiplicative;
-  std::string preset;              // the preset it came from, if any
-  std::string to_string() const;   // "backbone=...;motif=...;pathways=src>dst,..."
+  std::string preset;             // the preset it came from, if any
+  std::string to_string() const;  // "backbone=...;motif=...;pathways=src>dst,..."
   static Architecture parse(const std::string& text);
 };
 

@@ -1,0 +1,396 @@
+#include "model/lrm_net.hpp"
+
+#include <torch/script.h>
+
+#include <sstream>
+
+#include "common/error.hpp"
+
+namespace lrm::model {
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string underscored(std::string s) {
+  for (auto& c : s)
+    if (c == '.') c = '_';
+  return s;
+}
+
+// "torch::nn::Conv2dImpl" or "__torch__.torch.nn.modules.conv.Conv2d" → "Conv2d".
+std::string short_type(std::string t) {
+  auto cut = t.find_last_of(".:");
+  if (cut != std::string::npos) t = t.substr(cut + 1);
+  if (t.size() > 4 && t.compare(t.size() - 4, 4, "Impl") == 0) t.resize(t.size() - 4);
+  return t;
+}
+
+// Plain module used to give parameters their published nested names.
+std::shared_ptr<torch::nn::Module> child_holder(torch::nn::Module& parent,
+                                                const std::string& name) {
+  for (auto& c : parent.named_children())
+    if (c.key() == name) return c.value();
+  return parent.register_module(name, std::make_shared<torch::nn::Module>());
+}
+
+torch::Tensor bilinear(const torch::Tensor& x, std::int64_t h, std::int64_t w) {
+  if (x.size(-2) == h && x.size(-1) == w) return x;
+  return torch::upsample_bilinear2d(x, {h, w}, /*align_corners=*/true);
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------------------------- Chain
+void ChainImpl::push_layer(std::string name, std::string type,
+                           std::function<torch::Tensor(torch::Tensor)> run, bool flatten) {
+  names_.push_back(std::move(name));
+  types_.push_back(std::move(type));
+  run_.push_back(std::move(run));
+  flatten_.push_back(flatten);
+}
+
+void ChainImpl::add(const std::string& name, torch::nn::AnyModule layer) {
+  register_module(name, layer.ptr());
+  auto type = short_type(layer.ptr()->name());
+  push_layer(
+      name, type, [layer](torch::Tensor x) mutable { return layer.forward(x); }, false);
+}
+
+void ChainImpl::add_block(const std::string& name, torch::nn::Sequential block,
+                          bool flatten_input) {
+  register_module(name, block);
+  for (std::size_t i = 0; i < block->size(); ++i) {
+    auto type = short_type(block->ptr(i)->name());
+    push_layer(
+        name + "." + std::to_string(i), type,
+        [block, i](torch::Tensor x) mutable { return (block->begin() + i)->forward(x); },
+        flatten_input && i == 0);
+  }
+}
+
+std::shared_ptr<ChainImpl> ChainImpl::from_torchscript(const std::string& path) {
+  auto script = std::make_shared<torch::jit::Module>();
+  try {
+    *script = torch::jit::load(path);
+  } catch (const c10::Error& e) {
+    throw InputError("cannot load TorchScript model " + path + ": " + e.what_without_backtrace());
+  }
+  auto chain = std::make_shared<ChainImpl>();
+  auto add_leaf = [&](const std::string& name, torch::jit::Module leaf, bool flatten) {
+    // Share the script's parameter tensors under the same nested names.
+    torch::nn::Module* holder = chain.get();
+    std::stringstream parts(name);
+    std::string part;
+    std::shared_ptr<torch::nn::Module> h;
+    while (std::getline(parts, part, '.')) {
+      h = child_holder(*holder, part);
+      holder = h.get();
+    }
+    for (const auto& p : leaf.named_parameters(/*recurse=*/false))
+      holder->register_parameter(p.name, p.value);
+    for (const auto& b : leaf.named_buffers(/*recurse=*/false))
+      holder->register_buffer(b.name, b.value);
+    auto type = short_type(leaf.type()->name() ? leaf.type()->name()->qualifiedName() : "Module");
+    chain->push_layer(
+        name, type, [leaf](torch::Tensor x) mutable { return leaf.forward({x}).toTensor(); },
+        flatten);
+  };
+  for (const auto& child : script->named_children()) {
+    auto grandchildren = child.value.named_children();
+    if (grandchildren.size() == 0) {
+      add_leaf(child.name, child.value, false);
+      continue;
+    }
+    bool has_linear = false;
+    for (const auto& g : grandchildren)
+      if (g.value.type()->name() && short_type(g.value.type()->name()->qualifiedName()) == "Linear")
+        has_linear = true;
+    bool first = true;
+    for (const auto& g : grandchildren) {
+      add_leaf(child.name + "." + g.name, g.value, has_linear && first);
+      first = false;
+    }
+  }
+  if (chain->size() == 0)
+    throw InputError("TorchScript model " + path + " has no child modules to chain");
+  chain->script_train_ = [script](bool on) { script->train(on); };
+  return chain;
+}
+
+void ChainImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (script_train_) script_train_(on);
+}
+
+bool ChainImpl::has_layer(const std::string& name) const {
+  return std::find(names_.begin(), names_.end(), name) != names_.end();
+}
+
+std::size_t ChainImpl::index_of(const std::string& name, const std::string& what) const {
+  auto it = std::find(names_.begin(), names_.end(), name);
+  if (it == names_.end())
+    throw InputError("unknown " + what + " '" + name + "'; valid layers: " + join(names_));
+  return static_cast<std::size_t>(it - names_.begin());
+}
+
+torch::Tensor ChainImpl::run_layer(std::size_t i, torch::Tensor x) {
+  if (flatten_[i] && x.dim() > 2) x = x.flatten(1);
+  return run_[i](std::move(x));
+}
+
+// ----------------------------------------------------------------------------------- helpers
+std::string to_string(Motif motif) {
+  return motif == Motif::multiplicative ? "multiplicative" : "additive";
+}
+
+Motif parse_motif(const std::string& text) {
+  if (text == "multiplicative") return Motif::multiplicative;
+  if (text == "additive") return Motif::additive;
+  throw InputError("unknown motif '" + text + "'; valid motifs: multiplicative, additive");
+}
+
+std::string pathway_module_name(const Pathway& p) {
+  auto d = underscored(p.destination);
+  return d + "_modulation.from_" + underscored(p.source) + "_to_" + d;
+}
+
+Steering Steering::make(std::string source, torch::Tensor vector, double strength, double mix,
+                        bool first_pass) {
+  Steering s;
+  s.source = std::move(source);
+  s.vector = std::move(vector);
+  s.set_strength(strength, strength);
+  s.mix = mix;
+  s.first_pass = first_pass;
+  return s;
+}
+
+void Steering::set_strength(double negative, double positive) {
+  strength_neg = torch::full({}, negative, torch::kFloat);
+  strength_pos = torch::full({}, positive, torch::kFloat);
+}
+
+PassState PassState::select(const torch::Tensor& rows) const {
+  PassState out;
+  out.passes_done = passes_done;
+  for (const auto& [name, t] : kept) out.kept[name] = t.index_select(0, rows);
+  return out;
+}
+
+std::vector<torch::Tensor> ForwardResult::logits() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : passes) out.push_back(p.logits);
+  return out;
+}
+
+// ----------------------------------------------------------------------------------- ModBlock
+ModBlockImpl::ModBlockImpl(std::int64_t source_channels, std::vector<std::int64_t> norm_spatial,
+                           std::int64_t destination_channels) {
+  neg_scale = register_parameter("neg_scale", torch::ones({1}));
+  pos_scale = register_parameter("pos_scale", torch::ones({1}));
+  std::vector<std::int64_t> norm_shape{source_channels};
+  norm_shape.insert(norm_shape.end(), norm_spatial.begin(), norm_spatial.end());
+  auto rescale = register_module("rescale", std::make_shared<torch::nn::Module>());
+  auto norm = rescale->register_module("norm", std::make_shared<torch::nn::Module>());
+  norm_weight = norm->register_parameter("weight", torch::ones(norm_shape));
+  norm_bias = norm->register_parameter("bias", torch::zeros(norm_shape));
+  modulation = register_module("modulation", torch::nn::Conv2d(torch::nn::Conv2dOptions(
+                                                 source_channels, destination_channels, 1)));
+}
+
+torch::Tensor ModBlockImpl::forward(const torch::Tensor& source, std::int64_t height,
+                                    std::int64_t width, const torch::Tensor& neg_gain,
+                                    const torch::Tensor& pos_gain) {
+  torch::Tensor a;
+  if (norm_weight.dim() == 1) {
+    auto v = source.flatten(1);
+    a = torch::tanh(torch::layer_norm(v, {v.size(1)}, norm_weight, norm_bias, 1e-5));
+    a = a.view({a.size(0), a.size(1), 1, 1});
+  } else {
+    const auto h = source.size(2), w = source.size(3);
+    auto weight = bilinear(norm_weight.unsqueeze(0), h, w).squeeze(0);
+    auto bias = bilinear(norm_bias.unsqueeze(0), h, w).squeeze(0);
+    a = torch::tanh(torch::layer_norm(source, {source.size(1), h, w}, weight, bias, 1e-5));
+    a = bilinear(a, height, width);
+  }
+  auto per_row = [](const torch::Tensor& g) { return g.dim() == 0 ? g : g.view({-1, 1, 1, 1}); };
+  auto neg = neg_scale * per_row(neg_gain), pos = pos_scale * per_row(pos_gain);
+  a = torch::where(a < 0, a * neg, a * pos);
+  return modulation->forward(a);
+}
+
+// ----------------------------------------------------------------------------------- LrmNet
+LrmNetImpl::LrmNetImpl(Chain backbone, std::vector<Pathway> pathways, Motif motif,
+                       std::vector<std::int64_t> probe)
+    : pathways_(std::move(pathways)), motif_(motif), probe_(std::move(probe)) {
+  feedforward_ = register_module("feedforward", backbone);
+  incoming_.assign(feedforward_->size(), {});
+  // Output shapes at the probe input size the norms and the 1×1 convs.
+  std::vector<std::vector<std::int64_t>> shapes;
+  {
+    torch::NoGradGuard no_grad;
+    const bool was_training = feedforward_->is_training();
+    feedforward_->eval();
+    std::vector<std::int64_t> in{1};
+    in.insert(in.end(), probe_.begin(), probe_.end());
+    auto x = torch::zeros(in);
+    for (std::size_t i = 0; i < feedforward_->size(); ++i) {
+      x = feedforward_->run_layer(i, x);
+      shapes.push_back(x.sizes().vec());
+    }
+    feedforward_->train(was_training);
+  }
+  auto lrm = register_module("lrm", std::make_shared<torch::nn::Module>());
+  for (std::size_t k = 0; k < pathways_.size(); ++k) {
+    const auto& p = pathways_[k];
+    for (std::size_t j = 0; j < k; ++j)
+      if (pathways_[j] == p)
+        throw InputError("pathway " + p.source + " -> " + p.destination + " is listed twice");
+    auto s = feedforward_->index_of(p.source, "pathway source");
+    auto d = feedforward_->index_of(p.destination, "pathway destination");
+    const auto& ds = shapes[d];
+    if (ds.size() != 4)
+      throw InputError("pathway destination '" + p.destination +
+                       "' must be a conv layer with a C×H×W output (it is a " +
+                       feedforward_->layer_type(d) + ")");
+    const auto& ss = shapes[s];
+    if (ss.size() != 2 && ss.size() != 4)
+      throw InputError("pathway source '" + p.source + "' must output B×C or B×C×H×W");
+    std::vector<std::int64_t> spatial;
+    if (ss.size() == 4) spatial = {ds[2], ds[3]};
+    auto block = ModBlock(ss[1], spatial, ds[1]);
+    auto dest_holder = child_holder(*lrm, underscored(p.destination) + "_modulation");
+    dest_holder->register_module(
+        "from_" + underscored(p.source) + "_to_" + underscored(p.destination), block);
+    blocks_.push_back(block);
+    incoming_[d].push_back(k);
+    source_layers_.insert(s);
+  }
+}
+
+std::vector<std::string> LrmNetImpl::sources() const {
+  std::vector<std::string> out;
+  for (const auto& p : pathways_)
+    if (std::find(out.begin(), out.end(), p.source) == out.end()) out.push_back(p.source);
+  return out;
+}
+
+std::vector<std::string> LrmNetImpl::destinations() const {
+  std::vector<std::string> out;
+  for (const auto& p : pathways_)
+    if (std::find(out.begin(), out.end(), p.destination) == out.end()) out.push_back(p.destination);
+  return out;
+}
+
+void LrmNetImpl::check_steering(const Steering& s, std::int64_t batch) const {
+  auto srcs = sources();
+  if (std::find(srcs.begin(), srcs.end(), s.source) == srcs.end())
+    throw InputError("steering source '" + s.source +
+                     "' is not a pathway source of this model; sources: " +
+                     (srcs.empty() ? std::string("none (no feedback pathways)") : join(srcs)));
+  if (!s.vector.defined() || s.vector.dim() < 2)
+    throw InputError("steering vector for " + s.source + " must be 1×D or B×D");
+  if (s.vector.size(0) != 1 && s.vector.size(0) != batch)
+    throw InputError("steering vector for " + s.source + " has " +
+                     std::to_string(s.vector.size(0)) + " rows; expected 1 or the batch size " +
+                     std::to_string(batch));
+  // Vector sources: the unit count is fixed whatever the input size.
+  for (const auto& p : pathways_) {
+    if (p.source != s.source) continue;
+    const auto& b = blocks_[&p - pathways_.data()];
+    if (b->norm_weight.dim() == 1 && s.vector[0].numel() != b->norm_weight.size(0))
+      throw InputError("steering vector for " + s.source + " has " +
+                       std::to_string(s.vector[0].numel()) + " values per row; the layer has " +
+                       std::to_string(b->norm_weight.size(0)) + " units");
+    break;
+  }
+  for (const auto& g : {s.strength_neg, s.strength_pos})
+    if (g.dim() > 1 || (g.dim() == 1 && g.size(0) != batch && g.size(0) != 1))
+      throw InputError("steering strength must be a scalar or one value per batch row");
+}
+
+ForwardResult LrmNetImpl::forward(const torch::Tensor& input, int passes, const Steering* steering,
+                                  const Record& record) {
+  return run(PassState{}, input, passes, steering, record);
+}
+
+ForwardResult LrmNetImpl::forward_from(const PassState& state, const torch::Tensor& input,
+                                       int passes, const Steering* steering, const Record& record) {
+  if (state.passes_done < 1) throw std::invalid_argument("forward_from needs a state after pass 0");
+  return run(state, input, passes, steering, record);
+}
+
+ForwardResult LrmNetImpl::run(PassState state, const torch::Tensor& input, int passes,
+                              const Steering* steering, const Record& record) {
+  if (input.dim() != 4)
+    throw InputError("model input must be B×C×H×W, got " + std::to_string(input.dim()) +
+                     " dimensions");
+  if (input.size(1) != probe_[0])
+    throw InputError("model input has " + std::to_string(input.size(1)) +
+                     " channels; the model expects " + std::to_string(probe_[0]));
+  for (const auto& name : record.layers) feedforward_->index_of(name);
+  const auto batch = input.size(0);
+  if (steering) check_steering(*steering, batch);
+  const auto one = torch::ones({});
+
+  ForwardResult result;
+  for (int pass = state.passes_done; pass < passes; ++pass) {
+    // Source activations this pass's pathways read.
+    std::map<std::string, torch::Tensor> used;
+    if (pass > 0) used = state.kept;
+    if (steering && (pass > 0 || steering->first_pass)) {
+      auto v = steering->vector.to(input.dtype());
+      auto it = used.find(steering->source);
+      if (it != used.end()) {
+        auto kept = it->second;
+        auto shape = kept.sizes().vec();
+        shape[0] = v.size(0);
+        auto vv = v.reshape(shape);
+        it->second = steering->mix * vv + (1.0 - steering->mix) * kept;
+      } else {
+        used[steering->source] = steering->mix * v;
+      }
+    }
+    PassOutput out;
+    std::map<std::string, torch::Tensor> kept;
+    auto x = input;
+    for (std::size_t i = 0; i < feedforward_->size(); ++i) {
+      x = feedforward_->run_layer(i, x);
+      const auto& name = feedforward_->layer_names()[i];
+      torch::Tensor F;
+      for (auto k : incoming_[i]) {
+        const auto& p = pathways_[k];
+        auto src = used.find(p.source);
+        if (src == used.end()) continue;
+        const bool steered = steering && steering->source == p.source;
+        auto f = blocks_[k]->forward(src->second, x.size(2), x.size(3),
+                                     steered ? steering->strength_neg : one,
+                                     steered ? steering->strength_pos : one);
+        F = F.defined() ? F + f : f;
+      }
+      if (F.defined()) {
+        if (record.modulation) {
+          out.pre_modulation[name] = x;
+          out.modulation[name] = F;
+        }
+        x = motif_ == Motif::multiplicative ? torch::relu(x + x * F) : torch::relu(x + F);
+      } else if (record.modulation && !incoming_[i].empty()) {
+        out.pre_modulation[name] = x;
+      }
+      if (record.layers.count(name)) out.layers[name] = x;
+      if (source_layers_.count(i)) kept[name] = x;
+    }
+    out.logits = x;
+    result.passes.push_back(std::move(out));
+    state.kept = std::move(kept);
+    state.passes_done = pass + 1;
+  }
+  result.state = std::move(state);
+  return result;
+}
+
+}  // namespace lrm::model
