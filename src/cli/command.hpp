@@ -17,6 +17,7 @@ struct Globals {
 // Each subcommand file defines one of these.
 void add_stimuli_command(CLI::App& app, const Globals& globals);
 void add_run_command(CLI::App& app, const Globals& globals);
+void add_localize_command(CLI::App& app, const Globals& globals);
 void add_report_command(CLI::App& app, const Globals& globals);
 void add_compare_command(CLI::App& app, const Globals& globals);
 

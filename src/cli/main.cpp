@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
 
   cli::add_stimuli_command(app, globals);
   cli::add_run_command(app, globals);
+  cli::add_localize_command(app, globals);
   cli::add_report_command(app, globals);
   cli::add_compare_command(app, globals);
 

@@ -615,6 +615,27 @@ Array<T> read_rows(const File& f, const std::string& path, std::uint64_t first,
   return a;
 }
 
+template <typename T>
+void read_rows_into(const File& f, const std::string& path, std::uint64_t first,
+                    std::uint64_t count, T* out) {
+  Handle ds = open_dataset(f.id(), path);
+  const auto shape = shape_of(ds.id());
+  if (shape.empty() || first + count > shape[0])
+    fail("rows " + std::to_string(first) + ".." + std::to_string(first + count) + " are outside " +
+         f.path().string() + ":" + path);
+  std::vector<hsize_t> start(shape.size(), 0), cnt(shape.begin(), shape.end());
+  start[0] = first;
+  cnt[0] = count;
+  if (count == 0) return;
+  Handle fspace(H5Dget_space(ds.id()));
+  H5Sselect_hyperslab(fspace.id(), H5S_SELECT_SET, start.data(), nullptr, cnt.data(), nullptr);
+  Handle mspace(H5Screate_simple(static_cast<int>(cnt.size()), cnt.data(), nullptr));
+  check_status(H5Dread(ds.id(), native_type<T>(), mspace.id(), fspace.id(), H5P_DEFAULT, out),
+               "cannot read " + f.path().string() + ":" + path + " (corrupt or truncated?)");
+}
+template void read_rows_into<float>(const File&, const std::string&, std::uint64_t, std::uint64_t,
+                                    float*);
+
 #define LRM_INSTANTIATE_READ(T)                                     \
   template Array<T> read_array<T>(const File&, const std::string&); \
   template Array<T> read_rows<T>(const File&, const std::string&, std::uint64_t, std::uint64_t);

@@ -159,6 +159,11 @@ Array<T> read_array(const File& f, const std::string& path);
 template <typename T>
 Array<T> read_rows(const File& f, const std::string& path, std::uint64_t first,
                    std::uint64_t count);
+// The same rows into a caller's buffer of count × row-size elements, so a loop over batches
+// reuses one buffer.
+template <typename T>
+void read_rows_into(const File& f, const std::string& path, std::uint64_t first,
+                    std::uint64_t count, T* out);
 std::vector<std::string> read_strings(const File& f, const std::string& path);
 // Names of the dimension scales attached to each dimension of a dataset ("" where none).
 std::vector<std::string> dimension_names(const File& f, const std::string& path);

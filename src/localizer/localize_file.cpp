@@ -146,6 +146,7 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
   for (const auto& [layer, passes] : plan) total += static_cast<std::int64_t>(passes.size());
   Progress bar("localize", total, "passes");
   std::vector<SummaryRow> summary;
+  std::vector<float> buffer;
   for (const auto& [layer, passes] : plan) {
     const std::string layer_path = "/activations/" + layer;
     const auto category = h5::read_strings(in, layer_path + "/category");
@@ -173,11 +174,12 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
       const std::int64_t batch =
           std::max<std::int64_t>(1, (std::int64_t{16} << 20) / (4 * n_units));
       stats::MomentAccumulator accumulator(n_units, static_cast<int>(design.categories.size()));
+      buffer.resize(static_cast<std::size_t>(std::min(batch, n_stimuli)) * n_units);
       for (std::int64_t first = 0; first < n_stimuli; first += batch) {
         check_interrupt();
         const auto count = std::min(batch, n_stimuli - first);
-        const auto rows = h5::read_rows<float>(in, path, first, count);
-        accumulator.add(rows.data.data(), count, design.group.data() + first);
+        h5::read_rows_into(in, path, first, count, buffer.data());
+        accumulator.add(buffer.data(), count, design.group.data() + first);
       }
       const auto& moments = accumulator.moments();
       std::int64_t n_nonfinite = 0, n_units_nonfinite = 0;
