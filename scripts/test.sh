@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test suite: installs what is missing, builds, runs every test with CTest, then builds the
+# torch-free core with AddressSanitizer + UndefinedBehaviorSanitizer and runs its tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 1500
+
+cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLRM_WITH_TORCH=OFF -DLRM_SANITIZE=ON >/dev/null
+ninja -C build-sanitize -j"$(nproc)" lrm_core_tests
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)" --timeout 1500
