@@ -1,0 +1,41 @@
+"""Helpers for the end-to-end tests: run the lrm binary and keep score of named checks."""
+import os
+import subprocess
+import sys
+import tempfile
+
+
+class Checks:
+    def __init__(self, name):
+        self.name, self.passed, self.failed = name, 0, 0
+        self.lrm = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build/lrm"
+        self.tmp = tempfile.mkdtemp(prefix=f"lrm_{name}_")
+
+    def run(self, *args, check=True, quiet=True, **kw):
+        flags = ["--quiet"] if quiet else []
+        p = subprocess.run([self.lrm, *flags, *args], capture_output=True, text=True, **kw)
+        if check and p.returncode != 0:
+            raise AssertionError(f"lrm {' '.join(args)} failed ({p.returncode}): {p.stderr.strip()}")
+        return p
+
+    def check(self, label, condition, detail=""):
+        if condition:
+            self.passed += 1
+            print(f"ok   {label}")
+        else:
+            self.failed += 1
+            print(f"FAIL {label} {detail}")
+
+    def bad_input(self, label, args, must_name):
+        """Bad input: exit status 2 and one line that names the input."""
+        p = self.run(*args, check=False)
+        lines = [l for l in p.stderr.strip().splitlines() if l]
+        self.check(f"bad input: {label}", p.returncode == 2 and len(lines) == 1 and must_name in p.stderr,
+                   f"(status {p.returncode}, stderr {p.stderr.strip()!r})")
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    def finish(self):
+        print(f"{self.name}: {self.passed} passed, {self.failed} failed")
+        sys.exit(1 if self.failed else 0)
