@@ -17,7 +17,23 @@ ABSENT = "model evaluation (lrm evaluate: /evaluation)"
 
 
 def find(f):
-    return R.read_evaluation(f)
+    items = R.read_evaluation(f)
+    if len(items) < 2 or any(i["passes"] != items[0]["passes"] for i in items):
+        return items
+    # `lrm run` may hold one evaluation per stage: one figure with every model.
+    names = [m for i in items for m in i["models"]]
+    unique = len(set(names)) == len(names)
+    combined = dict(name="", path=", ".join(i["path"] for i in items), passes=items[0]["passes"],
+                    models=names if unique else [f"{i['name']}: {m}" for i in items
+                                                 for m in i["models"]],
+                    top1=np.concatenate([i["top1"] for i in items]),
+                    baseline=next((i["baseline"] for i in items if i["baseline"]), None))
+    if not unique and combined["baseline"] is not None:
+        owner = next(i for i in items if i["baseline"] == combined["baseline"])
+        combined["baseline"] = f"{owner['name']}: {combined['baseline']}"
+    if all("top5" in i for i in items):
+        combined["top5"] = np.concatenate([i["top5"] for i in items])
+    return [combined]
 
 
 def plot(ev, out_dir, options=None):
