@@ -1,0 +1,44 @@
+// lrm prototypes: category prototypes (mean model output per category) stored for reuse.
+#include "steering/prototypes.hpp"
+
+#include "cli/command.hpp"
+#include "cli/stimulus_options.hpp"
+#include "model/checkpoint.hpp"
+
+namespace lrm::cli {
+namespace {
+
+struct PrototypeArgs {
+  steering::PrototypeOptions o;
+  StimulusOptions stimuli;
+};
+
+void run(PrototypeArgs& a, const Globals& g) {
+  a.o.seed = g.seed;
+  auto model = model::load_model(a.o.model, a.o.weights, g.seed);
+  if (a.stimuli.preprocess.empty())
+    a.stimuli.preprocess = model.architecture.backbone == "mnist" ? "mnist" : "imagenet";
+  auto set = a.stimuli.open();
+  steering::run_prototypes(model, *set, a.stimuli.preprocessing(), a.o);
+}
+
+}  // namespace
+
+void add_prototypes_command(CLI::App& app, const Globals& g) {
+  auto a = std::make_shared<PrototypeArgs>();
+  auto* cmd = app.add_subcommand(
+      "prototypes",
+      "Category prototypes: the mean output of a layer over every exemplar of each "
+      "category, stored in /prototypes for lrm steer and lrm attend");
+  cmd->add_option("--model", a->o.model, "Model preset; may be omitted for a suite checkpoint");
+  cmd->add_option("--weights", a->o.weights, "Checkpoint; none: random weights from --seed");
+  add_stimulus_options(cmd, a->stimuli, true, "");
+  cmd->add_option("--layer", a->o.layer, "Layer (default: the model's last layer, its output)");
+  cmd->add_option("--pass", a->o.pass, "Pass whose output is averaged")->capture_default_str();
+  cmd->add_option("--batch-size", a->o.batch_size, "Images per forward call")
+      ->capture_default_str();
+  cmd->add_option("--out", a->o.out, "Results file (HDF5)")->required();
+  cmd->callback([a, &g] { run(*a, g); });
+}
+
+}  // namespace lrm::cli
