@@ -170,9 +170,9 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
       if (n_units < 1) throw InputError(what + " has no units");
       const auto design = make_design(category, a, what);
 
-      // Rows stream through one buffer of about 16 MiB: memory stays bounded by the batch.
+      // Rows stream through one buffer of about 32 MiB: memory stays bounded by the batch.
       const std::int64_t batch =
-          std::max<std::int64_t>(1, (std::int64_t{16} << 20) / (4 * n_units));
+          std::max<std::int64_t>(1, (std::int64_t{32} << 20) / (4 * n_units));
       stats::MomentAccumulator accumulator(n_units, static_cast<int>(design.categories.size()));
       buffer.resize(static_cast<std::size_t>(std::min(batch, n_stimuli)) * n_units);
       for (std::int64_t first = 0; first < n_stimuli; first += batch) {

@@ -85,15 +85,16 @@ FdrResult fdr_of_t(const double* t, const double* df, std::int64_t n, FdrMethod 
   // on the exact path.
   double t_cut = 0.0;
   if (cn > 1.0 && df_max > 0.0) t_cut = t_critical(1.0 / cn, df_max) * (1.0 - 1e-9);
-  std::vector<std::int64_t> candidates;
+  std::int64_t n_candidates = 0;
+  for (std::int64_t u = 0; u < n; ++u) n_candidates += std::fabs(t[u]) > t_cut;
+  std::vector<std::pair<double, std::int64_t>> sorted;
+  sorted.reserve(n_candidates);
   for (std::int64_t u = 0; u < n; ++u)
-    if (std::fabs(t[u]) > t_cut) candidates.push_back(u);
-  const auto n_candidates = static_cast<std::int64_t>(candidates.size());
-  std::vector<std::pair<double, std::int64_t>> sorted(n_candidates);
+    if (std::fabs(t[u]) > t_cut) sorted.emplace_back(0.0, u);
 #pragma omp parallel for schedule(dynamic, 256)
   for (std::int64_t i = 0; i < n_candidates; ++i) {
-    const auto u = candidates[i];
-    sorted[i] = {t_pvalue(t[u], df[u]), u};
+    const auto u = sorted[i].second;
+    sorted[i].first = t_pvalue(t[u], df[u]);
   }
   std::sort(sorted.begin(), sorted.end());
   // Ranks 1..m hold every p below 1/c_n; the rest have adjusted p = 1 and are never rejected.
