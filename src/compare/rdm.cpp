@@ -28,7 +28,7 @@ const char* rdm_method_name(RdmMethod m) {
   return "?";
 }
 
-Eigen::MatrixXd rdm_correlation(RowMatrixXf& features, const std::string& what) {
+Eigen::MatrixXd rdm_correlation(Eigen::Ref<RowMatrixXf> features, const std::string& what) {
   const Eigen::Index n = features.rows(), p = features.cols();
   if (n < 3) throw InputError(what + ": an RDM needs at least 3 stimuli, got " + std::to_string(n));
   Eigen::Index constant_row = -1;

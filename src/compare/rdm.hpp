@@ -18,7 +18,7 @@ const char* rdm_method_name(RdmMethod m);
 // 1 - Pearson between rows. Rows are centred and scaled in place (the caller's copy is consumed,
 // so a large activation array is never duplicated), then one single-precision rank-k update
 // (BLAS ssyrk) forms every correlation. A constant row is an InputError naming `what`.
-Eigen::MatrixXd rdm_correlation(RowMatrixXf& features, const std::string& what);
+Eigen::MatrixXd rdm_correlation(Eigen::Ref<RowMatrixXf> features, const std::string& what);
 // Squared Euclidean distance / n_features, from column-centred double features (dsyrk).
 Eigen::MatrixXd rdm_euclidean(const RowMatrixXf& features);
 // Cross-validated squared Euclidean distance / n_features: the mean over pairs of different

@@ -18,7 +18,7 @@ ImageTable read_kriegeskorte_mat(const std::filesystem::path& mat, bool grayscal
   const std::uint64_t n = images.count, h = images.height, w = images.width, plane = h * w;
   std::map<std::string, std::int64_t> label_of;
   for (std::uint64_t i = 0; i < n; ++i) {
-    char id[32];
+    char id[48];
     std::snprintf(id, sizeof id, "kriegeskorte92-%03llu", static_cast<unsigned long long>(i + 1));
     t.ids.emplace_back(id);
     const std::string& cat = images.labels[i];

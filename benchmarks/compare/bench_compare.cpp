@@ -1,0 +1,118 @@
+// Suite side of benchmarks/compare: times the correlation-distance RDM and PLS-25 encoding on the
+// data bench_compare.py wrote, writes the results for the equality check, and reports the peak
+// resident memory of the process.
+#include <cblas.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/threads.hpp"
+#include "compare/rdm.hpp"
+#include "compare/regression.hpp"
+#include "io/h5.hpp"
+
+using namespace lrm;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+// Single-precision GEMM throughput of this machine and thread count (the "peak" the RDM is
+// measured against): best of 3 products of 4000 x 4000 matrices.
+double sgemm_gflops() {
+  const int n = 4000;
+  std::vector<float> a(static_cast<std::size_t>(n) * n, 1.0f), b(a), c(a.size());
+  double best = 0;
+  for (int r = 0; r < 3; ++r) {
+    const auto t = Clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n,
+                0.0f, c.data(), n);
+    best = std::max(best, 2.0 * n * n * static_cast<double>(n) / seconds_since(t) / 1e9);
+  }
+  return best;
+}
+
+void bench_rdm(const std::string& data, const std::string& out) {
+  h5::File f(data, h5::File::Mode::read);
+  auto x = h5::read_array<float>(f, "/features");
+  const auto n = static_cast<Eigen::Index>(x.shape[0]), p = static_cast<Eigen::Index>(x.shape[1]);
+  Eigen::Map<compare::RowMatrixXf> features(x.data.data(), n, p);
+  const double peak = sgemm_gflops();
+  const auto t = Clock::now();
+  const Eigen::MatrixXd rdm = compare::rdm_correlation(features, "benchmark features");
+  const double s = seconds_since(t);
+  // ssyrk does n(n+1)/2 dot products of length p: n(n+1)p flops.
+  const double gflops = static_cast<double>(n) * (n + 1) * p / s / 1e9;
+  h5::File o(out, h5::File::Mode::create_truncate);
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rm = rdm;
+  h5::write_array(o.root(), "rdm", rm.data(),
+                  {static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(n)}, {"a", "b"});
+  std::printf("suite rdm: %.3f s, %.1f GFLOP/s = %.0f%% of sgemm peak %.1f GFLOP/s\n", s, gflops,
+              100 * gflops / peak, peak);
+}
+
+void bench_pls(const std::string& data, const std::string& out) {
+  h5::File f(data, h5::File::Mode::read);
+  auto x = h5::read_array<float>(f, "/x");
+  const auto y_all = h5::read_array<double>(f, "/y");
+  const auto train = h5::read_array<std::int64_t>(f, "/train");
+  const auto test = h5::read_array<std::int64_t>(f, "/test");
+  const auto n = static_cast<Eigen::Index>(x.shape[0]), p = static_cast<Eigen::Index>(x.shape[1]);
+  const auto q = static_cast<Eigen::Index>(y_all.shape[1]);
+  const auto splits = static_cast<Eigen::Index>(train.shape[0]);
+  const auto n_train = static_cast<Eigen::Index>(train.shape[1]),
+             n_test = static_cast<Eigen::Index>(test.shape[1]);
+  compare::FeatureMatrix features(x.data.data(), n, p);
+  Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> y(
+      y_all.data.data(), n, q);
+  std::vector<double> predictions;
+  const auto t = Clock::now();
+  for (Eigen::Index s = 0; s < splits; ++s) {
+    compare::Rows tr(train.data.begin() + s * n_train, train.data.begin() + (s + 1) * n_train);
+    compare::Rows te(test.data.begin() + s * n_test, test.data.begin() + (s + 1) * n_test);
+    Eigen::MatrixXd y_train(n_train, q);
+    for (Eigen::Index i = 0; i < n_train; ++i) y_train.row(i) = y.row(tr[i]);
+    const auto fit = compare::fit_pls(features, tr, y_train, {25, 500, 1e-6});
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> pred =
+        fit.predict(features, te);
+    predictions.insert(predictions.end(), pred.data(), pred.data() + pred.size());
+  }
+  const double s = seconds_since(t);
+  h5::File o(out, h5::File::Mode::create_truncate);
+  h5::write_array(o.root(), "prediction", predictions,
+                  {static_cast<std::uint64_t>(splits), static_cast<std::uint64_t>(n_test),
+                   static_cast<std::uint64_t>(q)},
+                  {"split", "stimulus", "neuroid"});
+  const double activation_mb =
+      static_cast<double>(x.data.size()) * sizeof(float) / (1024.0 * 1024.0);
+  std::printf(
+      "suite pls: %.3f s for %lld splits; peak memory %.0f MiB = %.2fx the activation array (%.0f "
+      "MiB)\n",
+      s, static_cast<long long>(splits), peak_rss_mb(), peak_rss_mb() / activation_mb,
+      activation_mb);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: bench_compare rdm|pls DATA.h5 OUT.h5\n");
+    return 2;
+  }
+  set_threads(2);
+  const std::string mode = argv[1];
+  if (mode == "rdm")
+    bench_rdm(argv[2], argv[3]);
+  else
+    bench_pls(argv[2], argv[3]);
+  return 0;
+}
