@@ -88,3 +88,27 @@ TEST(StatsTTest, TooFewValuesGiveUndefinedT) {
   EXPECT_TRUE(std::isnan(t_pvalue(NAN, 10)));
   EXPECT_EQ(t_pvalue(0.0, 10), 1.0);
 }
+
+TEST(StatsTTest, BatchesMergeToTheMomentsOfTheWholeMatrix) {
+  const std::int64_t rows = 37, units = 700;  // more than one block of units
+  std::vector<float> m(rows * units);
+  std::vector<int> group(rows);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    group[r] = r % 4 == 3 ? -1 : static_cast<int>(r % 3);
+    for (std::int64_t u = 0; u < units; ++u)
+      m[r * units + u] = static_cast<float>(1000.0 + std::sin(0.37 * r + 0.11 * u) * (u % 5));
+  }
+  m[5 * units + 9] = NAN;
+  const auto whole = group_moments(m.data(), rows, units, group, 3);
+  MomentAccumulator batches(units, 3);
+  for (std::int64_t first = 0; first < rows; first += 5)
+    batches.add(m.data() + first * units, std::min<std::int64_t>(5, rows - first),
+                group.data() + first);
+  const auto& merged = batches.moments();
+  EXPECT_EQ(merged.count, whole.count);
+  EXPECT_EQ(merged.nonfinite, whole.nonfinite);
+  for (std::size_t i = 0; i < whole.mean.size(); ++i) {
+    EXPECT_NEAR(merged.mean[i], whole.mean[i], 1e-13 * std::fabs(whole.mean[i]));
+    EXPECT_NEAR(merged.sum_sq_dev[i], whole.sum_sq_dev[i], 1e-11 * whole.sum_sq_dev[i] + 1e-300);
+  }
+}
