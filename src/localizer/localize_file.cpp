@@ -114,7 +114,12 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
       throw InputError(source + " has no layer '" + layer + "' under /activations");
 
   // Every layer's inputs are checked before any work starts.
-  std::vector<std::pair<std::string, std::vector<int>>> plan;
+  struct LayerPlan {
+    std::string layer;
+    std::vector<int> passes;
+    std::vector<std::string> category;
+  };
+  std::vector<LayerPlan> plan;
   for (const auto& layer : layers) {
     const auto present = passes_of(root.group(layer));
     auto passes = options.passes.empty() ? present : options.passes;
@@ -123,11 +128,17 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
         throw InputError(source + ": layer '" + layer + "' has no pass " + std::to_string(p));
     if (passes.empty())
       throw InputError(source + ": layer '" + layer + "' holds no pass<k> dataset");
-    if (!h5::exists(in, "/activations/" + layer + "/category"))
-      throw InputError(source + ": layer '" + layer +
-                       "' has no category coordinate (/activations/" + layer +
-                       "/category); the localizer needs the category of every stimulus");
-    plan.emplace_back(layer, std::move(passes));
+    const std::string category_path = "/activations/" + layer + "/category";
+    if (!h5::exists(in, category_path))
+      throw InputError(source + ": layer '" + layer + "' has no category coordinate (" +
+                       category_path + "); the localizer needs the category of every stimulus");
+    auto category = h5::read_strings(in, category_path);
+    for (const auto& c : category)
+      if (c.find('/') != std::string::npos || c.empty() || c == "." || c == "..")
+        throw InputError(source + ":" + category_path + ": category '" + c +
+                         "' cannot name an HDF5 group");
+    make_design(category, options.analysis, source + ":" + category_path);
+    plan.push_back({layer, std::move(passes), std::move(category)});
   }
 
   const auto& a = options.analysis;
@@ -143,17 +154,12 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
   if (a.ratio) top.set_attr("ratio", *a.ratio);
 
   std::int64_t total = 0;
-  for (const auto& [layer, passes] : plan) total += static_cast<std::int64_t>(passes.size());
+  for (const auto& p : plan) total += static_cast<std::int64_t>(p.passes.size());
   Progress bar("localize", total, "passes");
   std::vector<SummaryRow> summary;
   std::vector<float> buffer;
-  for (const auto& [layer, passes] : plan) {
+  for (const auto& [layer, passes, category] : plan) {
     const std::string layer_path = "/activations/" + layer;
-    const auto category = h5::read_strings(in, layer_path + "/category");
-    for (const auto& c : category)
-      if (c.find('/') != std::string::npos || c.empty() || c == "." || c == "..")
-        throw InputError(source + ":" + layer_path + "/category: category '" + c +
-                         "' cannot name an HDF5 group");
     for (int pass : passes) {
       check_interrupt();
       const std::string path = layer_path + "/pass" + std::to_string(pass);
