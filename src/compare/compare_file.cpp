@@ -473,7 +473,8 @@ std::string run_simulation(const SimulateOptions& o, const h5::Group& root) {
     std::snprintf(id, sizeof id, "simulated%04llu", static_cast<unsigned long long>(j));
     neuroid_id.emplace_back(id);
   }
-  const std::string truth = std::to_string(sim.true_ceiling);
+  char truth[32];
+  std::snprintf(truth, sizeof truth, "%.17g", sim.true_ceiling);
   root.set_attr("simulated", std::string("1"));
   root.set_attr("description",
                 std::string("SIMULATED recordings: softplus of a held-out random linear map of ") +

@@ -30,18 +30,10 @@ Rows all_rows(Eigen::Index n) {
 }
 
 Eigen::VectorXd column_means(const FeatureMatrix& x, const Rows& rows) {
-  const Eigen::Index p = x.cols();
-  Eigen::VectorXd sum = Eigen::VectorXd::Zero(p);
-#pragma omp parallel
-  {
-    Eigen::VectorXd local = Eigen::VectorXd::Zero(p);
-#pragma omp for schedule(static) nowait
-    for (std::size_t i = 0; i < rows.size(); ++i)
-      local += x.row(rows[i]).transpose().cast<double>();
-#pragma omp critical
-    sum += local;
-  }
-  return sum / static_cast<double>(rows.size());
+  // Column sums in row order (threads own columns), so the means do not depend on scheduling.
+  const Eigen::VectorXd ones = Eigen::VectorXd::Ones(static_cast<Eigen::Index>(rows.size()));
+  return transpose_times_vector(x, rows, Eigen::VectorXd::Zero(x.cols()), ones) /
+         static_cast<double>(rows.size());
 }
 
 Eigen::VectorXd times_vector(const FeatureMatrix& x, const Rows& rows, const Eigen::VectorXd& mu,
