@@ -7,7 +7,9 @@ target. The peer is the straightforward code published localizers use (ttest_ind
 activations, multipletests per comparison).
 Timings on a shared machine vary; the ratio of the two, measured in the same run, is the figure.
 
-Usage: bench_localizer.py ACTIVATIONS.h5 SUITE_COMMAND...   (the suite command gets IN OUT appended)
+Usage: bench_localizer.py ACTIVATIONS.h5 SUITE_COMMAND...
+  SUITE_COMMAND is build/bench_localize (gets IN OUT appended) or the lrm executable (runs
+  `lrm --threads 2 --quiet localize --activations IN --target all --out OUT`).
 """
 import os
 import resource
@@ -60,7 +62,12 @@ def main():
         peer_s, peer_cpu = time.perf_counter() - start, cpu(resource.RUSAGE_SELF) - cpu_start
 
         start, cpu_start = time.perf_counter(), cpu(resource.RUSAGE_CHILDREN)
-        subprocess.run(command + [path, suite_out], check=True)
+        if os.path.basename(command[0]) == "lrm":
+            args = command + ["--threads", "2", "--quiet", "localize", "--activations", path,
+                              "--target", "all", "--out", suite_out]
+        else:
+            args = command + [path, suite_out]
+        subprocess.run(args, check=True)
         suite_s, suite_cpu = time.perf_counter() - start, cpu(resource.RUSAGE_CHILDREN) - cpu_start
 
         # Same masks and adjusted p, or the timing means nothing.

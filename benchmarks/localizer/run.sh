@@ -1,6 +1,8 @@
 #!/bin/sh
 # Localizer benchmark: suite vs scipy + statsmodels on 400 images x 193,600 units, 2 threads.
-# Usage: benchmarks/localizer/run.sh [BUILD_DIR]   (builds bench_localize there if needed)
+# Usage: benchmarks/localizer/run.sh [BUILD_DIR] [LRM]
+#   builds bench_localize in BUILD_DIR if needed; with LRM (path to the lrm executable) times
+#   `lrm localize` instead, LibTorch's start-up included.
 set -e
 cd "$(dirname "$0")/../.."
 build=${1:-build-bench}
@@ -11,4 +13,4 @@ if [ ! -x "$build/bench_localize" ]; then
   ninja -C "$build" -j2 bench_localize
 fi
 [ -f "$data" ] || /usr/bin/python3 benchmarks/localizer/make_activations.py "$data"
-/usr/bin/python3 benchmarks/localizer/bench_localizer.py "$data" "$build/bench_localize"
+/usr/bin/python3 benchmarks/localizer/bench_localizer.py "$data" "${2:-$build/bench_localize}"
