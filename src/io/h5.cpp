@@ -531,6 +531,19 @@ RowWriter<T> RowWriter<T>::reopen(const Group& g, const std::string& name) {
 }
 
 template <typename T>
+RowWriter<T> RowWriter<T>::reopen(const Group& g, const std::string& name,
+                                  std::uint64_t rows_written) {
+  auto w = reopen(g, name);
+  if (rows_written > w.total_rows_)
+    fail("cannot resume " + object_name(w.dataset_.id()) + " after row " +
+         std::to_string(rows_written) + ": it has " + std::to_string(w.total_rows_) + " rows");
+  w.rows_written_ = rows_written;
+  set_attr_value<std::int64_t>(w.dataset_.id(), "rows_written",
+                               static_cast<std::int64_t>(rows_written));
+  return w;
+}
+
+template <typename T>
 std::uint64_t RowWriter<T>::row_size() const {
   std::uint64_t n = 1;
   for (auto d : row_shape_) n *= d;

@@ -139,6 +139,8 @@ class RowWriter {
             const std::vector<std::string>& dims, const ArrayOptions& options = {});
   // Reopens a dataset written earlier, to continue after its last complete batch.
   static RowWriter reopen(const Group& g, const std::string& name);
+  // The same, continuing after `rows_written` rows (e.g. the last batch known to be flushed).
+  static RowWriter reopen(const Group& g, const std::string& name, std::uint64_t rows_written);
   void append(const T* rows, std::uint64_t n_rows);
   std::uint64_t rows_written() const { return rows_written_; }
   std::uint64_t row_size() const;

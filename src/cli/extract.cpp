@@ -1,0 +1,73 @@
+// lrm extract: layer activations per pass (and steering condition) for a stimulus set, streamed
+// into /activations/<layer>/pass<k>[/steer-<name>] (README "Activations").
+#include "extract/extract.hpp"
+
+#include "cli/command.hpp"
+#include "cli/stimulus_options.hpp"
+
+namespace lrm::cli {
+
+void add_extract_command(CLI::App& app, const Globals& globals) {
+  auto* cmd = app.add_subcommand(
+      "extract",
+      "Write layer activations per pass to /activations/<layer>/pass<k> (stimuli × units, "
+      "float32), batch by batch; --resume continues an interrupted run");
+  struct Options {
+    extract::ExtractOptions x;
+    StimulusOptions stimuli;
+    std::string passes = "0", strength = "1";
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("--model", o->x.model,
+                  "Preset (alexnet, alexnet-lrm1..3, mnist-lrm, ...); optional for suite "
+                  "checkpoints");
+  cmd->add_option("--weights", o->x.weights,
+                  "Checkpoint: a published .pth (with --model) or a suite checkpoint; default: "
+                  "random weights from --seed");
+  cmd->add_option("--torchscript", o->x.torchscript,
+                  "A chain-style TorchScript model (torch.jit.script/trace of e.g. torchvision's "
+                  "AlexNet) instead of --model; no feedback, pass 0 only");
+  add_stimulus_options(cmd, o->stimuli, true, "model");
+  cmd->add_option("--layers", o->x.layers,
+                  "Layer names (features.8,classifier.6), 'all' (every layer output and every "
+                  "feedback destination's <dest>:pre and <dest>:F)")
+      ->required()
+      ->delimiter(',');
+  cmd->add_option("--passes", o->passes, "Passes to write, e.g. 0,1,2")->capture_default_str();
+  cmd->add_option("--steer-source", o->x.steering.source,
+                  "Source layer whose kept output steering replaces (e.g. classifier.6)");
+  cmd->add_option("--steer-vector", o->x.steering.vector_spec,
+                  "file.h5:/dataset: D or 1×D (one vector for all stimuli) or N×D (one row per "
+                  "stimulus)");
+  cmd->add_option("--steer-strength", o->strength, "Gain α on σ−/σ+: one value or neg,pos")
+      ->capture_default_str();
+  cmd->add_option("--steer-mix", o->x.steering.mix, "Mixing weight w (kept ← w·v + (1−w)·kept)")
+      ->capture_default_str();
+  cmd->add_flag("--steer-first-pass", o->x.steering.first_pass, "Also steer pass 0");
+  cmd->add_option("--condition", o->x.conditions,
+                  "A named steering condition, name=file.h5:/v[,alpha=A|alpha=NEG:POS][,mix=W] "
+                  "(name=none: unsteered); repeat for several conditions in one file, written to "
+                  "/activations/<layer>/pass<k>/steer-<name>");
+  cmd->add_option("--batch-size", o->x.batch_size, "Images per batch (bounds the memory)")
+      ->capture_default_str();
+  cmd->add_flag("--resume", o->x.resume,
+                "Continue <out>.partial of an interrupted run after its last complete batch");
+  cmd->add_option("--out", o->x.out, "Output HDF5 file")->required();
+  cmd->callback([o, cmd, &globals] {
+    o->x.passes = extract::parse_passes(o->passes, "--passes");
+    std::tie(o->x.steering.strength_neg, o->x.steering.strength_pos) =
+        extract::parse_strength(o->strength, "--steer-strength");
+    o->x.seed = globals.seed;
+    o->x.stimuli = o->stimuli.spec;
+    const bool preset_given = cmd->count("--preprocess") > 0;
+    o->x.preprocessing = [o, preset_given](const std::string& model_preset) {
+      auto s = o->stimuli;
+      if (!preset_given || s.preprocess == "model") s.preprocess = model_preset;
+      return s.preprocessing();
+    };
+    auto set = o->stimuli.open();
+    extract::run_extraction(o->x, *set);
+  });
+}
+
+}  // namespace lrm::cli

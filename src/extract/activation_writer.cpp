@@ -1,0 +1,114 @@
+#include "extract/activation_writer.hpp"
+
+#include "common/error.hpp"
+
+namespace lrm::extract {
+namespace {
+
+const char* output_kind(Output o) {
+  switch (o) {
+    case Output::pre_modulation:
+      return "pre-modulation";
+    case Output::modulation:
+      return "modulation";
+    default:
+      return "output";
+  }
+}
+
+}  // namespace
+
+ActivationWriter::ActivationWriter(h5::File& file, std::vector<LayerRequest> requests,
+                                   std::vector<int> passes, std::vector<Condition> conditions,
+                                   const stimuli::StimulusSet& set, std::uint64_t batch_rows)
+    : file_(file),
+      activations_(file.root().require_group("activations")),
+      requests_(std::move(requests)),
+      passes_(std::move(passes)),
+      conditions_(std::move(conditions)),
+      set_(set),
+      batch_rows_(batch_rows) {}
+
+std::size_t ActivationWriter::index(std::size_t request, std::size_t pass,
+                                    std::size_t condition) const {
+  return (request * passes_.size() + pass) * conditions_.size() + condition;
+}
+
+std::string ActivationWriter::dataset_name(std::size_t pass, std::size_t condition) const {
+  const auto p = "pass" + std::to_string(passes_[pass]);
+  const auto& name = conditions_[condition].name;
+  return name.empty() ? p : p + "/steer-" + name;
+}
+
+void ActivationWriter::create(const WriteJob& first) {
+  const std::uint64_t n = set_.size();
+  for (std::size_t r = 0; r < requests_.size(); ++r) {
+    const auto& req = requests_[r];
+    // Units are numbered in C order over the layer's C×H×W (vector layers: C×1×1).
+    auto sizes = first.arrays[index(r, 0, 0)].sizes().vec();
+    const std::int64_t c = sizes[1], h = sizes.size() == 4 ? sizes[2] : 1,
+                       w = sizes.size() == 4 ? sizes[3] : 1;
+    std::vector<std::int64_t> unit(c * h * w), channel(unit.size()), y(unit.size()), x(unit.size());
+    for (std::int64_t i = 0; i < c * h * w; ++i) {
+      unit[i] = i;
+      channel[i] = i / (h * w);
+      y[i] = (i / w) % h;
+      x[i] = i % w;
+    }
+    auto g = activations_.require_group(req.name);
+    g.set_attr("layer", req.layer);
+    g.set_attr("output", std::string(output_kind(req.output)));
+    std::string unit_shape;
+    for (std::size_t d = 1; d < sizes.size(); ++d)
+      unit_shape += (d > 1 ? "," : "") + std::to_string(sizes[d]);
+    g.set_attr("unit_shape", unit_shape);
+    h5::write_coordinate(g, "stimulus", set_.ids());
+    h5::write_aux_coordinate(g, "category", "stimulus", set_.categories());
+    h5::write_coordinate(g, "unit", unit);
+    h5::write_aux_coordinate(g, "channel", "unit", channel);
+    h5::write_aux_coordinate(g, "y", "unit", y);
+    h5::write_aux_coordinate(g, "x", "unit", x);
+    for (std::size_t p = 0; p < passes_.size(); ++p) {
+      for (std::size_t k = 0; k < conditions_.size(); ++k) {
+        const auto& cond = conditions_[k];
+        h5::ArrayOptions opts;
+        opts.coordinates = {"category", "channel", "y", "x"};
+        opts.attrs = {{"pass", std::to_string(passes_[p])}};
+        if (!cond.name.empty()) {
+          g.require_group("pass" + std::to_string(passes_[p]));
+          opts.attrs.push_back({"condition", cond.name});
+          opts.attrs.push_back({"steering", cond.describe()});
+        }
+        writers_.emplace_back(g, dataset_name(p, k), std::vector<std::uint64_t>{unit.size()}, n,
+                              batch_rows_, std::vector<std::string>{"stimulus", "unit"}, opts);
+      }
+    }
+  }
+  activations_.set_attr("rows_complete", std::int64_t{0});
+  file_.flush();
+}
+
+void ActivationWriter::reopen(std::uint64_t rows) {
+  for (const auto& req : requests_) {
+    auto g = activations_.group(req.name);
+    for (std::size_t p = 0; p < passes_.size(); ++p)
+      for (std::size_t k = 0; k < conditions_.size(); ++k)
+        writers_.push_back(h5::RowWriter<float>::reopen(g, dataset_name(p, k), rows));
+  }
+}
+
+void ActivationWriter::write(const WriteJob& job) {
+  if (!ready()) create(job);
+  for (std::size_t i = 0; i < writers_.size(); ++i) {
+    const auto& t = job.arrays[i];
+    if (static_cast<std::uint64_t>(t.size(1)) != writers_[i].row_size())
+      throw InputError("activations of " +
+                       requests_[i / (passes_.size() * conditions_.size())].name +
+                       " change size between batches (stimuli of different sizes?)");
+    writers_[i].append(t.data_ptr<float>(), job.count);
+  }
+  file_.flush();
+  activations_.set_attr("rows_complete", static_cast<std::int64_t>(job.first + job.count));
+}
+
+}  // namespace lrm::extract

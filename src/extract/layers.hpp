@@ -1,0 +1,32 @@
+#pragma once
+// What `--layers` names: a layer's output (`features.8`), and for feedback destinations the
+// output before modulation (`features.8:pre`) and the modulation itself (`features.8:F`).
+#include <string>
+#include <vector>
+
+#include "model/lrm_net.hpp"
+
+namespace lrm::extract {
+
+enum class Output { layer, pre_modulation, modulation };
+
+struct LayerRequest {
+  std::string name;   // as written in the file: features.8, features.8:pre, features.8:F
+  std::string layer;  // the chain layer: features.8
+  Output output = Output::layer;
+};
+
+// Every name `--layers` accepts, in chain order (destinations followed by their :pre and :F).
+std::vector<std::string> valid_layer_names(model::LrmNetImpl& net);
+// Resolves names and `all` (every layer output plus every destination's :pre and :F), in chain
+// order without duplicates; InputError listing the valid names for an unknown one.
+std::vector<LayerRequest> resolve_layers(const std::vector<std::string>& names,
+                                         model::LrmNetImpl& net);
+// What the forward call must keep to serve the requests.
+model::Record record_for(const std::vector<LayerRequest>& requests);
+// The requested array of one pass, B×C×H×W or B×C; F has the destination's shape. F is zero in a
+// pass without modulation (pass 0 unless steered there), which leaves the output equal to the
+// pre-modulation output.
+torch::Tensor select_output(const model::PassOutput& pass, const LayerRequest& request);
+
+}  // namespace lrm::extract

@@ -1,0 +1,166 @@
+#include "extract/steering_conditions.hpp"
+
+#include <sstream>
+
+#include "common/error.hpp"
+#include "io/h5.hpp"
+
+namespace lrm::extract {
+namespace {
+
+double parse_number(const std::string& text, const std::string& option) {
+  try {
+    std::size_t used = 0;
+    double v = std::stod(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw InputError(option + ": '" + text + "' is not a number");
+}
+
+// The vectors of `spec` as 1×D or N×D rows (a 1-D dataset is one vector for all stimuli).
+torch::Tensor read_vectors(const std::string& spec, const std::string& option,
+                           std::size_t n_stimuli) {
+  auto [file, path] = h5::split_dataset_spec(spec);
+  if (path.empty()) throw InputError(option + " " + spec + ": give the dataset as file.h5:/path");
+  if (!std::filesystem::exists(file))
+    throw InputError(option + ": " + file.string() + " does not exist");
+  h5::File f(file, h5::File::Mode::read);
+  if (!h5::exists(f, path))
+    throw InputError(option + ": " + file.string() + " has no dataset " + path);
+  auto a = h5::read_array<float>(f, path);
+  std::vector<std::int64_t> shape(a.shape.begin(), a.shape.end());
+  auto v = torch::from_blob(a.data.data(), shape, torch::kFloat).clone();
+  if (v.dim() == 1) v = v.unsqueeze(0);
+  if (v.dim() != 2)
+    throw InputError(option + " " + spec + " has " + std::to_string(v.dim()) +
+                     " dimensions; give D, 1×D (one vector for all stimuli) or N×D (one row per "
+                     "stimulus)");
+  if (v.size(0) != 1 && v.size(0) != static_cast<std::int64_t>(n_stimuli))
+    throw InputError(option + " " + spec + " has " + std::to_string(v.size(0)) +
+                     " rows; give 1 row (one vector for all stimuli) or one row per stimulus (" +
+                     std::to_string(n_stimuli) + ")");
+  if (!torch::isfinite(v).all().item<bool>())
+    throw InputError(option + " " + spec + " contains NaN or infinite values");
+  return v;
+}
+
+std::string number(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+}  // namespace
+
+std::string Condition::describe() const {
+  if (!steered()) return "unsteered";
+  return "vector=" + vector_spec + " alpha=" + number(strength_neg) + "," + number(strength_pos) +
+         " mix=" + number(mix);
+}
+
+std::pair<double, double> parse_strength(const std::string& text, const std::string& option) {
+  for (char sep : {',', ':'}) {
+    auto cut = text.find(sep);
+    if (cut != std::string::npos)
+      return {parse_number(text.substr(0, cut), option),
+              parse_number(text.substr(cut + 1), option)};
+  }
+  double v = parse_number(text, option);
+  return {v, v};
+}
+
+Condition parse_condition(const std::string& text, const SteeringOptions& defaults) {
+  const std::string option = "--condition " + text;
+  Condition c;
+  c.strength_neg = defaults.strength_neg;
+  c.strength_pos = defaults.strength_pos;
+  c.mix = defaults.mix;
+  std::stringstream items(text);
+  std::string item;
+  bool first = true;
+  while (std::getline(items, item, ',')) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError(option + ": expected name=file.h5:/vector[,alpha=A][,mix=W]");
+    const auto key = item.substr(0, eq), value = item.substr(eq + 1);
+    if (first) {
+      c.name = key;
+      c.vector_spec = value;
+      first = false;
+    } else if (key == "alpha") {
+      std::tie(c.strength_neg, c.strength_pos) = parse_strength(value, option + " alpha");
+    } else if (key == "mix") {
+      c.mix = parse_number(value, option + " mix");
+    } else {
+      throw InputError(option + ": unknown setting '" + key + "' (alpha, mix)");
+    }
+  }
+  if (c.name.empty()) throw InputError(option + ": the condition has no name");
+  for (char ch : c.name)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
+      throw InputError(option + ": condition names may hold letters, digits, '-', '_' and '.'");
+  return c;
+}
+
+std::vector<Condition> make_conditions(const SteeringOptions& steering,
+                                       const std::vector<std::string>& condition_texts,
+                                       model::LrmNetImpl& net, std::size_t n_stimuli) {
+  std::vector<Condition> out;
+  if (!condition_texts.empty()) {
+    if (!steering.vector_spec.empty())
+      throw InputError(
+          "--steer-vector and --condition exclude each other; give the vector in "
+          "each --condition name=file.h5:/vector");
+    for (const auto& text : condition_texts) {
+      auto c = parse_condition(text, steering);
+      for (const auto& other : out)
+        if (other.name == c.name) throw InputError("--condition " + c.name + " is given twice");
+      out.push_back(std::move(c));
+    }
+  } else if (!steering.vector_spec.empty()) {
+    Condition c;
+    c.vector_spec = steering.vector_spec;
+    c.strength_neg = steering.strength_neg;
+    c.strength_pos = steering.strength_pos;
+    c.mix = steering.mix;
+    out.push_back(std::move(c));
+  } else {
+    if (!steering.source.empty())
+      throw InputError("--steer-source needs --steer-vector or --condition");
+    out.emplace_back();
+    return out;
+  }
+  bool any_steered = false;
+  for (auto& c : out) {
+    if (c.vector_spec.empty() || c.vector_spec == "none") continue;
+    const std::string option = c.name.empty() ? "--steer-vector" : "--condition " + c.name;
+    c.vectors = read_vectors(c.vector_spec, option, n_stimuli);
+    any_steered = true;
+  }
+  if (any_steered && steering.source.empty())
+    throw InputError(
+        "steering needs --steer-source (the layer whose kept output is replaced, e.g. "
+        "classifier.6)");
+  for (const auto& c : out) {
+    if (!c.steered()) continue;
+    auto s = batch_steering(c, steering, 0, 1);
+    net.check_steering(s, 1);
+  }
+  return out;
+}
+
+model::Steering batch_steering(const Condition& c, const SteeringOptions& steering,
+                               std::size_t first, std::size_t count) {
+  model::Steering s;
+  s.source = steering.source;
+  s.vector = c.vectors.size(0) == 1 ? c.vectors
+                                    : c.vectors.slice(0, static_cast<std::int64_t>(first),
+                                                      static_cast<std::int64_t>(first + count));
+  s.set_strength(c.strength_neg, c.strength_pos);
+  s.mix = c.mix;
+  s.first_pass = steering.first_pass;
+  return s;
+}
+
+}  // namespace lrm::extract
