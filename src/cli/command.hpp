@@ -20,5 +20,13 @@ void add_run_command(CLI::App& app, const Globals& globals);
 void add_localize_command(CLI::App& app, const Globals& globals);
 void add_report_command(CLI::App& app, const Globals& globals);
 void add_compare_command(CLI::App& app, const Globals& globals);
+void add_model_command(CLI::App& app, const Globals& globals);
+void add_extract_command(CLI::App& app, const Globals& globals);
+void add_train_command(CLI::App& app, const Globals& globals);
+void add_evaluate_command(CLI::App& app, const Globals& globals);
+void add_robustness_command(CLI::App& app, const Globals& globals);
+void add_prototypes_command(CLI::App& app, const Globals& globals);
+void add_steer_command(CLI::App& app, const Globals& globals);
+void add_attend_command(CLI::App& app, const Globals& globals);
 
 }  // namespace lrm::cli

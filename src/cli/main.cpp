@@ -37,6 +37,14 @@ int main(int argc, char** argv) {
   cli::add_localize_command(app, globals);
   cli::add_report_command(app, globals);
   cli::add_compare_command(app, globals);
+  cli::add_model_command(app, globals);
+  cli::add_extract_command(app, globals);
+  cli::add_train_command(app, globals);
+  cli::add_evaluate_command(app, globals);
+  cli::add_robustness_command(app, globals);
+  cli::add_prototypes_command(app, globals);
+  cli::add_steer_command(app, globals);
+  cli::add_attend_command(app, globals);
 
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
