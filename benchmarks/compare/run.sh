@@ -4,7 +4,8 @@
 # 3,200 x 9,216 -> 168 neuroids over 10 stratified splits vs scikit-learn (ratio, equality of
 # predictions, peak memory vs the activation array).
 # Usage: benchmarks/compare/run.sh [BUILD_DIR]   (builds bench_compare there if needed)
-# LRM_BENCH_SKLEARN_SPLITS=N times scikit-learn on N splits only and scales to 10.
+# LRM_BENCH_SKLEARN_SPLITS=N times scikit-learn on N splits only and scales to 10;
+# LRM_BENCH_ONLY=rdm or pls runs one part.
 set -e
 cd "$(dirname "$0")/../.."
 build=${1:-build-bench}

@@ -127,16 +127,31 @@ LinearFit fit_pls(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixX
       if ((yk.col(j).array().abs() > eps).any()) first = j;
     if (first < 0) break;  // Y residual is constant: no further components
 
-    // Power iteration: x_w <- C y_score direction, y_w <- C^T x_w; sklearn's scalings only
-    // rescale vectors that are normalised again, so directions (and the stopping rule) match.
-    Eigen::VectorXd x_w = normalised(c.col(first));
-    Eigen::VectorXd x_old;
+    // Power iteration. sklearn alternates x_w = normalise(Xk^T y_score) = normalise(C u) and
+    // u = Yk^T x_scores direction = C^T x_w; its scalings only rescale vectors that are normalised
+    // again, so x_w(i) = C u_i / |C u_i| with u_{i+1} = M u_i, M = C^T C (targets x targets).
+    // Iterating u costs q^2 per step instead of two passes over C; the stopping rule
+    // |x_w(i) - x_w(i-1)|^2 = 2 - 2 cos(x_w(i), x_w(i-1)) comes from M as well.
+    const Eigen::MatrixXd m = c.transpose() * c;
+    Eigen::VectorXd u = Eigen::VectorXd::Unit(q, first);
+    Eigen::VectorXd mu_u = m * u;
+    double norm2 = u.dot(mu_u);  // |C u|^2
     int it = 0;
     for (; it < options.max_iter; ++it) {
-      if (it > 0) x_w = normalised(c * (c.transpose() * x_w));
-      if (q == 1 || (it > 0 && (x_w - x_old).squaredNorm() < options.tol)) break;
-      x_old = x_w;
+      if (q == 1 || it + 1 >= options.max_iter) break;
+      Eigen::VectorXd next = mu_u / std::sqrt(norm2);  // C^T x_w(i), the next u up to scale
+      const Eigen::VectorXd m_next = m * next;
+      const double next_norm2 = next.dot(m_next);
+      const double cosine = next.dot(mu_u) / std::sqrt(next_norm2 * norm2);
+      u = std::move(next);
+      mu_u = m_next;
+      norm2 = next_norm2;
+      if (2.0 - 2.0 * cosine < options.tol) {
+        ++it;
+        break;
+      }
     }
+    Eigen::VectorXd x_w = normalised(c * u);
     fit.iterations.push_back(std::min(it + 1, options.max_iter));
     Eigen::Index biggest = 0;
     x_w.cwiseAbs().maxCoeff(&biggest);
