@@ -2,10 +2,10 @@
 // data bench_compare.py wrote, writes the results for the equality check, and reports the peak
 // resident memory of the process.
 #include <cblas.h>
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -21,10 +21,14 @@ namespace {
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
+// VmHWM of this process image: getrusage's ru_maxrss would also count the parent (Python) that
+// spawned it, since Linux carries the high-water mark across exec.
 double peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
 }
 
 // Single-precision GEMM throughput of this machine and thread count (the "peak" the RDM is
