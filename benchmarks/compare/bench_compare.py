@@ -9,6 +9,7 @@ import os
 import resource
 import subprocess
 import sys
+import textwrap
 import time
 
 import h5py
@@ -88,7 +89,7 @@ if only in ("", "pls"):
     print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     '''
     splits = int(os.environ.get("LRM_BENCH_SKLEARN_SPLITS", "10"))
-    out = subprocess.run([sys.executable, "-c", peer, pls_data, str(splits), os.path.join(work, "pls_sklearn.npy")],
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(peer), pls_data, str(splits), os.path.join(work, "pls_sklearn.npy")],
                          check=True, capture_output=True, text=True).stdout.split()
     sklearn_s, sklearn_mb = float(out[0]) * 10 / splits, float(out[1])
     pred_sk = np.load(os.path.join(work, "pls_sklearn.npy"))
