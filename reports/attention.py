@@ -52,7 +52,7 @@ def plot(at, out_dir, options=None):
     for i in range(len(units)):
         parts = []
         if at["index"] is not None and np.size(at["index"]) == len(units):
-            parts.append(f"AMI {np.ravel(at['index'])[i]:.2f}")
+            parts.append(f"AMI {np.ravel(at['index'])[i]:.2f}".replace("-0.00", "0.00"))
         if at["p"] is not None and np.size(at["p"]) == len(units):
             parts.append(_p(np.ravel(at["p"])[i]))
         if parts:

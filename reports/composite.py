@@ -87,7 +87,7 @@ def plot(item, out_dir, options=None):
                 else:
                     cells.append("—")
             rows.append([st["composite"], st["conditions"][c]] + cells)
-    axes[0, 0].set_ylabel("Top-1 = steered category (%)")
+    axes[0, 0].set_ylabel("Top-1 = steered\ncategory (%)")
     handles = [Patch(color=PRESENT, label="target present (hit)"),
                Patch(facecolor="white", edgecolor=ABSENT_COLOUR, label="target absent (false alarm)"),
                Patch(color="black", label="pass 0 (no feedback)")]
