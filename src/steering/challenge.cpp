@@ -175,21 +175,6 @@ void run_steer(model::LoadedModel& model, const stimuli::StimulusSet& set,
     return {};
   };
 
-  // Reference: top-1 accuracy of the read-out pass on the composites' images shown alone.
-  double single_image_accuracy;
-  {
-    std::set<std::int64_t> alone_set;
-    for (const auto& t : triplets) alone_set.insert({t.image1, t.image2});
-    const std::vector<std::int64_t> alone(alone_set.begin(), alone_set.end());
-    auto top = layer_outputs(net, set, alone, p, net.backbone()->layer_names().back(), o.passes - 1,
-                             o.batch_size, "single images")
-                   .argmax(1);
-    std::int64_t right = 0;
-    for (std::size_t i = 0; i < alone.size(); ++i)
-      right += top[i].item<std::int64_t>() == class_index.at(cat[alone[i]]);
-    single_image_accuracy = static_cast<double>(right) / static_cast<double>(alone.size());
-  }
-
   // Conditions: pass 0, the unsteered last pass, then type × α (each toward every role).
   const int last = o.passes - 1;
   std::vector<Condition> conditions{{"pass0", "none", 0.0, 0},
@@ -279,14 +264,35 @@ void run_steer(model::LoadedModel& model, const stimuli::StimulusSet& set,
   }
   bar.finish();
 
+  // Reference: top-1 accuracy of the read-out pass on the composites' images shown alone.
+  double single_image_accuracy;
+  {
+    std::set<std::int64_t> alone_set;
+    for (const auto& t : triplets) alone_set.insert({t.image1, t.image2});
+    const std::vector<std::int64_t> alone(alone_set.begin(), alone_set.end());
+    auto top = layer_outputs(net, set, alone, p, net.backbone()->layer_names().back(), o.passes - 1,
+                             o.batch_size, "single images")
+                   .argmax(1);
+    std::int64_t right = 0;
+    for (std::size_t i = 0; i < alone.size(); ++i)
+      right += top[i].item<std::int64_t>() == class_index.at(cat[alone[i]]);
+    single_image_accuracy = static_cast<double>(right) / static_cast<double>(alone.size());
+  }
+
   // Outcomes: hit trials (steering toward a present target) and false-alarm trials (toward the
   // absent category); without steering a target counts as a hit when the top-1 equals it.
   std::vector<std::int64_t> target_slots, absent_slots;
   for (std::int64_t r = 0; r < R; ++r)
     (o.targets[r] == Role::absent ? absent_slots : target_slots).push_back(r);
+  std::vector<double> outcome(N * C * R);  // 1 where the top-1 is the category steered toward
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t r = 0; r < R; ++r) {
+      const auto wanted = class_index.at(cat[image_of(triplets[n], o.targets[r])]);
+      for (std::int64_t c = 0; c < C; ++c)
+        outcome[(n * C + c) * R + r] = top1[(n * C + c) * R + r] == wanted ? 1.0 : 0.0;
+    }
   auto correct = [&](std::int64_t n, std::int64_t c, std::int64_t r) {
-    const auto& t = triplets[n];
-    return top1[(n * C + c) * R + r] == class_index.at(cat[image_of(t, o.targets[r])]) ? 1.0 : 0.0;
+    return outcome[(n * C + c) * R + r];
   };
   auto rate = [&](std::int64_t c, const std::vector<std::int64_t>& slots,
                   const std::vector<std::int64_t>& idx) {
