@@ -154,7 +154,7 @@ folder = c.path("sizes")
 for k, name in enumerate(["a", "b", "c"]):
     os.makedirs(os.path.join(folder, name))
     for i in range(4):
-        w = 28 if i % 2 == 0 else 32
+        w = 28 if name == "a" else 32
         Image.fromarray(rng.integers(0, 255, size=(28, w)).astype(np.uint8)).save(
             os.path.join(folder, name, f"{i}.png"))
 c.bad_input("overlay of different sizes", ["steer", *model, "--stimuli", folder, "--types", "one-hot",
