@@ -100,7 +100,7 @@ void ActivationWriter::reopen(std::uint64_t rows) {
 void ActivationWriter::write(const WriteJob& job) {
   if (!ready()) create(job);
   for (std::size_t i = 0; i < writers_.size(); ++i) {
-    const auto& t = job.arrays[i];
+    const auto t = job.arrays[i].flatten(1).contiguous();
     if (static_cast<std::uint64_t>(t.size(1)) != writers_[i].row_size())
       throw InputError("activations of " +
                        requests_[i / (passes_.size() * conditions_.size())].name +

@@ -15,7 +15,8 @@
 
 namespace lrm::extract {
 
-// One batch's arrays, in dataset order (request-major, then pass, then condition), each B×units.
+// One batch's arrays, in dataset order (request-major, then pass, then condition), each B×C×H×W
+// or B×C as the model gave them (flattened to units when written).
 struct WriteJob {
   std::size_t first = 0, count = 0;
   std::vector<torch::Tensor> arrays;

@@ -1,5 +1,7 @@
 #include "extract/extract.hpp"
 
+#include <hdf5.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -226,6 +228,8 @@ void run_extraction(const ExtractOptions& o, const stimuli::StimulusSet& set) {
     loaded_batches.close();
   });
   Worker writing([&] {
+    // HDF5 keeps an error stack per thread; report errors by exception only, as on the main one.
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     try {
       while (auto job = jobs.pop()) writer.write(*job);
     } catch (...) {
@@ -259,8 +263,7 @@ void run_extraction(const ExtractOptions& o, const stimuli::StimulusSet& set) {
                                  ? pass0.passes[0]
                                  : result.passes[o.passes[p] - (shared_pass0 ? 1 : 0)];
           for (std::size_t r = 0; r < requests.size(); ++r)
-            job.arrays[writer.index(r, p, k)] =
-                select_output(pass, requests[r]).flatten(1).contiguous();
+            job.arrays[writer.index(r, p, k)] = select_output(pass, requests[r]);
         }
       }
       if (!jobs.push(std::move(job))) break;  // the writer failed; its error is rethrown below

@@ -59,11 +59,13 @@ def run_peak_mb(args):
     return p, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-# 1. Memory stays bounded by the batch: all AlexNet layers for 2,000 images. The small run comes
-# first, so the children's peak after it is its own; the big run may raise it only a little.
+# 1. Memory stays bounded by the batch: all AlexNet-LRM3 layers, passes 0 and 1, for 2,000 images.
+# The small run comes first, so the children's peak after it is its own; the big run may raise it
+# only a little.
 small = make_images(c.path("small.h5"), 200)
 big = make_images(c.path("big.h5"), 2000, seed=1)
-common = ["extract", "--threads", "2", "--model", "alexnet", "--layers", "all", "--batch-size", "32", *SIZE]
+common = ["extract", "--threads", "2", "--model", "alexnet-lrm3", "--layers", "all", "--passes", "0,1", "--batch-size",
+          "32", *SIZE]
 p_small, peak_small = run_peak_mb([*common, "--stimuli", small, "--out", c.path("small_out.h5")])
 t0 = time.time()
 p_big, peak_big = run_peak_mb([*common, "--stimuli", big, "--out", c.path("big_out.h5")])
@@ -73,14 +75,15 @@ c.check("extract all AlexNet layers for 2,000 images", p_big.returncode == 0 and
 if p_big.returncode == 0:
     with h5py.File(c.path("big_out.h5"), "r") as f:
         layers = list(f["activations"].keys())
-        logical = sum(f["activations"][l]["pass0"].size * 4 for l in layers) / 2**20
+        logical = sum(f["activations"][l][p].size * 4 for l in layers for p in ("pass0", "pass1")) / 2**20
         shapes_ok = all(f["activations"][l]["pass0"].shape[0] == 2000 for l in layers)
         chunks_ok = all(f["activations"][l]["pass0"].chunks[0] <= 32 and f["activations"][l]["pass0"].compression
                         for l in layers)
     file_mb = os.path.getsize(c.path("big_out.h5")) / 2**20
-    print(f"     2,000 images, {len(layers)} layers: output {logical:.0f} MB as float32 ({file_mb:.0f} MB "
+    print(f"     2,000 images, {len(layers)} layers × 2 passes: output {logical:.0f} MB as float32 ({file_mb:.0f} MB "
           f"compressed); peak memory of lrm {peak_big:.0f} MB (200 images: {peak_small:.0f} MB); {elapsed:.0f} s")
-    c.check("every layer of AlexNet, 2,000 rows each", len(layers) == 21 and shapes_ok, str(layers))
+    c.check("every layer of AlexNet-LRM3 (21 outputs, 5 × :pre and :F), 2,000 rows each",
+            len(layers) == 31 and shapes_ok, str(layers))
     c.check("chunked along stimuli by the batch and compressed", chunks_ok)
     c.check("peak memory well under the output size", peak_big < 0.5 * logical,
             f"peak {peak_big:.0f} MB vs output {logical:.0f} MB")
