@@ -2,7 +2,6 @@
 // Shared by the subcommand files: each file adds one subcommand to the app and keeps its own
 // options; the work itself lives in the library.
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <string>
 
@@ -13,6 +12,9 @@ struct Globals {
   std::uint64_t seed = 0;
   bool quiet = false;
 };
+
+// The first word after the global options when it names no subcommand ("" otherwise).
+std::string unknown_subcommand(const CLI::App& app, int argc, char** argv);
 
 // Each subcommand file defines one of these.
 void add_stimuli_command(CLI::App& app, const Globals& globals);

@@ -60,6 +60,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports a mistyped subcommand as a missing one; name the word instead.
+    if (const auto unknown = cli::unknown_subcommand(app, argc, argv); !unknown.empty()) {
+      std::fprintf(stderr, "lrm: error: unknown subcommand '%s' (see lrm --help)\n",
+                   unknown.c_str());
+      return 2;
+    }
     std::fprintf(stderr, "lrm: error: %s (see lrm --help)\n", e.what());
     return 2;
   } catch (const InputError& e) {

@@ -121,6 +121,7 @@ Analysis read_analysis(const fs::path& path) {
   a.name = t["name"].value_or(path.stem().string());
   a.run_dir = t["run_dir"].value_or("runs/" + a.name);
   a.results = t["results"].value_or(std::string("results.h5"));
+  a.report = t["report"].value_or(std::string());
   const auto* stages = t["stage"].as_array();
   if (!stages || stages->empty())
     throw InputError("analysis file " + path.string() + " has no [[stage]] entries");
@@ -172,7 +173,10 @@ fs::path run_analysis(const Analysis& a, const RunOptions& o) {
     const fs::path output = substitute(s.output, a);
     if (s.merge) merged.push_back(&s);
     if (!selected) continue;
-    if (!o.force && stage_output_complete(output)) {
+    // A stage is done when its command exited 0 (marker) and its output is complete: outputs
+    // rewritten while running, such as per-epoch checkpoints, exist before the stage ends.
+    const fs::path marker = a.run_dir / ".stages" / (s.name + ".done");
+    if (!o.force && fs::exists(marker) && stage_output_complete(output)) {
       if (!o.quiet) std::printf("[%s] complete, skipped (%s)\n", s.name.c_str(), output.c_str());
       continue;
     }
@@ -185,6 +189,7 @@ fs::path run_analysis(const Analysis& a, const RunOptions& o) {
       std::printf("[%s] lrm%s\n", s.name.c_str(), line.c_str());
       std::fflush(stdout);
     }
+    fs::remove(marker);
     const auto start = std::chrono::steady_clock::now();
     const int status = spawn_and_wait(argv, o.config_path);
     check_interrupt();
@@ -194,6 +199,8 @@ fs::path run_analysis(const Analysis& a, const RunOptions& o) {
     if (!stage_output_complete(output))
       throw InputError("stage '" + s.name + "' finished but its output " + output.string() +
                        " is not complete");
+    fs::create_directories(marker.parent_path());
+    std::ofstream(marker) << output.string() << "\n";
     any_ran = true;
     if (!o.quiet)
       std::printf("[%s] done in %.1f s\n", s.name.c_str(),
@@ -201,6 +208,17 @@ fs::path run_analysis(const Analysis& a, const RunOptions& o) {
   }
   const fs::path results = a.run_dir / a.results;
   if (any_ran || !io::is_complete(results)) merge_results(a, results, merged);
+  if (!a.report.empty()) {
+    const fs::path report_dir = a.run_dir / a.report;
+    std::vector<std::string> argv{o.executable.string()};
+    argv.insert(argv.end(), o.global_args.begin(), o.global_args.end());
+    for (const auto& arg :
+         {std::string("report"), results.string(), std::string("--out"), report_dir.string()})
+      argv.push_back(arg);
+    if (spawn_and_wait(argv, o.config_path) != 0)
+      throw InputError("the report of " + a.name + " failed (see above)");
+    std::printf("report: %s\n", (report_dir / "index.html").c_str());
+  }
   return results;
 }
 

@@ -19,6 +19,7 @@ struct Analysis {
   std::string name;
   std::filesystem::path run_dir;
   std::string results = "results.h5";
+  std::string report;  // folder (under run_dir) for `lrm report` on the results file; "" for none
   std::vector<Stage> stages;
   std::string text;  // the TOML as read, for provenance
 };

@@ -158,6 +158,6 @@ for k, name in enumerate(["a", "b", "c"]):
         Image.fromarray(rng.integers(0, 255, size=(28, w)).astype(np.uint8)).save(
             os.path.join(folder, name, f"{i}.png"))
 c.bad_input("overlay of different sizes", ["steer", *model, "--stimuli", folder, "--types", "one-hot",
-                                           "--composites", "20", "--out", c.path("bad.h5")], "same size")
+                                           "--composites", "20", "--out", c.path("bad.h5")], "size")
 c.check("bad input leaves no result", not os.path.exists(c.path("bad.h5")))
 c.finish()

@@ -1,0 +1,22 @@
+#include <string>
+
+#include "cli/command.hpp"
+
+namespace lrm::cli {
+
+std::string unknown_subcommand(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--threads" || word == "--seed") {
+      ++i;  // skip the option's value
+      continue;
+    }
+    if (word.rfind("-", 0) == 0) continue;
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+      if (sub->get_name() == word) return "";
+    return word;
+  }
+  return "";
+}
+
+}  // namespace lrm::cli
