@@ -51,17 +51,25 @@ Taps antialias_taps(int in_size, int out_size) {
 
 }  // namespace
 
-Image image_from_u8_hwc(const unsigned char* pixels, int height, int width, int channels) {
+namespace {
+// Interleaved 8-bit pixels with `stride` values per pixel, of which the first `keep` are used.
+Image from_interleaved_u8(const unsigned char* pixels, int height, int width, int stride,
+                          int keep) {
   Image img;
-  img.channels = channels;
+  img.channels = keep;
   img.height = height;
   img.width = width;
-  img.data.resize(static_cast<size_t>(channels) * height * width);
+  img.data.resize(static_cast<size_t>(keep) * height * width);
   for (int y = 0; y < height; ++y)
     for (int x = 0; x < width; ++x)
-      for (int c = 0; c < channels; ++c)
-        img.at(c, y, x) = pixels[(static_cast<size_t>(y) * width + x) * channels + c] / 255.0f;
+      for (int c = 0; c < keep; ++c)
+        img.at(c, y, x) = pixels[(static_cast<size_t>(y) * width + x) * stride + c] / 255.0f;
   return img;
+}
+}  // namespace
+
+Image image_from_u8_hwc(const unsigned char* pixels, int height, int width, int channels) {
+  return from_interleaved_u8(pixels, height, width, channels, channels);
 }
 
 Image decode_image(const std::filesystem::path& path) {
@@ -73,15 +81,7 @@ Image decode_image(const std::filesystem::path& path) {
     throw InputError("cannot decode image " + path.string() + ": " + stbi_failure_reason());
   // Grey+alpha and RGBA: the alpha channel is dropped.
   const int keep = (n == 2) ? 1 : std::min(n, 3);
-  Image img;
-  img.channels = keep;
-  img.height = h;
-  img.width = w;
-  img.data.resize(static_cast<size_t>(keep) * h * w);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int c = 0; c < keep; ++c)
-        img.at(c, y, x) = pixels[(static_cast<size_t>(y) * w + x) * n + c] / 255.0f;
+  Image img = from_interleaved_u8(pixels, h, w, n, keep);
   stbi_image_free(pixels);
   return img;
 }
