@@ -123,6 +123,12 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& net,
   auto bytes = torch::pickle_save(c10::IValue(top));
   auto tmp = path;
   tmp += ".partial";
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec)
+      throw InputError("cannot create folder " + path.parent_path().string() + ": " + ec.message());
+  }
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
