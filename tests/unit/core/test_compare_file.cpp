@@ -6,6 +6,7 @@
 #include "compare/compare_file.hpp"
 #include "io/h5.hpp"
 #include "io/mat.hpp"
+#include "support/temp_path.hpp"
 
 using namespace lrm;
 using namespace lrm::compare;
@@ -14,11 +15,7 @@ namespace fs = std::filesystem;
 namespace {
 const fs::path source(LRM_SOURCE_DIR);
 
-fs::path temp_path(const std::string& name) {
-  auto dir = fs::temp_directory_path() / "lrm_core_tests";
-  fs::create_directories(dir);
-  return dir / name;
-}
+using lrm::test_support::temp_path;
 
 // An activation file in the README layout: 92 stimuli, two layers, passes 0 and 1.
 fs::path make_activations() {

@@ -6,16 +6,13 @@
 #include "io/h5.hpp"
 #include "io/results.hpp"
 #include "io/sha256.hpp"
+#include "support/temp_path.hpp"
 
 namespace fs = std::filesystem;
 using namespace lrm;
 
 namespace {
-fs::path temp_path(const std::string& name) {
-  auto dir = fs::temp_directory_path() / "lrm_core_tests";
-  fs::create_directories(dir);
-  return dir / name;
-}
+using lrm::test_support::temp_path;
 }  // namespace
 
 TEST(H5Store, ArraysWithDimensionsRoundTrip) {

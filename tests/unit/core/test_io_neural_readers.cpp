@@ -9,17 +9,14 @@
 #include "io/assembly.hpp"
 #include "io/mat.hpp"
 #include "io/neural_responses.hpp"
+#include "support/temp_path.hpp"
 
 using namespace lrm;
 namespace fs = std::filesystem;
 
 namespace {
 const fs::path data = fs::path(LRM_SOURCE_DIR) / "neural_data";
-fs::path temp_path(const std::string& name) {
-  auto dir = fs::temp_directory_path() / "lrm_core_tests";
-  fs::create_directories(dir);
-  return dir / name;
-}
+using lrm::test_support::temp_path;
 }  // namespace
 
 TEST(IoBrainio, OlderAssemblyWithRepetitions) {

@@ -10,17 +10,14 @@
 #include "io/h5.hpp"
 #include "localizer/localize_file.hpp"
 #include "localizer/localizer.hpp"
+#include "support/temp_path.hpp"
 
 using namespace lrm;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_path(const std::string& name) {
-  auto dir = fs::temp_directory_path() / "lrm_core_tests";
-  fs::create_directories(dir);
-  return dir / name;
-}
+using lrm::test_support::temp_path;
 
 std::string error_of(const std::function<void()>& f) {
   try {

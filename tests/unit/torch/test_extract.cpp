@@ -10,6 +10,7 @@
 #include "io/h5.hpp"
 #include "io/results.hpp"
 #include "model/checkpoint.hpp"
+#include "support/temp_path.hpp"
 
 using namespace lrm;
 
@@ -26,9 +27,7 @@ torch::Tensor read(const std::filesystem::path& file, const std::string& path) {
 }
 
 std::filesystem::path temp_file(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / "lrm_test_extract";
-  std::filesystem::create_directories(dir);
-  auto p = dir / name;
+  auto p = lrm::test_support::temp_path(name);
   std::filesystem::remove(p);
   std::filesystem::remove(io::ResultFile::partial_path(p));
   return p;

@@ -10,6 +10,7 @@
 #include "model/checkpoint.hpp"
 #include "model/lrm_net.hpp"
 #include "model/presets.hpp"
+#include "support/temp_path.hpp"
 
 using namespace lrm;
 using namespace lrm::model;
@@ -32,7 +33,8 @@ double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
 void expect_logits(const ForwardResult& r, const std::string& run) {
   ASSERT_EQ(r.passes.size(), 3u);
   for (int k = 0; k < 3; ++k)
-    EXPECT_LT(max_diff(r.passes[k].logits, read("logits/" + run + "/pass" + std::to_string(k))), 1e-5)
+    EXPECT_LT(max_diff(r.passes[k].logits, read("logits/" + run + "/pass" + std::to_string(k))),
+              1e-5)
         << run << " pass " << k;
 }
 
@@ -90,7 +92,8 @@ TEST(LrmNet, RecordsLayersAndModulation) {
   rec.layers = {"features.0", "classifier.2"};
   rec.modulation = true;
   auto r = net->forward(read("x"), 2, nullptr, rec);
-  EXPECT_EQ(r.passes[0].layers.at("features.0").sizes(), (std::vector<std::int64_t>{4, 16, 28, 28}));
+  EXPECT_EQ(r.passes[0].layers.at("features.0").sizes(),
+            (std::vector<std::int64_t>{4, 16, 28, 28}));
   EXPECT_EQ(r.passes[1].layers.at("classifier.2").sizes(), (std::vector<std::int64_t>{4, 128}));
   EXPECT_EQ(r.passes[0].modulation.size(), 0u);
   EXPECT_EQ(r.passes[1].modulation.size(), 5u);
@@ -102,7 +105,7 @@ TEST(LrmNet, RecordsLayersAndModulation) {
 TEST(LrmNet, SuiteCheckpointRoundTripRecordsArchitecture) {
   torch::NoGradGuard no_grad;
   auto net = fixture_net("mnist-lrm-additive");
-  auto path = std::filesystem::temp_directory_path() / "lrm_test_roundtrip.pt";
+  auto path = lrm::test_support::temp_path("roundtrip.pt");
   save_checkpoint(path, *net, preset("mnist-lrm-additive"), {{"epoch", "3"}});
   auto loaded = load_model("", path.string(), 1);
   EXPECT_EQ(loaded.architecture.motif, Motif::additive);
@@ -129,21 +132,24 @@ TEST(LrmNet, BadInputIsNamed) {
   };
   expect_message([] { preset("alexnet-lrm9"); }, "alexnet-lrm3");
   auto net = fixture_net();
-  expect_message([&] { net->forward(torch::zeros({1, 1, 28, 28}), 1, nullptr, Record{{"features.99"}}); },
-                 "classifier.6");
+  expect_message(
+      [&] {
+        net->forward(torch::zeros({1, 1, 28, 28}), 1, nullptr, Record{{"features.99"}});
+      },
+      "classifier.6");
   auto wrong = Steering::make("classifier.6", torch::zeros({1, 1000}));
   expect_message([&] { net->forward(torch::zeros({1, 1, 28, 28}), 2, &wrong); }, "1000 values");
   auto not_source = Steering::make("features.3", torch::zeros({1, 10}));
   expect_message([&] { net->forward(torch::zeros({1, 1, 28, 28}), 2, &not_source); }, "features.9");
   expect_message([] { load_model("mnist-ff", kFixtures + "mnist_lrm3.pth", 0); },
                  "lrm.features_8_modulation.from_classifier_6_to_features_8.neg_scale");
-  auto truncated = std::filesystem::temp_directory_path() / "lrm_test_truncated.pth";
+  auto truncated = lrm::test_support::temp_path("truncated.pth");
   {
     std::ifstream in(kFixtures + "mnist_lrm3.pth", std::ios::binary);
     std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
     std::ofstream(truncated, std::ios::binary).write(bytes.data(), bytes.size() / 2);
   }
-  expect_message([&] { read_checkpoint(truncated); }, "lrm_test_truncated.pth");
+  expect_message([&] { read_checkpoint(truncated); }, truncated.string());
   std::filesystem::remove(truncated);
   expect_message([] { load_model("", kFixtures + "mnist_lrm3.pth", 0); }, "--model");
 }

@@ -11,6 +11,7 @@
 #include "model/presets.hpp"
 #include "steering/composites.hpp"
 #include "steering/vectors.hpp"
+#include "support/temp_path.hpp"
 
 using namespace lrm;
 using namespace lrm::steering;
@@ -18,11 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir() {
-  auto dir = fs::temp_directory_path() / "lrm_steering_tests";
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path temp_dir() { return lrm::test_support::test_temp_dir(); }
 
 // A small stimulus set in the suite's HDF5 layout: `per_category` random 28×28 digits per category.
 std::string write_set(const std::vector<std::string>& categories, int per_category) {
