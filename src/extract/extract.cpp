@@ -99,6 +99,7 @@ class Worker {
   template <typename F>
   explicit Worker(F body)
       : thread_([this, body]() mutable {
+          h5::silence_errors_on_this_thread();
           try {
             body();
           } catch (...) {
@@ -228,8 +229,6 @@ void run_extraction(const ExtractOptions& o, const stimuli::StimulusSet& set) {
     loaded_batches.close();
   });
   Worker writing([&] {
-    // HDF5 keeps an error stack per thread; report errors by exception only, as on the main one.
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     try {
       while (auto job = jobs.pop()) writer.write(*job);
     } catch (...) {

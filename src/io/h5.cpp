@@ -9,12 +9,20 @@
 #include "common/error.hpp"
 
 namespace lrm::h5 {
+
+void silence_errors_on_this_thread() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
 namespace {
 
-// HDF5 prints its own error stack by default; the suite reports errors itself.
-struct SilenceHdf5 {
-  SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-} silence_hdf5;
+// HDF5 prints its own error stack by default; the suite reports errors itself. Its exit handler
+// would close files left open after a failed write (disk full) once more and crash; the suite
+// closes every file itself, and an unfinished one is only ever a `.partial`.
+struct ConfigureHdf5 {
+  ConfigureHdf5() {
+    H5dont_atexit();
+    silence_errors_on_this_thread();
+  }
+} configure_hdf5;
 
 [[noreturn]] void fail(const std::string& what) { throw InputError(what); }
 

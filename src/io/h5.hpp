@@ -12,6 +12,10 @@
 
 namespace lrm::h5 {
 
+// HDF5 (thread-safe build) prints its error stack per thread unless told not to; every thread
+// that calls HDF5 calls this first, and errors surface as exceptions only.
+void silence_errors_on_this_thread();
+
 // Owns one HDF5 identifier and closes it with the right H5*close.
 class Handle {
  public:

@@ -215,4 +215,19 @@ c.bad_input("per-stimulus steering of the wrong length",
 blocker = c.path("a_file")
 open(blocker, "w").close()
 c.bad_input("output path not writable", [*base[:-2], "--out", os.path.join(blocker, "out.h5")], "a_file")
+
+
+def no_big_files():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (3 * 2**20, 3 * 2**20))
+
+
+full = c.path("full.h5")
+p = subprocess.run([c.lrm, "--quiet", "extract", "--model", "alexnet", "--stimuli", small, *SIZE, "--layers",
+                    "all", "--out", full], capture_output=True, text=True, preexec_fn=no_big_files)
+c.check("write error (file size limit): clear message, exit status 2",
+        p.returncode == 2 and "cannot" in p.stderr and "full.h5" in p.stderr
+        and len(p.stderr.strip().splitlines()) == 1,
+        f"status {p.returncode}: {p.stderr.strip()[:300]}")
+c.check("write error: nothing complete-looking left", not os.path.exists(full) and not complete(full + ".partial"))
 c.finish()
