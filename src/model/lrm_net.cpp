@@ -181,6 +181,15 @@ PassState PassState::select(const torch::Tensor& rows) const {
   return out;
 }
 
+PassPrefix PassPrefix::select(const torch::Tensor& rows) const {
+  PassPrefix out;
+  out.layer = layer;
+  out.x = x.index_select(0, rows);
+  for (const auto& [name, t] : kept) out.kept[name] = t.index_select(0, rows);
+  for (const auto& [name, t] : layers) out.layers[name] = t.index_select(0, rows);
+  return out;
+}
+
 std::vector<torch::Tensor> ForwardResult::logits() const {
   std::vector<torch::Tensor> out;
   for (const auto& p : passes) out.push_back(p.logits);
@@ -315,17 +324,37 @@ void LrmNetImpl::check_steering(const Steering& s, std::int64_t batch) const {
 
 ForwardResult LrmNetImpl::forward(const torch::Tensor& input, int passes, const Steering* steering,
                                   const Record& record) {
-  return run(PassState{}, input, passes, steering, record);
+  return run(PassState{}, input, passes, steering, record, nullptr);
 }
 
 ForwardResult LrmNetImpl::forward_from(const PassState& state, const torch::Tensor& input,
-                                       int passes, const Steering* steering, const Record& record) {
+                                       int passes, const Steering* steering, const Record& record,
+                                       const PassPrefix* prefix) {
   if (state.passes_done < 1) throw std::invalid_argument("forward_from needs a state after pass 0");
-  return run(state, input, passes, steering, record);
+  return run(state, input, passes, steering, record, prefix);
 }
 
-ForwardResult LrmNetImpl::run(PassState state, const torch::Tensor& input, int passes,
-                              const Steering* steering, const Record& record) {
+PassPrefix LrmNetImpl::forward_prefix(const PassState& state, const torch::Tensor& input,
+                                      std::size_t layer, const Record& record) {
+  check_input(input, record);
+  if (layer > feedforward_->size()) throw std::invalid_argument("forward_prefix: no such layer");
+  PassOutput out;
+  PassPrefix prefix;
+  prefix.layer = layer;
+  const auto used = sources_read(state, state.passes_done, nullptr, input.scalar_type());
+  prefix.x = run_layers(0, layer, input, used, nullptr, record, out, prefix.kept);
+  prefix.layers = std::move(out.layers);
+  return prefix;
+}
+
+std::size_t LrmNetImpl::first_reader(const std::string& source) const {
+  for (std::size_t i = 0; i < incoming_.size(); ++i)
+    for (auto k : incoming_[i])
+      if (pathways_[k].source == source) return i;
+  throw InputError("no feedback pathway starts at " + source);
+}
+
+void LrmNetImpl::check_input(const torch::Tensor& input, const Record& record) const {
   if (input.dim() != 4)
     throw InputError("model input must be B×C×H×W, got " + std::to_string(input.dim()) +
                      " dimensions");
@@ -333,58 +362,84 @@ ForwardResult LrmNetImpl::run(PassState state, const torch::Tensor& input, int p
     throw InputError("model input has " + std::to_string(input.size(1)) +
                      " channels; the model expects " + std::to_string(probe_[0]));
   for (const auto& name : record.layers) feedforward_->index_of(name);
+}
+
+std::map<std::string, torch::Tensor> LrmNetImpl::sources_read(const PassState& state, int pass,
+                                                              const Steering* steering,
+                                                              torch::ScalarType dtype) const {
+  std::map<std::string, torch::Tensor> used;
+  if (pass > 0) used = state.kept;
+  if (steering && (pass > 0 || steering->first_pass)) {
+    auto v = steering->vector.to(dtype);
+    auto it = used.find(steering->source);
+    if (it != used.end()) {
+      auto kept = it->second;
+      auto shape = kept.sizes().vec();
+      shape[0] = v.size(0);
+      auto vv = v.reshape(shape);
+      it->second = steering->mix * vv + (1.0 - steering->mix) * kept;
+    } else {
+      used[steering->source] = steering->mix * v;
+    }
+  }
+  return used;
+}
+
+torch::Tensor LrmNetImpl::run_layers(std::size_t from, std::size_t to, torch::Tensor x,
+                                     const std::map<std::string, torch::Tensor>& used,
+                                     const Steering* steering, const Record& record,
+                                     PassOutput& out, std::map<std::string, torch::Tensor>& kept) {
+  const auto one = torch::ones({});
+  for (std::size_t i = from; i < to; ++i) {
+    x = feedforward_->run_layer(i, x);
+    const auto& name = feedforward_->layer_names()[i];
+    torch::Tensor F;
+    for (auto k : incoming_[i]) {
+      const auto& p = pathways_[k];
+      auto src = used.find(p.source);
+      if (src == used.end()) continue;
+      const bool steered = steering && steering->source == p.source;
+      auto f = blocks_[k]->forward(src->second, x.size(2), x.size(3),
+                                   steered ? steering->strength_neg : one,
+                                   steered ? steering->strength_pos : one);
+      F = F.defined() ? F + f : f;
+    }
+    if (F.defined()) {
+      if (record.modulation) {
+        out.pre_modulation[name] = x;
+        out.modulation[name] = F;
+      }
+      x = motif_ == Motif::multiplicative ? torch::relu(x + x * F) : torch::relu(x + F);
+    } else if (record.modulation && !incoming_[i].empty()) {
+      out.pre_modulation[name] = x;
+    }
+    if (record.layers.count(name)) out.layers[name] = x;
+    if (source_layers_.count(i)) kept[name] = x;
+  }
+  return x;
+}
+
+ForwardResult LrmNetImpl::run(PassState state, const torch::Tensor& input, int passes,
+                              const Steering* steering, const Record& record,
+                              const PassPrefix* prefix) {
+  check_input(input, record);
   const auto batch = input.size(0);
   if (steering) check_steering(*steering, batch);
-  const auto one = torch::ones({});
 
   ForwardResult result;
-  for (int pass = state.passes_done; pass < passes; ++pass) {
-    // Source activations this pass's pathways read.
-    std::map<std::string, torch::Tensor> used;
-    if (pass > 0) used = state.kept;
-    if (steering && (pass > 0 || steering->first_pass)) {
-      auto v = steering->vector.to(input.dtype());
-      auto it = used.find(steering->source);
-      if (it != used.end()) {
-        auto kept = it->second;
-        auto shape = kept.sizes().vec();
-        shape[0] = v.size(0);
-        auto vv = v.reshape(shape);
-        it->second = steering->mix * vv + (1.0 - steering->mix) * kept;
-      } else {
-        used[steering->source] = steering->mix * v;
-      }
-    }
+  const int first_pass = state.passes_done;
+  for (int pass = first_pass; pass < passes; ++pass) {
+    const auto used = sources_read(state, pass, steering, input.scalar_type());
     PassOutput out;
     std::map<std::string, torch::Tensor> kept;
     auto x = input;
-    for (std::size_t i = 0; i < feedforward_->size(); ++i) {
-      x = feedforward_->run_layer(i, x);
-      const auto& name = feedforward_->layer_names()[i];
-      torch::Tensor F;
-      for (auto k : incoming_[i]) {
-        const auto& p = pathways_[k];
-        auto src = used.find(p.source);
-        if (src == used.end()) continue;
-        const bool steered = steering && steering->source == p.source;
-        auto f = blocks_[k]->forward(src->second, x.size(2), x.size(3),
-                                     steered ? steering->strength_neg : one,
-                                     steered ? steering->strength_pos : one);
-        F = F.defined() ? F + f : f;
-      }
-      if (F.defined()) {
-        if (record.modulation) {
-          out.pre_modulation[name] = x;
-          out.modulation[name] = F;
-        }
-        x = motif_ == Motif::multiplicative ? torch::relu(x + x * F) : torch::relu(x + F);
-      } else if (record.modulation && !incoming_[i].empty()) {
-        out.pre_modulation[name] = x;
-      }
-      if (record.layers.count(name)) out.layers[name] = x;
-      if (source_layers_.count(i)) kept[name] = x;
+    std::size_t from = 0;
+    if (prefix && pass == first_pass) {
+      from = prefix->layer;
+      x = prefix->x;
+      kept = prefix->kept;
     }
-    out.logits = x;
+    out.logits = run_layers(from, feedforward_->size(), x, used, steering, record, out, kept);
     result.passes.push_back(std::move(out));
     state.kept = std::move(kept);
     state.passes_done = pass + 1;

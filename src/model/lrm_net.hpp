@@ -98,6 +98,18 @@ struct PassState {
   PassState select(const torch::Tensor& rows) const;
 };
 
+// One pass up to (not including) chain layer `layer`: the input to that layer, the sources kept
+// before it and the recorded layers before it. Steering conditions on one source give the same
+// pass up to the first layer that reads the source, so they can share this part.
+struct PassPrefix {
+  std::size_t layer = 0;
+  torch::Tensor x;
+  std::map<std::string, torch::Tensor> kept;
+  std::map<std::string, torch::Tensor> layers;  // Record.layers before `layer`
+  // Rows `rows` of every tensor (e.g. repeated for several steering conditions).
+  PassPrefix select(const torch::Tensor& rows) const;
+};
+
 struct ForwardResult {
   std::vector<PassOutput> passes;  // one per pass run by the call
   PassState state;                 // to continue with forward_from
@@ -132,8 +144,17 @@ class LrmNetImpl : public torch::nn::Module {
   // Runs passes state.passes_done..passes-1, reading the sources kept in `state` (e.g. pass 0 run
   // once by forward(input, 1) and shared by several steering conditions). `input` must be the
   // input that produced `state` (same rows).
+  // With `prefix` (from forward_prefix on the same state and input), the first pass starts at
+  // prefix->layer; layers before it are neither run nor recorded.
   ForwardResult forward_from(const PassState& state, const torch::Tensor& input, int passes,
-                             const Steering* steering = nullptr, const Record& record = {});
+                             const Steering* steering = nullptr, const Record& record = {},
+                             const PassPrefix* prefix = nullptr);
+  // Pass state.passes_done, unsteered, up to chain layer `layer`.
+  PassPrefix forward_prefix(const PassState& state, const torch::Tensor& input, std::size_t layer,
+                            const Record& record = {});
+  // The first chain layer that a pathway from `source` modulates: passes steered at `source`
+  // equal the unsteered pass before it.
+  std::size_t first_reader(const std::string& source) const;
 
   Chain& backbone() { return feedforward_; }
   const std::vector<Pathway>& pathways() const { return pathways_; }
@@ -146,7 +167,17 @@ class LrmNetImpl : public torch::nn::Module {
 
  private:
   ForwardResult run(PassState state, const torch::Tensor& input, int passes,
-                    const Steering* steering, const Record& record);
+                    const Steering* steering, const Record& record, const PassPrefix* prefix);
+  void check_input(const torch::Tensor& input, const Record& record) const;
+  // Source activations that pass `pass` reads: the previous pass's, with steering applied.
+  std::map<std::string, torch::Tensor> sources_read(const PassState& state, int pass,
+                                                    const Steering* steering,
+                                                    torch::ScalarType dtype) const;
+  // Chain layers [from, to) of one pass on x (the input to layer `from`).
+  torch::Tensor run_layers(std::size_t from, std::size_t to, torch::Tensor x,
+                           const std::map<std::string, torch::Tensor>& used,
+                           const Steering* steering, const Record& record, PassOutput& out,
+                           std::map<std::string, torch::Tensor>& kept);
   Chain feedforward_{nullptr};
   std::vector<Pathway> pathways_;
   Motif motif_;

@@ -47,9 +47,17 @@ SweepResult sweep_shared(model::LrmNetImpl& net, const torch::Tensor& input, con
   auto first = net.forward(input, 1, nullptr, record);
   out.pass0 = first.passes[0].logits;
   if (keep) out.layer_pass0 = layer_at(first, 0, 0, o.record_layer);
-  auto rest = net.forward_from(first.state, input, o.passes, nullptr, record);
+  // Pass 1 is the same for every condition up to the first layer the steered source modulates.
+  const auto prefix = net.forward_prefix(first.state, input, net.first_reader(c.source), record);
+  const bool recorded_in_prefix = keep && prefix.layers.count(o.record_layer);
+  auto pass1_layer = [&](const model::ForwardResult& r, std::int64_t rows) {
+    if (recorded_in_prefix && rp == 1)
+      return prefix.layers.at(o.record_layer).flatten(1).repeat({rows / B, 1});
+    return layer_at(r, rp, 1, o.record_layer);
+  };
+  auto rest = net.forward_from(first.state, input, o.passes, nullptr, record, &prefix);
   out.unsteered = rest.passes.back().logits;
-  if (keep) out.layer_unsteered = rp == 0 ? out.layer_pass0 : layer_at(rest, rp, 1, o.record_layer);
+  if (keep) out.layer_unsteered = rp == 0 ? out.layer_pass0 : pass1_layer(rest, B);
 
   // Whole conditions per call, as many as fit in max_rows (at least one).
   const std::int64_t per_call =
@@ -66,13 +74,14 @@ SweepResult sweep_shared(model::LrmNetImpl& net, const torch::Tensor& input, con
                      .repeat_interleave(B);
     s.strength_neg = gains;
     s.strength_pos = gains;
+    const auto rows_prefix = prefix.select(rows);
     auto r = net.forward_from(first.state.select(rows), input.index_select(0, rows), o.passes, &s,
-                              record);
+                              record, &rows_prefix);
     logits.push_back(r.passes.back().logits.reshape({kc, B, -1}));
     if (keep)
       layers.push_back(rp == 0
                            ? out.layer_pass0.unsqueeze(0).expand({kc, B, out.layer_pass0.size(1)})
-                           : layer_at(r, rp, 1, o.record_layer).reshape({kc, B, -1}));
+                           : pass1_layer(r, kc * B).reshape({kc, B, -1}));
   }
   out.steered = K ? torch::cat(logits) : torch::empty({0, B, out.pass0.size(1)});
   if (keep && K) out.layer_steered = torch::cat(layers);

@@ -80,6 +80,35 @@ TEST(SteeringSweep, ThreePassesAndPassZeroReadout) {
   expect_same(r.layer_steered[1], r.layer_pass0, "pass 0 readout does not depend on steering");
 }
 
+TEST(SteeringSweep, LayerBeforeTheSteeredPathwaysIsSharedAndRecorded) {
+  auto net = random_net("mnist-lrm");
+  auto x = torch::randn({3, 1, 28, 28});
+  auto c = random_conditions(3, 10);
+  SweepOptions o;
+  o.record_layer = "features.0";
+  ASSERT_LT(net->backbone()->index_of("features.0"), net->first_reader("classifier.6"));
+  auto shared = sweep_shared(*net, x, c, o);
+  auto naive = sweep_naive(*net, x, c, o);
+  expect_same(shared.steered, naive.steered, "steered");
+  expect_same(shared.layer_unsteered, naive.layer_unsteered, "recorded layer, unsteered");
+  expect_same(shared.layer_steered, naive.layer_steered, "recorded layer, steered");
+}
+
+TEST(SteeringSweep, PassFromAPrefixEqualsTheWholePass) {
+  torch::NoGradGuard no_grad;
+  auto net = random_net("mnist-lrm");
+  auto x = torch::randn({2, 1, 28, 28});
+  auto first = net->forward(x, 1);
+  const auto layer = net->first_reader("classifier.6");
+  ASSERT_GT(layer, 0u);
+  auto prefix = net->forward_prefix(first.state, x, layer);
+  auto s = model::Steering::make("classifier.6", torch::randn({1, 10}), 3.0);
+  auto whole = net->forward_from(first.state, x, 3, &s);
+  auto from_prefix = net->forward_from(first.state, x, 3, &s, {}, &prefix);
+  for (int p = 0; p < 2; ++p)
+    EXPECT_TRUE(torch::equal(whole.passes[p].logits, from_prefix.passes[p].logits)) << p;
+}
+
 TEST(SteeringSweep, BadInput) {
   auto net = random_net("mnist-lrm");
   auto x = torch::randn({2, 1, 28, 28});
