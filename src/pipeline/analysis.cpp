@@ -15,6 +15,7 @@
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "io/h5.hpp"
+#include "io/h5_copy.hpp"
 #include "io/results.hpp"
 
 extern char** environ;
@@ -42,6 +43,8 @@ int spawn_and_wait(const std::vector<std::string>& argv, const fs::path& config)
   std::vector<char*> env;
   for (auto& e : env_strings) env.push_back(e.data());
   env.push_back(nullptr);
+  // Our buffered lines go out before the child's, which share the terminal or pipe.
+  std::fflush(stdout);
   pid_t pid = 0;
   if (posix_spawn(&pid, argv[0].c_str(), nullptr, nullptr, args.data(), env.data()) != 0)
     throw InputError("cannot start " + argv[0]);
@@ -52,14 +55,35 @@ int spawn_and_wait(const std::vector<std::string>& argv, const fs::path& config)
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+// The results file is remade when it is incomplete, was merged under another analysis text
+// (merge_into or merge changed), or is older than a merged stage's output (a stage re-ran, or
+// the run stopped between a stage and the merge).
+bool results_out_of_date(const Analysis& a, const fs::path& results,
+                         const std::vector<const Stage*>& stages) {
+  if (!io::is_complete(results)) return true;
+  if (h5::File(results, h5::File::Mode::read).root().attr_string("config") != a.text) return true;
+  const auto merged_at = fs::last_write_time(results);
+  for (const Stage* s : stages) {
+    const fs::path output = substitute(s->output, a);
+    if (fs::exists(output) && fs::last_write_time(output) > merged_at) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void merge_results(const Analysis& a, const fs::path& results_path,
                    const std::vector<const Stage*>& stages) {
+  // Remade from scratch, so a re-run stage replaces its groups; the old file goes first so that
+  // an interrupted merge leaves only the .partial, never a stale file that looks complete.
+  fs::remove(results_path);
   io::Provenance p = io::current_provenance(0);
   p.config_text = a.text;
   io::ResultFile out(results_path, p);
   auto root = out.root();
   std::string stage_names;
   for (const Stage* s : stages) {
+    check_interrupt();
     const fs::path src_path = substitute(s->output, a);
     if (H5Fis_hdf5(src_path.string().c_str()) <= 0) continue;
     h5::File src(src_path, h5::File::Mode::read);
@@ -67,15 +91,11 @@ void merge_results(const Analysis& a, const fs::path& results_path,
     auto dest = s->merge_into == "/"
                     ? out.root()
                     : root.require_group(s->merge_into.substr(s->merge_into[0] == '/'));
-    for (const auto& child : src_root.children()) {
+    for (const auto& child : src_root.children())
       if (dest.has(child))
         throw InputError("analysis " + a.name + ": stages write the same group '" + s->merge_into +
                          "/" + child + "'; give stage '" + s->name + "' a different merge_into");
-      if (H5Ocopy(src_root.id(), child.c_str(), dest.id(), child.c_str(), H5P_DEFAULT,
-                  H5P_DEFAULT) < 0)
-        throw InputError("cannot copy " + child + " of " + src_path.string() + " into " +
-                         results_path.string());
-    }
+    h5::copy_children(src, dest);
     // The stage's own provenance goes with its groups.
     auto stage_group = root.require_group("provenance/" + s->name);
     for (const char* key :
@@ -92,8 +112,6 @@ void merge_results(const Analysis& a, const fs::path& results_path,
   root.set_attr("stages", stage_names);
   out.commit();
 }
-
-}  // namespace
 
 bool stage_output_complete(const fs::path& output) {
   if (!fs::exists(output)) return false;
@@ -164,7 +182,6 @@ fs::path run_analysis(const Analysis& a, const RunOptions& o) {
     if (!found) throw InputError("analysis " + a.name + " has no stage '" + name + "'");
   }
   fs::create_directories(a.run_dir);
-  bool any_ran = false;
   std::vector<const Stage*> merged;
   for (const auto& s : a.stages) {
     check_interrupt();
@@ -201,13 +218,12 @@ fs::path run_analysis(const Analysis& a, const RunOptions& o) {
                        " is not complete");
     fs::create_directories(marker.parent_path());
     std::ofstream(marker) << output.string() << "\n";
-    any_ran = true;
     if (!o.quiet)
       std::printf("[%s] done in %.1f s\n", s.name.c_str(),
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   const fs::path results = a.run_dir / a.results;
-  if (any_ran || !io::is_complete(results)) merge_results(a, results, merged);
+  if (results_out_of_date(a, results, merged)) merge_results(a, results, merged);
   if (!a.report.empty()) {
     const fs::path report_dir = a.run_dir / a.report;
     std::vector<std::string> argv{o.executable.string()};

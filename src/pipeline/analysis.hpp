@@ -40,6 +40,12 @@ struct RunOptions {
 // Returns the path of the results file.
 std::filesystem::path run_analysis(const Analysis& analysis, const RunOptions& options);
 
+// Writes `results` from scratch from the outputs of `stages` that are HDF5 files: each output's
+// groups go under the stage's merge_into group with their dimension scales attached, its
+// provenance under /provenance/<stage>. Written as `<results>.partial` and renamed when complete.
+void merge_results(const Analysis& analysis, const std::filesystem::path& results,
+                   const std::vector<const Stage*>& stages);
+
 // True when a stage's output is complete: an HDF5 file marked complete, or an existing
 // non-HDF5 file or folder.
 bool stage_output_complete(const std::filesystem::path& output);

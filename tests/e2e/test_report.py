@@ -2,11 +2,13 @@
 here with h5py, and by the suite's own commands where they exist), `lrm report` on a complete
 and on a partial file (only those figures, the others named as skipped), atomic output, bad input."""
 import glob
+import json
 import os
 import subprocess
 
 import h5py
 import numpy as np
+import xarray as xr
 
 from lrm_e2e import Checks
 import report_layouts as L
@@ -190,5 +192,120 @@ if has_command("steer") or has_command("attend"):
                 q.returncode == 0 and {s.split("-")[0] for s in stems} == kinds
                 and all(nonempty_figure(os.path.join(folder, s)) for s in stems),
                 f"{stems} {q.stdout[-300:]!r} {q.stderr[-600:]!r}")
+
+
+# lrm run with cheap stages (localizer, RSA, simulated encoding) merged under prefix groups, then
+# the final report on the merged file, as the demo does.
+def write_k92_activations(path):
+    """Activations for the 92 Kriegeskorte ids: 4 categories × 23, a 4×3×3 map, passes 0 and 1."""
+    rng = np.random.default_rng(1)
+    cats = np.repeat(["a", "b", "c", "d"], 23)
+    with h5py.File(path, "w") as f:
+        L.provenance(f)
+        g = f.require_group("activations/conv")
+        L.coordinate(g, "stimulus", np.array([f"kriegeskorte92-{i:03d}" for i in range(1, 93)],
+                                             dtype=object))
+        L.array(g, "category", np.array(cats, dtype=object), ["stimulus"])
+        ch, y, x = np.unravel_index(np.arange(36), (4, 3, 3))
+        L.coordinate(g, "unit", np.arange(36))
+        for name, v in [("channel", ch), ("y", y), ("x", x)]:
+            L.array(g, name, v.astype("i8"), ["unit"])
+        latent = rng.normal(size=(92, 6))
+        for k in range(2):
+            a = np.maximum(latent @ rng.normal(size=(6, 36)) + rng.normal(size=(92, 36)), 0)
+            a[cats == "a", ::3] += 3
+            L.array(g, f"pass{k}", a.astype("f4"), ["stimulus", "unit"], coordinates="category")
+        g.attrs["layer"], g.attrs["unit_shape"] = "conv", "4,3,3"
+
+
+def stage(name, args, out, merge_into=None, merge=True):
+    text = f'[[stage]]\nname = "{name}"\nargs = {json.dumps(args)}\noutput = "{{run}}/{out}"\n'
+    if merge_into:
+        text += f'merge_into = "{merge_into}"\n'
+    return text + ("" if merge else "merge = false\n")
+
+
+def scale_problems(path):
+    """Datasets whose dimension scales do not resolve to a scale in the same top-level group, or
+    that carry more than one scale on a dimension (a duplicated merge)."""
+    problems = []
+
+    def visit(name, obj):
+        if not isinstance(obj, h5py.Dataset) or "DIMENSION_LIST" not in obj.attrs:
+            return
+        for i, dim in enumerate(obj.dims):
+            try:
+                scales = [s.name for s in dim.values()]
+            except (RuntimeError, KeyError, ValueError) as e:
+                problems.append(f"{name} dim {i}: {e}")
+                continue
+            if len(scales) != 1 or scales[0].split("/")[1] != name.split("/")[0]:
+                problems.append(f"{name} dim {i}: {scales}")
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+    return problems
+
+
+acts92 = c.path("acts92.h5")
+write_k92_activations(acts92)
+run_dir = c.path("merged_run")
+k2008 = os.path.join(ROOT, "neural_data", "kriegeskorte2008")
+analysis = c.path("merged.toml")
+with open(analysis, "w") as f:
+    f.write(f'name = "merged"\nrun_dir = "{run_dir}"\nreport = "report"\n\n')
+    f.write(stage("localize", ["localize", "--activations", acts92, "--target", "all", "--out",
+                               "{run}/localizer.h5"], "localizer.h5", "/mnist-lrm"))
+    f.write(stage("rsa", ["compare", "rsa", "--activations", acts92, "--brain",
+                          f"{k2008}/92_brainRDMs.mat", "--noise-ceiling", "--bootstrap", "50",
+                          "--save-rdms", "--out", "{run}/rsa.h5"], "rsa.h5", "/human-it"))
+    f.write(stage("simulate", ["compare", "simulate", "--activations", acts92, "--layer", "conv",
+                               "--pass", "1", "--neuroids", "20", "--repetitions", "4", "--out",
+                               "{run}/simulated.h5"], "simulated.h5", merge=False))
+    f.write(stage("encode", ["compare", "encode", "--activations", acts92, "--brain",
+                             "{run}/simulated.h5:/responses", "--pls-components", "5", "--splits",
+                             "3", "--out", "{run}/encode.h5"], "encode.h5", "/simulated"))
+p = c.run("run", analysis, check=False)
+results = os.path.join(run_dir, "results.h5")
+index_path = os.path.join(run_dir, "report", "index.html")
+c.check("lrm run with report = \"report\" exits 0", p.returncode == 0, p.stderr[-600:])
+c.check("... and prints the path of index.html", f"report: {index_path}" in p.stdout, p.stdout)
+if os.path.exists(results):
+    c.check("every merged dataset keeps its dimension scales", not scale_problems(results),
+            scale_problems(results)[:5])
+    with h5py.File(results, "r") as f:
+        c.check("merged groups under their prefixes, with per-stage provenance",
+                {"mnist-lrm", "human-it", "simulated", "provenance"} <= set(f)
+                and set(f["provenance"]) == {"localize", "rsa", "encode"}, list(f))
+        mean_t = f["mnist-lrm/localizer/conv/pass1/a/mean_t"]
+        c.check("h5py resolves a merged array's scale to the merged copy",
+                mean_t.dims[0][0].name == "/mnist-lrm/localizer/conv/pass1/a/unit")
+        with h5py.File(os.path.join(run_dir, "localizer.h5"), "r") as s:
+            c.check("merged values equal the stage file's",
+                    np.array_equal(mean_t[()], s["localizer/conv/pass1/a/mean_t"][()]))
+    try:
+        loc = xr.open_dataset(results, engine="h5netcdf", group="/mnist-lrm/localizer/conv/pass1/a")
+        rsa = xr.open_dataset(results, engine="h5netcdf", group="/human-it/rsa")
+        enc = xr.open_dataset(results, engine="h5netcdf", group="/simulated/encoding")
+        c.check("xarray opens the merged groups with named dimensions",
+                loc["mean_t"].dims == ("unit",) and rsa["r"].dims == ("model", "brain_rdm")
+                and enc["r"].dims == ("model", "split", "neuroid"),
+                (loc["mean_t"].dims, rsa["r"].dims, enc["r"].dims))
+        c.check("xarray reads the merged coordinates",
+                list(rsa["model"].values) == ["conv/pass0", "conv/pass1"], rsa["model"].values)
+    except Exception as e:  # noqa: BLE001 - any failure to open is the finding
+        c.check("xarray opens the merged groups with named dimensions", False, repr(e))
+kinds = {s.split("-")[0] for s in figures_in(os.path.join(run_dir, "report"))}
+c.check("the report of the merged file makes its figures",
+        os.path.exists(index_path) and {"localizer", "tmap", "rsa", "encoding"} <= kinds, kinds)
+p = c.run("run", analysis, "--force", "--only", "localize", check=False)
+c.check("re-running a stage merges again", p.returncode == 0, p.stderr[-600:])
+c.check("... replacing its groups instead of duplicating them", not scale_problems(results),
+        scale_problems(results)[:5])
+with h5py.File(results, "r") as f:
+    c.check("... with the same groups",
+            set(f["mnist-lrm"]) == {"localizer"} and set(f["provenance"]) == {"localize", "rsa", "encode"},
+            list(f["mnist-lrm"]))
+c.check("no .partial results are left", not os.path.exists(results + ".partial"))
 
 c.finish()

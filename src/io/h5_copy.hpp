@@ -1,0 +1,14 @@
+#pragma once
+// Copying HDF5 groups from one file into another with their dimension scales. H5Ocopy copies
+// DIMENSION_LIST and REFERENCE_LIST as they are, so in the copy their object references still
+// point into the source file and readers (h5py, h5netcdf, xarray) fail on them.
+#include "io/h5.hpp"
+
+namespace lrm::h5 {
+
+// Copies every child of the root of `src` (with everything below it) into `dest`, which must not
+// have links of the same names, then attaches each copied dataset to the copies of its dimension
+// scales. A reference to a scale that is not in `src` (a dangling one) is an error naming it.
+void copy_children(const File& src, const Group& dest);
+
+}  // namespace lrm::h5
