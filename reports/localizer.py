@@ -45,7 +45,8 @@ def plot(loc, out_dir, options=None):
             for l in range(len(layers)):
                 if np.isfinite(frac[i, j, l]):
                     light = frac[i, j, l] < 0.6 * vmax
-                    ax.text(l, j, str(count[i, j, l]), ha="center", va="center", fontsize=4.5,
+                    v = frac[i, j, l]  # the number says what the colour shows; counts are in the table
+                    ax.text(l, j, f"{v:.0f}" if v >= 10 else f"{v:.1f}", ha="center", va="center", fontsize=4.5,
                             color="white" if light else "black")
         ax.set_xticks(range(len(layers)))
         ax.set_xticklabels(layers, rotation=45, ha="right")
