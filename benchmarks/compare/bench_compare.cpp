@@ -77,19 +77,21 @@ void bench_pls(const std::string& data, const std::string& out) {
   const auto n_train = static_cast<Eigen::Index>(train.shape[1]),
              n_test = static_cast<Eigen::Index>(test.shape[1]);
   compare::FeatureMatrix features(x.data.data(), n, p);
-  Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> y(
+  Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> y_map(
       y_all.data.data(), n, q);
-  std::vector<double> predictions;
-  const auto t = Clock::now();
+  const Eigen::MatrixXd y = y_map;
+  std::vector<compare::Split> cv(static_cast<std::size_t>(splits));
   for (Eigen::Index s = 0; s < splits; ++s) {
-    compare::Rows tr(train.data.begin() + s * n_train, train.data.begin() + (s + 1) * n_train);
-    compare::Rows te(test.data.begin() + s * n_test, test.data.begin() + (s + 1) * n_test);
-    Eigen::MatrixXd y_train(n_train, q);
-    for (Eigen::Index i = 0; i < n_train; ++i) y_train.row(i) = y.row(tr[i]);
-    const auto fit = compare::fit_pls(features, tr, y_train, {25, 500, 1e-6});
-    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> pred =
-        fit.predict(features, te);
-    predictions.insert(predictions.end(), pred.data(), pred.data() + pred.size());
+    cv[s].train.assign(train.data.begin() + s * n_train, train.data.begin() + (s + 1) * n_train);
+    cv[s].test.assign(test.data.begin() + s * n_test, test.data.begin() + (s + 1) * n_test);
+  }
+  const auto t = Clock::now();
+  const auto fit =
+      compare::cross_validate_pls(features, compare::all_rows(n), y, cv, {25, 500, 1e-6});
+  std::vector<double> predictions;
+  for (const auto& pred : fit.prediction) {
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rm = pred;
+    predictions.insert(predictions.end(), rm.data(), rm.data() + rm.size());
   }
   const double s = seconds_since(t);
   h5::File o(out, h5::File::Mode::create_truncate);

@@ -80,21 +80,29 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
   out.r.resize(static_cast<Eigen::Index>(splits.size()), responses.cols());
   out.median_per_split.resize(static_cast<Eigen::Index>(splits.size()));
   out.components_used = components;
+  PlsCrossValidation pls;
+  if (options.regression == Regression::pls) {
+    pls = cross_validate_pls(x, model_rows, responses, splits, {components, 500, 1e-6});
+    for (int used : pls.components_used) out.components_used = std::min(out.components_used, used);
+  }
   for (std::size_t s = 0; s < splits.size(); ++s) {
     check_interrupt();
-    Rows train_rows, test_rows;
-    for (auto i : splits[s].train) train_rows.push_back(model_rows[i]);
-    for (auto i : splits[s].test) test_rows.push_back(model_rows[i]);
-    Eigen::MatrixXd y_train(static_cast<Eigen::Index>(splits[s].train.size()), responses.cols());
     Eigen::MatrixXd y_test(static_cast<Eigen::Index>(splits[s].test.size()), responses.cols());
-    for (std::size_t i = 0; i < splits[s].train.size(); ++i)
-      y_train.row(i) = responses.row(splits[s].train[i]);
     for (std::size_t i = 0; i < splits[s].test.size(); ++i)
       y_test.row(i) = responses.row(splits[s].test[i]);
-    const LinearFit fit = fit_regression(options.regression, x, train_rows, y_train, components);
-    if (options.regression == Regression::pls)
-      out.components_used = std::min(out.components_used, fit.components_used);
-    const Eigen::MatrixXd prediction = fit.predict(x, test_rows);
+    Eigen::MatrixXd prediction;
+    if (options.regression == Regression::pls) {
+      prediction = std::move(pls.prediction[s]);
+    } else {
+      Rows train_rows, test_rows;
+      for (auto i : splits[s].train) train_rows.push_back(model_rows[i]);
+      for (auto i : splits[s].test) test_rows.push_back(model_rows[i]);
+      Eigen::MatrixXd y_train(static_cast<Eigen::Index>(splits[s].train.size()), responses.cols());
+      for (std::size_t i = 0; i < splits[s].train.size(); ++i)
+        y_train.row(i) = responses.row(splits[s].train[i]);
+      prediction = fit_regression(options.regression, x, train_rows, y_train, components)
+                       .predict(x, test_rows);
+    }
     out.r.row(static_cast<Eigen::Index>(s)) =
         stats::pearson_columns(prediction, y_test).transpose();
     out.median_per_split[static_cast<Eigen::Index>(s)] =

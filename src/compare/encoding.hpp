@@ -14,10 +14,6 @@
 
 namespace lrm::compare {
 
-struct Split {
-  Rows train, test;  // indices into the joined stimuli
-};
-
 // Seeded stratified shuffle splits: in each split, every category gives round(test_fraction * n_c)
 // of its stimuli (at least 1 when it has 2 or more) to the test set. No categories: unstratified.
 std::vector<Split> stratified_shuffle_splits(Eigen::Index n,

@@ -28,11 +28,23 @@ struct LinearFit {
   Eigen::MatrixXd predict(const FeatureMatrix& x, const Rows& rows) const;
 };
 
-// NIPALS as sklearn 1.2 (_PLS.fit, mode A, regression deflation). The power iteration runs on
-// C = Xk^T Yk (features x targets), updated by the rank-one deflation, so X is read twice per
-// component instead of twice per iteration.
+// NIPALS as sklearn 1.2 (_PLS.fit, mode A, regression deflation), with sklearn's iterations and
+// stopping point; X is read twice per component, never per iteration (see pls.cpp).
 LinearFit fit_pls(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixXd& y,
                   const PlsOptions& options = {});
+
+struct Split {
+  Rows train, test;  // stimulus indices
+};
+struct PlsCrossValidation {
+  std::vector<Eigen::MatrixXd> prediction;  // per split: test stimulus x target
+  std::vector<int> components_used;         // per split
+};
+// fit_pls on each split's training stimuli, predicting its test stimuli; all splits share each
+// pass over X. x_rows[i]: the row of x for stimulus i (the row of y).
+PlsCrossValidation cross_validate_pls(const FeatureMatrix& x, const Rows& x_rows,
+                                      const Eigen::MatrixXd& y, const std::vector<Split>& splits,
+                                      const PlsOptions& options = {});
 
 struct RidgeOptions {
   std::vector<double> penalties;  // default: 10^-3 .. 10^6, 19 values, times trace(K)/n

@@ -68,6 +68,43 @@ TEST_P(PlsParity, PredictionsMatchSklearnWithin1e6Relative) {
 INSTANTIATE_TEST_SUITE_P(Fixture, PlsParity,
                          ::testing::Values("n100_p40_q6_k25", "n60_p150_q4_k25", "n80_p30_q1_k10"));
 
+// Four splits fitted together (one pass over X per component for all of them), with a constant
+// first target that sklearn zeroes; each split must match sklearn and fit_pls on that split alone.
+TEST(PlsCrossValidation, EverySplitMatchesSklearnAndASingleFit) {
+  const std::string name = "cv_n120_p70_q5_k12_s4";
+  h5::File f(fixture, h5::File::Mode::read);
+  const auto xa = h5::read_array<float>(f, "/" + name + "/x");
+  const auto n = static_cast<Eigen::Index>(xa.shape[0]), p = static_cast<Eigen::Index>(xa.shape[1]);
+  FeatureMatrix x(xa.data.data(), n, p);
+  const Eigen::MatrixXd y = to_matrix(h5::read_array<double>(f, "/" + name + "/y"));
+  const auto train = h5::read_array<std::int64_t>(f, "/" + name + "/train");
+  const auto test = h5::read_array<std::int64_t>(f, "/" + name + "/test");
+  const auto expected = h5::read_array<double>(f, "/" + name + "/prediction");
+  const int components = static_cast<int>(*f.root().group(name).attr_number("n_components"));
+  const std::size_t n_splits = train.shape[0], n_train = train.shape[1], n_test = test.shape[1];
+  std::vector<Split> splits(n_splits);
+  for (std::size_t s = 0; s < n_splits; ++s) {
+    splits[s].train.assign(train.data.begin() + s * n_train,
+                           train.data.begin() + (s + 1) * n_train);
+    splits[s].test.assign(test.data.begin() + s * n_test, test.data.begin() + (s + 1) * n_test);
+  }
+  const auto cv = cross_validate_pls(x, all_rows(n), y, splits, {components, 500, 1e-6});
+  ASSERT_EQ(cv.prediction.size(), n_splits);
+  for (std::size_t s = 0; s < n_splits; ++s) {
+    EXPECT_EQ(cv.components_used[s], components);
+    Eigen::MatrixXd want(static_cast<Eigen::Index>(n_test), y.cols());
+    for (Eigen::Index i = 0; i < want.rows(); ++i)
+      for (Eigen::Index j = 0; j < want.cols(); ++j)
+        want(i, j) = expected.data[(s * n_test + static_cast<std::size_t>(i)) * y.cols() + j];
+    EXPECT_LT(max_relative_error(cv.prediction[s], want), 1e-6) << "split " << s;
+    Eigen::MatrixXd y_train(static_cast<Eigen::Index>(n_train), y.cols());
+    for (std::size_t i = 0; i < n_train; ++i) y_train.row(i) = y.row(splits[s].train[i]);
+    const auto single = fit_pls(x, splits[s].train, y_train, {components, 500, 1e-6});
+    EXPECT_LT(max_relative_error(cv.prediction[s], single.predict(x, splits[s].test)), 1e-9)
+        << "split " << s;
+  }
+}
+
 TEST(Regression, RidgeAndOlsRecoverALinearMap) {
   const Eigen::Index n = 120, p = 10;
   Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> xf =
