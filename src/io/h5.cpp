@@ -204,8 +204,12 @@ void write_string_data(hid_t dataset, const std::vector<std::string>& values) {
   ptrs.reserve(values.size());
   for (const auto& v : values) ptrs.push_back(v.c_str());
   Handle type = string_type();
+  // A conversion buffer the size of the data rather than HDF5's 1 MiB default, which it zeroes and
+  // returns to the system on every write.
+  Handle transfer(H5Pcreate(H5P_DATASET_XFER));
+  H5Pset_buffer(transfer.id(), std::max<std::size_t>(values.size(), 1) * 16, nullptr, nullptr);
   if (!values.empty())
-    check_status(H5Dwrite(dataset, type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
+    check_status(H5Dwrite(dataset, type.id(), H5S_ALL, H5S_ALL, transfer.id(), ptrs.data()),
                  "cannot write strings");
 }
 

@@ -1,13 +1,12 @@
 #include "localizer/localize_file.hpp"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 
 #include "common/error.hpp"
+#include "common/huge_pages.hpp"
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
 #include "io/h5.hpp"
@@ -46,9 +45,7 @@ class BatchBuffer {
     const std::size_t bytes = (n * sizeof(float) + huge - 1) / huge * huge;
     data_.reset(static_cast<float*>(std::aligned_alloc(huge, bytes)));
     if (!data_) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-    madvise(data_.get(), bytes, MADV_HUGEPAGE);
-#endif
+    advise_huge_pages(data_.get(), bytes);
     size_ = bytes / sizeof(float);
     return data_.get();
   }
@@ -60,6 +57,15 @@ class BatchBuffer {
   std::unique_ptr<float[], Free> data_;
   std::size_t size_ = 0;
 };
+
+// Rows per chunk of a chunked dataset, 1 for other layouts.
+std::int64_t chunk_rows(const h5::File& f, const std::string& path) {
+  const h5::Handle dataset(H5Dopen2(f.id(), path.c_str(), H5P_DEFAULT));
+  const h5::Handle plist(H5Dget_create_plist(dataset.id()));
+  hsize_t chunk[2];
+  if (H5Pget_layout(plist.id()) != H5D_CHUNKED || H5Pget_chunk(plist.id(), 2, chunk) != 2) return 1;
+  return static_cast<std::int64_t>(chunk[0]);
+}
 
 struct UnitCoordinates {
   std::vector<std::int64_t> unit, channel, y, x;  // channel, y, x empty when the file has none
@@ -205,17 +211,20 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
       if (n_units < 1) throw InputError(what + " has no units");
       const auto design = make_design(category, a, what);
 
-      // Rows stream through one buffer of about 32 MiB: memory stays bounded by the batch.
-      const std::int64_t batch =
-          std::max<std::int64_t>(1, (std::int64_t{32} << 20) / (4 * n_units));
+      // Rows stream through two buffers of about 16 MiB, one read while the other is summed:
+      // memory stays bounded by the batch. Batches end on chunk boundaries, so that no compressed
+      // chunk is decoded twice.
+      std::int64_t batch = std::max<std::int64_t>(1, (std::int64_t{16} << 20) / (4 * n_units));
+      if (const auto chunk = chunk_rows(in, path); batch > chunk) batch -= batch % chunk;
+      batch = std::min(batch, n_stimuli);
+      const auto batch_size = static_cast<std::size_t>(batch * n_units);
+      float* rows = buffer.reserve(2 * batch_size);
       stats::MomentAccumulator accumulator(n_units, static_cast<int>(design.categories.size()));
-      float* rows = buffer.reserve(static_cast<std::size_t>(std::min(batch, n_stimuli)) * n_units);
-      for (std::int64_t first = 0; first < n_stimuli; first += batch) {
-        check_interrupt();
-        const auto count = std::min(batch, n_stimuli - first);
-        h5::read_rows_into(in, path, first, count, rows);
-        accumulator.add(rows, count, design.group.data() + first);
-      }
+      accumulator.add_streamed(n_stimuli, batch, design.group.data(), rows, rows + batch_size,
+                               [&](std::int64_t first, std::int64_t count, float* out) {
+                                 check_interrupt();
+                                 h5::read_rows_into(in, path, first, count, out);
+                               });
       const auto& moments = accumulator.moments();
       std::int64_t n_nonfinite = 0, n_units_nonfinite = 0;
       for (auto v : moments.nonfinite) {

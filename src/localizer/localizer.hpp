@@ -60,7 +60,8 @@ Design make_design(const std::vector<std::string>& category, const Options& opti
                    const std::string& what);
 
 // Runs the tests and FDR from the moments of the design's groups and hands each target's result to
-// `sink` (its buffers are reused for the next target). Unordered pairs run in parallel.
+// `sink` (its buffers are reused for the next target). Unordered pairs run in parallel, and `sink`
+// runs on the calling thread while the other threads test the pairs of later targets.
 void localize_moments(const stats::GroupMoments& moments, const Design& design,
                       const Options& options, const std::function<void(const TargetResult&)>& sink);
 

@@ -4,13 +4,23 @@
 #define BOOST_NO_CXX14_CONSTEXPR
 #include "stats/ttest.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <atomic>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <exception>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <type_traits>
 
 #include "common/error.hpp"
+#include "common/huge_pages.hpp"
 
 namespace lrm::stats {
 namespace {
@@ -23,40 +33,166 @@ using fast_policy = boost::math::policies::policy<boost::math::policies::promote
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
 constexpr std::int64_t block = 512;  // a block of units over a batch of rows stays in L2
+constexpr std::int64_t tile = 16;    // units whose running sums stay in registers
 
-// One block of `w` units over a batch of rows: per-group count, mean and squared deviations, two
-// passes while the block is in cache. Also compiled for AVX2, chosen at run time.
-template <typename T>
-__attribute__((target_clones("avx2", "default"))) void block_moments(
-    const T* data, std::int64_t n_rows, std::int64_t stride, std::int64_t w, const int* group,
-    int n_groups, std::int32_t* count, double* mean, double* ss) {
-  constexpr T largest = std::numeric_limits<T>::max();
-  std::fill(count, count + n_groups * block, 0);
-  std::fill(mean, mean + n_groups * block, 0.0);
-  std::fill(ss, ss + n_groups * block, 0.0);
+// The rows of each group in a batch (CSR), so that a group's sums over a tile of units accumulate
+// in registers instead of going through memory for every row.
+struct BatchGroups {
+  std::vector<std::int64_t> rows, start;  // rows of group g: rows[start[g]] .. rows[start[g+1]-1]
+};
+
+BatchGroups batch_groups(const int* group, std::int64_t n_rows, int n_groups) {
+  BatchGroups b;
+  b.start.assign(n_groups + 1, 0);
   for (std::int64_t r = 0; r < n_rows; ++r) {
-    if (group[r] < 0) continue;
-    const T* row = data + r * stride;
-    double* sum = mean + group[r] * block;
-    std::int32_t* n = count + group[r] * block;
-    for (std::int64_t j = 0; j < w; ++j) {
-      const bool finite = std::fabs(row[j]) <= largest;
-      sum[j] += finite ? static_cast<double>(row[j]) : 0.0;
-      n[j] += finite;
+    if (group[r] < -1 || group[r] >= n_groups) throw InputError("t-test: group label out of range");
+    if (group[r] >= 0) ++b.start[group[r] + 1];
+  }
+  for (int g = 0; g < n_groups; ++g) b.start[g + 1] += b.start[g];
+  b.rows.resize(b.start[n_groups]);
+  std::vector<std::int64_t> at(b.start.begin(), b.start.end() - 1);
+  for (std::int64_t r = 0; r < n_rows; ++r)
+    if (group[r] >= 0) b.rows[at[group[r]]++] = r;
+  return b;
+}
+
+// Four doubles; GCC and Clang lower the arithmetic to AVX2 or to pairs of SSE2 registers.
+using Vec = double __attribute__((vector_size(32)));
+using FloatVec = float __attribute__((vector_size(16)));
+constexpr std::int64_t lanes = 4;
+
+template <typename T>
+__attribute__((always_inline)) inline void load(const T* p, Vec& v) {
+  if constexpr (std::is_same_v<T, float>) {
+    FloatVec f;
+    std::memcpy(&f, p, sizeof f);
+    v = __builtin_convertvector(f, Vec);
+  } else {
+    std::memcpy(&v, p, sizeof v);
+  }
+}
+
+// Sum, then squared deviations from the mean, of the `rows` (at least one) of one group over a
+// tile of units starting at `data`, the running sums in registers; plain sums without finiteness
+// checks (a non-finite value makes its unit's sum non-finite, which the caller detects).
+template <typename T>
+__attribute__((always_inline)) inline void tile_moments(const T* data, std::int64_t stride,
+                                                        const std::int64_t* rows,
+                                                        std::int64_t n_rows, double* mean,
+                                                        double* ss) {
+  constexpr std::int64_t n_vecs = tile / lanes;
+  Vec acc[n_vecs] = {};
+  for (std::int64_t i = 0; i < n_rows; ++i) {
+    const T* row = data + rows[i] * stride;
+    for (std::int64_t k = 0; k < n_vecs; ++k) {
+      Vec x;
+      load(row + k * lanes, x);
+      acc[k] += x;
     }
   }
-  for (std::int64_t i = 0; i < n_groups * block; ++i)
-    mean[i] = count[i] > 0 ? mean[i] / count[i] : 0.0;
-  for (std::int64_t r = 0; r < n_rows; ++r) {
-    if (group[r] < 0) continue;
-    const T* row = data + r * stride;
-    const double* mu = mean + group[r] * block;
-    double* s = ss + group[r] * block;
-    for (std::int64_t j = 0; j < w; ++j) {
-      const bool finite = std::fabs(row[j]) <= largest;
-      const double d = finite ? static_cast<double>(row[j]) - mu[j] : 0.0;
-      s[j] += d * d;
+  Vec mu[n_vecs], dev[n_vecs] = {};
+  for (std::int64_t k = 0; k < n_vecs; ++k) mu[k] = acc[k] / static_cast<double>(n_rows);
+  for (std::int64_t i = 0; i < n_rows; ++i) {
+    const T* row = data + rows[i] * stride;
+    for (std::int64_t k = 0; k < n_vecs; ++k) {
+      Vec x;
+      load(row + k * lanes, x);
+      const Vec d = x - mu[k];
+      dev[k] += d * d;
     }
+  }
+  std::memcpy(mean, mu, sizeof mu);
+  std::memcpy(ss, dev, sizeof dev);
+}
+
+// One unit of one group over its rows, leaving out non-finite values: the path for the units after
+// the last whole tile and for the few whose plain sums came out non-finite.
+template <typename T>
+void column_moments(const T* data, std::int64_t stride, const std::int64_t* rows,
+                    std::int64_t n_rows, std::int32_t& count, double& mean, double& ss) {
+  constexpr T largest = std::numeric_limits<T>::max();
+  double sum = 0.0;
+  count = 0;
+  for (std::int64_t i = 0; i < n_rows; ++i) {
+    const T v = data[rows[i] * stride];
+    if (std::fabs(v) <= largest) sum += static_cast<double>(v), ++count;
+  }
+  mean = count > 0 ? sum / count : 0.0;
+  ss = 0.0;
+  for (std::int64_t i = 0; i < n_rows; ++i) {
+    const T v = data[rows[i] * stride];
+    if (std::fabs(v) <= largest)
+      ss += (static_cast<double>(v) - mean) * (static_cast<double>(v) - mean);
+  }
+}
+
+// One block of `w` units over a batch of rows: per-group count, mean and squared deviations (two
+// passes, as numpy's var, while the block is in cache). Also compiled for AVX2, chosen at run time.
+template <typename T>
+__attribute__((target_clones("avx2", "default"))) void block_moments(
+    const T* data, std::int64_t stride, std::int64_t w, const BatchGroups& groups, int n_groups,
+    std::int32_t* count, double* mean, double* ss) {
+  for (int g = 0; g < n_groups; ++g) {
+    const std::int64_t* rows = groups.rows.data() + groups.start[g];
+    const std::int64_t n_rows = groups.start[g + 1] - groups.start[g];
+    double* m = mean + g * block;
+    double* s = ss + g * block;
+    std::int32_t* n = count + g * block;
+    const std::int64_t tiled = n_rows > 0 ? w / tile * tile : 0;
+    for (std::int64_t j = 0; j < tiled; j += tile)
+      tile_moments(data + j, stride, rows, n_rows, m + j, s + j);
+    for (std::int64_t j = 0; j < w; ++j) {
+      n[j] = static_cast<std::int32_t>(n_rows);
+      if (j >= tiled || !std::isfinite(s[j]))
+        column_moments(data + j, stride, rows, n_rows, n[j], m[j], s[j]);
+    }
+  }
+}
+
+// Merges a batch's moments (b) of `w` units into the running ones (a) with Chan et al.'s pairwise
+// update. A side without values has count, mean and squared deviations 0, which the update turns
+// into the other side's values exactly.
+__attribute__((target_clones("avx2", "default"))) void merge_moments(
+    std::int64_t w, const std::int32_t* count_b, const double* mean_b, const double* ss_b,
+    std::int32_t* count_a, double* mean_a, double* ss_a) {
+  for (std::int64_t j = 0; j < w; ++j) {
+    const std::int32_t na = count_a[j], nb = count_b[j];
+    const double n = std::max(na + nb, 1), delta = mean_b[j] - mean_a[j];
+    mean_a[j] += delta * (static_cast<double>(nb) / n);
+    ss_a[j] += ss_b[j] + delta * delta * (static_cast<double>(na) * nb / n);
+    count_a[j] = na + nb;
+  }
+}
+
+// One thread's moments of one block of units over a batch: count, mean, squared deviations per
+// group.
+struct BlockScratch {
+  explicit BlockScratch(int n_groups)
+      : count(static_cast<std::size_t>(n_groups) * block), mean(count.size()), ss(count.size()) {}
+  std::vector<std::int32_t> count;
+  std::vector<double> mean, ss;
+};
+
+// Adds block b (of `block` units) of a batch of rows to `m`.
+template <typename T>
+void accumulate_block(GroupMoments& m, const T* data, const BatchGroups& groups,
+                      BlockScratch& scratch, std::int64_t b) {
+  const int n_groups = static_cast<int>(m.n_groups);
+  const std::int64_t n_units = m.n_units, rows_used = groups.start[n_groups];
+  std::int32_t* count = scratch.count.data();
+  double* mean = scratch.mean.data();
+  double* ss = scratch.ss.data();
+  const std::int64_t u0 = b * block, w = std::min(block, n_units - u0);
+  block_moments(data + u0, n_units, w, groups, n_groups, count, mean, ss);
+  for (int g = 0; g < n_groups; ++g) {
+    const auto at = m.at(g, u0);
+    merge_moments(w, count + g * block, mean + g * block, ss + g * block, m.count.data() + at,
+                  m.mean.data() + at, m.sum_sq_dev.data() + at);
+  }
+  for (std::int64_t j = 0; j < w; ++j) {
+    std::int64_t finite = 0;
+    for (int g = 0; g < n_groups; ++g) finite += count[g * block + j];
+    m.nonfinite[u0 + j] += rows_used - finite;
   }
 }
 
@@ -77,10 +213,30 @@ MomentAccumulator::MomentAccumulator(std::int64_t n_units, int n_groups) {
   m_.n_groups = n_groups;
   m_.n_units = n_units;
   const std::size_t cells = static_cast<std::size_t>(n_groups) * n_units;
+  reserve_huge_pages(m_.count, cells);
+  reserve_huge_pages(m_.mean, cells);
+  reserve_huge_pages(m_.sum_sq_dev, cells);
+  reserve_huge_pages(m_.nonfinite, n_units);
   m_.count.assign(cells, 0);
-  m_.mean.assign(cells, nan);
-  m_.sum_sq_dev.assign(cells, nan);
+  m_.mean.assign(cells, 0.0);
+  m_.sum_sq_dev.assign(cells, 0.0);
   m_.nonfinite.assign(n_units, 0);
+}
+
+void MomentAccumulator::set_empty(double value) {
+  for (std::size_t i = 0; i < m_.count.size(); ++i)
+    if (m_.count[i] == 0) m_.mean[i] = m_.sum_sq_dev[i] = value;
+}
+
+const GroupMoments& MomentAccumulator::moments() {
+  if (!handed_out_) set_empty(nan);
+  handed_out_ = true;
+  return m_;
+}
+
+GroupMoments MomentAccumulator::take() {
+  moments();
+  return std::move(m_);
 }
 
 void MomentAccumulator::add(const float* rows, std::int64_t n_rows, const int* group) {
@@ -93,46 +249,68 @@ void MomentAccumulator::add(const double* rows, std::int64_t n_rows, const int* 
 
 template <typename T>
 void MomentAccumulator::add_batch(const T* data, std::int64_t n_rows, const int* group) {
-  const int n_groups = static_cast<int>(m_.n_groups);
-  const std::int64_t n_units = m_.n_units;
-  for (std::int64_t r = 0; r < n_rows; ++r)
-    if (group[r] < -1 || group[r] >= n_groups) throw InputError("t-test: group label out of range");
-  std::int64_t rows_used = 0;
-  for (std::int64_t r = 0; r < n_rows; ++r) rows_used += group[r] >= 0;
-
-  const std::int64_t n_blocks = (n_units + block - 1) / block;
+  const auto groups = batch_groups(group, n_rows, static_cast<int>(m_.n_groups));
+  if (handed_out_) set_empty(0.0);
+  handed_out_ = false;
+  const std::int64_t n_blocks = (m_.n_units + block - 1) / block;
 #pragma omp parallel
   {
-    // This batch's moments of one block: count, mean, squared deviations per group.
-    std::vector<std::int32_t> count(static_cast<std::size_t>(n_groups) * block);
-    std::vector<double> mean(count.size()), ss(count.size());
+    BlockScratch scratch(static_cast<int>(m_.n_groups));
 #pragma omp for schedule(dynamic, 8)
-    for (std::int64_t b = 0; b < n_blocks; ++b) {
-      const std::int64_t u0 = b * block, w = std::min(block, n_units - u0);
-      block_moments(data + u0, n_rows, n_units, w, group, n_groups, count.data(), mean.data(),
-                    ss.data());
-      for (std::int64_t j = 0; j < w; ++j) {
-        std::int64_t finite = 0;
-        for (int g = 0; g < n_groups; ++g) {
-          const auto i = g * block + j;
-          finite += count[i];
-          if (count[i] == 0) continue;
-          const auto at = m_.at(g, u0 + j);
-          const std::int64_t na = m_.count[at], nb = count[i];
-          if (na == 0) {
-            m_.mean[at] = mean[i];
-            m_.sum_sq_dev[at] = ss[i];
-          } else {
-            const double n = static_cast<double>(na + nb), delta = mean[i] - m_.mean[at];
-            m_.mean[at] += delta * (static_cast<double>(nb) / n);
-            m_.sum_sq_dev[at] += ss[i] + delta * delta * (static_cast<double>(na) * nb / n);
-          }
-          m_.count[at] = static_cast<std::int32_t>(na + nb);
+    for (std::int64_t b = 0; b < n_blocks; ++b) accumulate_block(m_, data, groups, scratch, b);
+  }
+}
+
+void MomentAccumulator::add_streamed(std::int64_t n_rows, std::int64_t batch, const int* group,
+                                     float* buffer0, float* buffer1, const BatchReader& read) {
+  if (n_rows == 0) return;
+  const std::int64_t n_batches = (n_rows + batch - 1) / batch;
+  std::vector<BatchGroups> groups;
+  for (std::int64_t b = 0; b < n_batches; ++b)
+    groups.push_back(batch_groups(group + b * batch, std::min(batch, n_rows - b * batch),
+                                  static_cast<int>(m_.n_groups)));
+  if (handed_out_) set_empty(0.0);
+  handed_out_ = false;
+  float* const buffers[2] = {buffer0, buffer1};
+  read(0, std::min(batch, n_rows), buffers[0]);
+  const std::int64_t n_blocks = (m_.n_units + block - 1) / block;
+  // The threads claim blocks of a batch one at a time and wait for one another between batches
+  // asleep: spinning at an OpenMP barrier while the calling thread reads would take the CPU from
+  // other processes.
+  std::unique_ptr<std::atomic<std::int64_t>[]> next(new std::atomic<std::int64_t>[n_batches]());
+  std::mutex mutex;
+  std::condition_variable passed;
+  std::int64_t arrived = 0, generation = 0;
+  std::exception_ptr error;
+  std::atomic<bool> failed{false};
+#pragma omp parallel
+  {
+    const int team = omp_get_num_threads();
+    BlockScratch scratch(static_cast<int>(m_.n_groups));
+    for (std::int64_t b = 0; b < n_batches; ++b) {
+      if (omp_get_thread_num() == 0 && b + 1 < n_batches && !failed) {
+        try {
+          const std::int64_t first = (b + 1) * batch;
+          read(first, std::min(batch, n_rows - first), buffers[(b + 1) % 2]);
+        } catch (...) {
+          error = std::current_exception();
+          failed = true;
         }
-        m_.nonfinite[u0 + j] += rows_used - finite;
+      }
+      for (std::int64_t k; (k = next[b]++) < n_blocks;)
+        if (!failed) accumulate_block(m_, buffers[b % 2], groups[b], scratch, k);
+      std::unique_lock<std::mutex> lock(mutex);
+      if (++arrived == team) {
+        arrived = 0;
+        ++generation;
+        passed.notify_all();
+      } else {
+        const auto waiting_for = generation + 1;
+        passed.wait(lock, [&] { return generation >= waiting_for; });
       }
     }
   }
+  if (error) std::rethrow_exception(error);
 }
 
 GroupMoments group_moments(const float* data, std::int64_t n_rows, std::int64_t n_units,

@@ -2,6 +2,7 @@
 // Two-sample t-tests as scipy.stats.ttest_ind computes them (two-sided), vectorised over units:
 // the moments of every group for every unit come from one pass over a stimuli × units matrix.
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace lrm::stats {
@@ -19,7 +20,7 @@ struct GroupMoments {
 };
 
 // Accumulates GroupMoments over batches of rows, so a stimuli × units matrix can stream from a file
-// through one reused buffer. Within a batch each cache-sized block of units is read twice (means,
+// through reused buffers. Within a batch each cache-sized block of units is read twice (means,
 // then squared deviations, as numpy's var); batches merge with Chan et al.'s pairwise update, which
 // keeps the variance as accurate. Parallel over unit blocks.
 class MomentAccumulator {
@@ -28,13 +29,24 @@ class MomentAccumulator {
   // `group[r]` is the group of row r of this batch, or −1 to leave the row out.
   void add(const float* rows, std::int64_t n_rows, const int* group);
   void add(const double* rows, std::int64_t n_rows, const int* group);
-  const GroupMoments& moments() const { return m_; }
-  GroupMoments take() { return std::move(m_); }
+  // Reads `n_rows` rows batch by batch with `read(first, count, out)` into alternating buffers of
+  // `batch` rows: the calling thread reads the next batch while the others start on the last
+  // one. `group` labels all `n_rows` rows; an exception from `read` is rethrown.
+  using BatchReader = std::function<void(std::int64_t first, std::int64_t count, float* out)>;
+  void add_streamed(std::int64_t n_rows, std::int64_t batch, const int* group, float* buffer0,
+                    float* buffer1, const BatchReader& read);
+  // A group without finite values in a unit has mean and squared deviations NaN.
+  const GroupMoments& moments();
+  GroupMoments take();
 
  private:
   template <typename T>
   void add_batch(const T* rows, std::int64_t n_rows, const int* group);
+  // Sets mean and squared deviations where a group has no values: NaN when handed out, 0 while
+  // accumulating (so that merging needs no special case and vectorises).
+  void set_empty(double value);
   GroupMoments m_;
+  bool handed_out_ = false;
 };
 
 // The moments of a whole matrix (one batch of the accumulator).

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "common/error.hpp"
 #include "stats/ttest.hpp"
 
 using namespace lrm::stats;
@@ -99,16 +101,59 @@ TEST(StatsTTest, BatchesMergeToTheMomentsOfTheWholeMatrix) {
       m[r * units + u] = static_cast<float>(1000.0 + std::sin(0.37 * r + 0.11 * u) * (u % 5));
   }
   m[5 * units + 9] = NAN;
+  m[7 * units + 20] = INFINITY;
   const auto whole = group_moments(m.data(), rows, units, group, 3);
   MomentAccumulator batches(units, 3);
   for (std::int64_t first = 0; first < rows; first += 5)
     batches.add(m.data() + first * units, std::min<std::int64_t>(5, rows - first),
                 group.data() + first);
-  const auto& merged = batches.moments();
-  EXPECT_EQ(merged.count, whole.count);
-  EXPECT_EQ(merged.nonfinite, whole.nonfinite);
-  for (std::size_t i = 0; i < whole.mean.size(); ++i) {
-    EXPECT_NEAR(merged.mean[i], whole.mean[i], 1e-13 * std::fabs(whole.mean[i]));
-    EXPECT_NEAR(merged.sum_sq_dev[i], whole.sum_sq_dev[i], 1e-11 * whole.sum_sq_dev[i] + 1e-300);
+  // The same batches read through two alternating buffers.
+  MomentAccumulator streamed(units, 3);
+  std::vector<float> buffer0(5 * units), buffer1(5 * units);
+  streamed.add_streamed(rows, 5, group.data(), buffer0.data(), buffer1.data(),
+                        [&](std::int64_t first, std::int64_t count, float* out) {
+                          std::copy_n(m.data() + first * units, count * units, out);
+                        });
+  for (const auto* merged : {&batches.moments(), &streamed.moments()}) {
+    EXPECT_EQ(merged->count, whole.count);
+    EXPECT_EQ(merged->nonfinite, whole.nonfinite);
+    for (std::size_t i = 0; i < whole.mean.size(); ++i) {
+      EXPECT_NEAR(merged->mean[i], whole.mean[i], 1e-13 * std::fabs(whole.mean[i]));
+      EXPECT_NEAR(merged->sum_sq_dev[i], whole.sum_sq_dev[i], 1e-11 * whole.sum_sq_dev[i] + 1e-300);
+    }
   }
+  EXPECT_EQ(batches.moments().mean, streamed.moments().mean);
+}
+
+TEST(StatsTTest, GroupsWithoutValuesHaveUndefinedMoments) {
+  // Unit 1 has no finite value in group 1; group 2 has no rows in the first batch.
+  const std::vector<float> m{1, 2, 3, NAN, 5, 6, 7, NAN, 9, 10, 11, 12};
+  const std::vector<int> group{0, 1, 0, 1, 2, 2};
+  MomentAccumulator batches(2, 3);
+  batches.add(m.data(), 4, group.data());
+  const auto first = batches.moments();
+  EXPECT_TRUE(std::isnan(first.mean[first.at(1, 1)]));
+  EXPECT_TRUE(std::isnan(first.mean[first.at(2, 0)]));
+  EXPECT_TRUE(std::isnan(first.sum_sq_dev[first.at(2, 0)]));
+  batches.add(m.data() + 8, 2, group.data() + 4);  // handed out, then accumulating again
+  const auto merged = batches.take();
+  EXPECT_EQ(merged.count, (std::vector<std::int32_t>{2, 2, 2, 0, 2, 2}));
+  EXPECT_TRUE(std::isnan(merged.mean[merged.at(1, 1)]));
+  EXPECT_DOUBLE_EQ(merged.mean[merged.at(1, 0)], 5.0);
+  EXPECT_DOUBLE_EQ(merged.mean[merged.at(2, 0)], 10.0);
+  EXPECT_DOUBLE_EQ(merged.sum_sq_dev[merged.at(2, 1)], 2.0);
+  EXPECT_DOUBLE_EQ(merged.mean[merged.at(0, 1)], 4.0);
+  EXPECT_DOUBLE_EQ(merged.sum_sq_dev[merged.at(0, 1)], 8.0);
+}
+
+TEST(StatsTTest, StreamedBatchesPassOnReadErrors) {
+  const std::int64_t rows = 12, units = 3;
+  std::vector<int> group(rows, 0);
+  std::vector<float> buffer0(4 * units), buffer1(4 * units);
+  MomentAccumulator accumulator(units, 1);
+  EXPECT_THROW(accumulator.add_streamed(rows, 4, group.data(), buffer0.data(), buffer1.data(),
+                                        [](std::int64_t first, std::int64_t, float*) {
+                                          if (first == 8) throw lrm::InputError("truncated");
+                                        }),
+               lrm::InputError);
 }
