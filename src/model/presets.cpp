@@ -26,6 +26,15 @@ nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t 
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad));
 }
 
+// The elements of a braced list are evaluated first to last, whereas constructor arguments are
+// evaluated in an unspecified order (GCC: last first). The order decides which random draws
+// initialise each layer, so built this way a seed gives the initial weights PyTorch gives.
+nn::Sequential in_order(std::initializer_list<nn::AnyModule> layers) {
+  nn::Sequential s;
+  for (const auto& layer : layers) s->push_back(layer);
+  return s;
+}
+
 std::string shape_text(const std::vector<std::int64_t>& s, std::size_t from) {
   std::string out;
   for (std::size_t i = from; i < s.size(); ++i) out += (i > from ? "×" : "") + std::to_string(s[i]);
@@ -101,14 +110,15 @@ Architecture preset(const std::string& name) {
 }
 
 Chain alexnet_backbone(std::int64_t num_classes) {
-  nn::Sequential features(
-      conv(3, 64, 11, 4, 2), nn::ReLU(), nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2)),
-      conv(64, 192, 5, 1, 2), nn::ReLU(), nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2)),
-      conv(192, 384, 3, 1, 1), nn::ReLU(), conv(384, 256, 3, 1, 1), nn::ReLU(),
-      conv(256, 256, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2)));
-  nn::Sequential classifier(nn::Dropout(0.5), nn::Linear(256 * 6 * 6, 4096), nn::ReLU(),
-                            nn::Dropout(0.5), nn::Linear(4096, 4096), nn::ReLU(),
-                            nn::Linear(4096, num_classes));
+  using L = nn::AnyModule;
+  auto pool = [] { return L(nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2))); };
+  auto features = in_order({L(conv(3, 64, 11, 4, 2)), L(nn::ReLU()), pool(),
+                            L(conv(64, 192, 5, 1, 2)), L(nn::ReLU()), pool(),
+                            L(conv(192, 384, 3, 1, 1)), L(nn::ReLU()), L(conv(384, 256, 3, 1, 1)),
+                            L(nn::ReLU()), L(conv(256, 256, 3, 1, 1)), L(nn::ReLU()), pool()});
+  auto classifier = in_order({L(nn::Dropout(0.5)), L(nn::Linear(256 * 6 * 6, 4096)), L(nn::ReLU()),
+                              L(nn::Dropout(0.5)), L(nn::Linear(4096, 4096)), L(nn::ReLU()),
+                              L(nn::Linear(4096, num_classes))});
   Chain chain;
   chain->add_block("features", features);
   chain->add("avgpool", nn::AnyModule(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({6, 6}))));
@@ -118,14 +128,15 @@ Chain alexnet_backbone(std::int64_t num_classes) {
 
 // AlexNet's layout scaled down for 28×28 digits: 28 → 14 → 7 → 3 spatially.
 Chain mnist_backbone() {
-  nn::Sequential features(conv(1, 16, 5, 1, 2), nn::ReLU(), nn::MaxPool2d(nn::MaxPool2dOptions(2)),
-                          conv(16, 32, 3, 1, 1), nn::ReLU(), nn::MaxPool2d(nn::MaxPool2dOptions(2)),
-                          conv(32, 48, 3, 1, 1), nn::ReLU(), conv(48, 32, 3, 1, 1), nn::ReLU(),
-                          conv(32, 32, 3, 1, 1), nn::ReLU(),
-                          nn::MaxPool2d(nn::MaxPool2dOptions(2)));
-  nn::Sequential classifier(nn::Dropout(0.1), nn::Linear(32 * 3 * 3, 128), nn::ReLU(),
-                            nn::Dropout(0.1), nn::Linear(128, 128), nn::ReLU(),
-                            nn::Linear(128, 10));
+  using L = nn::AnyModule;
+  auto pool = [] { return L(nn::MaxPool2d(nn::MaxPool2dOptions(2))); };
+  auto features = in_order({L(conv(1, 16, 5, 1, 2)), L(nn::ReLU()), pool(),
+                            L(conv(16, 32, 3, 1, 1)), L(nn::ReLU()), pool(),
+                            L(conv(32, 48, 3, 1, 1)), L(nn::ReLU()), L(conv(48, 32, 3, 1, 1)),
+                            L(nn::ReLU()), L(conv(32, 32, 3, 1, 1)), L(nn::ReLU()), pool()});
+  auto classifier = in_order({L(nn::Dropout(0.1)), L(nn::Linear(32 * 3 * 3, 128)), L(nn::ReLU()),
+                              L(nn::Dropout(0.1)), L(nn::Linear(128, 128)), L(nn::ReLU()),
+                              L(nn::Linear(128, 10))});
   Chain chain;
   chain->add_block("features", features);
   chain->add("avgpool", nn::AnyModule(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({3, 3}))));
