@@ -1,7 +1,5 @@
 #include "model/training.hpp"
 
-#include <malloc.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,15 +26,6 @@ double one_cycle(double peak, double warmup, std::int64_t step, std::int64_t tot
   return peak * (1 + std::cos(M_PI * std::min(1.0, (t - rise) / fall))) / 2;
 }
 
-// Under glibc's default thresholds LibTorch's freed activation buffers go back to the kernel, and
-// every step faults them in again: about a third of the CPU time of the MNIST models.
-void keep_freed_memory() {
-#ifdef __GLIBC__
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
-}
-
 std::string join_classes(const std::vector<std::string>& classes) {
   std::string out;
   for (const auto& c : classes) out += (out.empty() ? "" : "\t") + c;
@@ -54,7 +43,6 @@ TrainSummary train(const TrainOptions& o) {
   if (o.label_smoothing < 0 || o.label_smoothing >= 1)
     throw InputError("--label-smoothing must be in [0, 1)");
   const auto started = std::chrono::steady_clock::now();
-  keep_freed_memory();
 
   auto arch = preset(o.model);
   torch::manual_seed(o.seed);
