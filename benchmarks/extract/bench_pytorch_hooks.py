@@ -2,7 +2,7 @@
 """The PyTorch peer of `lrm extract`: AlexNet-LRM3 (random weights), forward hooks on every layer
 and on every destination's modulation, writing the same arrays as `lrm extract --layers all`
 (layer outputs, <dest>:pre, <dest>:F per pass) batch by batch to HDF5 with h5py, with the suite's
-chunking (about 1 MiB of rows, at most one batch) and compression (shuffle + gzip level 1).
+chunking (about 1 MiB of rows, a divisor of the batch) and compression (shuffle + gzip level 1).
 Usage: bench_pytorch_hooks.py IMAGE_DIR OUT.h5 --threads 2 --passes 2 --batch-size 32"""
 import argparse
 import os
@@ -98,6 +98,8 @@ def main():
                 if key not in datasets:
                     units = rows.shape[1]
                     chunk_rows = max(1, min((1 << 20) // 4 // units, n, a.batch_size))
+                    while a.batch_size % chunk_rows and chunk_rows < n:
+                        chunk_rows -= 1
                     datasets[key] = f.create_dataset(key, (n, units), "f4", chunks=(chunk_rows, units),
                                                      compression="gzip", compression_opts=1, shuffle=True)
                 datasets[key][first:first + len(x)] = rows

@@ -1,6 +1,9 @@
 #include "extract/activation_writer.hpp"
 
+#include <exception>
+
 #include "common/error.hpp"
+#include "common/threads.hpp"
 
 namespace lrm::extract {
 namespace {
@@ -86,6 +89,16 @@ void ActivationWriter::create(const WriteJob& first) {
   }
   activations_.set_attr("rows_complete", std::int64_t{0});
   file_.flush();
+  open_direct();
+}
+
+void ActivationWriter::open_direct() {
+  for (const auto& req : requests_) {
+    auto g = activations_.group(req.name);
+    for (std::size_t p = 0; p < passes_.size(); ++p)
+      for (std::size_t k = 0; k < conditions_.size(); ++k)
+        direct_.push_back(h5::DirectRows::open(g, dataset_name(p, k), batch_rows_));
+  }
 }
 
 void ActivationWriter::reopen(std::uint64_t rows) {
@@ -95,17 +108,51 @@ void ActivationWriter::reopen(std::uint64_t rows) {
       for (std::size_t k = 0; k < conditions_.size(); ++k)
         writers_.push_back(h5::RowWriter<float>::reopen(g, dataset_name(p, k), rows));
   }
+  open_direct();
 }
 
 void ActivationWriter::write(const WriteJob& job) {
   if (!ready()) create(job);
+  std::vector<torch::Tensor> rows(writers_.size());
+  struct Task {
+    std::size_t dataset, chunk;
+  };
+  std::vector<Task> tasks;
   for (std::size_t i = 0; i < writers_.size(); ++i) {
-    const auto t = job.arrays[i].flatten(1).contiguous();
-    if (static_cast<std::uint64_t>(t.size(1)) != writers_[i].row_size())
+    rows[i] = job.arrays[i].flatten(1).contiguous();
+    if (static_cast<std::uint64_t>(rows[i].size(1)) != writers_[i].row_size())
       throw InputError("activations of " +
                        requests_[i / (passes_.size() * conditions_.size())].name +
                        " change size between batches (stimuli of different sizes?)");
-    writers_[i].append(t.data_ptr<float>(), job.count);
+    if (!direct_[i]) continue;
+    const auto n = direct_[i]->chunk_count(job.first, job.count);
+    for (std::size_t k = 0; k < n; ++k) tasks.push_back({i, k});
+  }
+  std::vector<std::vector<unsigned char>> encoded(tasks.size());
+  std::exception_ptr failure;  // an exception must not leave an OpenMP region
+#pragma omp parallel num_threads(lrm::threads())
+  {
+    std::optional<h5::ChunkEncoder> encoder;
+#pragma omp for schedule(dynamic)
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+      try {
+        if (!encoder) encoder.emplace();
+        encoded[t] = direct_[tasks[t].dataset]->encode(
+            tasks[t].chunk, rows[tasks[t].dataset].data_ptr<float>(), job.count, *encoder);
+      } catch (...) {
+#pragma omp critical
+        failure = std::current_exception();
+      }
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+  for (std::size_t t = 0; t < tasks.size(); ++t)
+    direct_[tasks[t].dataset]->write(tasks[t].chunk, job.first, encoded[t]);
+  for (std::size_t i = 0; i < writers_.size(); ++i) {
+    if (direct_[i])
+      direct_[i]->finish_rows(job.first, job.count);
+    else
+      writers_[i].append(rows[i].data_ptr<float>(), job.count);
   }
   file_.flush();
   activations_.set_attr("rows_complete", static_cast<std::int64_t>(job.first + job.count));

@@ -5,11 +5,13 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "extract/layers.hpp"
 #include "extract/steering_conditions.hpp"
+#include "io/direct_chunks.hpp"
 #include "io/h5.hpp"
 #include "stimuli/stimulus_set.hpp"
 
@@ -38,10 +40,12 @@ class ActivationWriter {
   void reopen(std::uint64_t rows);
   bool ready() const { return !writers_.empty(); }
   // Appends the batch to every dataset, flushes the file, then records the batch as complete.
+  // Chunks are encoded on all threads (lrm::threads()) and written on this one.
   void write(const WriteJob& job);
 
  private:
   std::string dataset_name(std::size_t pass, std::size_t condition) const;
+  void open_direct();
   h5::File& file_;
   h5::Group activations_;
   std::vector<LayerRequest> requests_;
@@ -50,6 +54,7 @@ class ActivationWriter {
   const stimuli::StimulusSet& set_;
   std::uint64_t batch_rows_;
   std::vector<h5::RowWriter<float>> writers_;
+  std::vector<std::optional<h5::DirectRows>> direct_;  // per dataset, where chunks align
 };
 
 }  // namespace lrm::extract

@@ -519,9 +519,12 @@ RowWriter<T>::RowWriter(const Group& g, const std::string& name,
   shape.insert(shape.end(), row_shape_.begin(), row_shape_.end());
   std::vector<hsize_t> hdims(shape.begin(), shape.end());
   Handle space(H5Screate_simple(static_cast<int>(hdims.size()), hdims.data(), nullptr));
-  Handle plist =
-      create_plist(hdims, default_chunk(shape, sizeof(T), std::max<std::uint64_t>(chunk_rows, 1)),
-                   options.compress);
+  chunk_rows = std::max<std::uint64_t>(chunk_rows, 1);
+  auto chunk = default_chunk(shape, sizeof(T), chunk_rows);
+  // Chunks hold a divisor of chunk_rows rows, so that appends of chunk_rows rows fill whole
+  // chunks, which can be encoded in parallel and written directly (direct_chunks.hpp).
+  while (chunk_rows % chunk[0] != 0 && chunk[0] < total_rows) --chunk[0];
+  Handle plist = create_plist(hdims, chunk, options.compress);
   dataset_ = Handle(check(H5Dcreate2(g.id(), name.c_str(), native_type<T>(), space.id(),
                                      H5P_DEFAULT, plist.id(), H5P_DEFAULT),
                           "cannot create dataset " + where(g.id(), name)));
