@@ -2,21 +2,22 @@
 
 #include <sys/mman.h>
 
-#include <cstdint>
-
 namespace lrm {
 
-void advise_huge_pages(void* begin, std::size_t bytes) {
+void* allocate_huge_pages(std::size_t bytes) {
+  constexpr std::size_t huge = std::size_t{2} << 20;
+  void* p;
+  if (bytes < (std::size_t{1} << 20)) {
+    p = std::malloc(bytes == 0 ? 1 : bytes);
+  } else {
+    const std::size_t rounded = (bytes + huge - 1) / huge * huge;
+    p = std::aligned_alloc(huge, rounded);
 #ifdef MADV_HUGEPAGE
-  constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
-  const auto start = reinterpret_cast<std::uintptr_t>(begin);
-  const std::uintptr_t first = (start + huge - 1) / huge * huge,
-                       last = (start + bytes) / huge * huge;
-  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
-#else
-  (void)begin;
-  (void)bytes;
+    if (p) madvise(p, rounded, MADV_HUGEPAGE);
 #endif
+  }
+  if (!p) throw std::bad_alloc();
+  return p;
 }
 
 }  // namespace lrm

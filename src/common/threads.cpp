@@ -4,7 +4,12 @@
 
 #include <thread>
 
-extern "C" void openblas_set_num_threads(int);
+// OpenBLAS, weakly: a program that calls no BLAS (the localizer's benchmark driver) then does not
+// load it, and other BLAS builds lack these. Its pthread build starts workers as it loads, which
+// spin on sched_yield for about 0.1 s before they sleep, taking that time from the OpenMP kernels
+// on small machines; stopping them is free, as the next threaded BLAS call starts them again.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
 
 namespace lrm {
 namespace {
@@ -19,7 +24,8 @@ int hardware_threads() {
 void set_threads(int n) {
   g_threads = n > 0 ? n : hardware_threads();
   omp_set_num_threads(g_threads);
-  openblas_set_num_threads(g_threads);
+  if (openblas_set_num_threads) openblas_set_num_threads(g_threads);
+  if (blas_thread_shutdown_) blas_thread_shutdown_();
 }
 
 int threads() { return g_threads > 0 ? g_threads : hardware_threads(); }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "common/error.hpp"
@@ -14,10 +15,12 @@ namespace {
 
 // The source file's dimension scales, keyed by the object reference DIMENSION_LIST stores so that
 // a scale is found by address instead of HDF5's search of the whole file for a name, and the
-// datasets with dimensions. Paths are without the leading '/'.
+// datasets with dimensions. Paths are without the leading '/'; an object with several names (hard
+// links, which H5Ocopy keeps shared) is listed under the first.
 struct SourceTree {
   std::map<hobj_ref_t, std::string> scales;
   std::vector<std::pair<std::string, std::vector<std::vector<hobj_ref_t>>>> attached;
+  std::set<haddr_t> visited;
   std::string error;
 };
 
@@ -39,8 +42,8 @@ std::optional<std::vector<std::vector<hobj_ref_t>>> dimension_list(hid_t dataset
 }
 
 herr_t visit(hid_t group, const char* name, const H5L_info_t* info, void* data) {
-  if (info->type != H5L_TYPE_HARD) return 0;
   auto& tree = *static_cast<SourceTree*>(data);
+  if (info->type != H5L_TYPE_HARD || !tree.visited.insert(info->u.address).second) return 0;
   Handle obj(H5Oopen(group, name, H5P_DEFAULT));
   if (!obj.valid()) {
     tree.error = std::string("cannot open /") + name;
@@ -101,6 +104,24 @@ void copy_children(const File& src, const Group& dest) {
         fail_on(H5DSattach_scale(dataset.id(), scale.id(), i), path);
       }
   }
+}
+
+void copy_coordinate(const File& src, const std::string& path, const Group& dest,
+                     const std::string& name, const std::string& dim) {
+  const std::string what = src.path().string() + ":" + path + " into " + dest.path() + "/" + name;
+  Handle options(H5Pcreate(H5P_OBJECT_COPY));
+  H5Pset_copy_object(options.id(), H5O_COPY_WITHOUT_ATTR_FLAG);
+  if (H5Ocopy(src.id(), path.c_str(), dest.id(), name.c_str(), options.id(), H5P_DEFAULT) < 0)
+    throw InputError("cannot copy " + what);
+  Handle copy(H5Dopen2(dest.id(), name.c_str(), H5P_DEFAULT));
+  herr_t status;
+  if (dim.empty()) {
+    status = H5DSset_scale(copy.id(), name.c_str());
+  } else {
+    Handle scale(H5Dopen2(dest.id(), dim.c_str(), H5P_DEFAULT));
+    status = H5DSattach_scale(copy.id(), scale.id(), 0);
+  }
+  if (status < 0) throw InputError("cannot make a coordinate of the copy of " + what);
 }
 
 }  // namespace lrm::h5

@@ -11,4 +11,10 @@ namespace lrm::h5 {
 // scales. A reference to a scale that is not in `src` (a dangling one) is an error naming it.
 void copy_children(const File& src, const Group& dest);
 
+// Copies the 1-D dataset at `path` of `src` into `dest` under `name`: values and storage, not its
+// attributes (scale references into `src`). The copy becomes the dimension scale `name` or, given
+// `dim`, an auxiliary coordinate along the dimension `dim` of `dest`.
+void copy_coordinate(const File& src, const std::string& path, const Group& dest,
+                     const std::string& name, const std::string& dim = "");
+
 }  // namespace lrm::h5

@@ -4,12 +4,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <numeric>
+#include <optional>
 
 #include "common/error.hpp"
 #include "common/huge_pages.hpp"
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
 #include "io/h5.hpp"
+#include "io/h5_copy.hpp"
 
 namespace lrm::localizer {
 namespace {
@@ -35,29 +38,6 @@ std::vector<int> passes_of(const h5::Group& layer) {
   return passes;
 }
 
-// The batch buffer, backed by transparent huge pages where the kernel offers them: tens of MiB in
-// 4 KiB pages cost thousands of page faults, which dominate a fast run on a virtual machine.
-class BatchBuffer {
- public:
-  float* reserve(std::size_t n) {
-    if (n <= size_) return data_.get();
-    constexpr std::size_t huge = std::size_t{2} << 20;
-    const std::size_t bytes = (n * sizeof(float) + huge - 1) / huge * huge;
-    data_.reset(static_cast<float*>(std::aligned_alloc(huge, bytes)));
-    if (!data_) throw std::bad_alloc();
-    advise_huge_pages(data_.get(), bytes);
-    size_ = bytes / sizeof(float);
-    return data_.get();
-  }
-
- private:
-  struct Free {
-    void operator()(float* p) const { std::free(p); }
-  };
-  std::unique_ptr<float[], Free> data_;
-  std::size_t size_ = 0;
-};
-
 // Rows per chunk of a chunked dataset, 1 for other layouts.
 std::int64_t chunk_rows(const h5::File& f, const std::string& path) {
   const h5::Handle dataset(H5Dopen2(f.id(), path.c_str(), H5P_DEFAULT));
@@ -67,58 +47,90 @@ std::int64_t chunk_rows(const h5::File& f, const std::string& path) {
   return static_cast<std::int64_t>(chunk[0]);
 }
 
-struct UnitCoordinates {
-  std::vector<std::int64_t> unit, channel, y, x;  // channel, y, x empty when the file has none
-};
-
-UnitCoordinates unit_coordinates(const h5::File& f, const std::string& layer_path,
-                                 std::int64_t n_units) {
-  UnitCoordinates c;
-  auto read = [&](const std::string& name) -> std::vector<std::int64_t> {
-    const auto path = layer_path + "/" + name;
-    if (!h5::exists(f, path)) return {};
-    auto a = h5::read_array<std::int64_t>(f, path);
-    if (static_cast<std::int64_t>(a.data.size()) != n_units)
-      throw InputError(f.path().string() + ":" + path + " has " + std::to_string(a.data.size()) +
-                       " values for " + std::to_string(n_units) + " units");
-    return std::move(a.data);
+// The moments of each category for every unit of the (stimulus, unit) dataset at `path`. Rows
+// stream through two buffers of about 16 MiB, one read while the other is summed: memory stays
+// bounded by the batch. Batches end on chunk boundaries, so that no compressed chunk is decoded
+// twice. The buffers are freed before the tests, whose arrays can then reuse their pages.
+stats::GroupMoments pass_moments(const h5::File& in, const std::string& path, const Design& design,
+                                 std::int64_t n_stimuli, std::int64_t n_units) {
+  std::int64_t batch = std::max<std::int64_t>(1, (std::int64_t{16} << 20) / (4 * n_units));
+  if (const auto chunk = chunk_rows(in, path); batch > chunk) batch -= batch % chunk;
+  batch = std::min(batch, n_stimuli);
+  const auto batch_size = static_cast<std::size_t>(batch * n_units);
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
   };
-  c.unit = read("unit");
-  if (c.unit.empty()) {
-    c.unit.resize(n_units);
-    for (std::int64_t u = 0; u < n_units; ++u) c.unit[u] = u;
-  }
-  c.channel = read("channel");
-  c.y = read("y");
-  c.x = read("x");
-  if (c.channel.empty() || c.y.empty() || c.x.empty()) c.channel.clear(), c.y.clear(), c.x.clear();
-  return c;
+  const std::unique_ptr<float[], Free> rows(
+      static_cast<float*>(allocate_huge_pages(2 * batch_size * sizeof(float))));
+  stats::MomentAccumulator accumulator(n_units, static_cast<int>(design.categories.size()));
+  accumulator.add_streamed(n_stimuli, batch, design.group.data(), rows.get(),
+                           rows.get() + batch_size,
+                           [&](std::int64_t first, std::int64_t count, float* out) {
+                             check_interrupt();
+                             h5::read_rows_into(in, path, first, count, out);
+                           });
+  return accumulator.take();
 }
 
-void write_target(const h5::Group& g, const TargetResult& r, const UnitCoordinates& units,
-                  const Options& options) {
-  h5::write_coordinate(g, "unit", units.unit);
-  std::vector<std::string> coords;
-  if (!units.channel.empty()) {
-    h5::write_aux_coordinate(g, "channel", "unit", units.channel);
-    h5::write_aux_coordinate(g, "y", "unit", units.y);
-    h5::write_aux_coordinate(g, "x", "unit", units.x);
-    coords = {"channel", "y", "x"};
+// Checks that the layer's coordinate `name` holds a number per unit; false when it is absent.
+bool has_unit_coordinate(const h5::File& f, const std::string& layer_path, const std::string& name,
+                         std::int64_t n_units) {
+  const auto path = layer_path + "/" + name;
+  if (!h5::exists(f, path)) return false;
+  const auto shape = h5::dataset_shape(f, path);
+  if (shape != std::vector<std::uint64_t>{static_cast<std::uint64_t>(n_units)} ||
+      h5::is_string_dataset(f, path))
+    throw InputError(f.path().string() + ":" + path + " is not one number for each of the " +
+                     std::to_string(n_units) + " units");
+  return true;
+}
+
+// Copies the layer's unit coordinates (the unit index, and channel, y, x when the file has all
+// three) into the pass group once; the target groups link to them. Returns the auxiliary ones.
+std::vector<std::string> write_unit_coordinates(const h5::File& in, const std::string& layer_path,
+                                                std::int64_t n_units, const h5::Group& g) {
+  if (has_unit_coordinate(in, layer_path, "unit", n_units)) {
+    h5::copy_coordinate(in, layer_path + "/unit", g, "unit");
+  } else {
+    std::vector<std::int64_t> unit(n_units);
+    std::iota(unit.begin(), unit.end(), std::int64_t{0});
+    h5::write_coordinate(g, "unit", unit);
   }
+  const std::vector<std::string> position{"channel", "y", "x"};
+  std::size_t present = 0;
+  for (const auto& name : position) present += has_unit_coordinate(in, layer_path, name, n_units);
+  if (present < position.size()) return {};
+  for (const auto& name : position)
+    h5::copy_coordinate(in, layer_path + "/" + name, g, name, "unit");
+  return position;
+}
+
+// Makes g/name a further name of pass/name (an HDF5 hard link: one copy for every target).
+void link_to_pass(const h5::Group& g, const h5::Group& pass, const std::string& name) {
+  if (H5Lcreate_hard(pass.id(), name.c_str(), g.id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+    throw InputError("cannot link " + g.path() + "/" + name + " to " + pass.path() + "/" + name);
+}
+
+// Writes a target's group; its unit coordinates are links to those of the pass group `pass`.
+void write_target(const h5::Group& pass, const h5::Group& g, const TargetResult& r,
+                  const std::vector<std::string>& coords, const Options& options) {
+  link_to_pass(g, pass, "unit");
+  for (const auto& name : coords) link_to_pass(g, pass, name);
   h5::write_coordinate(g, "comparison", r.others);
   const auto n_units = static_cast<std::uint64_t>(r.n_units);
   const std::vector<std::uint64_t> per_comparison{r.others.size(), n_units};
   const std::vector<std::string> comparison_unit{"comparison", "unit"};
-  // Large float arrays stay uncompressed: random mantissas barely compress and deflate would
-  // dominate the run time.
-  const h5::ArrayOptions plain{coords, false, {}}, packed{coords, true, {}};
-  h5::write_array(g, "t", r.t, per_comparison, comparison_unit, plain);
-  h5::write_array(g, "p_adjusted", r.p_adjusted, per_comparison, comparison_unit, plain);
-  h5::write_array(g, "rejected", r.rejected, per_comparison, comparison_unit, packed);
-  if (options.ratio) h5::write_array(g, "ratio", r.ratio, per_comparison, comparison_unit, plain);
-  h5::write_array(g, "selective", r.selective, {n_units}, {"unit"}, packed);
-  h5::write_array(g, "mean_t", r.mean_t, {n_units}, {"unit"}, plain);
-  h5::write_array(g, "mean_p_adjusted", r.mean_p_adjusted, {n_units}, {"unit"}, plain);
+  // Uncompressed: random mantissas barely compress, and deflate (with its fresh buffers) would
+  // take longer than writing the masks' bytes.
+  const h5::ArrayOptions plain{coords, false, {}};
+  h5::write_array(g, "t", r.t.data(), per_comparison, comparison_unit, plain);
+  h5::write_array(g, "p_adjusted", r.p_adjusted.data(), per_comparison, comparison_unit, plain);
+  h5::write_array(g, "rejected", r.rejected.data(), per_comparison, comparison_unit, plain);
+  if (options.ratio)
+    h5::write_array(g, "ratio", r.ratio.data(), per_comparison, comparison_unit, plain);
+  h5::write_array(g, "selective", r.selective, {n_units}, {"unit"}, plain);
+  h5::write_array(g, "mean_t", r.mean_t.data(), {n_units}, {"unit"}, plain);
+  h5::write_array(g, "mean_p_adjusted", r.mean_p_adjusted.data(), {n_units}, {"unit"}, plain);
   h5::write_array(g, "n_positive_rejected", r.n_positive_rejected, {r.others.size()},
                   {"comparison"}, {});
   h5::write_array(g, "n_undefined", r.n_undefined, {r.others.size()}, {"comparison"}, {});
@@ -192,7 +204,6 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
   for (const auto& p : plan) total += static_cast<std::int64_t>(p.passes.size());
   Progress bar("localize", total, "passes");
   std::vector<SummaryRow> summary;
-  BatchBuffer buffer;
   for (const auto& [layer, passes, category] : plan) {
     const std::string layer_path = "/activations/" + layer;
     for (int pass : passes) {
@@ -211,27 +222,12 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
       if (n_units < 1) throw InputError(what + " has no units");
       const auto design = make_design(category, a, what);
 
-      // Rows stream through two buffers of about 16 MiB, one read while the other is summed:
-      // memory stays bounded by the batch. Batches end on chunk boundaries, so that no compressed
-      // chunk is decoded twice.
-      std::int64_t batch = std::max<std::int64_t>(1, (std::int64_t{16} << 20) / (4 * n_units));
-      if (const auto chunk = chunk_rows(in, path); batch > chunk) batch -= batch % chunk;
-      batch = std::min(batch, n_stimuli);
-      const auto batch_size = static_cast<std::size_t>(batch * n_units);
-      float* rows = buffer.reserve(2 * batch_size);
-      stats::MomentAccumulator accumulator(n_units, static_cast<int>(design.categories.size()));
-      accumulator.add_streamed(n_stimuli, batch, design.group.data(), rows, rows + batch_size,
-                               [&](std::int64_t first, std::int64_t count, float* out) {
-                                 check_interrupt();
-                                 h5::read_rows_into(in, path, first, count, out);
-                               });
-      const auto& moments = accumulator.moments();
+      const auto moments = pass_moments(in, path, design, n_stimuli, n_units);
       std::int64_t n_nonfinite = 0, n_units_nonfinite = 0;
       for (auto v : moments.nonfinite) {
         n_nonfinite += v;
         n_units_nonfinite += v > 0;
       }
-      const auto units = unit_coordinates(in, layer_path, n_units);
 
       const auto g = top.require_group(layer + "/pass" + std::to_string(pass));
       g.set_attr("layer", layer);
@@ -240,13 +236,17 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
       g.set_attr("n_units_nonfinite", n_units_nonfinite);
       h5::write_coordinate(g, "category", design.categories);
       h5::write_array(g, "n_images", design.n_images, {design.n_images.size()}, {"category"}, {});
-      if (n_nonfinite > 0) {
-        h5::write_coordinate(g, "unit", units.unit);
-        h5::write_array(g, "nonfinite", moments.nonfinite, {static_cast<std::uint64_t>(n_units)},
-                        {"unit"}, {});
-      }
+      // Written with the first target, while the other threads test the pairs of later ones.
+      std::optional<std::vector<std::string>> coords;
+      const auto write_pass_units = [&] {
+        coords = write_unit_coordinates(in, layer_path, n_units, g);
+        if (n_nonfinite > 0)
+          h5::write_array(g, "nonfinite", moments.nonfinite.data(),
+                          {static_cast<std::uint64_t>(n_units)}, {"unit"}, {*coords, true, {}});
+      };
       localize_moments(moments, design, a, [&](const TargetResult& target) {
-        write_target(g.require_group(target.target), target, units, a);
+        if (!coords) write_pass_units();
+        write_target(g, g.require_group(target.target), target, *coords, a);
         summary.push_back({layer, pass, target.target, n_units, target.n_selective, n_nonfinite,
                            n_units_nonfinite});
       });

@@ -12,7 +12,6 @@
 #include <utility>
 
 #include "common/error.hpp"
-#include "common/huge_pages.hpp"
 #include "common/interrupt.hpp"
 
 namespace lrm::localizer {
@@ -26,7 +25,7 @@ std::string joined(const std::vector<std::string>& names) {
 
 // One thread's working memory for testing pairs.
 struct Scratch {
-  std::vector<double> df;
+  HugePageVector<double> df;
   stats::FdrScratch fdr;
 };
 
@@ -44,10 +43,7 @@ class PairQueue {
       }
       needed_.push_back(keys_.size());
     }
-    // One array per quantity for all pairs, so that it can sit in huge pages.
     const std::size_t cells = keys_.size() * static_cast<std::size_t>(moments.n_units);
-    reserve_huge_pages(t_, cells);
-    reserve_huge_pages(p_adjusted_, cells);
     t_.resize(cells);
     p_adjusted_.resize(cells);
     rejected_.resize(cells);
@@ -140,9 +136,9 @@ class PairQueue {
   const Options& options_;
   std::vector<std::pair<int, int>> keys_;
   std::map<std::pair<int, int>, std::size_t> slot_;
-  std::vector<std::size_t> needed_;     // per target: pairs [0, needed) cover it
-  std::vector<double> t_, p_adjusted_;  // (pair, unit)
-  std::vector<std::uint8_t> rejected_;  // (pair, unit)
+  std::vector<std::size_t> needed_;        // per target: pairs [0, needed) cover it
+  HugePageVector<double> t_, p_adjusted_;  // (pair, unit)
+  HugePageVector<std::uint8_t> rejected_;  // (pair, unit)
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<std::uint8_t> done_;
@@ -162,8 +158,6 @@ void assemble_target(const stats::GroupMoments& moments, const Design& design, i
   tr.n_images = design.n_images[ti];
   const auto n_comparisons = static_cast<std::int64_t>(others.size());
   const std::size_t cells = static_cast<std::size_t>(n_comparisons) * n_units;
-  reserve_huge_pages(tr.t, cells);
-  reserve_huge_pages(tr.p_adjusted, cells);
   tr.t.resize(cells);
   tr.p_adjusted.resize(cells);
   tr.rejected.resize(cells);
@@ -317,7 +311,7 @@ LayerResult localize(const float* activations, std::int64_t n_stimuli, std::int6
   LayerResult result;
   result.categories = design.categories;
   result.n_images = design.n_images;
-  result.nonfinite = moments.nonfinite;
+  result.nonfinite.assign(moments.nonfinite.begin(), moments.nonfinite.end());
   for (auto v : moments.nonfinite) {
     result.n_nonfinite += v;
     result.n_units_nonfinite += v > 0;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/huge_pages.hpp"
 #include "stats/fdr.hpp"
 #include "stats/ttest.hpp"
 
@@ -28,14 +29,14 @@ struct TargetResult {
   std::string target;
   std::vector<std::string> others;  // the comparison coordinate
   std::int64_t n_units = 0, n_images = 0;
-  std::vector<double> t;                // (comparison, unit); positive: target above the other
-  std::vector<double> p_adjusted;       // (comparison, unit); NaN where t is undefined
-  std::vector<std::uint8_t> rejected;   // (comparison, unit); FDR rejection, either sign of t
-  std::vector<double> ratio;            // (comparison, unit) mean(T)/mean(O), with Options::ratio
-  std::vector<std::uint8_t> selective;  // (unit)
-  std::vector<double> mean_t, mean_p_adjusted;    // (unit), over comparisons
-  std::vector<std::int64_t> n_positive_rejected;  // (comparison)
-  std::vector<std::int64_t> n_undefined;          // (comparison) units with NaN t
+  HugePageVector<double> t;               // (comparison, unit); positive: target above the other
+  HugePageVector<double> p_adjusted;      // (comparison, unit); NaN where t is undefined
+  HugePageVector<std::uint8_t> rejected;  // (comparison, unit); FDR rejection, either sign of t
+  HugePageVector<double> ratio;           // (comparison, unit) mean(T)/mean(O), with Options::ratio
+  std::vector<std::uint8_t> selective;    // (unit)
+  HugePageVector<double> mean_t, mean_p_adjusted;  // (unit), over comparisons
+  std::vector<std::int64_t> n_positive_rejected;   // (comparison)
+  std::vector<std::int64_t> n_undefined;           // (comparison) units with NaN t
   std::int64_t n_selective = 0;        // the final mask (ratio criterion included when asked)
   std::int64_t n_selective_ttest = 0;  // the t-test criterion alone
 };

@@ -33,9 +33,8 @@ double rank_factor(std::int64_t r, std::int64_t n, double cn) {
 
 // Fills adjusted p and rejections for the `m` smallest p-values (sorted ascending, ranks 1..m)
 // of a family of n; values beyond rank m are known to have raw adjusted values ≥ 1.
-void adjust_sorted(const std::vector<std::pair<double, std::int64_t>>& sorted, std::int64_t m,
-                   std::int64_t n, double cn, double alpha, double* p_adjusted,
-                   std::uint8_t* rejected) {
+void adjust_sorted(const std::pair<double, std::int64_t>* sorted, std::int64_t m, std::int64_t n,
+                   double cn, double alpha, double* p_adjusted, std::uint8_t* rejected) {
   std::int64_t last_rejected = 0;
   for (std::int64_t r = 1; r <= m; ++r)
     if (sorted[r - 1].first <= rank_factor(r, n, cn) * alpha) last_rejected = r;
@@ -50,8 +49,8 @@ void adjust_sorted(const std::vector<std::pair<double, std::int64_t>>& sorted, s
 
 // Sorts (value, index) pairs by descending value, values ≥ 0 (whose bit patterns order as the
 // values), with a least-significant-digit radix sort: several times faster than std::sort here.
-void sort_descending(std::vector<std::pair<double, std::int64_t>>& v,
-                     std::vector<std::pair<double, std::int64_t>>& spare) {
+void sort_descending(HugePageVector<std::pair<double, std::int64_t>>& v,
+                     HugePageVector<std::pair<double, std::int64_t>>& spare) {
   constexpr int digits = 8, radix = 256;
   const auto key = [](double x) {
     std::uint64_t bits;
@@ -90,7 +89,8 @@ FdrResult fdr(const std::vector<double>& p, FdrMethod method, double alpha) {
     if (!std::isnan(p[i])) sorted.emplace_back(p[i], i);
   std::sort(sorted.begin(), sorted.end());
   const auto m = static_cast<std::int64_t>(sorted.size());
-  adjust_sorted(sorted, m, n, c_n(n, method), alpha, out.p_adjusted.data(), out.rejected.data());
+  adjust_sorted(sorted.data(), m, n, c_n(n, method), alpha, out.p_adjusted.data(),
+                out.rejected.data());
   if (m < n) std::fill(out.p_adjusted.begin(), out.p_adjusted.end(), nan);
   return out;
 }
@@ -168,7 +168,7 @@ void fdr_of_t(const double* t, const double* df, std::int64_t n, FdrMethod metho
   if (!one_df && cn > 1.0)
     m = std::lower_bound(sorted.begin(), sorted.end(), std::make_pair(1.0 / cn, std::int64_t{-1})) -
         sorted.begin();
-  adjust_sorted(sorted, m, n, cn, alpha, p_adjusted, rejected);
+  adjust_sorted(sorted.data(), m, n, cn, alpha, p_adjusted, rejected);
 }
 
 }  // namespace lrm::stats

@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/huge_pages.hpp"
+
 namespace lrm::stats {
 
 enum class FdrMethod { bh, by };  // Benjamini–Hochberg; Benjamini–Yekutieli (any dependence)
@@ -32,7 +34,7 @@ FdrResult fdr_of_t(const double* t, const double* df, std::int64_t n, FdrMethod 
                    double alpha);
 // Working memory of fdr_of_t, kept between calls of one thread (fresh memory costs page faults).
 struct FdrScratch {
-  std::vector<std::pair<double, std::int64_t>> sorted, spare;
+  HugePageVector<std::pair<double, std::int64_t>> sorted, spare;
 };
 // The same into the caller's arrays of n values.
 void fdr_of_t(const double* t, const double* df, std::int64_t n, FdrMethod method, double alpha,

@@ -20,7 +20,6 @@
 #include <type_traits>
 
 #include "common/error.hpp"
-#include "common/huge_pages.hpp"
 
 namespace lrm::stats {
 namespace {
@@ -213,10 +212,6 @@ MomentAccumulator::MomentAccumulator(std::int64_t n_units, int n_groups) {
   m_.n_groups = n_groups;
   m_.n_units = n_units;
   const std::size_t cells = static_cast<std::size_t>(n_groups) * n_units;
-  reserve_huge_pages(m_.count, cells);
-  reserve_huge_pages(m_.mean, cells);
-  reserve_huge_pages(m_.sum_sq_dev, cells);
-  reserve_huge_pages(m_.nonfinite, n_units);
   m_.count.assign(cells, 0);
   m_.mean.assign(cells, 0.0);
   m_.sum_sq_dev.assign(cells, 0.0);

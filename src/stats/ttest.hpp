@@ -5,6 +5,8 @@
 #include <functional>
 #include <vector>
 
+#include "common/huge_pages.hpp"
+
 namespace lrm::stats {
 
 enum class TTestKind { student, welch };
@@ -12,10 +14,10 @@ enum class TTestKind { student, welch };
 // Count, mean and sum of squared deviations of each group for each unit, over finite values only.
 struct GroupMoments {
   std::int64_t n_groups = 0, n_units = 0;
-  std::vector<std::int32_t> count;      // (group, unit)
-  std::vector<double> mean;             // (group, unit)
-  std::vector<double> sum_sq_dev;       // (group, unit)
-  std::vector<std::int64_t> nonfinite;  // (unit) NaN/inf values left out of that unit's tests
+  HugePageVector<std::int32_t> count;      // (group, unit)
+  HugePageVector<double> mean;             // (group, unit)
+  HugePageVector<double> sum_sq_dev;       // (group, unit)
+  HugePageVector<std::int64_t> nonfinite;  // (unit) NaN/inf values left out of that unit's tests
   std::int64_t at(int g, std::int64_t unit) const { return g * n_units + unit; }
 };
 

@@ -34,7 +34,11 @@ with h5py.File(out, "r") as f, h5py.File(os.path.join(fixture, "expected.h5"), "
             np.array_equal(finite, np.isfinite(mine)) and
             np.allclose(mine[finite], expected[finite], rtol=1e-12, atol=0))
     c.check("every category is a target", sorted(f["localizer/conv/pass1"].keys()) ==
-            ["bodies", "category", "faces", "n_images", "nonfinite", "objects", "places", "unit"])
+            ["bodies", "category", "channel", "faces", "n_images", "nonfinite", "objects", "places",
+             "unit", "x", "y"])
+    c.check("unit coordinates are stored once per pass, linked from each target",
+            all(f[f"localizer/conv/pass1/{t}/{name}"].id == f[f"localizer/conv/pass1/{name}"].id
+                for t in ("faces", "places") for name in ("unit", "channel", "y", "x")))
     c.check("NaN/inf counts are stored", f["localizer/conv/pass1"].attrs["n_nonfinite"] == 6)
     c.check("summary table has a row per target", len(f["localizer/summary/target"]) == 4)
 

@@ -37,11 +37,17 @@ void write_activations_stage(const fs::path& path) {
   out.commit();
 }
 
+// As lrm localize writes it: unit coordinates in the pass group, hard-linked into the target's.
 void write_localizer_stage(const fs::path& path) {
   io::ResultFile out(path, io::Provenance{"lrm localize", "", 7, {}});
-  auto g = out.root().require_group("localizer/conv/pass0/x");
-  h5::write_coordinate(g, "unit", std::vector<std::int64_t>{0, 1});
-  h5::write_array<double>(g, "mean_t", std::vector<double>{2.5, -1}, {2}, {"unit"});
+  auto pass = out.root().require_group("localizer/conv/pass0");
+  h5::write_coordinate(pass, "unit", std::vector<std::int64_t>{0, 1});
+  h5::write_aux_coordinate(pass, "channel", "unit", std::vector<std::int64_t>{3, 4});
+  auto g = pass.require_group("x");
+  for (const char* name : {"unit", "channel"})
+    ASSERT_GE(H5Lcreate_hard(pass.id(), name, g.id(), name, H5P_DEFAULT, H5P_DEFAULT), 0);
+  h5::write_array<double>(g, "mean_t", std::vector<double>{2.5, -1}, {2}, {"unit"},
+                          {{"channel"}, false, {}});
   out.commit();
 }
 
@@ -62,6 +68,13 @@ std::string attached_scale(const h5::File& f, const std::string& dataset, unsign
       },
       &name);
   return status < 0 ? "dangling" : name;
+}
+
+haddr_t address(const h5::File& f, const std::string& path) {
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(f.id(), path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+    return HADDR_UNDEF;
+  return info.addr;
 }
 
 int scales_on(const h5::File& f, const std::string& dataset, unsigned dim) {
@@ -107,8 +120,12 @@ TEST(PipelineMerge, CopiesKeepTheirDimensionScales) {
   EXPECT_EQ(attached_scale(f, conv + "pass1", 1), conv + "unit");
   EXPECT_EQ(attached_scale(f, conv + "category", 0), conv + "stimulus");
   EXPECT_EQ(attached_scale(f, "/mnist-lrm/evaluation/top1", 0), "/mnist-lrm/model");
-  EXPECT_EQ(attached_scale(f, "/mnist-lrm/localizer/conv/pass0/x/mean_t", 0),
-            "/mnist-lrm/localizer/conv/pass0/x/unit");
+  // Hard links stay one object each, scales and arrays attached under their first names.
+  const std::string pass = "/mnist-lrm/localizer/conv/pass0/";
+  EXPECT_EQ(address(f, pass + "x/unit"), address(f, pass + "unit"));
+  EXPECT_EQ(address(f, pass + "x/channel"), address(f, pass + "channel"));
+  EXPECT_EQ(attached_scale(f, pass + "x/mean_t", 0), pass + "unit");
+  EXPECT_EQ(attached_scale(f, pass + "x/channel", 0), pass + "unit");
   EXPECT_EQ(h5::read_strings(f, conv + "stimulus"), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(h5::dataset_attr_string(f, conv + "pass0", "coordinates"), "category");
   EXPECT_EQ(f.root().attr_string("stages"), "activations,localizer");
@@ -127,7 +144,7 @@ TEST(PipelineMerge, MergingAgainReplacesInsteadOfDuplicating) {
             (std::vector<std::string>{"activations", "localizer"}));
   EXPECT_EQ(scales_on(f, "/mnist-lrm/localizer/conv/pass0/x/mean_t", 0), 1);
   EXPECT_EQ(attached_scale(f, "/mnist-lrm/localizer/conv/pass0/x/mean_t", 0),
-            "/mnist-lrm/localizer/conv/pass0/x/unit");
+            "/mnist-lrm/localizer/conv/pass0/unit");
   EXPECT_FALSE(fs::exists(io::ResultFile::partial_path(t.results)));
 }
 

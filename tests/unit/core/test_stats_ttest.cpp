@@ -60,7 +60,7 @@ TEST(StatsTTest, NonFiniteValuesAreLeftOutAndCounted) {
     m.insert(m.end(), {float(i), float(b_inf[i])}), group.push_back(1);
   const auto moments =
       group_moments(m.data(), static_cast<std::int64_t>(group.size()), 2, group, 2);
-  EXPECT_EQ(moments.nonfinite, (std::vector<std::int64_t>{0, 2}));
+  EXPECT_EQ(moments.nonfinite, (lrm::HugePageVector<std::int64_t>{0, 2}));
   EXPECT_EQ(moments.count[moments.at(0, 1)], 6);
   EXPECT_EQ(moments.count[moments.at(1, 1)], 5);
 }
@@ -137,7 +137,7 @@ TEST(StatsTTest, GroupsWithoutValuesHaveUndefinedMoments) {
   EXPECT_TRUE(std::isnan(first.sum_sq_dev[first.at(2, 0)]));
   batches.add(m.data() + 8, 2, group.data() + 4);  // handed out, then accumulating again
   const auto merged = batches.take();
-  EXPECT_EQ(merged.count, (std::vector<std::int32_t>{2, 2, 2, 0, 2, 2}));
+  EXPECT_EQ(merged.count, (lrm::HugePageVector<std::int32_t>{2, 2, 2, 0, 2, 2}));
   EXPECT_TRUE(std::isnan(merged.mean[merged.at(1, 1)]));
   EXPECT_DOUBLE_EQ(merged.mean[merged.at(1, 0)], 5.0);
   EXPECT_DOUBLE_EQ(merged.mean[merged.at(2, 0)], 10.0);
