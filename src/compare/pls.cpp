@@ -225,10 +225,12 @@ Eigen::Index update_mask(SplitFit& f, const Eigen::MatrixXd& y) {
   }
   const int k = f.components;
   Eigen::MatrixXd yk(static_cast<Eigen::Index>(f.train.size()), q);
-  for (std::size_t i = 0; i < f.train.size(); ++i)
-    yk.row(static_cast<Eigen::Index>(i)) =
-        y.row(f.train[i]) - f.y_mean.transpose() -
-        f.t.row(f.train[i]).head(k) * f.q.leftCols(k).transpose();
+  for (std::size_t i = 0; i < f.train.size(); ++i) {
+    const auto r = static_cast<Eigen::Index>(i);
+    yk.row(r) = y.row(f.train[i]) - f.y_mean.transpose();
+    // Before the first component the product is empty, which BLAS rejects (lda = 0).
+    if (k > 0) yk.row(r) -= f.t.row(f.train[i]).head(k) * f.q.leftCols(k).transpose();
+  }
   Eigen::Index first = -1;
   for (Eigen::Index j = 0; j < q; ++j) {
     if (f.masked[j]) continue;
@@ -374,7 +376,10 @@ std::vector<SplitFit> fit_splits(const FeatureMatrix& x, const Rows& x_rows,
     for (Eigen::Index a = 0; a < s_count; ++a) {
       test_rows.push_back(&active[a]->x_test);
       u.col(a) = active[a]->u;
-      y_test_u.push_back(active[a]->y_test * active[a]->u);
+      // BLAS rejects products with an empty matrix (lda = 0): a fit without test rows skips them.
+      const auto& y_test = active[a]->y_test;
+      y_test_u.push_back(y_test.rows() ? Eigen::VectorXd(y_test * active[a]->u)
+                                       : Eigen::VectorXd());
     }
 
     // x_w = C_k u = F u - X_test^T (Yc_test u) - (sum of X_train)(delta . u) - P (R^T u).
@@ -451,7 +456,9 @@ std::vector<SplitFit> fit_splits(const FeatureMatrix& x, const Rows& x_rows,
       SplitFit& fit = *active[a];
       const auto pk = fit.p.col(k);
       const auto r = fit.r.col(k);
-      Eigen::VectorXd g = ftp.col(a) - fit.y_test.transpose() * test_p[static_cast<std::size_t>(a)];
+      Eigen::VectorXd g = ftp.col(a);
+      if (fit.y_test.rows())
+        g.noalias() -= fit.y_test.transpose() * test_p[static_cast<std::size_t>(a)];
       g -= (static_cast<double>(fit.train.size()) * fit.x_mean.dot(pk)) * fit.delta;
       if (k > 0) g.noalias() -= fit.r.leftCols(k) * (fit.p.leftCols(k).transpose() * pk);
       fit.m.noalias() -= g * r.transpose() + r * g.transpose();
