@@ -2,7 +2,7 @@
 # Localizer benchmark: suite vs scipy + statsmodels on 400 images x 193,600 units, 2 threads.
 # Usage: benchmarks/localizer/run.sh [BUILD_DIR] [LRM]
 #   builds bench_localize in BUILD_DIR if needed; with LRM (path to the lrm executable) times
-#   `lrm localize` instead, LibTorch's start-up included.
+#   `lrm localize` instead (the whole command: start-up, reading, writing).
 set -e
 cd "$(dirname "$0")/../.."
 build=${1:-build-bench}

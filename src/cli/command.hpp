@@ -13,8 +13,16 @@ struct Globals {
   bool quiet = false;
 };
 
+// The first word after the global options ("" if none).
+std::string subcommand_word(int argc, char** argv);
 // The first word after the global options when it names no subcommand ("" otherwise).
 std::string unknown_subcommand(const CLI::App& app, int argc, char** argv);
+// Whether `app` has the subcommand the command line names.
+bool runs_here(const CLI::App& app, int argc, char** argv);
+// Replaces this process with lrm-torch (next to this executable) on the same arguments. Returns
+// only if that fails: 2 after an error naming the command, or -1 when the command line names no
+// subcommand (--help, --version) and lrm-torch is absent, to be answered here.
+int run_model_binary(int argc, char** argv);
 
 // Each subcommand file defines one of these.
 void add_stimuli_command(CLI::App& app, const Globals& globals);

@@ -1,6 +1,10 @@
-// lrm: the command-line entry point. Global options, then one subcommand per stage.
+// lrm: the command-line entry point. Global options, then one subcommand per stage. Built twice:
+// `lrm` without LibTorch runs the commands that need no model and hands the others (and --help) to
+// `lrm-torch`, built with LRM_MODEL_COMMANDS, which runs them all.
 #include <malloc.h>
+#ifdef LRM_MODEL_COMMANDS
 #include <torch/torch.h>
+#endif
 
 #include <cstdio>
 #include <string>
@@ -35,7 +39,9 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", globals.quiet, "No progress bars or notes");
   app.parse_complete_callback([&] {
     set_threads(globals.threads);
+#ifdef LRM_MODEL_COMMANDS
     torch::set_num_threads(threads());
+#endif
     Progress::set_quiet(globals.quiet);
   });
 
@@ -44,6 +50,7 @@ int main(int argc, char** argv) {
   cli::add_localize_command(app, globals);
   cli::add_report_command(app, globals);
   cli::add_compare_command(app, globals);
+#ifdef LRM_MODEL_COMMANDS
   cli::add_model_command(app, globals);
   cli::add_extract_command(app, globals);
   cli::add_train_command(app, globals);
@@ -52,6 +59,12 @@ int main(int argc, char** argv) {
   cli::add_prototypes_command(app, globals);
   cli::add_steer_command(app, globals);
   cli::add_attend_command(app, globals);
+#else
+  if (!cli::runs_here(app, argc, argv)) {
+    const int status = cli::run_model_binary(argc, argv);
+    if (status >= 0) return status;
+  }
+#endif
 
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
@@ -79,9 +92,11 @@ int main(int argc, char** argv) {
                  "\nlrm: interrupted; partial outputs were left as *.partial (use --resume where "
                  "offered)\n");
     return 130;
+#ifdef LRM_MODEL_COMMANDS
   } catch (const c10::Error& e) {
     std::fprintf(stderr, "lrm: error: %s\n", e.what_without_backtrace());
     return 1;
+#endif
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lrm: error: %s\n", e.what());
     return 1;
