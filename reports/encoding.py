@@ -31,7 +31,8 @@ def plot(group, out_dir, options=None):
     rows = int(np.ceil(n / cols))
     nl = max(len(en["layers"]) for en in items)
     panel_w = max(1.6, 0.28 * nl + 0.6)
-    fig, axes = plt.subplots(rows, cols, figsize=(min(R.DOUBLE_COLUMN, cols * panel_w + 0.9),
+    legend_w = 2.0  # the legend sits right of the panels and must not squeeze them
+    fig, axes = plt.subplots(rows, cols, figsize=(min(R.DOUBLE_COLUMN, cols * panel_w + 0.9 + legend_w),
                                                   1.75 * rows + 0.2), squeeze=False, sharey=True)
     top, bottom = 0.1, 0.0
     for r, en in enumerate(items):
@@ -39,11 +40,13 @@ def plot(group, out_dir, options=None):
         x = np.arange(len(en["layers"]))
         offsets = np.linspace(-0.08, 0.08, len(en["passes"])) if len(en["passes"]) > 1 else [0]
         if en["ceiling"] is not None and np.isfinite(en["ceiling"]):
-            ax.axhline(en["ceiling"], color="0.35", ls="--", lw=1, label="ceiling")
+            ax.axhline(en["ceiling"], color="0.35", ls="--", lw=1,
+                       label=f"ceiling {en['ceiling']:.3f}")
             top = max(top, en["ceiling"])
         if en["true_ceiling"] is not None:
-            ax.axhline(float(en["true_ceiling"]), color="0.35", ls=":", lw=1,
-                       label="true ceiling (simulation)")
+            # Drawn in colour and labelled with its value: it usually lies on the estimate.
+            ax.axhline(float(en["true_ceiling"]), color="tab:red", ls=":", lw=1.5,
+                       label=f"true ceiling {float(en['true_ceiling']):.3f} (simulation)")
         for j, k in enumerate(en["passes"]):
             err = en["error"][:, j] if "error" in en else None
             ax.errorbar(x + offsets[j], en["score"][:, j], yerr=err, marker="o",
