@@ -20,8 +20,8 @@ std::string unknown_subcommand(const CLI::App& app, int argc, char** argv);
 // Whether `app` has the subcommand the command line names.
 bool runs_here(const CLI::App& app, int argc, char** argv);
 // Replaces this process with lrm-torch (next to this executable) on the same arguments. Returns
-// only if that fails: 2 after an error naming the command, or -1 when the command line names no
-// subcommand (--help, --version) and lrm-torch is absent, to be answered here.
+// only if that fails (2, after an error naming the command) or when the command line is answered
+// here (-1): no subcommand and no --help (--version, errors), or --help without lrm-torch.
 int run_model_binary(int argc, char** argv);
 
 // Each subcommand file defines one of these.

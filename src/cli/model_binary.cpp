@@ -14,6 +14,12 @@ namespace lrm::cli {
 
 int run_model_binary(int argc, char** argv) {
   const auto word = subcommand_word(argc, argv);
+  // Without a subcommand only the help, which lists every command, needs lrm-torch.
+  bool help = false;
+  for (int i = 1; i < argc; ++i)
+    help = help || std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "--help") == 0 ||
+           std::strcmp(argv[i], "--help-all") == 0;
+  if (word.empty() && !help) return -1;
   std::error_code ec;
   const auto self = std::filesystem::canonical("/proc/self/exe", ec);
   const auto model_binary = self.parent_path() / "lrm-torch";
