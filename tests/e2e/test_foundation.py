@@ -2,6 +2,7 @@
 opened with h5py and xarray (interop), plus the bad-input errors."""
 import os
 import shutil
+import subprocess
 
 import h5py
 import numpy as np
@@ -19,6 +20,14 @@ for sub in ["stimuli", "run"]:
     p = c.run(sub, "--help")
     c.check(f"{sub} --help explains itself", "Usage" in p.stdout or "usage" in p.stdout.lower())
 c.bad_input("unknown subcommand", ["frobnicate"], "frobnicate")
+# `lrm` runs the statistics commands without LibTorch and hands model commands to lrm-torch.
+p = subprocess.run(["ldd", c.lrm], capture_output=True, text=True)
+c.check("lrm itself does not link LibTorch", p.returncode == 0 and "libtorch" not in p.stdout)
+p = c.run("--help")
+c.check("lrm --help lists the model commands too", all(f"  {m} " in p.stdout for m in ("extract", "steer", "train")),
+        p.stdout[-400:])
+p = c.run("model", "info", "mnist-lrm")
+c.check("a model command runs through lrm", p.returncode == 0 and "classifier.6" in p.stdout, p.stderr[-300:])
 c.bad_input("unknown option", ["stimuli", "info", "x", "--no-such-option"], "--no-such-option")
 
 # MNIST import: 10,000 digits, seeded stratified 8,000/2,000 split, readable by h5py and xarray.
