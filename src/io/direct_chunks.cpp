@@ -47,7 +47,8 @@ std::vector<unsigned char> ChunkEncoder::encode(const void* block, std::uint64_t
                                                 std::uint64_t chunk_cols) {
   // HDF5's shuffle: byte j of element i goes to j × elements + i, over the whole (padded) chunk.
   const std::size_t elements = chunk_rows * chunk_cols, bytes = elements * elem_size;
-  shuffled_.assign(bytes, 0);
+  shuffled_.resize(bytes);
+  if (rows < chunk_rows || cols < chunk_cols) std::fill(shuffled_.begin(), shuffled_.end(), 0);
   const auto* in = static_cast<const unsigned char*>(block);
   for (std::uint64_t r = 0; r < rows; ++r) {
     const unsigned char* row = in + r * stride * elem_size;

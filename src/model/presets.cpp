@@ -109,6 +109,27 @@ Architecture preset(const std::string& name) {
   return a;
 }
 
+namespace {
+
+// AlexNet's chain after its conv stack: the average pool to pooled×pooled, then dropout, fc,
+// ReLU, dropout, fc, ReLU, fc (torchvision's module names and order).
+Chain alexnet_layout(nn::Sequential features, std::int64_t channels, std::int64_t pooled,
+                     std::int64_t hidden, double dropout, std::int64_t num_classes) {
+  using L = nn::AnyModule;
+  auto classifier =
+      in_order({L(nn::Dropout(dropout)), L(nn::Linear(channels * pooled * pooled, hidden)),
+                L(nn::ReLU()), L(nn::Dropout(dropout)), L(nn::Linear(hidden, hidden)),
+                L(nn::ReLU()), L(nn::Linear(hidden, num_classes))});
+  Chain chain;
+  chain->add_block("features", features);
+  chain->add("avgpool",
+             nn::AnyModule(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({pooled, pooled}))));
+  chain->add_block("classifier", classifier, /*flatten_input=*/true);
+  return chain;
+}
+
+}  // namespace
+
 Chain alexnet_backbone(std::int64_t num_classes) {
   using L = nn::AnyModule;
   auto pool = [] { return L(nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2))); };
@@ -116,14 +137,7 @@ Chain alexnet_backbone(std::int64_t num_classes) {
                             L(conv(64, 192, 5, 1, 2)), L(nn::ReLU()), pool(),
                             L(conv(192, 384, 3, 1, 1)), L(nn::ReLU()), L(conv(384, 256, 3, 1, 1)),
                             L(nn::ReLU()), L(conv(256, 256, 3, 1, 1)), L(nn::ReLU()), pool()});
-  auto classifier = in_order({L(nn::Dropout(0.5)), L(nn::Linear(256 * 6 * 6, 4096)), L(nn::ReLU()),
-                              L(nn::Dropout(0.5)), L(nn::Linear(4096, 4096)), L(nn::ReLU()),
-                              L(nn::Linear(4096, num_classes))});
-  Chain chain;
-  chain->add_block("features", features);
-  chain->add("avgpool", nn::AnyModule(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({6, 6}))));
-  chain->add_block("classifier", classifier, /*flatten_input=*/true);
-  return chain;
+  return alexnet_layout(features, 256, 6, 4096, 0.5, num_classes);
 }
 
 // AlexNet's layout scaled down for 28×28 digits: 28 → 14 → 7 → 3 spatially.
@@ -134,14 +148,7 @@ Chain mnist_backbone() {
                             L(conv(16, 32, 3, 1, 1)), L(nn::ReLU()), pool(),
                             L(conv(32, 48, 3, 1, 1)), L(nn::ReLU()), L(conv(48, 32, 3, 1, 1)),
                             L(nn::ReLU()), L(conv(32, 32, 3, 1, 1)), L(nn::ReLU()), pool()});
-  auto classifier = in_order({L(nn::Dropout(0.1)), L(nn::Linear(32 * 3 * 3, 128)), L(nn::ReLU()),
-                              L(nn::Dropout(0.1)), L(nn::Linear(128, 128)), L(nn::ReLU()),
-                              L(nn::Linear(128, 10))});
-  Chain chain;
-  chain->add_block("features", features);
-  chain->add("avgpool", nn::AnyModule(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({3, 3}))));
-  chain->add_block("classifier", classifier, /*flatten_input=*/true);
-  return chain;
+  return alexnet_layout(features, 32, 3, 128, 0.1, 10);
 }
 
 std::vector<std::int64_t> probe_shape(const std::string& backbone) {
