@@ -84,9 +84,16 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "lrm: error: %s (see lrm --help)\n", e.what());
     return 2;
+  } catch (const SettingError& e) {
+    // Settings are keyed by their option's long name.
+    std::fprintf(stderr, "lrm: error: --%s: %s\n", e.setting().c_str(), e.problem().c_str());
+    return 2;
   } catch (const InputError& e) {
     std::fprintf(stderr, "lrm: error: %s\n", e.what());
     return 2;
+  } catch (const InternalError& e) {
+    std::fprintf(stderr, "lrm: internal error: %s\n", e.what());
+    return 3;
   } catch (const Interrupted&) {
     std::fprintf(stderr,
                  "\nlrm: interrupted; partial outputs were left as *.partial (use --resume where "

@@ -11,6 +11,31 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A bad value of a named setting. The library names the setting by its key, which is the long
+// name of the option that sets it without dashes ("passes", "steer-strength"), and never spells a
+// flag itself; the CLI prints it as `--passes: <problem>`.
+class SettingError : public InputError {
+ public:
+  SettingError(std::string setting, std::string problem)
+      : InputError(setting + ": " + problem),
+        setting_(std::move(setting)),
+        problem_(std::move(problem)) {}
+  const std::string& setting() const { return setting_; }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::string setting_;
+  std::string problem_;
+};
+
+// A fault of the suite or a library it calls on input that passed validation (an HDF5 call
+// failing on a valid file). The CLI prints it on one line and exits with status 3, so scripts can
+// tell a bug to report from bad input to fix.
+class InternalError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // The run was interrupted (SIGINT/SIGTERM); partial outputs are left under their temporary names.
 class Interrupted : public std::runtime_error {
  public:
