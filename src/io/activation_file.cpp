@@ -1,0 +1,179 @@
+#include "io/activation_file.hpp"
+
+#include <algorithm>
+
+#include "common/error.hpp"
+
+namespace lrm::io {
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+std::string pass_dataset_name(int pass) { return "pass" + std::to_string(pass); }
+
+std::optional<int> parse_pass_dataset_name(const std::string& name) {
+  if (name.size() < 5 || name.compare(0, 4, "pass") != 0 ||
+      name.find_first_not_of("0123456789", 4) != std::string::npos || name.size() > 13)
+    return std::nullopt;
+  return std::stoi(name.substr(4));
+}
+
+std::string activation_dataset_name(int pass, const std::string& condition) {
+  const auto name = pass_dataset_name(pass);
+  return condition.empty() ? name : name + "/" + condition_prefix + condition;
+}
+
+std::string layer_path(const std::string& layer) {
+  return std::string("/") + activations_group + "/" + layer;
+}
+
+ActivationFile::ActivationFile(const std::filesystem::path& path)
+    : file_(path, h5::File::Mode::read), path_string_(path.string()) {
+  if (!file_.root().has_group(activations_group))
+    throw InputError(path_string_ + " has no /" + activations_group +
+                     " group (write one with lrm extract)");
+}
+
+std::optional<std::string> ActivationFile::attr(const std::string& key) const {
+  return file_.root().attr_string(key);
+}
+
+bool ActivationFile::complete() const {
+  return file_.root().attr_number("complete").value_or(0) == 1;
+}
+
+std::vector<std::string> ActivationFile::layers() const {
+  const auto g = file_.root().group(activations_group);
+  std::vector<std::string> out;
+  for (const auto& name : g.children())
+    if (g.has_group(name)) out.push_back(name);
+  return out;
+}
+
+std::vector<int> ActivationFile::passes(const std::string& layer) const {
+  const auto g = file_.root().group(layer_path(layer));
+  std::vector<int> out;
+  for (const auto& name : g.children())
+    if (const auto pass = parse_pass_dataset_name(name); pass && g.has_dataset(name))
+      out.push_back(*pass);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<LayerPass> ActivationFile::select(const std::vector<std::string>& layers,
+                                              const std::vector<int>& passes) const {
+  const auto available = this->layers();
+  if (available.empty()) throw InputError(path_string_ + ": /activations holds no layers");
+  std::vector<LayerPass> out;
+  for (const auto& layer : layers.empty() ? available : layers) {
+    if (std::find(available.begin(), available.end(), layer) == available.end())
+      throw InputError(path_string_ + " has no layer '" + layer + "' (it has " + joined(available) +
+                       ")");
+    const auto present = this->passes(layer);
+    if (present.empty())
+      throw InputError(path_string_ + ": layer '" + layer + "' holds no pass<k> dataset");
+    for (int p : passes)
+      if (!std::binary_search(present.begin(), present.end(), p))
+        throw InputError(path_string_ + ": layer '" + layer + "' has no pass " + std::to_string(p));
+    for (int p : present)
+      if (passes.empty() || std::find(passes.begin(), passes.end(), p) != passes.end())
+        out.push_back({layer, p});
+  }
+  return out;
+}
+
+std::vector<std::string> ActivationFile::stimulus_ids(const std::string& layer) const {
+  const auto path = layer_path(layer) + "/stimulus";
+  if (!h5::exists(file_, path))
+    throw InputError(path_string_ + ": " + layer_path(layer) + " has no stimulus coordinate");
+  return h5::read_strings(file_, path);
+}
+
+bool ActivationFile::has_categories(const std::string& layer) const {
+  return h5::exists(file_, layer_path(layer) + "/category");
+}
+
+std::vector<std::string> ActivationFile::categories(const std::string& layer) const {
+  if (!has_categories(layer)) return {};
+  return h5::read_strings(file_, layer_path(layer) + "/category");
+}
+
+bool ActivationFile::has_unit_coordinate(const std::string& layer, const std::string& name,
+                                         std::int64_t n_units) const {
+  const auto path = layer_path(layer) + "/" + name;
+  if (!h5::exists(file_, path)) return false;
+  if (h5::dataset_shape(file_, path) !=
+          std::vector<std::uint64_t>{static_cast<std::uint64_t>(n_units)} ||
+      h5::is_string_dataset(file_, path))
+    throw InputError(where(path) + " is not one number for each of the " + std::to_string(n_units) +
+                     " units");
+  return true;
+}
+
+std::string ActivationFile::dataset_path(const LayerPass& lp) const {
+  return layer_path(lp.layer) + "/" + pass_dataset_name(lp.pass);
+}
+
+ActivationShape ActivationFile::shape(const LayerPass& lp) const {
+  const auto path = dataset_path(lp);
+  const auto s = h5::dataset_shape(file_, path);
+  if (s.size() != 2)
+    throw InputError(where(path) + " has " + std::to_string(s.size()) +
+                     " dimensions; activations are (stimulus, unit)");
+  return {static_cast<std::int64_t>(s[0]), static_cast<std::int64_t>(s[1])};
+}
+
+std::int64_t ActivationFile::chunk_rows(const LayerPass& lp) const {
+  const auto path = dataset_path(lp);
+  const h5::Handle dataset(H5Dopen2(file_.id(), path.c_str(), H5P_DEFAULT));
+  if (!dataset.valid()) throw InternalError("cannot open " + where(path));
+  const h5::Handle plist(H5Dget_create_plist(dataset.id()));
+  hsize_t chunk[2];
+  if (H5Pget_layout(plist.id()) != H5D_CHUNKED || H5Pget_chunk(plist.id(), 2, chunk) != 2) return 1;
+  return static_cast<std::int64_t>(chunk[0]);
+}
+
+ActivationBlock ActivationFile::read(const LayerPass& lp) const {
+  auto a = h5::read_array<float>(file_, dataset_path(lp));
+  if (a.shape.empty())
+    throw InputError(path_string_ + ":" + lp.label() + " is a scalar, not activations");
+  return {static_cast<std::int64_t>(a.shape[0]), static_cast<std::int64_t>(a.row_size()),
+          std::move(a.data)};
+}
+
+void ActivationFile::read_rows(const LayerPass& lp, std::int64_t first, std::int64_t count,
+                               float* out) const {
+  h5::read_rows_into(file_, dataset_path(lp), static_cast<std::uint64_t>(first),
+                     static_cast<std::uint64_t>(count), out);
+}
+
+ActivationBlock ActivationFile::read_units(const LayerPass& lp, std::int64_t first,
+                                           std::int64_t count) const {
+  const auto s = shape(lp);
+  const auto path = dataset_path(lp);
+  if (first < 0 || count < 0 || first + count > s.units)
+    throw InputError("units " + std::to_string(first) + ".." + std::to_string(first + count) +
+                     " are outside " + where(path) + " (" + std::to_string(s.units) + " units)");
+  ActivationBlock block{s.stimuli, count, std::vector<float>(s.stimuli * count)};
+  if (block.data.empty()) return block;
+  const h5::Handle dataset(H5Dopen2(file_.id(), path.c_str(), H5P_DEFAULT));
+  const h5::Handle file_space(H5Dget_space(dataset.id()));
+  const hsize_t start[2] = {0, static_cast<hsize_t>(first)};
+  const hsize_t size[2] = {static_cast<hsize_t>(s.stimuli), static_cast<hsize_t>(count)};
+  const h5::Handle memory_space(H5Screate_simple(2, size, nullptr));
+  // The dataset passed shape() above, so a failure here is the library's, not the input's.
+  if (!dataset.valid() || !file_space.valid() ||
+      H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start, nullptr, size, nullptr) < 0 ||
+      H5Dread(dataset.id(), H5T_NATIVE_FLOAT, memory_space.id(), file_space.id(), H5P_DEFAULT,
+              block.data.data()) < 0)
+    throw InternalError("cannot read units of " + where(path));
+  return block;
+}
+
+}  // namespace lrm::io
