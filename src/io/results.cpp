@@ -53,6 +53,26 @@ Provenance current_provenance(std::uint64_t seed) {
   return p;
 }
 
+Provenance model_provenance(std::uint64_t seed, const ModelInputs& in) {
+  auto p = current_provenance(seed);
+  const auto record = [&](const std::string& key, const std::string& value) {
+    if (!value.empty()) p.inputs[key] = value;
+  };
+  record("model", in.model);
+  record("architecture", in.architecture);
+  std::vector<std::string> weights;
+  for (const auto& w : in.weights)
+    if (!w.empty()) weights.push_back(w);
+  if (weights.size() == 1) record("weights_sha256", sha256_file(weights[0]));
+  if (weights.size() > 1)
+    for (std::size_t i = 0; i < weights.size(); ++i)
+      record("weights_sha256_" + std::to_string(i), sha256_file(weights[i]));
+  record("stimuli", in.stimuli);
+  record("stimuli_checksum", in.stimuli_checksum);
+  for (const auto& [k, v] : in.extra) record(k, v);
+  return p;
+}
+
 std::filesystem::path ResultFile::partial_path(const std::filesystem::path& path) {
   return std::filesystem::path(path.string() + ".partial");
 }

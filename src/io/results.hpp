@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "io/h5.hpp"
 
@@ -20,6 +21,21 @@ struct Provenance {
 // Fills version, git commit, start time and host; the config text comes from $LRM_CONFIG_FILE
 // when `lrm run` started this process.
 Provenance current_provenance(std::uint64_t seed);
+
+// What a run of a model read, recorded so a result can be traced to the exact files.
+struct ModelInputs {
+  std::string model;         // the model's description (recorded as `model` when not empty)
+  std::string architecture;  // recorded as `architecture` when not empty
+  // Checkpoint files, hashed (empty paths skipped): one as `weights_sha256`, several as
+  // `weights_sha256_<i>`.
+  std::vector<std::string> weights;
+  std::string stimuli;                       // the stimulus set's source (`stimuli`)
+  std::string stimuli_checksum;              // recorded as `stimuli_checksum` when not empty
+  std::map<std::string, std::string> extra;  // further inputs (e.g. prototypes, split)
+};
+
+// current_provenance(seed) with the inputs of a model run; empty fields are left out.
+Provenance model_provenance(std::uint64_t seed, const ModelInputs& inputs);
 void set_command_line(std::string command_line);
 std::string version_string();
 

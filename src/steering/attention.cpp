@@ -250,14 +250,8 @@ void run_attend(model::LoadedModel& model, const stimuli::StimulusSet& set,
                 base[t], ami[t], ami_ci[2 * t], ami_ci[2 * t + 1], df[t], t_stat[t], p_value[t]);
   }
 
-  auto prov = io::current_provenance(o.seed);
-  prov.inputs["model"] = model.description;
-  prov.inputs["architecture"] = model.architecture.to_string();
-  if (!o.weights.empty()) prov.inputs["weights_sha256"] = io::sha256_file(o.weights);
-  prov.inputs["stimuli"] = set.source();
-  prov.inputs["stimuli_checksum"] = set.checksum();
-  if (!o.prototypes.empty()) prov.inputs["prototypes"] = o.prototypes;
-  io::ResultFile out(o.out, prov);
+  io::ResultFile out(o.out,
+                     run_provenance(model, o.weights, set, o.seed, {{"prototypes", o.prototypes}}));
   auto g = out.root().require_group("attention");
   g.set_attr("layer", o.layer);
   g.set_attr("pass", static_cast<std::int64_t>(pass));

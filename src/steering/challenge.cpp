@@ -371,15 +371,8 @@ void run_steer(model::LoadedModel& model, const stimuli::StimulusSet& set,
         shared_s, naive_s, naive_s / shared_s, max_diff, static_cast<long long>(top1_mismatch));
 
   // Results.
-  auto prov = io::current_provenance(o.seed);
-  prov.inputs["model"] = model.description;
-  prov.inputs["architecture"] = model.architecture.to_string();
-  if (!o.weights.empty()) prov.inputs["weights_sha256"] = io::sha256_file(o.weights);
-  prov.inputs["stimuli"] = set.source();
-  prov.inputs["stimuli_checksum"] = set.checksum();
-  if (!o.prototypes.empty()) prov.inputs["prototypes"] = o.prototypes;
-  if (!o.vectors.empty()) prov.inputs["vectors"] = o.vectors;
-  io::ResultFile out(o.out, prov);
+  io::ResultFile out(o.out, run_provenance(model, o.weights, set, o.seed,
+                                           {{"prototypes", o.prototypes}, {"vectors", o.vectors}}));
   auto g = out.root().require_group("steering");
   g.set_attr("composite", to_string(o.composite));
   g.set_attr("source", source);
@@ -451,34 +444,40 @@ void run_steer(model::LoadedModel& model, const stimuli::StimulusSet& set,
                                "steering_type", "alpha",     "pass"};
   h5::ArrayOptions per_condition;
   per_condition.coordinates = {"steering_type", "alpha", "pass"};
+  // Rates are fractions of composites; A′ is 0.5 at chance; outputs are the read-out's logits.
+  h5::ArrayOptions fraction = per_condition, a_prime_options = per_condition,
+                   logit = per_condition;
+  fraction.attrs = {{"units", "1"}};
+  a_prime_options.attrs = {{"units", "1"}, {"chance", "0.5"}};
+  logit.attrs = {{"units", "logit"}};
   h5::write_array(g, "top1", top1, u64({N, C, R}), {"composite", "condition", "steer_toward"},
                   per_composite);
   h5::write_array(g, "output", output, u64({N, C, R, kRoles}),
                   {"composite", "condition", "steer_toward", "output_of"}, per_composite);
   if (hits) {
     h5::write_coordinate(g, "target", target_names);
-    h5::write_array(g, "hit_rate", hit_rate, u64({C}), {"condition"}, per_condition);
-    h5::write_array(g, "hit_rate_ci", hit_ci, u64({C, 2}), {"condition", "bound"}, per_condition);
+    h5::write_array(g, "hit_rate", hit_rate, u64({C}), {"condition"}, fraction);
+    h5::write_array(g, "hit_rate_ci", hit_ci, u64({C, 2}), {"condition", "bound"}, fraction);
     h5::write_array(g, "hit_rate_by_target", by_target,
                     u64({C, static_cast<std::int64_t>(target_slots.size())}),
-                    {"condition", "target"}, per_condition);
+                    {"condition", "target"}, fraction);
   }
   if (fas) {
-    h5::write_array(g, "false_alarm_rate", fa_rate, u64({C}), {"condition"}, per_condition);
-    h5::write_array(g, "false_alarm_rate_ci", fa_ci, u64({C, 2}), {"condition", "bound"},
-                    per_condition);
+    h5::write_array(g, "false_alarm_rate", fa_rate, u64({C}), {"condition"}, fraction);
+    h5::write_array(g, "false_alarm_rate_ci", fa_ci, u64({C, 2}), {"condition", "bound"}, fraction);
   }
   if (hits && fas) {
-    h5::write_array(g, "a_prime", ap, u64({C}), {"condition"}, per_condition);
-    h5::write_array(g, "a_prime_ci", ap_ci, u64({C, 2}), {"condition", "bound"}, per_condition);
+    h5::write_array(g, "a_prime", ap, u64({C}), {"condition"}, a_prime_options);
+    h5::write_array(g, "a_prime_ci", ap_ci, u64({C, 2}), {"condition", "bound"},
+                    a_prime_options);
     h5::write_array(g, "a_zhang_mueller", a_zm, u64({C}), {"condition"}, per_condition);
     h5::write_array(g, "d_prime", dp, u64({C}), {"condition"}, per_condition);
     h5::write_array(g, "criterion", crit, u64({C}), {"condition"}, per_condition);
   }
   h5::write_array(g, "mean_output", mean_out, u64({C, R, kRoles}),
-                  {"condition", "steer_toward", "output_of"}, per_condition);
+                  {"condition", "steer_toward", "output_of"}, logit);
   h5::write_array(g, "mean_output_ci", mean_ci, u64({C, R, kRoles, 2}),
-                  {"condition", "steer_toward", "output_of", "bound"}, per_condition);
+                  {"condition", "steer_toward", "output_of", "bound"}, logit);
   out.commit();
 }
 

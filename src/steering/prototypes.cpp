@@ -13,13 +13,7 @@ void run_prototypes(model::LoadedModel& model, const stimuli::StimulusSet& set,
   if (set.size() == 0) throw InputError("stimulus set " + set.source() + " is empty");
   const auto layer = o.layer.empty() ? model.net->backbone()->layer_names().back() : o.layer;
   auto v = compute_prototypes(*model.net, set, p, layer, o.pass, {}, o.batch_size);
-  auto prov = io::current_provenance(o.seed);
-  prov.inputs["model"] = model.description;
-  prov.inputs["architecture"] = model.architecture.to_string();
-  if (!o.weights.empty()) prov.inputs["weights_sha256"] = io::sha256_file(o.weights);
-  prov.inputs["stimuli"] = set.source();
-  prov.inputs["stimuli_checksum"] = set.checksum();
-  io::ResultFile out(o.out, prov);
+  io::ResultFile out(o.out, run_provenance(model, o.weights, set, o.seed));
   write_prototypes(out.root().require_group("prototypes"), v);
   out.commit();
   std::printf("prototypes of %zu categories (layer %s, pass %d, %lld units) -> %s\n",

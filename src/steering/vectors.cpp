@@ -245,6 +245,17 @@ CategoryVectors read_category_vectors(const std::string& spec, const ClassList& 
   return v;
 }
 
+io::Provenance run_provenance(const model::LoadedModel& model, const std::string& weights,
+                              const stimuli::StimulusSet& set, std::uint64_t seed,
+                              std::map<std::string, std::string> extra) {
+  return io::model_provenance(seed, {model.description,
+                                     model.architecture.to_string(),
+                                     {weights},
+                                     set.source(),
+                                     set.checksum(),
+                                     std::move(extra)});
+}
+
 void check_alphas(const std::vector<double>& alphas, const std::string& option) {
   if (alphas.empty()) throw InputError(option + ": give at least one gain α");
   for (double a : alphas)

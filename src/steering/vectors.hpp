@@ -5,10 +5,13 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "io/h5.hpp"
+#include "io/results.hpp"
+#include "model/checkpoint.hpp"
 #include "model/lrm_net.hpp"
 #include "stimuli/stimulus_set.hpp"
 
@@ -73,6 +76,11 @@ void write_prototypes(const h5::Group& group, const CategoryVectors& v);
 // `classes`). InputError naming the file when its width is not `width`.
 CategoryVectors read_category_vectors(const std::string& spec, const ClassList& classes,
                                       std::int64_t width);
+
+// Provenance of a run of `model` (loaded from `weights`) on `set`, with `extra` inputs.
+io::Provenance run_provenance(const model::LoadedModel& model, const std::string& weights,
+                              const stimuli::StimulusSet& set, std::uint64_t seed,
+                              std::map<std::string, std::string> extra = {});
 
 // α must be > 0 (it multiplies σ− and σ+); InputError naming `option` otherwise.
 void check_alphas(const std::vector<double>& alphas, const std::string& option);
