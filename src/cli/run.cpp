@@ -19,12 +19,19 @@ void run(const RunArgs& r, const Globals& g) {
   pipeline::RunOptions o;
   o.force = r.force;
   o.only = r.only;
-  o.quiet = g.quiet;
+  o.enclosing = pipeline::enclosing_runs();
+  if (!g.quiet)
+    o.progress = [](const std::string& line) {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    };
   o.executable = std::filesystem::canonical("/proc/self/exe");
   o.config_path = std::filesystem::absolute(r.analysis);
   o.global_args = {"--threads", std::to_string(threads()), "--seed", std::to_string(g.seed)};
   if (g.quiet) o.global_args.push_back("--quiet");
   const auto results = pipeline::run_analysis(analysis, o);
+  if (!analysis.report.empty())
+    std::printf("report: %s\n", (analysis.run_dir / analysis.report / "index.html").c_str());
   std::printf("results: %s\n", results.c_str());
 }
 

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -32,14 +34,21 @@ std::string substitute(std::string s, const Analysis& a) {
   return s;
 }
 
-int spawn_and_wait(const std::vector<std::string>& argv, const fs::path& config) {
+using Environment = std::vector<std::pair<std::string, std::string>>;
+
+// Runs argv with this process's environment, `set` replacing or adding variables.
+int spawn_and_wait(const std::vector<std::string>& argv, const Environment& set) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e)
-    if (std::string(*e).rfind("LRM_CONFIG_FILE=", 0) != 0) env_strings.emplace_back(*e);
-  env_strings.push_back("LRM_CONFIG_FILE=" + config.string());
+  for (char** e = environ; *e; ++e) {
+    const std::string entry(*e);
+    bool replaced = false;
+    for (const auto& [name, value] : set) replaced |= entry.rfind(name + "=", 0) == 0;
+    if (!replaced) env_strings.push_back(entry);
+  }
+  for (const auto& [name, value] : set) env_strings.push_back(name + "=" + value);
   std::vector<char*> env;
   for (auto& e : env_strings) env.push_back(e.data());
   env.push_back(nullptr);
@@ -70,7 +79,108 @@ bool results_out_of_date(const Analysis& a, const fs::path& results,
   return false;
 }
 
+// A path's identity for comparing analysis files however they were named.
+fs::path identity(const fs::path& p) {
+  std::error_code ec;
+  const fs::path canonical = fs::weakly_canonical(fs::absolute(p), ec);
+  return ec ? fs::absolute(p).lexically_normal() : canonical;
+}
+
+// The analysis file that lrm arguments run `lrm run` on; "" when they run another command.
+std::string nested_analysis(const std::vector<std::string>& args) {
+  size_t i = 0;
+  for (; i < args.size() && args[i].rfind('-', 0) == 0; ++i)
+    if (args[i] == "--threads" || args[i] == "--seed") ++i;  // global options with a value
+  if (i >= args.size() || args[i] != "run") return "";
+  for (++i; i < args.size(); ++i) {
+    if (args[i] == "--only")
+      ++i;
+    else if (args[i].rfind('-', 0) != 0)
+      return args[i];
+  }
+  return "";
+}
+
+std::string join(const std::vector<std::string>& chain) {
+  std::string out;
+  for (const auto& s : chain) out += (out.empty() ? "" : " -> ") + s;
+  return out;
+}
+
+// The analysis in `path`, or none when it is missing or invalid: the stage that runs it reports
+// that when it runs.
+std::optional<Analysis> readable_analysis(const fs::path& path) {
+  try {
+    return read_analysis(path);
+  } catch (const InputError&) {
+    return std::nullopt;
+  }
+}
+
+// Depth-first through the analyses that a's stages run; `running` holds the identities of the
+// analyses on the current path (a included), `shown` their names as written.
+void check_stages(const Analysis& a, std::vector<fs::path>& running,
+                  std::vector<std::string>& shown) {
+  for (const auto& s : a.stages) {
+    std::vector<std::string> args;
+    for (const auto& arg : s.args) args.push_back(substitute(arg, a));
+    const std::string nested = nested_analysis(args);
+    if (nested.empty()) continue;
+    const std::string where =
+        "analysis " + a.file.string() + ": stage '" + s.name + "' runs lrm run on " + nested;
+    const fs::path id = identity(nested);
+    shown.push_back(nested);
+    if (std::find(running.begin(), running.end(), id) != running.end())
+      throw InputError(where + ", which is already running (" + join(shown) +
+                       "); nested analyses may not form a cycle");
+    if (running.size() >= kMaxRunDepth)
+      throw InputError(where + ": more than " + std::to_string(kMaxRunDepth) + " nested runs (" +
+                       join(shown) + ")");
+    if (const auto child = readable_analysis(nested)) {
+      running.push_back(id);
+      check_stages(*child, running, shown);
+      running.pop_back();
+    }
+    shown.pop_back();
+  }
+}
+
+std::string run_stack(const std::vector<fs::path>& enclosing, const Analysis& a) {
+  std::string out;
+  for (const auto& e : enclosing) out += e.string() + "\n";
+  return out + identity(a.file).string();
+}
+
 }  // namespace
+
+std::vector<fs::path> enclosing_runs() {
+  std::vector<fs::path> out;
+  const char* value = std::getenv(kRunStackVariable);
+  if (!value) return out;
+  std::istringstream lines(value);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) out.emplace_back(line);
+  return out;
+}
+
+void check_no_recursion(const Analysis& a, const std::vector<fs::path>& enclosing) {
+  std::vector<fs::path> running;
+  std::vector<std::string> shown;
+  for (const auto& e : enclosing) {
+    running.push_back(identity(e));
+    shown.push_back(e.string());
+  }
+  shown.push_back(a.file.string());
+  if (std::find(running.begin(), running.end(), identity(a.file)) != running.end())
+    throw InputError("analysis " + a.file.string() +
+                     " is already running in an enclosing lrm run (" + join(shown) +
+                     "); nested analyses may not form a cycle");
+  if (running.size() >= kMaxRunDepth)
+    throw InputError("analysis " + a.file.string() + ": more than " + std::to_string(kMaxRunDepth) +
+                     " nested runs (" + join(shown) + ")");
+  running.push_back(identity(a.file));
+  check_stages(a, running, shown);
+}
 
 void merge_results(const Analysis& a, const fs::path& results_path,
                    const std::vector<const Stage*>& stages) {
@@ -123,6 +233,7 @@ bool stage_output_complete(const fs::path& output) {
 Analysis read_analysis(const fs::path& path) {
   if (!fs::exists(path)) throw InputError("analysis file " + path.string() + " does not exist");
   Analysis a;
+  a.file = path;
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -175,65 +286,85 @@ Analysis read_analysis(const fs::path& path) {
   return a;
 }
 
+namespace {
+
+void progress(const RunOptions& o, const std::string& line) {
+  if (o.progress) o.progress(line);
+}
+
+// The environment of the processes a run spawns: the analysis for their provenance, and the
+// analyses running (this one last) for check_no_recursion.
+Environment stage_environment(const Analysis& a, const RunOptions& o) {
+  return {{"LRM_CONFIG_FILE", o.config_path.string()},
+          {kRunStackVariable, run_stack(o.enclosing, a)}};
+}
+
+std::vector<std::string> lrm_command(const RunOptions& o, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{o.executable.string()};
+  argv.insert(argv.end(), o.global_args.begin(), o.global_args.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+// Runs one stage unless it is complete (and not forced); a failed stage or an incomplete output
+// is an error naming the stage.
+void run_stage(const Analysis& a, const Stage& s, const RunOptions& o) {
+  const fs::path output = substitute(s.output, a);
+  // A stage is done when its command exited 0 (marker) and its output is complete: outputs
+  // rewritten while running, such as per-epoch checkpoints, exist before the stage ends.
+  const fs::path marker = a.run_dir / ".stages" / (s.name + ".done");
+  if (!o.force && fs::exists(marker) && stage_output_complete(output)) {
+    progress(o, "[" + s.name + "] complete, skipped (" + output.string() + ")");
+    return;
+  }
+  std::vector<std::string> args;
+  for (const auto& arg : s.args) args.push_back(substitute(arg, a));
+  const auto argv = lrm_command(o, args);
+  std::string line;
+  for (size_t i = 1; i < argv.size(); ++i) line += " " + argv[i];
+  progress(o, "[" + s.name + "] lrm" + line);
+  fs::remove(marker);
+  const auto start = std::chrono::steady_clock::now();
+  const int status = spawn_and_wait(argv, stage_environment(a, o));
+  check_interrupt();
+  if (status != 0)
+    throw InputError("stage '" + s.name + "' of " + a.name + " failed (exit status " +
+                     std::to_string(status) + ")");
+  if (!stage_output_complete(output))
+    throw InputError("stage '" + s.name + "' finished but its output " + output.string() +
+                     " is not complete");
+  fs::create_directories(marker.parent_path());
+  std::ofstream(marker) << output.string() << "\n";
+  char took[64];
+  std::snprintf(took, sizeof took, "%.1f",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  progress(o, "[" + s.name + "] done in " + took + " s");
+}
+
+}  // namespace
+
 fs::path run_analysis(const Analysis& a, const RunOptions& o) {
   for (const auto& name : o.only) {
     bool found = false;
     for (const auto& s : a.stages) found |= s.name == name;
     if (!found) throw InputError("analysis " + a.name + " has no stage '" + name + "'");
   }
+  check_no_recursion(a, o.enclosing);
   fs::create_directories(a.run_dir);
   std::vector<const Stage*> merged;
   for (const auto& s : a.stages) {
     check_interrupt();
-    const bool selected =
-        o.only.empty() || std::find(o.only.begin(), o.only.end(), s.name) != o.only.end();
-    const fs::path output = substitute(s.output, a);
     if (s.merge) merged.push_back(&s);
-    if (!selected) continue;
-    // A stage is done when its command exited 0 (marker) and its output is complete: outputs
-    // rewritten while running, such as per-epoch checkpoints, exist before the stage ends.
-    const fs::path marker = a.run_dir / ".stages" / (s.name + ".done");
-    if (!o.force && fs::exists(marker) && stage_output_complete(output)) {
-      if (!o.quiet) std::printf("[%s] complete, skipped (%s)\n", s.name.c_str(), output.c_str());
-      continue;
-    }
-    std::vector<std::string> argv{o.executable.string()};
-    argv.insert(argv.end(), o.global_args.begin(), o.global_args.end());
-    for (const auto& arg : s.args) argv.push_back(substitute(arg, a));
-    if (!o.quiet) {
-      std::string line;
-      for (size_t i = 1; i < argv.size(); ++i) line += " " + argv[i];
-      std::printf("[%s] lrm%s\n", s.name.c_str(), line.c_str());
-      std::fflush(stdout);
-    }
-    fs::remove(marker);
-    const auto start = std::chrono::steady_clock::now();
-    const int status = spawn_and_wait(argv, o.config_path);
-    check_interrupt();
-    if (status != 0)
-      throw InputError("stage '" + s.name + "' of " + a.name + " failed (exit status " +
-                       std::to_string(status) + ")");
-    if (!stage_output_complete(output))
-      throw InputError("stage '" + s.name + "' finished but its output " + output.string() +
-                       " is not complete");
-    fs::create_directories(marker.parent_path());
-    std::ofstream(marker) << output.string() << "\n";
-    if (!o.quiet)
-      std::printf("[%s] done in %.1f s\n", s.name.c_str(),
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (o.only.empty() || std::find(o.only.begin(), o.only.end(), s.name) != o.only.end())
+      run_stage(a, s, o);
   }
   const fs::path results = a.run_dir / a.results;
   if (results_out_of_date(a, results, merged)) merge_results(a, results, merged);
   if (!a.report.empty()) {
     const fs::path report_dir = a.run_dir / a.report;
-    std::vector<std::string> argv{o.executable.string()};
-    argv.insert(argv.end(), o.global_args.begin(), o.global_args.end());
-    for (const auto& arg :
-         {std::string("report"), results.string(), std::string("--out"), report_dir.string()})
-      argv.push_back(arg);
-    if (spawn_and_wait(argv, o.config_path) != 0)
+    const auto argv = lrm_command(o, {"report", results.string(), "--out", report_dir.string()});
+    if (spawn_and_wait(argv, stage_environment(a, o)) != 0)
       throw InputError("the report of " + a.name + " failed (see above)");
-    std::printf("report: %s\n", (report_dir / "index.html").c_str());
   }
   return results;
 }

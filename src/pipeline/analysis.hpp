@@ -1,7 +1,9 @@
 #pragma once
 // An analysis definition (TOML): stages that are lrm commands, run in order into one run folder;
 // their result files are merged into one results file.
+#include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@ struct Stage {
 };
 
 struct Analysis {
+  std::filesystem::path file;  // the analysis file as named on the command line
   std::string name;
   std::filesystem::path run_dir;
   std::string results = "results.h5";
@@ -33,10 +36,14 @@ struct RunOptions {
   std::vector<std::string> global_args;  // passed before each stage's args (--threads, --seed, ...)
   std::filesystem::path executable;      // the lrm binary
   std::filesystem::path config_path;     // exported as LRM_CONFIG_FILE for provenance
-  bool quiet = false;
+  // Analysis files of the `lrm run`s this one runs inside, outermost first (enclosing_runs()).
+  std::vector<std::filesystem::path> enclosing;
+  // Receives the progress lines (a stage starts, is skipped, ends); null for none.
+  std::function<void(const std::string& line)> progress;
 };
 
-// Runs the stages (skipping complete ones unless forced) and writes the merged results file.
+// Runs the stages (skipping complete ones unless forced), writes the merged results file and, if
+// the analysis asks for one, its report (run_dir/report/index.html), after check_no_recursion.
 // Returns the path of the results file.
 std::filesystem::path run_analysis(const Analysis& analysis, const RunOptions& options);
 
@@ -45,6 +52,22 @@ std::filesystem::path run_analysis(const Analysis& analysis, const RunOptions& o
 // provenance under /provenance/<stage>. Written as `<results>.partial` and renamed when complete.
 void merge_results(const Analysis& analysis, const std::filesystem::path& results,
                    const std::vector<const Stage*>& stages);
+
+// A stage may run `lrm run` on another analysis. The stages it spawns learn which analyses are
+// running from this environment variable (absolute paths, one a line, outermost first), and at
+// most kMaxRunDepth runs nest, so no analysis can make lrm spawn itself without bound.
+inline constexpr const char* kRunStackVariable = "LRM_RUN_STACK";
+inline constexpr std::size_t kMaxRunDepth = 8;
+
+// The analysis files of the runs enclosing this process, read from kRunStackVariable.
+std::vector<std::filesystem::path> enclosing_runs();
+
+// Refuses (InputError naming the analysis file and the stage) before anything runs: an analysis
+// already running in an enclosing run, one nested deeper than kMaxRunDepth, and one with a stage
+// that runs `lrm run` on an analysis that leads back to a running one (itself, or A runs B runs
+// A), found by reading the nested analysis files.
+void check_no_recursion(const Analysis& analysis,
+                        const std::vector<std::filesystem::path>& enclosing);
 
 // True when a stage's output is complete: an HDF5 file marked complete, or an existing
 // non-HDF5 file or folder.

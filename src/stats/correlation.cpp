@@ -165,35 +165,6 @@ double cosine(const VectorRef& x, const VectorRef& y) {
   return std::clamp(x.dot(y) / (nx * ny), -1.0, 1.0);
 }
 
-Correlation parse_correlation(const std::string& name, const std::string& what) {
-  if (name == "pearson") return Correlation::pearson;
-  if (name == "spearman") return Correlation::spearman;
-  if (name == "kendall_tau_a" || name == "tau_a") return Correlation::kendall_tau_a;
-  if (name == "kendall_tau_b" || name == "tau_b") return Correlation::kendall_tau_b;
-  if (name == "rho_a") return Correlation::rho_a;
-  if (name == "cosine") return Correlation::cosine;
-  throw InputError(what + ": unknown comparison '" + name +
-                   "' (use spearman, pearson, kendall_tau_a, kendall_tau_b, rho_a or cosine)");
-}
-
-const char* correlation_name(Correlation c) {
-  switch (c) {
-    case Correlation::pearson:
-      return "pearson";
-    case Correlation::spearman:
-      return "spearman";
-    case Correlation::kendall_tau_a:
-      return "kendall_tau_a";
-    case Correlation::kendall_tau_b:
-      return "kendall_tau_b";
-    case Correlation::rho_a:
-      return "rho_a";
-    case Correlation::cosine:
-      return "cosine";
-  }
-  return "?";
-}
-
 double correlate(Correlation c, const VectorRef& x, const VectorRef& y) {
   switch (c) {
     case Correlation::pearson:

@@ -3,7 +3,10 @@
 // Pearson, Spearman (average ranks for ties), Kendall tau-a and tau-b, rho-a, cosine.
 // A correlation with a constant input is undefined and returned as NaN; callers report it.
 #include <Eigen/Dense>
+#include <string>
 #include <vector>
+
+#include "common/names.hpp"
 
 namespace lrm::stats {
 
@@ -23,10 +26,19 @@ double rho_a(const VectorRef& x, const VectorRef& y);
 double cosine(const VectorRef& x, const VectorRef& y);
 
 enum class Correlation { pearson, spearman, kendall_tau_a, kendall_tau_b, rho_a, cosine };
-// Parses "pearson", "spearman", "kendall_tau_a" (or "tau_a"), "kendall_tau_b" ("tau_b"), "rho_a",
-// "cosine"; throws InputError naming `what` otherwise.
-Correlation parse_correlation(const std::string& name, const std::string& what);
-const char* correlation_name(Correlation c);
+inline const Names<Correlation> correlation_names{{"pearson", Correlation::pearson},
+                                                  {"spearman", Correlation::spearman},
+                                                  {"kendall_tau_a", Correlation::kendall_tau_a},
+                                                  {"tau_a", Correlation::kendall_tau_a, true},
+                                                  {"kendall_tau_b", Correlation::kendall_tau_b},
+                                                  {"tau_b", Correlation::kendall_tau_b, true},
+                                                  {"rho_a", Correlation::rho_a},
+                                                  {"cosine", Correlation::cosine}};
+// The comparison named `name`; an unknown one is a SettingError of `setting`.
+inline Correlation parse_correlation(const std::string& name, const std::string& setting) {
+  return correlation_names.parse(name, setting);
+}
+inline const char* correlation_name(Correlation c) { return correlation_names.name(c).c_str(); }
 double correlate(Correlation c, const VectorRef& x, const VectorRef& y);
 
 // Pearson r between matching columns of a and b (n rows each), vectorised over columns and

@@ -1,14 +1,19 @@
 #pragma once
-// False discovery rate control exactly as statsmodels' multipletests computes it (methods.md §2).
+// False discovery rate control exactly as statsmodels' multipletests computes it: p-values sorted
+// ascending (NaN last) with ranks r = 1..n; BH factor r/n, BY factor (r/n)/c_n with c_n = Σ 1/k;
+// adjusted p = running minimum of p/factor from the largest rank down, capped at 1; ranks 1..k are
+// rejected, k the largest r with p ≤ α·factor.
 #include <cstdint>
 #include <utility>
 #include <vector>
 
 #include "common/huge_pages.hpp"
+#include "common/names.hpp"
 
 namespace lrm::stats {
 
 enum class FdrMethod { bh, by };  // Benjamini–Hochberg; Benjamini–Yekutieli (any dependence)
+inline const Names<FdrMethod> fdr_method_names{{"bh", FdrMethod::bh}, {"by", FdrMethod::by}};
 
 struct FdrResult {
   std::vector<double> p_adjusted;

@@ -1,6 +1,10 @@
 #pragma once
-// Signal detection indices of steering performance (methods.md §5).
+// Signal detection indices of steering performance. A hit is a steered pass toward a category
+// present in the composite whose top-1 class is that category; a false alarm is one toward the
+// absent category whose top-1 class is the absent one.
 #include <cstdint>
+
+#include "common/names.hpp"
 
 namespace lrm::stats {
 
@@ -13,6 +17,9 @@ double a_zhang_mueller(double hit_rate, double false_alarm_rate);
 // (count + .5)/(N + 1) for every rate) or 1/(2N) (Macmillan & Kaplan: only 0 → 1/(2N), 1 → 1 −
 // 1/(2N)).
 enum class RateCorrection { none, log_linear, half_count };
+inline const Names<RateCorrection> rate_correction_names{{"log-linear", RateCorrection::log_linear},
+                                                         {"half-count", RateCorrection::half_count},
+                                                         {"none", RateCorrection::none}};
 
 double corrected_rate(std::int64_t count, std::int64_t n, RateCorrection correction);
 

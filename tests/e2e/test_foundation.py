@@ -71,6 +71,13 @@ for sub, n in [("adult", 2), ("child", 3), ("house", 2), ("corridor", 1)]:
 p = c.run("stimuli", "info", floc, "--category-map", "floc")
 c.check("fLoc folders map to domains", "faces" in p.stdout and "places" in p.stdout and " 5" in p.stdout)
 
+# The small sets committed in the repository's stimuli/ folder read as its README says.
+repo_stimuli = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "stimuli")
+for committed in ["shapes", "shapes.csv"]:
+    p = c.run("stimuli", "info", os.path.join(repo_stimuli, committed))
+    c.check(f"committed set stimuli/{committed} reads: 12 images in 3 categories",
+            "12 in 3 categories" in p.stdout and "1×32×32" in p.stdout, p.stdout)
+
 # CSV manifest with an extra column.
 manifest = c.path("manifest.csv")
 with open(manifest, "w") as f:
@@ -126,5 +133,40 @@ c.check("re-run skips complete stages", "complete, skipped" in p.stdout)
 with open(c.path("broken.toml"), "w") as f:
     f.write("name = \n")
 c.bad_input("malformed analysis", ["run", c.path("broken.toml")], "broken.toml")
+
+# An analysis that runs `lrm run` on itself, or on one that runs it back, is refused before any
+# stage starts (it once spawned about 3,400 processes); the timeout keeps a regression bounded.
+def nested_analysis(name, target):
+    path = c.path(f"{name}.toml")
+    with open(path, "w") as f:
+        f.write(f'name = "{name}"\nrun_dir = "{c.path("run_" + name)}"\n\n[[stage]]\nname = "again"\n'
+                f'args = ["run", "{target}"]\noutput = "{{run}}/out.h5"\n')
+    return path
+
+
+def refused_run(label, analysis, must_name, env=None):
+    try:
+        p = c.run("run", analysis, check=False, timeout=30, env=env)
+    except subprocess.TimeoutExpired:
+        c.check(f"lrm run refuses {label}", False, "(still running after 30 s)")
+        return
+    lines = [l for l in p.stderr.strip().splitlines() if l]
+    c.check(f"lrm run refuses {label}",
+            p.returncode == 2 and len(lines) == 1 and all(s in p.stderr for s in must_name),
+            f"(status {p.returncode}, stderr {p.stderr.strip()!r})")
+
+
+loop = nested_analysis("loop", c.path("loop.toml"))
+refused_run("a stage that runs its own analysis", loop, [loop, "stage 'again'", "already running"])
+c.check("nothing of the refused analysis ran", not os.path.exists(c.path("run_loop")))
+ping, pong = c.path("ping.toml"), c.path("pong.toml")
+nested_analysis("ping", pong)
+nested_analysis("pong", ping)
+refused_run("a cycle of two analyses", ping, [pong, "stage 'again'", f"{ping} -> {pong} -> {ping}"])
+leaf = nested_analysis("leaf", c.path("nowhere.toml"))
+env = dict(os.environ, LRM_RUN_STACK=leaf)
+refused_run("an analysis already running in an enclosing run", leaf, [leaf, "enclosing"], env)
+env = dict(os.environ, LRM_RUN_STACK="\n".join(f"/x/level{i}.toml" for i in range(8)))
+refused_run("runs nested more than 8 deep", leaf, [leaf, "nested runs"], env)
 
 c.finish()

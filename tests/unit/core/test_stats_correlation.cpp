@@ -9,7 +9,7 @@
 using namespace lrm::stats;
 
 namespace {
-// methods.md section 7 test vector.
+// Vectors with ties in both; reference values from scipy.stats and rsatoolbox.
 const Eigen::VectorXd x = (Eigen::VectorXd(8) << 1, 2, 2, 3, 5, 4, 4, 6).finished();
 const Eigen::VectorXd y = (Eigen::VectorXd(8) << 2, 1, 3, 3, 6, 5, 4, 7).finished();
 
@@ -69,8 +69,15 @@ TEST(StatsCorrelation, UndefinedCasesAreNaN) {
 }
 
 TEST(StatsCorrelation, ParseNames) {
-  EXPECT_EQ(parse_correlation("tau_a", "--comparison"), Correlation::kendall_tau_a);
-  EXPECT_THROW(parse_correlation("foo", "--comparison"), lrm::InputError);
+  EXPECT_EQ(parse_correlation("tau_a", "comparison"), Correlation::kendall_tau_a);
+  EXPECT_THROW(parse_correlation("foo", "comparison"), lrm::InputError);
+  EXPECT_STREQ(correlation_name(Correlation::kendall_tau_a), "kendall_tau_a");
+  try {
+    parse_correlation("foo", "comparison");
+  } catch (const lrm::SettingError& e) {
+    EXPECT_EQ(e.setting(), "comparison");
+    EXPECT_NE(e.problem().find("spearman"), std::string::npos) << e.problem();
+  }
   EXPECT_NEAR(correlate(Correlation::rho_a, x, y), 0.9226190476190477, 1e-14);
 }
 

@@ -89,3 +89,9 @@ TEST(StatsFdr, TStatisticPathEqualsPlainPath) {
   EXPECT_DOUBLE_EQ(by.p_adjusted[0], 0.05708333333333333);
   EXPECT_DOUBLE_EQ(by.p_adjusted[1], 0.11416666666666667);
 }
+
+TEST(StatsFdr, MethodNames) {
+  EXPECT_EQ(fdr_method_names.parse("bh", "fdr"), FdrMethod::bh);
+  EXPECT_EQ(fdr_method_names.name(FdrMethod::by), "by");
+  EXPECT_THROW(fdr_method_names.parse("holm", "fdr"), lrm::SettingError);
+}

@@ -35,3 +35,10 @@ TEST(StatsSignalDetection, DPrimeCorrections) {
   EXPECT_NEAR(d_prime(9, 10, 5, 10, RateCorrection::none).criterion, -0.6407757827723, 1e-12);
   EXPECT_THROW(d_prime(21, 20, 0, 20, RateCorrection::none), lrm::InputError);
 }
+
+TEST(StatsSignalDetection, CorrectionNames) {
+  EXPECT_EQ(rate_correction_names.parse("half-count", "correction"), RateCorrection::half_count);
+  EXPECT_EQ(rate_correction_names.name(RateCorrection::log_linear), "log-linear");
+  EXPECT_EQ(rate_correction_names.list(), "log-linear, half-count or none");
+  EXPECT_THROW(rate_correction_names.parse("1/2N", "correction"), lrm::SettingError);
+}
