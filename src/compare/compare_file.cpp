@@ -20,28 +20,20 @@ struct LoadedLayer {
   std::vector<std::string> ids, categories;
 };
 
-LoadedLayer load_layer(const std::filesystem::path& file, const LayerPass& lp) {
-  h5::File f(file, h5::File::Mode::read);
-  const std::string group = "/activations/" + lp.layer;
-  auto a = h5::read_array<float>(f, group + "/pass" + std::to_string(lp.pass));
-  if (a.shape.empty())
-    throw InputError(file.string() + ":" + lp.label() + " is a scalar, not activations");
+LoadedLayer load_layer(const io::ActivationFile& file, const LayerPass& lp) {
+  auto a = file.read(lp);
+  const std::string what = file.path().string() + ":" + lp.label();
   LoadedLayer l;
-  const auto n = static_cast<Eigen::Index>(a.shape[0]);
-  const auto p = static_cast<Eigen::Index>(a.row_size());
-  l.features = Eigen::Map<RowMatrixXf>(a.data.data(), n, p);
+  l.features = Eigen::Map<RowMatrixXf>(a.data.data(), a.rows, a.cols);
   for (Eigen::Index i = 0; i < l.features.size(); ++i)
     if (!std::isfinite(l.features.data()[i]))
-      throw InputError(file.string() + ":" + lp.label() +
-                       " has NaN or infinite activations (stimulus row " + std::to_string(i / p) +
-                       ")");
-  if (!h5::exists(f, group + "/stimulus"))
-    throw InputError(file.string() + ": " + group + " has no stimulus coordinate");
-  l.ids = h5::read_strings(f, group + "/stimulus");
-  if (static_cast<Eigen::Index>(l.ids.size()) != n)
-    throw InputError(file.string() + ":" + group + "/stimulus has " + std::to_string(l.ids.size()) +
-                     " ids for " + std::to_string(n) + " rows");
-  if (h5::exists(f, group + "/category")) l.categories = h5::read_strings(f, group + "/category");
+      throw InputError(what + " has NaN or infinite activations (stimulus row " +
+                       std::to_string(i / a.cols) + ")");
+  l.ids = file.stimulus_ids(lp.layer);
+  if (static_cast<Eigen::Index>(l.ids.size()) != a.rows)
+    throw InputError(file.path().string() + ":" + io::layer_path(lp.layer) + "/stimulus has " +
+                     std::to_string(l.ids.size()) + " ids for " + std::to_string(a.rows) + " rows");
+  l.categories = file.categories(lp.layer);
   return l;
 }
 
@@ -128,44 +120,10 @@ void write_models(const h5::Group& g, const std::vector<LayerPass>& models) {
 }
 
 h5::ArrayOptions model_coords() { return {{"layer", "pass"}, true, {}}; }
+// Correlations, their CIs and ceiled scores are dimensionless.
+h5::ArrayOptions correlations() { return {{"layer", "pass"}, true, {{"units", "1"}}}; }
 
 }  // namespace
-
-std::vector<LayerPass> list_activations(const std::filesystem::path& file,
-                                        const std::vector<std::string>& layers,
-                                        const std::vector<int>& passes) {
-  h5::File f(file, h5::File::Mode::read);
-  if (!f.root().has_group("activations"))
-    throw InputError(file.string() +
-                     " has no /activations group (is it an activation file from lrm extract?)");
-  const auto g = f.root().group("activations");
-  const auto available = g.children();
-  std::vector<std::string> chosen = layers.empty() ? available : layers;
-  std::vector<LayerPass> out;
-  for (const auto& layer : chosen) {
-    if (!g.has_group(layer)) {
-      std::string known;
-      for (const auto& a : available) known += (known.empty() ? "" : ", ") + a;
-      throw InputError(file.string() + " has no layer '" + layer + "' (it has " + known + ")");
-    }
-    std::vector<int> found;
-    for (const auto& child : g.group(layer).children())
-      if (child.rfind("pass", 0) == 0 && child.size() > 4 &&
-          std::all_of(child.begin() + 4, child.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        found.push_back(std::stoi(child.substr(4)));
-    std::sort(found.begin(), found.end());
-    for (int p : passes)
-      if (std::find(found.begin(), found.end(), p) == found.end())
-        throw InputError(file.string() + ": layer '" + layer + "' has no pass " +
-                         std::to_string(p));
-    for (int p : found)
-      if (passes.empty() || std::find(passes.begin(), passes.end(), p) != passes.end())
-        out.push_back({layer, p});
-  }
-  if (out.empty())
-    throw InputError(file.string() + ": no activations match the chosen layers and passes");
-  return out;
-}
 
 BrainRdms load_brain_rdms(const std::string& spec, const BrainRdmOptions& options) {
   if (spec.find(".mat") != std::string::npos && spec.find(".mat:/") == std::string::npos) {
@@ -262,7 +220,8 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
       throw InputError("nothing to do: give --activations, --noise-ceiling, or both");
     return lines;
   }
-  const auto models = list_activations(o.activations, o.layers, o.passes);
+  const io::ActivationFile file(o.activations);
+  const auto models = file.select(o.layers, o.passes);
   Eigen::MatrixXd r(static_cast<Eigen::Index>(models.size()), n_rdm);
   Eigen::VectorXd r_mean(r.rows()), r_to_mean(r.rows()), stim_low(r.rows()), stim_high(r.rows()),
       subj_low(r.rows()), subj_high(r.rows());
@@ -270,7 +229,7 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   Progress bar("rsa", static_cast<std::int64_t>(models.size()), "layers");
   for (std::size_t m = 0; m < models.size(); ++m) {
     check_interrupt();
-    auto layer = load_layer(o.activations, models[m]);
+    auto layer = load_layer(file, models[m]);
     const std::string what = o.activations.string() + ":" + models[m].label();
     Rows rows;
     if (brain.stimulus_ids.empty()) {
@@ -311,7 +270,7 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
     if (o.save_rdms) {
       auto rg = g.require_group("model_rdm/" + models[m].layer);
       if (!rg.has("stimulus")) h5::write_coordinate(rg, "stimulus", condition_ids);
-      write_matrix(rg, "pass" + std::to_string(models[m].pass), model_rdm,
+      write_matrix(rg, io::pass_dataset_name(models[m].pass), model_rdm,
                    {"stimulus", "stimulus_b"});
     }
     char line[240];
@@ -332,7 +291,7 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
                   {"model", "brain_rdm"}, model_coords());
   auto per_model = [&](const char* name, const Eigen::VectorXd& v) {
     h5::write_array(g, name, v.data(), {static_cast<std::uint64_t>(v.size())}, {"model"},
-                    model_coords());
+                    correlations());
   };
   per_model("r_mean", r_mean);
   per_model("r_to_mean_rdm", r_to_mean);
@@ -350,10 +309,11 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
 std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& root) {
   const auto assembly = io::read_assembly_spec(o.brain);
   auto responses = io::group_responses(assembly, o.response_options);
-  const auto models = list_activations(o.activations, o.layers, o.passes);
+  const io::ActivationFile file(o.activations);
+  const auto models = file.select(o.layers, o.passes);
   if (responses.categories.empty()) {
     // Stratify by the activation file's categories when the neural data has none.
-    const auto first = load_layer(o.activations, models[0]);
+    const auto first = load_layer(file, models[0]);
     if (!first.categories.empty()) {
       const auto join = io::join_stimuli(first.ids, o.activations.string(), responses.stimulus_ids,
                                          responses.source);
@@ -373,7 +333,7 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   Progress bar("encode", n_models, "layers");
   for (Eigen::Index m = 0; m < n_models; ++m) {
     check_interrupt();
-    const auto layer = load_layer(o.activations, models[m]);
+    const auto layer = load_layer(file, models[m]);
     FeatureMatrix x(layer.features.data(), layer.features.rows(), layer.features.cols());
     const auto result = bench.score(x, layer.ids, o.activations.string() + ":" + models[m].label());
     const auto& p = result.predictivity;
@@ -428,7 +388,7 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
                   {"model", "split", "neuroid"}, model_coords());
   auto per_model = [&](const char* name, const Eigen::VectorXd& v) {
     h5::write_array(g, name, v.data(), {static_cast<std::uint64_t>(v.size())}, {"model"},
-                    model_coords());
+                    correlations());
   };
   per_model("score_raw", raw);
   per_model("score_error", error);
@@ -460,8 +420,9 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
 }
 
 std::string run_simulation(const SimulateOptions& o, const h5::Group& root) {
-  const auto lp = list_activations(o.activations, {o.layer}, {o.pass}).at(0);
-  const auto layer = load_layer(o.activations, lp);
+  const io::ActivationFile file(o.activations);
+  const auto lp = file.select({o.layer}, {o.pass}).at(0);
+  const auto layer = load_layer(file, lp);
   FeatureMatrix x(layer.features.data(), layer.features.rows(), layer.features.cols());
   const auto sim = simulate_recordings(x, o.simulation);
   const auto n_pres = static_cast<std::uint64_t>(sim.presentations.rows());

@@ -11,22 +11,13 @@
 #include "compare/encoding.hpp"
 #include "compare/rdm.hpp"
 #include "compare/simulate.hpp"
+#include "io/activation_file.hpp"
 #include "io/h5.hpp"
 #include "stats/correlation.hpp"
 
 namespace lrm::compare {
 
-struct LayerPass {
-  std::string layer;
-  int pass = 0;
-  std::string label() const { return layer + "/pass" + std::to_string(pass); }
-};
-
-// The (layer, pass) datasets of an activation file, filtered by layer names and pass indices
-// (empty: all); unknown names are an InputError listing what the file has.
-std::vector<LayerPass> list_activations(const std::filesystem::path& file,
-                                        const std::vector<std::string>& layers,
-                                        const std::vector<int>& passes);
+using io::LayerPass;
 
 struct BrainRdms {
   std::string source;

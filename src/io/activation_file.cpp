@@ -5,15 +5,6 @@
 #include "common/error.hpp"
 
 namespace lrm::io {
-namespace {
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
-}  // namespace
 
 std::string pass_dataset_name(int pass) { return "pass" + std::to_string(pass); }
 
@@ -72,9 +63,11 @@ std::vector<LayerPass> ActivationFile::select(const std::vector<std::string>& la
   if (available.empty()) throw InputError(path_string_ + ": /activations holds no layers");
   std::vector<LayerPass> out;
   for (const auto& layer : layers.empty() ? available : layers) {
-    if (std::find(available.begin(), available.end(), layer) == available.end())
-      throw InputError(path_string_ + " has no layer '" + layer + "' (it has " + joined(available) +
-                       ")");
+    if (std::find(available.begin(), available.end(), layer) == available.end()) {
+      std::string known;
+      for (const auto& a : available) known += (known.empty() ? "" : ", ") + a;
+      throw InputError(path_string_ + " has no layer '" + layer + "' (it has " + known + ")");
+    }
     const auto present = this->passes(layer);
     if (present.empty())
       throw InputError(path_string_ + ": layer '" + layer + "' holds no pass<k> dataset");

@@ -11,6 +11,7 @@
 #include "common/huge_pages.hpp"
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
+#include "io/activation_file.hpp"
 #include "io/h5.hpp"
 #include "io/h5_copy.hpp"
 
@@ -26,35 +27,15 @@ const char* fdr_name(stats::FdrMethod method) {
   return method == stats::FdrMethod::by ? "by" : "bh";
 }
 
-// Passes present for a layer: the datasets named pass<k>.
-std::vector<int> passes_of(const h5::Group& layer) {
-  std::vector<int> passes;
-  for (const auto& name : layer.children()) {
-    if (name.size() < 5 || name.compare(0, 4, "pass") != 0 || !layer.has_dataset(name)) continue;
-    if (name.find_first_not_of("0123456789", 4) != std::string::npos) continue;
-    passes.push_back(std::stoi(name.substr(4)));
-  }
-  std::sort(passes.begin(), passes.end());
-  return passes;
-}
-
-// Rows per chunk of a chunked dataset, 1 for other layouts.
-std::int64_t chunk_rows(const h5::File& f, const std::string& path) {
-  const h5::Handle dataset(H5Dopen2(f.id(), path.c_str(), H5P_DEFAULT));
-  const h5::Handle plist(H5Dget_create_plist(dataset.id()));
-  hsize_t chunk[2];
-  if (H5Pget_layout(plist.id()) != H5D_CHUNKED || H5Pget_chunk(plist.id(), 2, chunk) != 2) return 1;
-  return static_cast<std::int64_t>(chunk[0]);
-}
-
 // The moments of each category for every unit of the (stimulus, unit) dataset at `path`. Rows
 // stream through two buffers of about 16 MiB, one read while the other is summed: memory stays
 // bounded by the batch. Batches end on chunk boundaries, so that no compressed chunk is decoded
 // twice. The buffers are freed before the tests, whose arrays can then reuse their pages.
-stats::GroupMoments pass_moments(const h5::File& in, const std::string& path, const Design& design,
-                                 std::int64_t n_stimuli, std::int64_t n_units) {
+stats::GroupMoments pass_moments(const io::ActivationFile& in, const io::LayerPass& lp,
+                                 const Design& design, std::int64_t n_stimuli,
+                                 std::int64_t n_units) {
   std::int64_t batch = std::max<std::int64_t>(1, (std::int64_t{16} << 20) / (4 * n_units));
-  if (const auto chunk = chunk_rows(in, path); batch > chunk) batch -= batch % chunk;
+  if (const auto chunk = in.chunk_rows(lp); batch > chunk) batch -= batch % chunk;
   batch = std::min(batch, n_stimuli);
   const auto batch_size = static_cast<std::size_t>(batch * n_units);
   struct Free {
@@ -67,30 +48,19 @@ stats::GroupMoments pass_moments(const h5::File& in, const std::string& path, co
                            rows.get() + batch_size,
                            [&](std::int64_t first, std::int64_t count, float* out) {
                              check_interrupt();
-                             h5::read_rows_into(in, path, first, count, out);
+                             in.read_rows(lp, first, count, out);
                            });
   return accumulator.take();
 }
 
-// Checks that the layer's coordinate `name` holds a number per unit; false when it is absent.
-bool has_unit_coordinate(const h5::File& f, const std::string& layer_path, const std::string& name,
-                         std::int64_t n_units) {
-  const auto path = layer_path + "/" + name;
-  if (!h5::exists(f, path)) return false;
-  const auto shape = h5::dataset_shape(f, path);
-  if (shape != std::vector<std::uint64_t>{static_cast<std::uint64_t>(n_units)} ||
-      h5::is_string_dataset(f, path))
-    throw InputError(f.path().string() + ":" + path + " is not one number for each of the " +
-                     std::to_string(n_units) + " units");
-  return true;
-}
-
 // Copies the layer's unit coordinates (the unit index, and channel, y, x when the file has all
 // three) into the pass group once; the target groups link to them. Returns the auxiliary ones.
-std::vector<std::string> write_unit_coordinates(const h5::File& in, const std::string& layer_path,
-                                                std::int64_t n_units, const h5::Group& g) {
-  if (has_unit_coordinate(in, layer_path, "unit", n_units)) {
-    h5::copy_coordinate(in, layer_path + "/unit", g, "unit");
+std::vector<std::string> write_unit_coordinates(const io::ActivationFile& in,
+                                                const std::string& layer, std::int64_t n_units,
+                                                const h5::Group& g) {
+  const auto layer_path = io::layer_path(layer);
+  if (in.has_unit_coordinate(layer, "unit", n_units)) {
+    h5::copy_coordinate(in.h5(), layer_path + "/unit", g, "unit");
   } else {
     std::vector<std::int64_t> unit(n_units);
     std::iota(unit.begin(), unit.end(), std::int64_t{0});
@@ -98,17 +68,17 @@ std::vector<std::string> write_unit_coordinates(const h5::File& in, const std::s
   }
   const std::vector<std::string> position{"channel", "y", "x"};
   std::size_t present = 0;
-  for (const auto& name : position) present += has_unit_coordinate(in, layer_path, name, n_units);
+  for (const auto& name : position) present += in.has_unit_coordinate(layer, name, n_units);
   if (present < position.size()) return {};
   for (const auto& name : position)
-    h5::copy_coordinate(in, layer_path + "/" + name, g, name, "unit");
+    h5::copy_coordinate(in.h5(), layer_path + "/" + name, g, name, "unit");
   return position;
 }
 
 // Makes g/name a further name of pass/name (an HDF5 hard link: one copy for every target).
 void link_to_pass(const h5::Group& g, const h5::Group& pass, const std::string& name) {
   if (H5Lcreate_hard(pass.id(), name.c_str(), g.id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
-    throw InputError("cannot link " + g.path() + "/" + name + " to " + pass.path() + "/" + name);
+    throw InternalError("cannot link " + g.path() + "/" + name + " to " + pass.path() + "/" + name);
 }
 
 // Writes a target's group; its unit coordinates are links to those of the pass group `pass`.
@@ -142,120 +112,101 @@ void write_target(const h5::Group& pass, const h5::Group& g, const TargetResult&
   g.set_attr("fraction_selective", static_cast<double>(r.n_selective) / r.n_units);
 }
 
-}  // namespace
+// A layer's category per stimulus, checked to name HDF5 groups and to make a design.
+std::vector<std::string> layer_categories(const io::ActivationFile& in, const std::string& layer,
+                                          const Options& options) {
+  const std::string path = io::layer_path(layer) + "/category";
+  const std::string what = in.path().string() + ":" + path;
+  if (!in.has_categories(layer))
+    throw InputError(in.path().string() + ": layer '" + layer + "' has no category coordinate (" +
+                     path + "); the localizer needs the category of every stimulus");
+  auto category = in.categories(layer);
+  for (const auto& c : category)
+    if (c.find('/') != std::string::npos || c.empty() || c == "." || c == "..")
+      throw InputError(what + ": category '" + c + "' cannot name an HDF5 group");
+  make_design(category, options, what);
+  return category;
+}
 
-std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::path& out,
-                                      const FileOptions& options, io::Provenance provenance) {
-  h5::File in(activations, h5::File::Mode::read);
-  const std::string source = activations.string();
-  if (!in.root().has_group("activations"))
-    throw InputError(source + " has no /activations group (write one with lrm extract)");
-  const auto root = in.root().group("activations");
-  std::vector<std::string> layers = options.layers;
-  if (layers.empty())
-    for (const auto& name : root.children())
-      if (root.has_group(name)) layers.push_back(name);
-  if (layers.empty()) throw InputError(source + ": /activations holds no layers");
-  for (const auto& layer : layers)
-    if (!root.has_group(layer))
-      throw InputError(source + " has no layer '" + layer + "' under /activations");
+struct LayerPlan {
+  std::string layer;
+  std::vector<int> passes;
+  std::vector<std::string> category;
+};
 
-  // Every layer's inputs are checked before any work starts.
-  struct LayerPlan {
-    std::string layer;
-    std::vector<int> passes;
-    std::vector<std::string> category;
-  };
+// Every layer's inputs, checked before any work starts.
+std::vector<LayerPlan> plan_layers(const io::ActivationFile& in, const FileOptions& options) {
   std::vector<LayerPlan> plan;
-  for (const auto& layer : layers) {
-    const auto present = passes_of(root.group(layer));
-    auto passes = options.passes.empty() ? present : options.passes;
-    for (int p : passes)
-      if (!std::binary_search(present.begin(), present.end(), p))
-        throw InputError(source + ": layer '" + layer + "' has no pass " + std::to_string(p));
-    if (passes.empty())
-      throw InputError(source + ": layer '" + layer + "' holds no pass<k> dataset");
-    const std::string category_path = "/activations/" + layer + "/category";
-    if (!h5::exists(in, category_path))
-      throw InputError(source + ": layer '" + layer + "' has no category coordinate (" +
-                       category_path + "); the localizer needs the category of every stimulus");
-    auto category = h5::read_strings(in, category_path);
-    for (const auto& c : category)
-      if (c.find('/') != std::string::npos || c.empty() || c == "." || c == "..")
-        throw InputError(source + ":" + category_path + ": category '" + c +
-                         "' cannot name an HDF5 group");
-    make_design(category, options.analysis, source + ":" + category_path);
-    plan.push_back({layer, std::move(passes), std::move(category)});
+  for (const auto& lp : in.select(options.layers, options.passes)) {
+    if (plan.empty() || plan.back().layer != lp.layer)
+      plan.push_back({lp.layer, {}, layer_categories(in, lp.layer, options.analysis)});
+    plan.back().passes.push_back(lp.pass);
   }
+  return plan;
+}
 
-  const auto& a = options.analysis;
-  for (const char* key : {"weights_sha256", "stimuli_sha256", "git_commit", "start_time", "model"})
-    if (auto v = in.root().attr_string(key))
-      provenance.inputs[std::string("activations_") + key] = *v;
-  provenance.inputs["activations"] = fs::absolute(activations).string();
-  io::ResultFile result(out, provenance);
-  const auto top = result.root().require_group("localizer");
-  top.set_attr("test", std::string(test_name(a.test)));
-  top.set_attr("fdr", std::string(fdr_name(a.fdr)));
-  top.set_attr("q", a.q);
-  if (a.ratio) top.set_attr("ratio", *a.ratio);
+// The pass's shape, checked against the layer's categories.
+io::ActivationShape check_pass(const io::ActivationFile& in, const io::LayerPass& lp,
+                               std::size_t n_categories) {
+  const std::string what = in.path().string() + ":" + in.dataset_path(lp);
+  const auto shape = in.shape(lp);
+  if (shape.stimuli != static_cast<std::int64_t>(n_categories))
+    throw InputError(what + " has " + std::to_string(shape.stimuli) + " stimuli but " +
+                     io::layer_path(lp.layer) + "/category has " + std::to_string(n_categories));
+  if (shape.units < 1) throw InputError(what + " has no units");
+  return shape;
+}
 
-  std::int64_t total = 0;
-  for (const auto& p : plan) total += static_cast<std::int64_t>(p.passes.size());
-  Progress bar("localize", total, "passes");
-  std::vector<SummaryRow> summary;
-  for (const auto& [layer, passes, category] : plan) {
-    const std::string layer_path = "/activations/" + layer;
-    for (int pass : passes) {
-      check_interrupt();
-      const std::string path = layer_path + "/pass" + std::to_string(pass);
-      const std::string what = source + ":" + path;
-      const auto shape = h5::dataset_shape(in, path);
-      if (shape.size() != 2)
-        throw InputError(what + " has " + std::to_string(shape.size()) +
-                         " dimensions; activations are (stimulus, unit)");
-      const auto n_stimuli = static_cast<std::int64_t>(shape[0]);
-      const auto n_units = static_cast<std::int64_t>(shape[1]);
-      if (n_stimuli != static_cast<std::int64_t>(category.size()))
-        throw InputError(what + " has " + std::to_string(n_stimuli) + " stimuli but " + layer_path +
-                         "/category has " + std::to_string(category.size()));
-      if (n_units < 1) throw InputError(what + " has no units");
-      const auto design = make_design(category, a, what);
-
-      const auto moments = pass_moments(in, path, design, n_stimuli, n_units);
-      std::int64_t n_nonfinite = 0, n_units_nonfinite = 0;
-      for (auto v : moments.nonfinite) {
-        n_nonfinite += v;
-        n_units_nonfinite += v > 0;
-      }
-
-      const auto g = top.require_group(layer + "/pass" + std::to_string(pass));
-      g.set_attr("layer", layer);
-      g.set_attr("pass", static_cast<std::int64_t>(pass));
-      g.set_attr("n_nonfinite", n_nonfinite);
-      g.set_attr("n_units_nonfinite", n_units_nonfinite);
-      h5::write_coordinate(g, "category", design.categories);
-      h5::write_array(g, "n_images", design.n_images, {design.n_images.size()}, {"category"}, {});
-      // Written with the first target, while the other threads test the pairs of later ones.
-      std::optional<std::vector<std::string>> coords;
-      const auto write_pass_units = [&] {
-        coords = write_unit_coordinates(in, layer_path, n_units, g);
-        if (n_nonfinite > 0)
-          h5::write_array(g, "nonfinite", moments.nonfinite.data(),
-                          {static_cast<std::uint64_t>(n_units)}, {"unit"}, {*coords, true, {}});
-      };
-      localize_moments(moments, design, a, [&](const TargetResult& target) {
-        if (!coords) write_pass_units();
-        write_target(g, g.require_group(target.target), target, *coords, a);
-        summary.push_back({layer, pass, target.target, n_units, target.n_selective, n_nonfinite,
-                           n_units_nonfinite});
-      });
-      bar.advance(1);
-    }
+struct NonFinite {
+  std::int64_t values = 0, units = 0;
+};
+NonFinite count_nonfinite(const HugePageVector<std::int64_t>& per_unit) {
+  NonFinite n;
+  for (auto v : per_unit) {
+    n.values += v;
+    n.units += v > 0;
   }
-  bar.finish();
+  return n;
+}
 
-  // One row per layer, pass and target, for tables and plots without walking the groups.
+void write_pass_attributes(const h5::Group& g, const io::LayerPass& lp, const Design& design,
+                           const NonFinite& nonfinite) {
+  g.set_attr("layer", lp.layer);
+  g.set_attr("pass", static_cast<std::int64_t>(lp.pass));
+  g.set_attr("n_nonfinite", nonfinite.values);
+  g.set_attr("n_units_nonfinite", nonfinite.units);
+  h5::write_coordinate(g, "category", design.categories);
+  h5::write_array(g, "n_images", design.n_images, {design.n_images.size()}, {"category"}, {});
+}
+
+// Tests one layer and pass and writes its group under `top`; appends a row per target.
+void localize_pass(const io::ActivationFile& in, const io::LayerPass& lp,
+                   const std::vector<std::string>& category, const Options& a, const h5::Group& top,
+                   std::vector<SummaryRow>& summary) {
+  const auto shape = check_pass(in, lp, category.size());
+  const auto design = make_design(category, a, in.path().string() + ":" + in.dataset_path(lp));
+  const auto moments = pass_moments(in, lp, design, shape.stimuli, shape.units);
+  const auto nonfinite = count_nonfinite(moments.nonfinite);
+  const auto g = top.require_group(lp.layer + "/" + io::pass_dataset_name(lp.pass));
+  write_pass_attributes(g, lp, design, nonfinite);
+  // Written with the first target, while the other threads test the pairs of later ones.
+  std::optional<std::vector<std::string>> coords;
+  const auto write_pass_units = [&] {
+    coords = write_unit_coordinates(in, lp.layer, shape.units, g);
+    if (nonfinite.values > 0)
+      h5::write_array(g, "nonfinite", moments.nonfinite.data(),
+                      {static_cast<std::uint64_t>(shape.units)}, {"unit"}, {*coords, true, {}});
+  };
+  localize_moments(moments, design, a, [&](const TargetResult& target) {
+    if (!coords) write_pass_units();
+    write_target(g, g.require_group(target.target), target, *coords, a);
+    summary.push_back({lp.layer, lp.pass, target.target, shape.units, target.n_selective,
+                       nonfinite.values, nonfinite.units});
+  });
+}
+
+// One row per layer, pass and target, for tables and plots without walking the groups.
+void write_summary(const h5::Group& top, const std::vector<SummaryRow>& summary) {
   const auto table = top.require_group("summary");
   std::vector<std::string> layer_col, target_col;
   std::vector<std::int64_t> pass_col, units_col, selective_col;
@@ -276,6 +227,38 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
   h5::write_array(table, "n_units", units_col, {n_rows}, {"row"}, {});
   h5::write_array(table, "n_selective", selective_col, {n_rows}, {"row"}, {});
   h5::write_array(table, "fraction_selective", fraction_col, {n_rows}, {"row"}, {});
+}
+
+}  // namespace
+
+std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::path& out,
+                                      const FileOptions& options, io::Provenance provenance) {
+  const io::ActivationFile in(activations);
+  const auto plan = plan_layers(in, options);
+
+  const auto& a = options.analysis;
+  for (const char* key : {"weights_sha256", "stimuli_sha256", "git_commit", "start_time", "model"})
+    if (auto v = in.attr(key)) provenance.inputs[std::string("activations_") + key] = *v;
+  provenance.inputs["activations"] = fs::absolute(activations).string();
+  io::ResultFile result(out, provenance);
+  const auto top = result.root().require_group("localizer");
+  top.set_attr("test", std::string(test_name(a.test)));
+  top.set_attr("fdr", std::string(fdr_name(a.fdr)));
+  top.set_attr("q", a.q);
+  if (a.ratio) top.set_attr("ratio", *a.ratio);
+
+  std::int64_t total = 0;
+  for (const auto& p : plan) total += static_cast<std::int64_t>(p.passes.size());
+  Progress bar("localize", total, "passes");
+  std::vector<SummaryRow> summary;
+  for (const auto& layer : plan)
+    for (int pass : layer.passes) {
+      check_interrupt();
+      localize_pass(in, {layer.layer, pass}, layer.category, a, top, summary);
+      bar.advance(1);
+    }
+  bar.finish();
+  write_summary(top, summary);
   result.commit();
   return summary;
 }
