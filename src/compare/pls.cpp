@@ -273,20 +273,12 @@ Eigen::VectorXd power_iteration(const Eigen::MatrixXd& m, Eigen::Index first,
   return u;
 }
 
-std::vector<SplitFit> fit_splits(const FeatureMatrix& x, const Rows& x_rows,
-                                 const Eigen::MatrixXd& y, const std::vector<Split>& splits,
-                                 const PlsOptions& options, bool keep_weights) {
+std::vector<SplitFit> init_fits(const Rows& x_rows, const Eigen::MatrixXd& y,
+                                const Eigen::MatrixXd& yc, const std::vector<Split>& splits,
+                                Eigen::Index p, int k_max, bool keep_weights) {
   const auto n = static_cast<Eigen::Index>(x_rows.size());
-  const Eigen::Index p = x.cols(), q = y.cols();
-  const int k_max = options.n_components;
-  if (y.rows() != n) throw InputError("PLS: targets and feature rows differ in stimuli");
-  if (k_max < 1 || k_max > p)
-    throw InputError("PLS with " + std::to_string(k_max) +
-                     " components needs at least as many features; the layer has " +
-                     std::to_string(p));
-  const Eigen::RowVectorXd y_all_mean = y.colwise().mean();
-  const Eigen::MatrixXd yc = y.rowwise() - y_all_mean;  // centred once, so F is well scaled
-
+  const Eigen::Index q = y.cols();
+  const Eigen::VectorXd y_all_mean = y.colwise().mean().transpose();
   std::vector<SplitFit> fits(splits.size());
   for (std::size_t s = 0; s < splits.size(); ++s) {
     SplitFit& fit = fits[s];
@@ -300,7 +292,7 @@ std::vector<SplitFit> fit_splits(const FeatureMatrix& x, const Rows& x_rows,
     fit.y_mean = Eigen::VectorXd::Zero(q);
     for (auto i : fit.train) fit.y_mean += y.row(i).transpose();
     fit.y_mean /= static_cast<double>(n_train);
-    fit.delta = fit.y_mean - y_all_mean.transpose();
+    fit.delta = fit.y_mean - y_all_mean;
     fit.y_ss = Eigen::VectorXd::Zero(q);
     for (auto i : fit.train) fit.y_ss += (y.row(i).transpose() - fit.y_mean).cwiseAbs2();
     fit.rss = fit.y_ss;
@@ -315,11 +307,17 @@ std::vector<SplitFit> fit_splits(const FeatureMatrix& x, const Rows& x_rows,
     fit.test_scores.resize(n_test, k_max);
     fit.masked.assign(static_cast<std::size_t>(q), 0);
   }
+  return fits;
+}
 
-  // F = X^T Yc over all stimuli and, per split, M_0 = C_0^T C_0 with
-  // C_0 = X_train^T (Y_train - y_mean) = F - X_test^T Yc_test - (sum of X_train) delta^T,
-  // by blocks of features so that neither X as double nor any C_0 is ever held whole.
-  Eigen::MatrixXd f(p, q);
+// Returns F = X^T Yc over all stimuli and sets, per split, x_mean and M_0 = C_0^T C_0 with
+// C_0 = X_train^T (Y_train - y_mean) = F - X_test^T Yc_test - (sum of X_train) delta^T,
+// by blocks of features so that neither X as double nor any C_0 is ever held whole.
+Eigen::MatrixXd cross_products(const FeatureMatrix& x, const Rows& x_rows,
+                               const Eigen::MatrixXd& yc, std::vector<SplitFit>& fits) {
+  const auto n = static_cast<Eigen::Index>(x_rows.size());
+  const Eigen::Index p = x.cols();
+  Eigen::MatrixXd f(p, yc.cols());
   std::vector<char> c0_nonzero(fits.size(), 0);
   constexpr Eigen::Index feature_block = 128;
   for (Eigen::Index j0 = 0; j0 < p; j0 += feature_block) {
@@ -346,126 +344,177 @@ std::vector<SplitFit> fit_splits(const FeatureMatrix& x, const Rows& x_rows,
       throw InputError("all features are constant over the training stimuli (PLS is undefined)");
     fits[s].m = fits[s].m.selfadjointView<Eigen::Lower>();
   }
+  return f;
+}
 
+// The splits fitting another component: each unfinished split's target mask and power iteration
+// (in parallel); a split whose Y residual is constant is done.
+std::vector<SplitFit*> start_component(std::vector<SplitFit>& fits, const Eigen::MatrixXd& y,
+                                       const PlsOptions& options) {
+  std::vector<char> proceed(fits.size(), 0);
+#pragma omp parallel for schedule(dynamic) if (fits.size() > 1)
+  for (std::size_t s = 0; s < fits.size(); ++s) {
+    SplitFit& fit = fits[s];
+    if (fit.done) continue;
+    const Eigen::Index first = update_mask(fit, y);
+    if (first < 0) {
+      fit.done = true;
+      continue;
+    }
+    int iterations = 0;
+    fit.u = power_iteration(fit.m, first, options, iterations);
+    fit.iterations.push_back(iterations);
+    proceed[s] = 1;
+  }
+  std::vector<SplitFit*> active;
+  for (std::size_t s = 0; s < fits.size(); ++s)
+    if (proceed[s]) active.push_back(&fits[s]);
+  return active;
+}
+
+// Component k's x-weights of the active splits (rows):
+// x_w = C_k u = F u - X_test^T (Yc_test u) - (sum of X_train)(delta . u) - P (R^T u), normalised
+// with sklearn's sign (largest entry positive).
+RowMatrixXd component_weights(const FeatureMatrix& x, const Eigen::MatrixXd& f,
+                              const std::vector<SplitFit*>& active,
+                              const std::vector<const Rows*>& test_rows, int k) {
+  const auto s_count = static_cast<Eigen::Index>(active.size());
+  Eigen::MatrixXd u(f.cols(), s_count);
+  std::vector<Eigen::VectorXd> y_test_u;
+  for (Eigen::Index a = 0; a < s_count; ++a) {
+    u.col(a) = active[a]->u;
+    // BLAS rejects products with an empty matrix (lda = 0): a fit without test rows skips them.
+    const auto& y_test = active[a]->y_test;
+    y_test_u.push_back(y_test.rows() ? Eigen::VectorXd(y_test * active[a]->u) : Eigen::VectorXd());
+  }
+  const Eigen::MatrixXd fu = f * u;
+  const RowMatrixXd test_part = transpose_times_each(x, test_rows, y_test_u);
+  RowMatrixXd w(s_count, x.cols());
+#pragma omp parallel for schedule(dynamic) if (s_count > 1)
+  for (Eigen::Index a = 0; a < s_count; ++a) {
+    const SplitFit& fit = *active[a];
+    Eigen::VectorXd xw = fu.col(a) - test_part.row(a).transpose();
+    xw -= (static_cast<double>(fit.train.size()) * fit.delta.dot(fit.u)) * fit.x_mean;
+    if (k > 0) xw.noalias() -= fit.p.leftCols(k) * (fit.r.leftCols(k).transpose() * fit.u);
+    xw /= xw.norm() + eps;
+    Eigen::Index biggest = 0;
+    xw.cwiseAbs().maxCoeff(&biggest);
+    if (xw[biggest] < 0) xw = -xw;
+    w.row(a) = xw.transpose();
+  }
+  return w;
+}
+
+// Component k's x-scores t = Xk w = X0 w - T (P^T w) at the training stimuli (columns; 0
+// elsewhere); stores X0 w at the test stimuli, P^T w and the weights in each fit.
+RowMatrixXd component_scores(const FeatureMatrix& x, const Rows& x_rows, const RowMatrixXd& w,
+                             const std::vector<SplitFit*>& active, int k) {
+  const auto s_count = static_cast<Eigen::Index>(active.size());
+  const RowMatrixXd xw = times_weights(x, x_rows, w);
+  RowMatrixXd scores = RowMatrixXd::Zero(static_cast<Eigen::Index>(x_rows.size()), s_count);
+#pragma omp parallel for schedule(dynamic) if (s_count > 1)
+  for (Eigen::Index a = 0; a < s_count; ++a) {
+    SplitFit& fit = *active[a];
+    const Eigen::VectorXd wa = w.row(a).transpose();
+    const double offset = fit.x_mean.dot(wa);
+    fit.ptw.col(k).head(k) = fit.p.leftCols(k).transpose() * wa;
+    const auto p_w = fit.ptw.col(k).head(k);
+    for (auto i : fit.train) scores(i, a) = xw(i, a) - offset - fit.t.row(i).head(k).dot(p_w);
+    for (std::size_t i = 0; i < fit.test.size(); ++i)
+      fit.test_scores(static_cast<Eigen::Index>(i), k) = xw(fit.test[i], a) - offset;
+    if (fit.w.size()) fit.w.col(k) = wa;
+  }
+  for (Eigen::Index a = 0; a < s_count; ++a)
+    if (!(scores.col(a).squaredNorm() > 0))
+      throw InputError("PLS component " + std::to_string(k + 1) +
+                       " has zero x-scores (constant features?)");
+  return scores;
+}
+
+// Component k's loadings p = Xk^T t / tt = (X0^T t - P (T^T t)) / tt and r = Yk^T t (zero for
+// zeroed targets), stored in each fit with q = r / tt; returns the new p of each split (rows).
+RowMatrixXd component_loadings(const FeatureMatrix& x, const Rows& x_rows,
+                               const Eigen::MatrixXd& yc, const RowMatrixXd& scores,
+                               const RowMatrixXd& w, const std::vector<SplitFit*>& active, int k) {
+  const auto s_count = static_cast<Eigen::Index>(active.size());
+  const RowMatrixXd xt = transpose_times_scores(x, x_rows, scores);
+  RowMatrixXd p_new(s_count, x.cols());
+#pragma omp parallel for schedule(dynamic) if (s_count > 1)
+  for (Eigen::Index a = 0; a < s_count; ++a) {
+    SplitFit& fit = *active[a];
+    const Eigen::VectorXd t = scores.col(a);
+    const double tt = t.squaredNorm(), t_sum = t.sum();
+    const Eigen::VectorXd t_prev_t = fit.t.leftCols(k).transpose() * t;
+    Eigen::VectorXd pk = xt.row(a).transpose() - t_sum * fit.x_mean;
+    pk.noalias() -= fit.p.leftCols(k) * t_prev_t;
+    pk /= tt;
+    Eigen::VectorXd r = yc.transpose() * t - t_sum * fit.delta;
+    r.noalias() -= fit.q.leftCols(k) * t_prev_t;
+    for (Eigen::Index j = 0; j < r.size(); ++j)
+      if (fit.masked[j]) r[j] = 0;
+    // P^T W is upper triangular in exact arithmetic (Xk w_j = 0 for j < k).
+    fit.ptw(k, k) = pk.dot(w.row(a).transpose());
+    fit.p.col(k) = pk;
+    fit.r.col(k) = r;
+    fit.q.col(k) = r / tt;
+    fit.rss -= fit.q.col(k).cwiseAbs2() * tt;
+    fit.t.col(k) = t;
+    fit.components = k + 1;
+    p_new.row(a) = pk.transpose();
+  }
+  return p_new;
+}
+
+// Deflates each active split's M after component k: M_{k+1} = (C_k - p r^T)^T (C_k - p r^T), with
+// g = C_k^T p = F^T p - Yc_test^T (X_test p) - delta (sum of X_train . p) - R (P^T p).
+void deflate(const FeatureMatrix& x, const Eigen::MatrixXd& f, const RowMatrixXd& p_new,
+             const std::vector<SplitFit*>& active, const std::vector<const Rows*>& test_rows,
+             int k) {
+  const auto s_count = static_cast<Eigen::Index>(active.size());
+  const Eigen::MatrixXd ftp = f.transpose() * p_new.transpose();
+  const std::vector<Eigen::VectorXd> test_p = times_each(x, test_rows, p_new);
+#pragma omp parallel for schedule(dynamic) if (s_count > 1)
+  for (Eigen::Index a = 0; a < s_count; ++a) {
+    SplitFit& fit = *active[a];
+    const auto pk = fit.p.col(k);
+    const auto r = fit.r.col(k);
+    Eigen::VectorXd g = ftp.col(a);
+    if (fit.y_test.rows())
+      g.noalias() -= fit.y_test.transpose() * test_p[static_cast<std::size_t>(a)];
+    g -= (static_cast<double>(fit.train.size()) * fit.x_mean.dot(pk)) * fit.delta;
+    if (k > 0) g.noalias() -= fit.r.leftCols(k) * (fit.p.leftCols(k).transpose() * pk);
+    fit.m.noalias() -= g * r.transpose() + r * g.transpose();
+    fit.m.noalias() += pk.squaredNorm() * r * r.transpose();
+    for (Eigen::Index j = 0; j < fit.m.rows(); ++j)
+      if (fit.masked[j]) fit.m.row(j).setZero(), fit.m.col(j).setZero();
+  }
+}
+
+std::vector<SplitFit> fit_splits(const FeatureMatrix& x, const Rows& x_rows,
+                                 const Eigen::MatrixXd& y, const std::vector<Split>& splits,
+                                 const PlsOptions& options, bool keep_weights) {
+  const Eigen::Index p = x.cols();
+  const int k_max = options.n_components;
+  if (y.rows() != static_cast<Eigen::Index>(x_rows.size()))
+    throw InputError("PLS: targets and feature rows differ in stimuli");
+  if (k_max < 1 || k_max > p)
+    throw InputError("PLS with " + std::to_string(k_max) +
+                     " components needs at least as many features; the layer has " +
+                     std::to_string(p));
+  const Eigen::MatrixXd yc = y.rowwise() - y.colwise().mean();  // centred once: F is well scaled
+  auto fits = init_fits(x_rows, y, yc, splits, p, k_max, keep_weights);
+  const Eigen::MatrixXd f = cross_products(x, x_rows, yc, fits);
   const SingleThreadedBlas single_threaded_blas;
   for (int k = 0; k < k_max; ++k) {
     check_interrupt();
-    std::vector<char> proceed(fits.size(), 0);
-#pragma omp parallel for schedule(dynamic) if (fits.size() > 1)
-    for (std::size_t s = 0; s < fits.size(); ++s) {
-      SplitFit& fit = fits[s];
-      if (fit.done) continue;
-      const Eigen::Index first = update_mask(fit, y);
-      if (first < 0) {
-        fit.done = true;  // Y residual is constant: no further components
-        continue;
-      }
-      int iterations = 0;
-      fit.u = power_iteration(fit.m, first, options, iterations);
-      fit.iterations.push_back(iterations);
-      proceed[s] = 1;
-    }
-    std::vector<SplitFit*> active;
-    for (std::size_t s = 0; s < fits.size(); ++s)
-      if (proceed[s]) active.push_back(&fits[s]);
+    const auto active = start_component(fits, y, options);
     if (active.empty()) break;
-    const auto s_count = static_cast<Eigen::Index>(active.size());
     std::vector<const Rows*> test_rows;
-    Eigen::MatrixXd u(q, s_count);
-    std::vector<Eigen::VectorXd> y_test_u;
-    for (Eigen::Index a = 0; a < s_count; ++a) {
-      test_rows.push_back(&active[a]->x_test);
-      u.col(a) = active[a]->u;
-      // BLAS rejects products with an empty matrix (lda = 0): a fit without test rows skips them.
-      const auto& y_test = active[a]->y_test;
-      y_test_u.push_back(y_test.rows() ? Eigen::VectorXd(y_test * active[a]->u)
-                                       : Eigen::VectorXd());
-    }
-
-    // x_w = C_k u = F u - X_test^T (Yc_test u) - (sum of X_train)(delta . u) - P (R^T u).
-    const Eigen::MatrixXd fu = f * u;
-    const RowMatrixXd test_part = transpose_times_each(x, test_rows, y_test_u);
-    RowMatrixXd w(s_count, p);
-#pragma omp parallel for schedule(dynamic) if (s_count > 1)
-    for (Eigen::Index a = 0; a < s_count; ++a) {
-      const SplitFit& fit = *active[a];
-      Eigen::VectorXd xw = fu.col(a) - test_part.row(a).transpose();
-      xw -= (static_cast<double>(fit.train.size()) * fit.delta.dot(fit.u)) * fit.x_mean;
-      if (k > 0) xw.noalias() -= fit.p.leftCols(k) * (fit.r.leftCols(k).transpose() * fit.u);
-      xw /= xw.norm() + eps;
-      Eigen::Index biggest = 0;
-      xw.cwiseAbs().maxCoeff(&biggest);
-      if (xw[biggest] < 0) xw = -xw;
-      w.row(a) = xw.transpose();
-    }
-
-    // t = Xk w = X0 w - T (P^T w) at the training stimuli; X0 w at the test stimuli.
-    const RowMatrixXd xw = times_weights(x, x_rows, w);
-    RowMatrixXd scores = RowMatrixXd::Zero(n, s_count);
-#pragma omp parallel for schedule(dynamic) if (s_count > 1)
-    for (Eigen::Index a = 0; a < s_count; ++a) {
-      SplitFit& fit = *active[a];
-      const Eigen::VectorXd wa = w.row(a).transpose();
-      const double offset = fit.x_mean.dot(wa);
-      fit.ptw.col(k).head(k) = fit.p.leftCols(k).transpose() * wa;
-      const auto p_w = fit.ptw.col(k).head(k);
-      for (auto i : fit.train) scores(i, a) = xw(i, a) - offset - fit.t.row(i).head(k).dot(p_w);
-      for (std::size_t i = 0; i < fit.test.size(); ++i)
-        fit.test_scores(static_cast<Eigen::Index>(i), k) = xw(fit.test[i], a) - offset;
-      if (fit.w.size()) fit.w.col(k) = wa;
-    }
-    for (Eigen::Index a = 0; a < s_count; ++a)
-      if (!(scores.col(a).squaredNorm() > 0))
-        throw InputError("PLS component " + std::to_string(k + 1) +
-                         " has zero x-scores (constant features?)");
-
-    // p = Xk^T t / tt = (X0^T t - P (T^T t)) / tt;  r = Yk^T t, zero for zeroed targets.
-    const RowMatrixXd xt = transpose_times_scores(x, x_rows, scores);
-    RowMatrixXd p_new(s_count, p);
-#pragma omp parallel for schedule(dynamic) if (s_count > 1)
-    for (Eigen::Index a = 0; a < s_count; ++a) {
-      SplitFit& fit = *active[a];
-      const Eigen::VectorXd t = scores.col(a);
-      const double tt = t.squaredNorm(), t_sum = t.sum();
-      const Eigen::VectorXd t_prev_t = fit.t.leftCols(k).transpose() * t;
-      Eigen::VectorXd pk = xt.row(a).transpose() - t_sum * fit.x_mean;
-      pk.noalias() -= fit.p.leftCols(k) * t_prev_t;
-      pk /= tt;
-      Eigen::VectorXd r = yc.transpose() * t - t_sum * fit.delta;
-      r.noalias() -= fit.q.leftCols(k) * t_prev_t;
-      for (Eigen::Index j = 0; j < q; ++j)
-        if (fit.masked[j]) r[j] = 0;
-      // P^T W is upper triangular in exact arithmetic (Xk w_j = 0 for j < k).
-      fit.ptw(k, k) = pk.dot(w.row(a).transpose());
-      fit.p.col(k) = pk;
-      fit.r.col(k) = r;
-      fit.q.col(k) = r / tt;
-      fit.rss -= fit.q.col(k).cwiseAbs2() * tt;
-      fit.t.col(k) = t;
-      fit.components = k + 1;
-      p_new.row(a) = pk.transpose();
-    }
-    if (k + 1 == k_max) break;
-
-    // M_{k+1} = (C_k - p r^T)^T (C_k - p r^T), with
-    // g = C_k^T p = F^T p - Yc_test^T (X_test p) - delta (sum of X_train . p) - R (P^T p).
-    const Eigen::MatrixXd ftp = f.transpose() * p_new.transpose();
-    const std::vector<Eigen::VectorXd> test_p = times_each(x, test_rows, p_new);
-#pragma omp parallel for schedule(dynamic) if (s_count > 1)
-    for (Eigen::Index a = 0; a < s_count; ++a) {
-      SplitFit& fit = *active[a];
-      const auto pk = fit.p.col(k);
-      const auto r = fit.r.col(k);
-      Eigen::VectorXd g = ftp.col(a);
-      if (fit.y_test.rows())
-        g.noalias() -= fit.y_test.transpose() * test_p[static_cast<std::size_t>(a)];
-      g -= (static_cast<double>(fit.train.size()) * fit.x_mean.dot(pk)) * fit.delta;
-      if (k > 0) g.noalias() -= fit.r.leftCols(k) * (fit.p.leftCols(k).transpose() * pk);
-      fit.m.noalias() -= g * r.transpose() + r * g.transpose();
-      fit.m.noalias() += pk.squaredNorm() * r * r.transpose();
-      for (Eigen::Index j = 0; j < q; ++j)
-        if (fit.masked[j]) fit.m.row(j).setZero(), fit.m.col(j).setZero();
-    }
+    for (const SplitFit* fit : active) test_rows.push_back(&fit->x_test);
+    const RowMatrixXd w = component_weights(x, f, active, test_rows, k);
+    const RowMatrixXd scores = component_scores(x, x_rows, w, active, k);
+    const RowMatrixXd p_new = component_loadings(x, x_rows, yc, scores, w, active, k);
+    if (k + 1 < k_max) deflate(x, f, p_new, active, test_rows, k);
   }
   for (const auto& fit : fits)
     if (fit.components == 0)
