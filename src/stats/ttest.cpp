@@ -387,4 +387,34 @@ TTest ttest_ind(const std::vector<double>& a, const std::vector<double>& b, TTes
   return {s.t, s.df, t_pvalue(s.t, s.df)};
 }
 
+TTest ttest_rel(const std::vector<double>& a, const std::vector<double>& b, Alternative alternative,
+                NanPolicy nan_policy) {
+  if (a.size() != b.size())
+    throw InternalError("paired t-test of samples of different lengths (" +
+                        std::to_string(a.size()) + " and " + std::to_string(b.size()) + ")");
+  std::vector<double> d;
+  bool has_nan = false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const bool missing = std::isnan(a[i]) || std::isnan(b[i]);
+    has_nan = has_nan || missing;
+    if (!missing || nan_policy == NanPolicy::propagate) d.push_back(a[i] - b[i]);
+  }
+  const auto n = static_cast<double>(d.size());
+  const double df = n - 1;
+  if (d.size() < 2 || (has_nan && nan_policy == NanPolicy::propagate)) return {nan, df, nan};
+  double sum = 0, sq = 0;
+  for (double v : d) sum += v;
+  const double mean = sum / n;
+  for (double v : d) sq += (v - mean) * (v - mean);
+  const double sd = std::sqrt(sq / df);
+  const double t =
+      sd > 0 ? mean / (sd / std::sqrt(n)) : (mean == 0 ? nan : std::copysign(INFINITY, mean));
+  if (std::isnan(t) || alternative == Alternative::two_sided) return {t, df, t_pvalue(t, df)};
+  // One-sided: p = P(T ≤ t) for `less`, P(T ≥ t) for `greater`.
+  const double tail = alternative == Alternative::less ? t : -t;
+  if (std::isinf(tail)) return {t, df, tail > 0 ? 1.0 : 0.0};
+  const boost::math::students_t_distribution<double, fast_policy> dist(df);
+  return {t, df, boost::math::cdf(dist, tail)};
+}
+
 }  // namespace lrm::stats

@@ -1,6 +1,7 @@
 #pragma once
 // Two-sample t-tests as scipy.stats.ttest_ind computes them (two-sided), vectorised over units:
-// the moments of every group for every unit come from one pass over a stimuli × units matrix.
+// the moments of every group for every unit come from one pass over a stimuli × units matrix; and
+// the paired t-test of scipy.stats.ttest_rel.
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -87,5 +88,17 @@ struct TTest {
 };
 // Two samples; NaN/inf values are left out.
 TTest ttest_ind(const std::vector<double>& a, const std::vector<double>& b, TTestKind kind);
+
+// The hypothesis tested against: mean difference ≠ 0, < 0 or > 0 (scipy's `alternative`).
+enum class Alternative { two_sided, less, greater };
+// Pairs holding a NaN: make the result NaN, or are left out (scipy's `nan_policy`).
+enum class NanPolicy { propagate, omit };
+
+// Paired t-test of a − b (equal lengths) as scipy.stats.ttest_rel: t = mean(d)/(sd(d)/√n) with
+// df = n − 1. No variance gives t = NaN for a zero mean difference and ±inf otherwise (p = 0 or 1);
+// fewer than two pairs give NaN.
+TTest ttest_rel(const std::vector<double>& a, const std::vector<double>& b,
+                Alternative alternative = Alternative::two_sided,
+                NanPolicy nan_policy = NanPolicy::propagate);
 
 }  // namespace lrm::stats

@@ -11,6 +11,7 @@
 #include "common/progress.hpp"
 #include "io/results.hpp"
 #include "localizer/localizer.hpp"
+#include "model/metadata.hpp"
 #include "stats/bootstrap.hpp"
 #include "stats/ttest.hpp"
 #include "steering/composites.hpp"
@@ -74,12 +75,11 @@ void run_attend(model::LoadedModel& model, const stimuli::StimulusSet& set,
 
   // Localizer on single images (every category of the set is a comparison category).
   std::vector<std::int64_t> rows;
-  std::vector<std::string> row_categories, names;
+  std::vector<std::string> row_categories;
   for (const auto& [name, list] : members) {
     const auto n = std::min<std::int64_t>(o.localizer_images, list.size());
     rows.insert(rows.end(), list.begin(), list.begin() + n);
     row_categories.insert(row_categories.end(), n, name);
-    names.push_back(name);
   }
   auto acts = layer_outputs(net, set, rows, p, o.layer, o.localize_pass, o.batch_size, "localizer")
                   .contiguous();
@@ -129,7 +129,7 @@ void run_attend(model::LoadedModel& model, const stimuli::StimulusSet& set,
     prototypes =
         compute_prototypes(net, set, p, source, o.prototype_pass, unit_types, o.batch_size);
   } else {
-    ClassList classes{names, "the sorted categories of the stimulus set"};
+    ClassList classes{model::class_names(model, set), "the model's class names"};
     const auto width = layer_outputs(net, set, {images_a[0]}, p, source, 0, 1, "probe").size(1);
     prototypes = read_category_vectors(o.prototypes, classes, width);
     if (!prototypes.layer.empty() && prototypes.layer != source)
@@ -217,21 +217,16 @@ void run_attend(model::LoadedModel& model, const stimuli::StimulusSet& set,
     auto aci = stats::percentile_ci(N, index, o.resamples, o.seed, o.level);
     ami.push_back(aci.estimate);
     ami_ci.insert(ami_ci.end(), {aci.low, aci.high});
-    // Paired t over blends: attend-preferred − attend-other.
-    double sum = 0, sq = 0;
-    for (std::int64_t n = 0; n < N; ++n)
-      sum += act[(n * 2 + t) * 2 + t] - act[(n * 2 + t) * 2 + 1 - t];
-    const double mean = sum / N;
+    // Paired t over blends: attend-preferred vs attend-other.
+    std::vector<double> preferred(N), other(N);
     for (std::int64_t n = 0; n < N; ++n) {
-      const double d = act[(n * 2 + t) * 2 + t] - act[(n * 2 + t) * 2 + 1 - t] - mean;
-      sq += d * d;
+      preferred[n] = act[(n * 2 + t) * 2 + t];
+      other[n] = act[(n * 2 + t) * 2 + 1 - t];
     }
-    const double sd = std::sqrt(sq / (N - 1));
-    const double tv = sd > 0 ? mean / (sd / std::sqrt(static_cast<double>(N)))
-                             : (mean == 0 ? std::nan("") : std::copysign(INFINITY, mean));
-    t_stat.push_back(tv);
-    df.push_back(static_cast<double>(N - 1));
-    p_value.push_back(stats::t_pvalue(tv, N - 1));
+    const auto paired = stats::ttest_rel(preferred, other);
+    t_stat.push_back(paired.t);
+    df.push_back(paired.df);
+    p_value.push_back(paired.p);
   }
 
   std::printf("layer %s, pass %d, alpha %g, %lld blends\n", o.layer.c_str(), pass, o.alpha,

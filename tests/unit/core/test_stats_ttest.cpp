@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <vector>
 
 #include "common/error.hpp"
+#include "io/h5.hpp"
 #include "stats/ttest.hpp"
 
 using namespace lrm::stats;
@@ -156,4 +158,44 @@ TEST(StatsTTest, StreamedBatchesPassOnReadErrors) {
                                           if (first == 8) throw lrm::InputError("truncated");
                                         }),
                lrm::InputError);
+}
+
+namespace {
+// Equal as scipy gives them: both NaN, the same infinity, or within 1e-12 relative.
+void expect_scipy(double actual, double expected, const std::string& what) {
+  if (std::isnan(expected))
+    EXPECT_TRUE(std::isnan(actual)) << what << ": " << actual;
+  else if (std::isinf(expected))
+    EXPECT_EQ(actual, expected) << what;
+  else
+    EXPECT_NEAR(actual, expected, 1e-12 * std::max(1.0, std::fabs(expected))) << what;
+}
+}  // namespace
+
+TEST(StatsTTest, PairedMatchesScipyTtestRel) {
+  // tests/fixtures/stats/gen_ttest_rel.py: scipy.stats.ttest_rel for every alternative and NaN
+  // policy, edge cases included.
+  lrm::h5::File f(std::filesystem::path(LRM_SOURCE_DIR) / "tests/fixtures/stats/ttest_rel.h5",
+                  lrm::h5::File::Mode::read);
+  const auto cases = f.root().children();
+  ASSERT_EQ(cases.size(), 24u);
+  for (const auto& name : cases) {
+    const auto g = f.root().group(name);
+    const auto a = lrm::h5::read_array<double>(f, name + "/a").data;
+    const auto b = lrm::h5::read_array<double>(f, name + "/b").data;
+    const auto alt = *g.attr_string("alternative");
+    const auto alternative = alt == "less"      ? Alternative::less
+                             : alt == "greater" ? Alternative::greater
+                                                : Alternative::two_sided;
+    const auto policy =
+        *g.attr_string("nan_policy") == "omit" ? NanPolicy::omit : NanPolicy::propagate;
+    const auto r = ttest_rel(a, b, alternative, policy);
+    expect_scipy(r.t, *g.attr_number("t"), name + " t");
+    expect_scipy(r.p, *g.attr_number("p"), name + " p");
+    EXPECT_EQ(r.df, *g.attr_number("df")) << name;
+  }
+}
+
+TEST(StatsTTest, PairedSamplesOfDifferentLengthsAreAFault) {
+  EXPECT_THROW(ttest_rel({1, 2, 3}, {1, 2}), lrm::InternalError);
 }
