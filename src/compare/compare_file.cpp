@@ -185,14 +185,19 @@ BrainRdms load_brain_rdms(const std::string& spec, const BrainRdmOptions& option
   return b;
 }
 
-std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
-  const BrainRdms brain = load_brain_rdms(o.brain, o.brain_options);
-  const auto n_rdm = static_cast<Eigen::Index>(brain.rdms.size());
+namespace {
+
+// The brain RDMs, checked for one size of at least 3 conditions.
+BrainRdms load_checked_brain(const RsaOptions& o) {
+  BrainRdms brain = load_brain_rdms(o.brain, o.brain_options);
   const Eigen::Index n = brain.rdms.at(0).rows();
   for (const auto& r : brain.rdms)
     if (r.rows() != n) throw InputError(brain.source + ": RDMs of different sizes");
   if (n < 3) throw InputError(brain.source + ": RDMs need at least 3 conditions");
-  auto g = root.require_group("rsa");
+  return brain;
+}
+
+void write_rsa_settings(const h5::Group& g, const RsaOptions& o, const BrainRdms& brain) {
   g.set_attr("brain", o.brain);
   g.set_attr("brain_source", brain.source);
   g.set_attr("brain_note", brain.note);
@@ -201,100 +206,97 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   g.set_attr("squared", static_cast<std::int64_t>(o.squared));
   g.set_attr("bootstrap_resamples", static_cast<std::int64_t>(o.bootstrap));
   h5::write_coordinate(g, "brain_rdm", brain.names);
-  const Eigen::MatrixXd brain_mean = mean_rdm(brain.rdms);
-  std::vector<std::string> lines;
-  if (o.noise_ceiling) {
-    const auto nc = noise_ceiling(brain.rdms, o.comparison, o.squared);
-    h5::write_scalar(g, "noise_ceiling_upper", nc.upper);
-    h5::write_scalar(g, "noise_ceiling_lower", nc.lower);
-    write_vector(g, "noise_ceiling_upper_per_rdm", nc.upper_per_subject, "brain_rdm");
-    write_vector(g, "noise_ceiling_lower_per_rdm", nc.lower_per_subject, "brain_rdm");
-    char line[200];
-    std::snprintf(line, sizeof line, "noise ceiling (%s%s, %lld RDMs): lower %.4f, upper %.4f",
-                  stats::correlation_name(o.comparison), o.squared ? ", squared" : "",
-                  static_cast<long long>(n_rdm), nc.lower, nc.upper);
-    lines.emplace_back(line);
-  }
-  if (o.activations.empty()) {
-    if (!o.noise_ceiling)
-      throw InputError("nothing to do: give --activations, --noise-ceiling, or both");
-    return lines;
-  }
-  const io::ActivationFile file(o.activations);
-  const auto models = file.select(o.layers, o.passes);
-  Eigen::MatrixXd r(static_cast<Eigen::Index>(models.size()), n_rdm);
-  Eigen::VectorXd r_mean(r.rows()), r_to_mean(r.rows()), stim_low(r.rows()), stim_high(r.rows()),
-      subj_low(r.rows()), subj_high(r.rows());
+}
+
+// Computes and writes the noise ceiling; returns its summary line.
+std::string write_noise_ceiling(const h5::Group& g, const RsaOptions& o, const BrainRdms& brain) {
+  const auto nc = noise_ceiling(brain.rdms, o.comparison, o.squared);
+  h5::write_scalar(g, "noise_ceiling_upper", nc.upper);
+  h5::write_scalar(g, "noise_ceiling_lower", nc.lower);
+  write_vector(g, "noise_ceiling_upper_per_rdm", nc.upper_per_subject, "brain_rdm");
+  write_vector(g, "noise_ceiling_lower_per_rdm", nc.lower_per_subject, "brain_rdm");
+  char line[200];
+  std::snprintf(line, sizeof line, "noise ceiling (%s%s, %lld RDMs): lower %.4f, upper %.4f",
+                stats::correlation_name(o.comparison), o.squared ? ", squared" : "",
+                static_cast<long long>(brain.rdms.size()), nc.lower, nc.upper);
+  return line;
+}
+
+struct ModelRdm {
+  Eigen::MatrixXd rdm;
   std::vector<std::string> condition_ids;
-  Progress bar("rsa", static_cast<std::int64_t>(models.size()), "layers");
-  for (std::size_t m = 0; m < models.size(); ++m) {
-    check_interrupt();
-    auto layer = load_layer(file, models[m]);
-    const std::string what = o.activations.string() + ":" + models[m].label();
-    Rows rows;
-    if (brain.stimulus_ids.empty()) {
-      if (static_cast<Eigen::Index>(layer.ids.size()) != n)
-        throw InputError(brain.source + " has " + std::to_string(n) +
-                         " conditions without stimulus ids, but " + what + " has " +
-                         std::to_string(layer.ids.size()) +
-                         " stimuli (conditions are matched by order)");
-      rows = all_rows(n);
-      condition_ids = layer.ids;
-    } else {
-      const auto join =
-          io::join_stimuli(layer.ids, o.activations.string(), brain.stimulus_ids, brain.source);
-      rows = join.model_rows;
-      condition_ids = join.ids;
-    }
-    RowMatrixXf selected(n, layer.features.cols());
-    for (Eigen::Index i = 0; i < n; ++i) selected.row(i) = layer.features.row(rows[i]);
-    layer.features.resize(0, 0);
-    const Eigen::MatrixXd model_rdm = rdm_of(std::move(selected), o.model_rdm, what);
-    const auto mi = static_cast<Eigen::Index>(m);
-    for (Eigen::Index s = 0; s < n_rdm; ++s)
-      r(mi, s) = compare_rdms(model_rdm, brain.rdms[s], o.comparison);
-    if (!r.row(mi).allFinite())
-      throw InputError(what + ": the comparison is undefined (a constant RDM)");
-    r_mean[mi] = o.squared ? r.row(mi).array().square().mean() : r.row(mi).mean();
-    r_to_mean[mi] = compare_rdms(model_rdm, brain_mean, o.comparison);
-    if (o.bootstrap > 0) {
-      const auto ci = bootstrap_stimuli(model_rdm, brain_mean, o.comparison, o.bootstrap, o.seed);
-      stim_low[mi] = ci.low, stim_high[mi] = ci.high;
-      if (n_rdm >= 2) {
-        Eigen::VectorXd per = r.row(mi).transpose();
-        if (o.squared) per = per.array().square();
-        const auto cs = bootstrap_subjects(per, o.bootstrap, o.seed);
-        subj_low[mi] = cs.low, subj_high[mi] = cs.high;
-      }
-    }
-    if (o.save_rdms) {
-      auto rg = g.require_group("model_rdm/" + models[m].layer);
-      if (!rg.has("stimulus")) h5::write_coordinate(rg, "stimulus", condition_ids);
-      write_matrix(rg, io::pass_dataset_name(models[m].pass), model_rdm,
-                   {"stimulus", "stimulus_b"});
-    }
-    char line[240];
-    std::snprintf(line, sizeof line,
-                  "%-28s %s%s = %.4f (mean over %lld brain RDMs), %.4f with their mean RDM",
-                  models[m].label().c_str(), stats::correlation_name(o.comparison),
-                  o.squared ? "^2" : "", r_mean[mi], static_cast<long long>(n_rdm), r_to_mean[mi]);
-    lines.emplace_back(line);
-    bar.advance();
+};
+
+// The RDM of one layer and pass over the brain's conditions: joined by stimulus id, or in the
+// model's stimulus order when the brain RDMs have no ids.
+ModelRdm model_rdm(const io::ActivationFile& file, const LayerPass& lp, const BrainRdms& brain,
+                   RdmMethod method) {
+  auto layer = load_layer(file, lp);
+  const std::string what = file.path().string() + ":" + lp.label();
+  const Eigen::Index n = brain.rdms[0].rows();
+  ModelRdm out;
+  Rows rows;
+  if (brain.stimulus_ids.empty()) {
+    if (static_cast<Eigen::Index>(layer.ids.size()) != n)
+      throw InputError(brain.source + " has " + std::to_string(n) +
+                       " conditions without stimulus ids, but " + what + " has " +
+                       std::to_string(layer.ids.size()) +
+                       " stimuli (conditions are matched by order)");
+    rows = all_rows(n);
+    out.condition_ids = layer.ids;
+  } else {
+    const auto join =
+        io::join_stimuli(layer.ids, file.path().string(), brain.stimulus_ids, brain.source);
+    rows = join.model_rows;
+    out.condition_ids = join.ids;
   }
-  bar.finish();
-  h5::write_coordinate(g, "stimulus", condition_ids);
-  write_matrix(g, "brain_rdm_mean", brain_mean, {"stimulus", "stimulus_b"});
+  RowMatrixXf selected(n, layer.features.cols());
+  for (Eigen::Index i = 0; i < n; ++i) selected.row(i) = layer.features.row(rows[i]);
+  layer.features.resize(0, 0);
+  out.rdm = rdm_of(std::move(selected), method, what);
+  return out;
+}
+
+void write_model_rdm(const h5::Group& g, const LayerPass& lp, const ModelRdm& m) {
+  auto rg = g.require_group("model_rdm/" + lp.layer);
+  if (!rg.has("stimulus")) h5::write_coordinate(rg, "stimulus", m.condition_ids);
+  write_matrix(rg, io::pass_dataset_name(lp.pass), m.rdm, {"stimulus", "stimulus_b"});
+}
+
+std::string rsa_line(const LayerPass& lp, const RsaOptions& o, const RdmScore& s) {
+  char line[240];
+  std::snprintf(line, sizeof line,
+                "%-28s %s%s = %.4f (mean over %lld brain RDMs), %.4f with their mean RDM",
+                lp.label().c_str(), stats::correlation_name(o.comparison), o.squared ? "^2" : "",
+                s.mean, static_cast<long long>(s.r.size()), s.to_mean_rdm);
+  return line;
+}
+
+// The (model, brain_rdm) correlations and the per-model scores and intervals.
+void write_rsa_scores(const h5::Group& g, const std::vector<LayerPass>& models,
+                      const std::vector<RdmScore>& scores, const RsaOptions& o) {
+  const auto n_models = static_cast<Eigen::Index>(scores.size());
+  const Eigen::Index n_rdm = scores.at(0).r.size();
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> r(n_models, n_rdm);
+  Eigen::VectorXd mean(n_models), to_mean(n_models), stim_low(n_models), stim_high(n_models),
+      subj_low(n_models), subj_high(n_models);
+  for (Eigen::Index m = 0; m < n_models; ++m) {
+    const auto& s = scores[static_cast<std::size_t>(m)];
+    r.row(m) = s.r.transpose();
+    mean[m] = s.mean, to_mean[m] = s.to_mean_rdm;
+    stim_low[m] = s.stimuli.low, stim_high[m] = s.stimuli.high;
+    subj_low[m] = s.subjects.low, subj_high[m] = s.subjects.high;
+  }
   write_models(g, models);
-  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rr = r;
-  h5::write_array(g, "r", rr.data(),
-                  {static_cast<std::uint64_t>(r.rows()), static_cast<std::uint64_t>(r.cols())},
+  h5::write_array(g, "r", r.data(),
+                  {static_cast<std::uint64_t>(n_models), static_cast<std::uint64_t>(n_rdm)},
                   {"model", "brain_rdm"}, model_coords());
   auto per_model = [&](const char* name, const Eigen::VectorXd& v) {
     h5::write_array(g, name, v.data(), {static_cast<std::uint64_t>(v.size())}, {"model"},
                     correlations());
   };
-  per_model("r_mean", r_mean);
-  per_model("r_to_mean_rdm", r_to_mean);
+  per_model("r_mean", mean);
+  per_model("r_to_mean_rdm", to_mean);
   if (o.bootstrap > 0) {
     per_model("ci_stimuli_low", stim_low);
     per_model("ci_stimuli_high", stim_high);
@@ -303,58 +305,82 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
       per_model("ci_subjects_high", subj_high);
     }
   }
-  return lines;
 }
 
-std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& root) {
-  const auto assembly = io::read_assembly_spec(o.brain);
-  auto responses = io::group_responses(assembly, o.response_options);
+}  // namespace
+
+std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
+  const BrainRdms brain = load_checked_brain(o);
+  auto g = root.require_group("rsa");
+  write_rsa_settings(g, o, brain);
+  const Eigen::MatrixXd brain_mean = mean_rdm(brain.rdms);
+  std::vector<std::string> lines;
+  if (o.noise_ceiling) lines.push_back(write_noise_ceiling(g, o, brain));
+  if (o.activations.empty()) {
+    if (!o.noise_ceiling)
+      throw InputError("nothing to do: give activations, a noise ceiling, or both");
+    return lines;
+  }
   const io::ActivationFile file(o.activations);
   const auto models = file.select(o.layers, o.passes);
-  if (responses.categories.empty()) {
-    // Stratify by the activation file's categories when the neural data has none.
-    const auto first = load_layer(file, models[0]);
-    if (!first.categories.empty()) {
-      const auto join = io::join_stimuli(first.ids, o.activations.string(), responses.stimulus_ids,
-                                         responses.source);
-      for (auto row : join.model_rows) responses.categories.push_back(first.categories[row]);
-    }
-  }
-  const bool stratified = !responses.categories.empty();
-  const EncodingBenchmark bench(std::move(responses), o.metric, o.halvings);
-  const auto& resp = bench.responses();
-  const auto n_models = static_cast<Eigen::Index>(models.size());
-  const Eigen::Index n_neur = resp.mean.cols();
-  std::vector<double> r_all;
-  Eigen::VectorXd raw(n_models), error(n_models), ceiled(n_models), ceiled_sq(n_models),
-      ev(n_models);
-  std::vector<std::int64_t> undefined, components;
-  std::vector<std::string> lines;
-  Progress bar("encode", n_models, "layers");
-  for (Eigen::Index m = 0; m < n_models; ++m) {
+  const RdmScoring scoring{o.comparison, o.squared, o.bootstrap, o.seed};
+  std::vector<RdmScore> scores;
+  std::vector<std::string> condition_ids;
+  Progress bar("rsa", static_cast<std::int64_t>(models.size()), "layers");
+  for (const auto& lp : models) {
     check_interrupt();
-    const auto layer = load_layer(file, models[m]);
-    FeatureMatrix x(layer.features.data(), layer.features.rows(), layer.features.cols());
-    const auto result = bench.score(x, layer.ids, o.activations.string() + ":" + models[m].label());
-    const auto& p = result.predictivity;
-    for (Eigen::Index s = 0; s < p.r.rows(); ++s)
-      for (Eigen::Index j = 0; j < n_neur; ++j) r_all.push_back(p.r(s, j));
-    raw[m] = result.score.raw, error[m] = p.error, ceiled[m] = result.score.ceiled;
-    ceiled_sq[m] = result.score.ceiled_squared, ev[m] = result.score.explained_variance_ceiled;
-    undefined.push_back(p.undefined_neuroids);
-    components.push_back(o.metric.regression == Regression::pls ? p.components_used : 0);
-    char line[240];
-    std::snprintf(
-        line, sizeof line, "%-28s r = %.4f ± %.4f, ceiling %.4f, r/c = %.4f%s",
-        models[m].label().c_str(), raw[m], error[m], result.score.ceiling, ceiled[m],
-        p.undefined_neuroids
-            ? (" (" + std::to_string(p.undefined_neuroids) + " neuroids undefined)").c_str()
-            : "");
-    lines.emplace_back(line);
+    auto m = model_rdm(file, lp, brain, o.model_rdm);
+    scores.push_back(score_rdm(m.rdm, brain.rdms, brain_mean, scoring,
+                               o.activations.string() + ":" + lp.label()));
+    if (o.save_rdms) write_model_rdm(g, lp, m);
+    lines.push_back(rsa_line(lp, o, scores.back()));
+    condition_ids = std::move(m.condition_ids);
     bar.advance();
   }
   bar.finish();
-  auto g = root.require_group("encoding");
+  h5::write_coordinate(g, "stimulus", condition_ids);
+  write_matrix(g, "brain_rdm_mean", brain_mean, {"stimulus", "stimulus_b"});
+  write_rsa_scores(g, models, scores, o);
+  return lines;
+}
+
+namespace {
+
+// Per-model encoding scores, in model order.
+struct EncodingTable {
+  std::vector<double> r;  // (model, split, neuroid)
+  std::vector<double> raw, error, ceiled, ceiled_squared, explained_variance;
+  std::vector<std::int64_t> undefined, components;
+  void add(const EncodingBenchmark::Result& result, bool pls) {
+    const auto& p = result.predictivity;
+    for (Eigen::Index s = 0; s < p.r.rows(); ++s)
+      for (Eigen::Index j = 0; j < p.r.cols(); ++j) r.push_back(p.r(s, j));
+    raw.push_back(result.score.raw);
+    error.push_back(p.error);
+    ceiled.push_back(result.score.ceiled);
+    ceiled_squared.push_back(result.score.ceiled_squared);
+    explained_variance.push_back(result.score.explained_variance_ceiled);
+    undefined.push_back(p.undefined_neuroids);
+    components.push_back(pls ? p.components_used : 0);
+  }
+};
+
+// The responses averaged over repetitions; without categories of their own they take the
+// activation file's, so that splits stay stratified.
+io::NeuralResponses load_responses(const EncodeOptions& o, const io::ActivationFile& file,
+                                   const LayerPass& first_model) {
+  auto responses = io::group_responses(io::read_assembly_spec(o.brain), o.response_options);
+  if (!responses.categories.empty()) return responses;
+  const auto first = load_layer(file, first_model);
+  if (first.categories.empty()) return responses;
+  const auto join =
+      io::join_stimuli(first.ids, file.path().string(), responses.stimulus_ids, responses.source);
+  for (auto row : join.model_rows) responses.categories.push_back(first.categories[row]);
+  return responses;
+}
+
+void write_encoding_settings(const h5::Group& g, const EncodeOptions& o,
+                             const io::NeuralResponses& resp, bool stratified) {
   g.set_attr("brain", o.brain);
   g.set_attr("brain_source", resp.source);
   g.set_attr("regression", std::string(regression_name(o.metric.regression)));
@@ -367,38 +393,42 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   g.set_attr("time_bins_averaged", static_cast<std::int64_t>(resp.time_bins_averaged));
   g.set_attr("error_rule", std::string("std over splits (ddof 0) / sqrt(splits)"));
   // Simulated recordings carry their label and true ceiling into every result.
-  {
-    auto [file, path] = h5::split_dataset_spec(o.brain);
-    if (!path.empty() && file.extension() != ".nc") {
-      h5::File f(file, h5::File::Mode::read);
-      if (auto sim = h5::dataset_attr_string(f, path, "simulated")) g.set_attr("simulated", *sim);
-      if (auto truth = h5::dataset_attr_string(f, path, "true_ceiling"))
-        g.set_attr("true_ceiling", std::stod(*truth));
-    }
+  auto [file, path] = h5::split_dataset_spec(o.brain);
+  if (!path.empty() && file.extension() != ".nc") {
+    h5::File f(file, h5::File::Mode::read);
+    if (auto sim = h5::dataset_attr_string(f, path, "simulated")) g.set_attr("simulated", *sim);
+    if (auto truth = h5::dataset_attr_string(f, path, "true_ceiling"))
+      g.set_attr("true_ceiling", std::stod(*truth));
   }
+}
+
+void write_encoding_scores(const h5::Group& g, const std::vector<LayerPass>& models,
+                           const EncodingTable& t, int splits,
+                           const std::vector<std::string>& neuroids) {
   write_models(g, models);
-  h5::write_coordinate(g, "neuroid", resp.neuroid_ids);
-  std::vector<std::int64_t> split_index(static_cast<std::size_t>(o.metric.splits));
+  h5::write_coordinate(g, "neuroid", neuroids);
+  std::vector<std::int64_t> split_index(static_cast<std::size_t>(splits));
   for (std::size_t i = 0; i < split_index.size(); ++i)
     split_index[i] = static_cast<std::int64_t>(i);
   h5::write_coordinate(g, "split", split_index);
-  h5::write_array(g, "r", r_all,
-                  {static_cast<std::uint64_t>(n_models), split_index.size(),
-                   static_cast<std::uint64_t>(n_neur)},
+  h5::write_array(g, "r", t.r, {models.size(), split_index.size(), neuroids.size()},
                   {"model", "split", "neuroid"}, model_coords());
-  auto per_model = [&](const char* name, const Eigen::VectorXd& v) {
-    h5::write_array(g, name, v.data(), {static_cast<std::uint64_t>(v.size())}, {"model"},
-                    correlations());
+  auto per_model = [&](const char* name, const std::vector<double>& v) {
+    h5::write_array(g, name, v, {v.size()}, {"model"}, correlations());
   };
-  per_model("score_raw", raw);
-  per_model("score_error", error);
-  per_model("score_ceiled", ceiled);
-  per_model("score_ceiled_squared", ceiled_sq);
-  per_model("explained_variance_ceiled", ev);
-  h5::write_array(g, "undefined_neuroids", undefined, {undefined.size()}, {"model"},
+  per_model("score_raw", t.raw);
+  per_model("score_error", t.error);
+  per_model("score_ceiled", t.ceiled);
+  per_model("score_ceiled_squared", t.ceiled_squared);
+  per_model("explained_variance_ceiled", t.explained_variance);
+  h5::write_array(g, "undefined_neuroids", t.undefined, {t.undefined.size()}, {"model"},
                   model_coords());
-  h5::write_array(g, "pls_components_used", components, {components.size()}, {"model"},
+  h5::write_array(g, "pls_components_used", t.components, {t.components.size()}, {"model"},
                   model_coords());
+}
+
+void write_ceiling(const h5::Group& g, const EncodingBenchmark& bench) {
+  const auto& resp = bench.responses();
   h5::write_scalar(g, "ceiling", bench.ceiling().ceiling);
   write_vector(g, "ceiling_per_neuroid", bench.ceiling().per_neuroid, "neuroid");
   write_vector(g, "ceiling_per_halving", bench.ceiling().per_halving, "halving");
@@ -409,13 +439,57 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
       g, "repetitions", counts.data(),
       {static_cast<std::uint64_t>(counts.rows()), static_cast<std::uint64_t>(counts.cols())},
       {"stimulus", "neuroid"});
+}
+
+std::string encoding_line(const LayerPass& lp, const EncodingBenchmark::Result& result) {
+  const auto& p = result.predictivity;
+  const std::string undefined =
+      p.undefined_neuroids ? " (" + std::to_string(p.undefined_neuroids) + " neuroids undefined)"
+                           : "";
+  char line[240];
+  std::snprintf(line, sizeof line, "%-28s r = %.4f ± %.4f, ceiling %.4f, r/c = %.4f%s",
+                lp.label().c_str(), result.score.raw, p.error, result.score.ceiling,
+                result.score.ceiled, undefined.c_str());
+  return line;
+}
+
+std::string ceiling_line(const EncodingBenchmark& bench) {
   char line[200];
   std::snprintf(line, sizeof line,
                 "internal-consistency ceiling %.4f (%d halvings, %d neuroids undefined, %lld NaN "
                 "responses skipped)",
                 bench.ceiling().ceiling, bench.ceiling().halvings,
-                bench.ceiling().undefined_neuroids, static_cast<long long>(resp.missing));
-  lines.emplace_back(line);
+                bench.ceiling().undefined_neuroids,
+                static_cast<long long>(bench.responses().missing));
+  return line;
+}
+
+}  // namespace
+
+std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& root) {
+  const io::ActivationFile file(o.activations);
+  const auto models = file.select(o.layers, o.passes);
+  auto responses = load_responses(o, file, models[0]);
+  const bool stratified = !responses.categories.empty();
+  const EncodingBenchmark bench(std::move(responses), o.metric, o.halvings);
+  EncodingTable table;
+  std::vector<std::string> lines;
+  Progress bar("encode", static_cast<std::int64_t>(models.size()), "layers");
+  for (const auto& lp : models) {
+    check_interrupt();
+    const auto layer = load_layer(file, lp);
+    FeatureMatrix x(layer.features.data(), layer.features.rows(), layer.features.cols());
+    const auto result = bench.score(x, layer.ids, o.activations.string() + ":" + lp.label());
+    table.add(result, o.metric.regression == Regression::pls);
+    lines.push_back(encoding_line(lp, result));
+    bar.advance();
+  }
+  bar.finish();
+  auto g = root.require_group("encoding");
+  write_encoding_settings(g, o, bench.responses(), stratified);
+  write_encoding_scores(g, models, table, o.metric.splits, bench.responses().neuroid_ids);
+  write_ceiling(g, bench);
+  lines.push_back(ceiling_line(bench));
   return lines;
 }
 

@@ -125,4 +125,24 @@ BootstrapInterval bootstrap_subjects(const Eigen::VectorXd& per_subject, int res
   return summarise(means, resamples, level);
 }
 
+RdmScore score_rdm(const Eigen::MatrixXd& model, const std::vector<Eigen::MatrixXd>& brain,
+                   const Eigen::MatrixXd& brain_mean, const RdmScoring& scoring,
+                   const std::string& what) {
+  RdmScore s;
+  s.r.resize(static_cast<Eigen::Index>(brain.size()));
+  for (Eigen::Index i = 0; i < s.r.size(); ++i)
+    s.r[i] = compare_rdms(model, brain[static_cast<std::size_t>(i)], scoring.comparison);
+  if (!s.r.allFinite()) throw InputError(what + ": the comparison is undefined (a constant RDM)");
+  s.mean = scoring.squared ? s.r.array().square().mean() : s.r.mean();
+  s.to_mean_rdm = compare_rdms(model, brain_mean, scoring.comparison);
+  if (scoring.bootstrap <= 0) return s;
+  s.stimuli =
+      bootstrap_stimuli(model, brain_mean, scoring.comparison, scoring.bootstrap, scoring.seed);
+  if (s.r.size() >= 2) {
+    const Eigen::VectorXd per = scoring.squared ? Eigen::VectorXd(s.r.array().square()) : s.r;
+    s.subjects = bootstrap_subjects(per, scoring.bootstrap, scoring.seed);
+  }
+  return s;
+}
+
 }  // namespace lrm::compare

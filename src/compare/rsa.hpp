@@ -4,6 +4,7 @@
 // stimuli and over subjects. Each metric is a pure function of (model RDM, brain RDMs).
 #include <Eigen/Dense>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "stats/correlation.hpp"
@@ -37,5 +38,24 @@ BootstrapInterval bootstrap_stimuli(const Eigen::MatrixXd& model, const Eigen::M
 // Resamples subjects with replacement; the statistic is the mean of the per-subject values.
 BootstrapInterval bootstrap_subjects(const Eigen::VectorXd& per_subject, int resamples,
                                      std::uint64_t seed, double level = 0.95);
+
+struct RdmScoring {
+  stats::Correlation comparison = stats::Correlation::spearman;
+  bool squared = false;  // square each brain RDM's r before the mean
+  int bootstrap = 0;     // resamples for the intervals (0: none)
+  std::uint64_t seed = 0;
+};
+struct RdmScore {
+  Eigen::VectorXd r;           // with each brain RDM
+  double mean = 0;             // over brain RDMs, of r or of r^2 when squared
+  double to_mean_rdm = 0;      // with the brain RDMs' mean
+  BootstrapInterval stimuli;   // with bootstrap > 0, against the mean brain RDM
+  BootstrapInterval subjects;  // with bootstrap > 0 and at least 2 brain RDMs, of the mean
+};
+// A model RDM's scores against brain RDMs (`brain_mean` is their mean). An undefined comparison
+// (a constant RDM) is an InputError naming `what`.
+RdmScore score_rdm(const Eigen::MatrixXd& model, const std::vector<Eigen::MatrixXd>& brain,
+                   const Eigen::MatrixXd& brain_mean, const RdmScoring& scoring,
+                   const std::string& what);
 
 }  // namespace lrm::compare

@@ -129,3 +129,22 @@ TEST(RsaBootstrap, SeededAndSensible) {
   EXPECT_GE(subj.high, per.mean());
   EXPECT_GE(subj.low, per.minCoeff());
 }
+
+TEST(RsaScore, ScoresAModelRdmWithoutFiles) {
+  const auto brain = subjects();
+  const Eigen::MatrixXd mean = mean_rdm(brain);
+  const Eigen::MatrixXd model = monkey();
+  RdmScoring scoring;
+  scoring.squared = true;
+  scoring.bootstrap = 20;
+  scoring.seed = 7;
+  const auto s = score_rdm(model, brain, mean, scoring, "monkey IT");
+  ASSERT_EQ(s.r.size(), 4);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_DOUBLE_EQ(s.r[i], compare_rdms(model, brain[i], stats::Correlation::spearman));
+  EXPECT_DOUBLE_EQ(s.mean, s.r.array().square().mean());
+  EXPECT_DOUBLE_EQ(s.to_mean_rdm, compare_rdms(model, mean, stats::Correlation::spearman));
+  EXPECT_EQ(s.stimuli.resamples, 20);
+  EXPECT_LE(s.subjects.low, s.subjects.high);
+  EXPECT_THROW(score_rdm(Eigen::MatrixXd::Zero(92, 92), brain, mean, scoring, "flat"), InputError);
+}
