@@ -11,7 +11,6 @@ Usable alone:
 import sys
 
 import matplotlib.pyplot as plt
-import numpy as np
 from matplotlib.patches import Patch
 
 import lrm_results as R
@@ -56,7 +55,7 @@ def _bars(ax, st, alpha):
             ax.bar(x + dx, v, w, yerr=err, color="white" if hatch else face, edgecolor=face,
                    hatch=hatch, lw=0.6, error_kw=dict(lw=0.7, ecolor="0.3"))
     if st["single_image_accuracy"] is not None:
-        acc = float(np.ravel(R.as_percent(st["single_image_accuracy"]))[0])
+        acc = 100 * float(st["single_image_accuracy"])  # a fraction
         ax.axhline(acc, color="0.35", ls="--", lw=0.9)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([g[0] for g in groups], rotation=40, ha="right")

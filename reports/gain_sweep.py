@@ -32,6 +32,7 @@ def plot(group, out_dir, options=None):
     fig, axes = plt.subplots(nr, nc, figsize=(min(R.DOUBLE_COLUMN, 1.15 * nc + 0.7), 1.35 * nr + 0.35),
                              squeeze=False, sharex=True, sharey=True)
     rows = []
+    chance = next((s["chance"] for s in items), None)
     for s in items:
         model = R.model_without_composite(s)
         colour = R.colour(models.index(model))
@@ -51,7 +52,8 @@ def plot(group, out_dir, options=None):
     for r, comp in enumerate(composites):
         for c, t in enumerate(types):
             ax = axes[r, c]
-            ax.axhline(0.5, color="0.35", ls="--", lw=0.8)
+            if chance is not None:
+                ax.axhline(chance, color="0.35", ls="--", lw=0.8)
             if r == 0:
                 ax.set_title(t)
             if r == nr - 1:
@@ -70,8 +72,8 @@ def plot(group, out_dir, options=None):
     stem = R.save(fig, out_dir, KIND)
     rows.sort(key=lambda x: (x[0], x[1], x[2], x[3]))
     return R.Figure([stem], "A′ of steering (hits: steering toward a present category; false alarms: "
-                    "toward the absent one) against the gain α, per model; bands: 95% bootstrap CIs; "
-                    "dashed: chance (A′ = 0.5).",
+                    "toward the absent one) against the gain α, per model; bands: 95% bootstrap CIs"
+                    + (f"; dashed: chance (A′ = {chance:g})" if chance is not None else "") + ".",
                     [R.html_table(["model", "composite", "steering", "α", "A′", "hit rate",
                                    "false-alarm rate"], rows, "Table 4: A′ per model and gain")])
 

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Category localizer: counts and fractions of selective units per layer, pass and category.
 
-Reads `lrm localize` results: /<prefix>/localizer/<layer>/pass<k>/<target>/ (mask, count,
-fraction). Usable alone:
+Reads `lrm localize` results: /<prefix>/localizer/summary (n_selective and n_units per layer,
+pass and target). Usable alone:
     /usr/bin/python3 reports/localizer.py results.h5 --out figures/
 """
 import sys

@@ -1,22 +1,30 @@
 """Reading lrm result files for the figure scripts, and the shared print style.
 
-Every layout assumption of the report lives in this module: each `read_*` function finds one kind
-of analysis anywhere in a results file (stage outputs merged by `lrm run` sit under prefix groups
-such as /mnist-lrm/...) and returns plain Python objects that the figure scripts plot. When a
-command changes what it writes, only the matching reader here changes.
+A results file is netCDF-4-style HDF5: every array has named dimensions (HDF5 dimension scales)
+and coordinates, so each analysis group opens as an xarray Dataset (engine h5netcdf); the groups
+are found by walking the file with h5netcdf. Every layout assumption of the report lives in this
+module: each `read_*` function finds one kind of analysis anywhere in a results file (stage
+outputs merged by `lrm run` sit under prefix groups such as /mnist-lrm/...) and returns plain
+Python objects that the figure scripts plot. The readers accept only the names the lrm commands
+write, and convert values by their `units` attribute. When a command changes what it writes, only
+the matching reader here changes.
 """
 import argparse
+import json
 import os
 import re
 import sys
 from dataclasses import dataclass, field
 
-import h5py
+import h5netcdf
 import matplotlib
 import numpy as np
+import xarray as xr
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.container import BarContainer, ErrorbarContainer  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Opening files and walking groups
@@ -26,167 +34,130 @@ class ResultsError(Exception):
     """A results file that cannot be read: the message names the file and the problem."""
 
 
+class Results:
+    """An open results file: its groups (walked with h5netcdf) and each group's arrays as an
+    xarray Dataset, read lazily and closed with the file."""
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            self._file = h5netcdf.File(path, "r")
+        except OSError as e:
+            raise ResultsError(f"results file {path} is not an HDF5 file: {e}") from e
+        self._datasets = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        for ds in self._datasets.values():
+            ds.close()
+        self._datasets.clear()
+        self._file.close()
+
+    @property
+    def attrs(self):
+        """The root attributes (provenance), as Python values."""
+        return attributes(self._file)
+
+    def walk(self):
+        """Every group, depth first, children in name order."""
+        stack = [self._file]
+        while stack:
+            g = stack.pop()
+            yield g
+            stack.extend(g.groups[name] for name in sorted(g.groups, reverse=True))
+
+    def groups_named(self, name):
+        """Paths of every group called `name`, in file order."""
+        return [g.name for g in self.walk() if g.name.rsplit("/", 1)[-1] == name]
+
+    def group(self, path):
+        g = self._file
+        for part in path.strip("/").split("/"):
+            if part:
+                g = g.groups[part]
+        return g
+
+    def has_group(self, path):
+        try:
+            self.group(path)
+            return True
+        except KeyError:
+            return False
+
+    def dataset(self, path):
+        """The group at `path` as an xarray Dataset."""
+        if path not in self._datasets:
+            try:
+                self._datasets[path] = xr.open_dataset(self.path, group=path, engine="h5netcdf")
+            except (OSError, ValueError, KeyError) as e:
+                raise ResultsError(f"{self.path}:{path} cannot be read as labelled arrays: {e}") \
+                    from e
+        return self._datasets[path]
+
+
 def open_results(path):
     if not os.path.exists(path):
         raise ResultsError(f"results file {path} does not exist")
-    if not h5py.is_hdf5(path):
-        raise ResultsError(f"results file {path} is not an HDF5 file")
-    try:
-        return h5py.File(path, "r")
-    except OSError as e:
-        raise ResultsError(f"results file {path} cannot be opened: {e}") from e
-
-
-def groups_named(f, name):
-    """Every group called `name` anywhere in the file, in file order."""
-    found = []
-
-    def visit(path, obj):
-        if isinstance(obj, h5py.Group) and path.rsplit("/", 1)[-1] == name:
-            found.append(obj)
-
-    f.visititems(visit)
-    return found
-
-
-def prefix_of(group, name):
-    """The part of a group's path before its analysis group, e.g. 'mnist-lrm' for
-    /mnist-lrm/evaluation; '' at the root."""
-    path = group.name
-    cut = path.rfind("/" + name)
-    return path[:cut].strip("/") if cut >= 0 else ""
+    return Results(path)
 
 
 def text(value):
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    if isinstance(value, np.ndarray) and value.dtype.kind in "SO" and value.size == 1:
+    if isinstance(value, np.ndarray) and value.size == 1:
         return text(value.reshape(-1)[0])
     if isinstance(value, np.generic):
         return value.item()
     return value
 
 
-def attr(obj, name, default=None):
-    return text(obj.attrs[name]) if name in obj.attrs else default
+def attributes(obj):
+    return {k: text(v) for k, v in obj.attrs.items()}
 
 
-# ---------------------------------------------------------------------------------------------
-# Labelled arrays (HDF5 dimension scales, the netCDF-4 convention the suite writes)
-
-_BARE = b"This is a netCDF dimension but not a netCDF variable"
-
-
-@dataclass
-class Labelled:
-    values: np.ndarray
-    dims: list
-    coords: dict = field(default_factory=dict)  # dim name -> coordinate values (or None)
-
-    def coord(self, dim):
-        c = self.coords.get(dim)
-        n = self.values.shape[self.dims.index(dim)]
-        return np.arange(n) if c is None else c
-
-    def has(self, dim):
-        return dim in self.dims
-
-    def sel(self, **where):
-        """Index by coordinate value, e.g. sel(pass_=1) or sel(model='lrm3')."""
-        out, dims = self.values, list(self.dims)
-        for dim, value in where.items():
-            dim = dim.rstrip("_")
-            axis = dims.index(dim)
-            idx = index_of(self.coord(dim), value)
-            out = np.take(out, idx, axis=axis)
-            dims.pop(axis)
-        return Labelled(out, dims, {d: self.coords.get(d) for d in dims})
-
-    def transpose(self, *order):
-        order = [d for d in order if d in self.dims]
-        rest = [d for d in self.dims if d not in order]
-        new = order + rest
-        return Labelled(np.transpose(self.values, [self.dims.index(d) for d in new]), new,
-                        self.coords)
+def prefix_of(path, name):
+    """The part of a group's path before its analysis group, e.g. 'mnist-lrm' for
+    /mnist-lrm/evaluation; '' at the root."""
+    cut = path.rfind("/" + name)
+    return path[:cut].strip("/") if cut >= 0 else ""
 
 
-def index_of(coord, value):
-    for i, c in enumerate(coord):
-        if c == value or str(c) == str(value):
-            return i
-    raise KeyError(f"{value!r} not in {list(coord)}")
+def strings(da):
+    return [str(text(v)) for v in np.ravel(da.values)]
 
 
-def decode(values):
-    values = np.asarray(values)
-    if values.dtype.kind in "SO":
-        return np.array([text(v) for v in values.reshape(-1)], dtype=object).reshape(values.shape)
-    return values
+def floats(da):
+    return np.asarray(da.values, dtype=float)
 
 
-def labelled(ds):
-    """A dataset with its dimension names and coordinate values."""
-    dims, coords = [], {}
-    for i in range(ds.ndim):
-        name, values = f"dim_{i}", None
-        if len(ds.dims[i]):
-            scale = ds.dims[i][0]
-            name = scale.name.rsplit("/", 1)[-1]
-            bare = bytes(scale.attrs.get("NAME", b"") or b"").startswith(_BARE)
-            if not bare and scale.shape == (ds.shape[i],):
-                values = decode(scale[()])
-        elif ds.dims[i].label:
-            name = ds.dims[i].label
-        dims.append(name)
-        coords[name] = values
-    return Labelled(decode(ds[()]), dims, coords)
+def required_attr(da, name, where):
+    """An attribute the lrm commands write on array `da` of group `where`."""
+    if name not in da.attrs:
+        raise ResultsError(f"{where}/{da.name} has no {name} attribute (written by an older lrm: "
+                           "run the analysis again)")
+    return text(da.attrs[name])
 
 
-def aux_coordinate(group, name, dim_length=None):
-    if name in group and isinstance(group[name], h5py.Dataset):
-        v = decode(group[name][()])
-        if dim_length is None or v.shape[:1] == (dim_length,):
-            return v
-    return None
+def _units(da, where):
+    return str(required_attr(da, "units", where))
 
 
-def dataset(group, *names):
-    """The first of `names` that is a dataset in `group`, else None."""
-    for n in names:
-        if n in group and isinstance(group[n], h5py.Dataset):
-            return group[n]
-    return None
+def percent(da, where):
+    """A rate in %, converted by its units attribute ('1': a fraction; '%')."""
+    units = _units(da, where)
+    if units not in ("1", "%"):
+        raise ResultsError(f"{where}/{da.name} has units {units!r}; a rate has '1' or '%'")
+    return floats(da) * (100 if units == "1" else 1)
 
 
-def value(group, *names, default=None):
-    """A scalar stored as a dataset or an attribute under one of `names`."""
-    for n in names:
-        ds = dataset(group, n)
-        if ds is not None:
-            v = decode(ds[()])
-            return text(v) if np.ndim(v) == 0 else v
-        if n in group.attrs:
-            return attr(group, n)
-    return default
-
-
-def pass_groups(group):
-    """(pass index, group) for children named pass<k>, in pass order."""
-    out = []
-    for name in group:
-        m = re.fullmatch(r"pass(\d+)", name)
-        if m and isinstance(group[name], h5py.Group):
-            out.append((int(m.group(1)), group[name]))
-    return sorted(out, key=lambda t: t[0])
-
-
-def pass_datasets(group):
-    out = []
-    for name in group:
-        m = re.fullmatch(r"pass(\d+)", name)
-        if m and isinstance(group[name], h5py.Dataset):
-            out.append((int(m.group(1)), group[name]))
-    return sorted(out, key=lambda t: t[0])
+def fraction(da, where):
+    """A rate as a fraction, converted by its units attribute ('1'; '%')."""
+    return percent(da, where) / 100
 
 
 def layer_order(names):
@@ -198,18 +169,8 @@ def layer_order(names):
     return sorted(names, key=key)
 
 
-def as_percent(values, group=None):
-    """Rates in %: the suite stores fractions in [0, 1] unless the array says units = %."""
-    values = np.asarray(values, dtype=float)
-    if group is not None and str(attr(group, "units", "")).strip() in ("%", "percent"):
-        return values
-    finite = values[np.isfinite(values)]
-    return values * 100 if finite.size == 0 or finite.max() <= 1.0 + 1e-9 else values
-
-
-def is_baseline(model_name):
-    return bool(re.search(r"no[-_ ]?feedback|feed[-_ ]?forward|baseline|^alexnet$|\bff\b",
-                          str(model_name), re.I))
+def _natural(s):
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(s))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,12 +178,12 @@ def is_baseline(model_name):
 
 
 def provenance(f):
-    root = {k: text(v) for k, v in f.attrs.items()}
+    root = f.attrs
     stages = {}
-    for g in groups_named(f, "provenance"):
-        for name, stage in g.items():
-            if isinstance(stage, h5py.Group):
-                stages[name] = {k: text(v) for k, v in stage.attrs.items()}
+    for path in f.groups_named("provenance"):
+        g = f.group(path)
+        for name, stage in g.groups.items():
+            stages[name] = attributes(stage)
     return root, stages
 
 
@@ -277,14 +238,73 @@ def use_style():
 
 
 def save(fig, out_dir, stem):
-    """Writes stem.pdf (vector), stem.svg and stem.png (300 dpi); returns the stem."""
+    """Writes stem.pdf (vector), stem.svg, stem.png (300 dpi) and stem.json (the data plotted,
+    read back from the figure: figure_data); returns the stem."""
     os.makedirs(out_dir, exist_ok=True)
     base = os.path.join(out_dir, stem)
     fig.savefig(base + ".pdf", metadata={"CreationDate": None, "Creator": "lrm report"})
     fig.savefig(base + ".svg", metadata={"Date": None, "Creator": "lrm report"})
     fig.savefig(base + ".png", dpi=300, metadata={"Software": "lrm report"})
+    with open(base + ".json", "w", encoding="utf-8") as h:
+        json.dump(figure_data(fig), h, ensure_ascii=False, separators=(",", ":"))
     plt.close(fig)
     return stem
+
+
+def _numbers(values):
+    """Floats with 7 significant digits (None for NaN and infinities), nested like `values`."""
+    a = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+    return np.vectorize(lambda v: float(f"{v:.7g}") if np.isfinite(v) else None,
+                        otypes=[object])(a).tolist() if a.size else []
+
+
+def _label(artist):
+    label = artist.get_label()
+    return None if not label or label.startswith("_") else label
+
+
+def _errorbar(container):
+    """(low, high) ends of a container's vertical error bars."""
+    segments = [s for c in container.lines[2] for s in c.get_segments()]
+    return (_numbers([s[0][1] for s in segments]), _numbers([s[1][1] for s in segments]))
+
+
+def _axes_data(ax):
+    bars, errorbars, skip = [], [], set()
+    for c in ax.containers:
+        if isinstance(c, BarContainer):
+            bar = dict(label=_label(c), x=_numbers([p.get_x() + p.get_width() / 2 for p in c]),
+                       height=_numbers([p.get_height() for p in c]))
+            if c.errorbar is not None:
+                bar["low"], bar["high"] = _errorbar(c.errorbar)
+                skip.update(id(line) for line in c.errorbar.lines[1])
+            bars.append(bar)
+        elif isinstance(c, ErrorbarContainer) and c.lines[0] is not None:  # not a bar's
+            line = c.lines[0]
+            low, high = _errorbar(c)
+            errorbars.append(dict(label=_label(c), x=_numbers(line.get_xdata()),
+                                  y=_numbers(line.get_ydata()), low=low, high=high))
+            skip.update(id(cap) for cap in c.lines[1])
+    return dict(
+        title=ax.get_title(), xlabel=ax.get_xlabel(), ylabel=ax.get_ylabel(),
+        xticklabels=[t.get_text() for t in ax.get_xticklabels()],
+        yticklabels=[t.get_text() for t in ax.get_yticklabels()],
+        lines=[dict(label=_label(line), x=_numbers(line.get_xdata()), y=_numbers(line.get_ydata()))
+               for line in ax.lines if id(line) not in skip],
+        bars=bars, errorbars=errorbars,
+        images=[_numbers(im.get_array()) for im in ax.images],
+        points=[_numbers(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)],
+        texts=[t.get_text() for t in ax.texts],
+        legend=[t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else [])
+
+
+def figure_data(fig):
+    """What a figure shows, read back from its artists: per visible axes its title, labels, tick
+    labels, lines (x, y), bars (centre, height, error-bar ends), error-bar series, images, scatter
+    points and texts; the figure's title and legends."""
+    return dict(suptitle=fig._suptitle.get_text() if fig._suptitle else "",
+                legends=[[t.get_text() for t in lg.get_texts()] for lg in fig.legends],
+                axes=[_axes_data(ax) for ax in fig.axes if ax.get_visible()])
 
 
 def slug(*parts):
@@ -324,7 +344,7 @@ def cell(v):
 
 @dataclass
 class Figure:
-    stems: list                 # file stems written (each as .pdf, .svg, .png)
+    stems: list                 # file stems written (each as .pdf, .svg, .png, .json)
     caption: str
     tables: list = field(default_factory=list)  # HTML snippets
 
@@ -344,19 +364,32 @@ def main(module, argv=None):
         return 2
     use_style()
     with f:
-        items = module.find(f)
-        if not items:
-            print(f"{module.KIND}: skipped: no {module.ABSENT} in {args.results}")
-            return 0
-        for item in items:
-            fig = module.plot(item, args.out, vars(args))
-            for stem in fig.stems:
-                print(os.path.join(args.out, stem + ".pdf"))
+        try:
+            items = module.find(f)
+            if not items:
+                print(f"{module.KIND}: skipped: no {module.ABSENT} in {args.results}")
+                return 0
+            for item in items:
+                fig = module.plot(item, args.out, vars(args))
+                for stem in fig.stems:
+                    print(os.path.join(args.out, stem + ".pdf"))
+        except ResultsError as e:
+            print(f"{module.KIND}: error: {e}", file=sys.stderr)
+            return 1
     return 0
 
 
 # ---------------------------------------------------------------------------------------------
 # Readers, one per analysis. Each returns a list (one entry per occurrence in the file).
+
+
+def analyses(f, name, variable):
+    """(path, Dataset) of every group called `name` that holds `variable` (a group of another
+    kind may share the name, e.g. /provenance/rsa)."""
+    for path in f.groups_named(name):
+        ds = f.dataset(path)
+        if variable in ds:
+            yield path, ds
 
 
 def short_name(model):
@@ -366,107 +399,54 @@ def short_name(model):
     return stem if ext in (".pt", ".pth", ".ckpt", ".h5", ".tar") and stem else base or str(model)
 
 
-def _models(lab, group):
-    n = lab.values.shape[lab.dims.index("model")]
-    if lab.coords.get("model") is not None:
-        names = [short_name(m) for m in lab.coords["model"]]
-        return names if len(set(names)) == len(names) else [str(m) for m in lab.coords["model"]]
-    if n == 1:
-        return [str(attr(group, "model", "model"))]
-    return [f"model {i}" for i in range(n)]
-
-
-def _baseline(group, models):
-    named = attr(group, "baseline_model") or attr(group, "baseline")
-    if named:
-        for m in models:
-            if m in (str(named), short_name(named)):
-                return m
-    for m in models:
-        if is_baseline(m):
-            return m
-    return None
-
-
-def _with_dims(lab, *wanted):
-    """Adds length-1 dims that are missing, so readers see a fixed set of dims. Arrays without
-    dimension names are taken to hold the last of `wanted`, in order."""
-    values, dims = lab.values, list(lab.dims)
-    if all(re.fullmatch(r"dim_\d+", d) for d in dims) and len(dims) <= len(wanted):
-        dims = list(wanted[len(wanted) - len(dims):])
-        lab = Labelled(values, dims, {d: None for d in dims})
-    for d in wanted:
-        if d not in dims:
-            values = values[np.newaxis, ...]
-            dims.insert(0, d)
-    return Labelled(values, dims, lab.coords).transpose(*wanted)
+def _models(ds):
+    """Model names from the `model` coordinate (checkpoint paths), short where they stay unique;
+    and the one the group's `baseline` attribute names (None when it names none)."""
+    paths = strings(ds["model"])
+    names = [short_name(m) for m in paths]
+    if len(set(names)) != len(names):
+        names = paths
+    baseline = str(ds.attrs.get("baseline", ""))
+    return names, names[paths.index(baseline)] if baseline in paths else None
 
 
 def read_evaluation(f):
-    """/<prefix>/evaluation/top1 and top5: (model × pass), coordinates model (strings) and pass."""
+    """`lrm evaluate`: /<prefix>/evaluation/top1 and top5 (model × pass) with their units, the
+    coordinates model (checkpoints) and pass; attribute baseline (the model without feedback)."""
     out = []
-    for g in groups_named(f, "evaluation"):
-        top1 = dataset(g, "top1", "accuracy")
-        if top1 is None:
-            continue
-        lab = _with_dims(labelled(top1), "model", "pass")
-        models = _models(lab, g)
-        item = dict(name=prefix_of(g, "evaluation"), path=g.name, models=models,
-                    passes=[int(p) for p in lab.coord("pass")], top1=as_percent(lab.values, top1))
-        top5 = dataset(g, "top5")
-        if top5 is not None:
-            item["top5"] = as_percent(_with_dims(labelled(top5), "model", "pass").values, top5)
-        item["baseline"] = _baseline(g, models)
-        out.append(item)
+    for path, ds in analyses(f, "evaluation", "top1"):
+        models, baseline = _models(ds)
+        out.append(dict(name=prefix_of(path, "evaluation"), path=path, models=models,
+                        passes=[int(k) for k in ds["pass"].values], baseline=baseline,
+                        top1=percent(ds["top1"].transpose("model", "pass"), path),
+                        top5=percent(ds["top5"].transpose("model", "pass"), path)))
     return out
 
 
 def read_robustness(f):
-    """/<prefix>/robustness/accuracy (model × epsilon × pass), auc and auc_change_percent
-    (model × pass); the baseline model is named by the group's `baseline` attribute or found by name
-    (no feedback / feedforward); optional baseline_accuracy (epsilon) for a baseline evaluated apart."""
+    """`lrm robustness`: /<prefix>/robustness/accuracy (model × epsilon × pass), auc and
+    auc_change_percent (model × pass), with their units; attributes baseline (the model the change
+    is against; empty for none) and attack_pass."""
     out = []
-    for g in groups_named(f, "robustness"):
-        acc = dataset(g, "accuracy")
-        if acc is None:
-            continue
-        lab = _with_dims(labelled(acc), "model", "epsilon", "pass")
-        models = _models(lab, g)
-        item = dict(name=prefix_of(g, "robustness"), path=g.name, models=models,
-                    epsilons=np.asarray(lab.coord("epsilon"), dtype=float),
-                    passes=[int(p) for p in lab.coord("pass")],
-                    accuracy=as_percent(lab.values, acc), baseline=_baseline(g, models),
-                    attack_pass=value(g, "attack_pass"))
-        for key, names in [("auc", ("auc",)),
-                           ("auc_change", ("auc_change_percent", "auc_change"))]:
-            ds = dataset(g, *names)
-            if ds is not None:
-                v = _with_dims(labelled(ds), "model", "pass").values.astype(float)
-                if np.isfinite(v).any():  # all NaN: no baseline was given
-                    item[key] = v
-        base = dataset(g, "baseline_accuracy")
-        if base is not None:
-            item["baseline_accuracy"] = as_percent(np.ravel(base[()]), base)
+    for path, ds in analyses(f, "robustness", "accuracy"):
+        models, baseline = _models(ds)
+        item = dict(name=prefix_of(path, "robustness"), path=path, models=models,
+                    epsilons=floats(ds["epsilon"]), passes=[int(k) for k in ds["pass"].values],
+                    accuracy=percent(ds["accuracy"].transpose("model", "epsilon", "pass"), path),
+                    baseline=baseline, attack_pass=ds.attrs.get("attack_pass"),
+                    auc=floats(ds["auc"].transpose("model", "pass")))
+        change = percent(ds["auc_change_percent"].transpose("model", "pass"), path)
+        if np.isfinite(change).any():  # all NaN: no baseline was given
+            item["auc_change"] = change
         out.append(item)
     return out
-
-
-def _lookup_up(group, name, stop):
-    """A dataset `name` in `group` or its ancestors up to (and including) `stop`."""
-    g = group
-    while True:
-        if name in g and isinstance(g[name], h5py.Dataset):
-            return g[name]
-        if g.name == stop.name or g.name == "/":
-            return None
-        g = g.parent
 
 
 @dataclass
 class LocalizerCell:
     """One layer × pass × target of a localizer: counts now, unit arrays on demand."""
-    group: h5py.Group
-    root: h5py.Group
+    results: Results
+    path: str
     count: int
     n_units: int
 
@@ -474,78 +454,52 @@ class LocalizerCell:
     def fraction(self):
         return self.count / self.n_units if self.n_units else float("nan")
 
-    def unit_map(self, name="mean_t"):
-        """(values, mask, channel, y, x) over units; channel/y/x are None for unlabelled units."""
-        ds = dataset(self.group, name, "t_mean", "mean_t")
-        vals = np.asarray(ds[()], dtype=float).reshape(-1) if ds is not None else None
-        mask = dataset(self.group, "mask", "selective")
-        mask = np.asarray(mask[()]).reshape(-1).astype(bool) if mask is not None else None
-        pos = []
-        for c in ("channel", "y", "x"):
-            d = _lookup_up(self.group, c, self.root)
-            pos.append(np.asarray(d[()]).reshape(-1) if d is not None else None)
-        return vals, mask, *pos
+    def spatial(self):
+        """True when the units have feature-map positions (channel, y, x) beyond one pixel."""
+        ds = self.results.dataset(self.path)
+        return all(c in ds for c in ("channel", "y", "x")) and \
+            (ds["y"].values.max() > 0 or ds["x"].values.max() > 0)
+
+    def unit_map(self):
+        """(mean t, selective mask, channel, y, x) over units; channel/y/x are None for units
+        without feature-map positions."""
+        ds = self.results.dataset(self.path)
+        pos = [ds[c].values if c in ds else None for c in ("channel", "y", "x")]
+        return floats(ds["mean_t"]), ds["selective"].values.astype(bool), *pos
 
 
 def read_localizer(f):
-    """/<prefix>/localizer/<layer>/pass<k>/<target>/ with `mask` (unit, 0/1), `mean_t` (unit),
-    and `count`, `fraction` (scalar datasets or attributes; computed from the mask if absent);
-    unit coordinates `channel`, `y`, `x` in the target, pass, layer or localizer group."""
+    """`lrm localize`: /<prefix>/localizer/summary (one row per layer, pass and target: n_units,
+    n_selective) and per cell /<prefix>/localizer/<layer>/pass<k>/<target>/ with `selective` and
+    `mean_t` (unit) and the unit coordinates channel, y, x; attributes test, fdr, q."""
     out = []
-    for g in groups_named(f, "localizer"):
+    for path in f.groups_named("localizer"):
+        if not f.has_group(path + "/summary"):
+            continue
+        s = f.dataset(path + "/summary")
         cells = {}
-        for layer, lg in g.items():
-            if not isinstance(lg, h5py.Group):
-                continue
-            for k, pg in pass_groups(lg):
-                for target, tg in pg.items():
-                    if not isinstance(tg, h5py.Group):
-                        continue
-                    mask = dataset(tg, "mask", "selective")
-                    count = value(tg, "count", "n_selective")
-                    n_units = value(tg, "n_units", "units")
-                    if mask is None and count is None:
-                        continue
-                    if count is None:
-                        count = int(np.count_nonzero(mask[()]))
-                    if n_units is None:
-                        if mask is not None:
-                            n_units = int(mask.size)
-                        else:
-                            frac = value(tg, "fraction")
-                            n_units = int(round(count / frac)) if frac else 0
-                    cells[(layer, k, target)] = LocalizerCell(tg, g, int(np.ravel(count)[0]),
-                                                              int(np.ravel(n_units)[0]))
+        for layer, k, target, count, n in zip(strings(s["layer"]), s["pass"].values,
+                                              strings(s["target"]), s["n_selective"].values,
+                                              s["n_units"].values):
+            cells[(layer, int(k), target)] = LocalizerCell(
+                f, f"{path}/{layer}/pass{int(k)}/{target}", int(count), int(n))
         if cells:
-            out.append(dict(name=prefix_of(g, "localizer"), path=g.name, cells=cells,
+            attrs = attributes(f.group(path))
+            out.append(dict(name=prefix_of(path, "localizer"), path=path, cells=cells,
                             layers=layer_order({c[0] for c in cells}),
                             passes=sorted({c[1] for c in cells}),
                             targets=sorted({c[2] for c in cells}, key=_natural),
-                            test=attr(g, "test"), fdr=attr(g, "fdr"), q=attr(g, "q")))
+                            test=attrs.get("test"), fdr=attrs.get("fdr"), q=attrs.get("q")))
     return out
 
 
-def _natural(s):
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(s))]
-
-
-def read_ci(group, name, shape):
-    """(low, high) for array `name`: `<name>_ci` with a last dim of 2, `<name>_ci_low/_ci_high`,
-    or (for the group's main array) `ci_low/ci_high` / `ci`; None when absent or mis-shaped."""
-    for ci_name in (f"{name}_ci", "ci"):
-        ds = dataset(group, ci_name)
-        if ds is not None and ds.shape == tuple(shape) + (2,):
-            v = np.asarray(ds[()], dtype=float)
-            return v[..., 0], v[..., 1]
-        if ds is not None and ds.shape[:1] == (2,) and ds.shape[1:] == tuple(shape):
-            v = np.asarray(ds[()], dtype=float)
-            return v[0], v[1]
-    for lo, hi in ((f"{name}_ci_low", f"{name}_ci_high"), (f"{name}_low", f"{name}_high"),
-                   ("ci_low", "ci_high")):
-        a, b = dataset(group, lo), dataset(group, hi)
-        if a is not None and b is not None and a.shape == tuple(shape) == b.shape:
-            return np.asarray(a[()], dtype=float), np.asarray(b[()], dtype=float)
-    return None
+def read_ci(ds, name):
+    """(low, high) of array `name` from `<name>_ci` (… × bound), or None when not written."""
+    ci = ds.get(name + "_ci")
+    if ci is None:
+        return None
+    ci = ci.transpose(*ds[name].dims, "bound")
+    return floats(ci.sel(bound="low")), floats(ci.sel(bound="high"))
 
 
 def read_attention(f):
@@ -553,56 +507,43 @@ def read_attention(f):
     naming the two categories, mean_activation_ci (… × bound), modulation_index, p, n_units and
     mean_unsteered_activation (unit_type); attributes layer, pass, alpha."""
     out = []
-    for g in groups_named(f, "attention"):
-        ds = dataset(g, "mean_activation", "activation")
-        if ds is None or ds.ndim != 2:
-            continue
-        lab = labelled(ds)
-        if "unit_type" in lab.dims and "attended" in lab.dims:
-            lab = lab.transpose("unit_type", "attended")
-        item = dict(name=prefix_of(g, "attention"), path=g.name, values=lab.values.astype(float),
-                    unit_types=[str(v) for v in lab.coord(lab.dims[0])],
-                    attended=[str(v) for v in lab.coord(lab.dims[1])],
-                    ci=read_ci(g, ds.name.rsplit("/", 1)[-1], ds.shape),
-                    index=value(g, "modulation_index", "attention_modulation_index"),
-                    p=value(g, "p_value", "p"), layer=attr(g, "layer"),
-                    unsteered=value(g, "mean_unsteered_activation"),
-                    n_units=value(g, "n_units"),
-                    pass_index=attr(g, "pass", attr(g, "pass_index")), alpha=attr(g, "alpha"))
-        out.append(item)
+    for path, ds in analyses(f, "attention", "mean_activation"):
+        v = ds["mean_activation"].transpose("unit_type", "attended")
+        out.append(dict(name=prefix_of(path, "attention"), path=path, values=floats(v),
+                        unit_types=strings(ds["unit_type"]), attended=strings(ds["attended"]),
+                        ci=read_ci(ds, "mean_activation"),
+                        index=floats(ds["modulation_index"]), p=floats(ds["p"]),
+                        unsteered=floats(ds["mean_unsteered_activation"]),
+                        n_units=ds["n_units"].values, layer=ds.attrs.get("layer"),
+                        pass_index=ds.attrs.get("pass"), alpha=ds.attrs.get("alpha")))
     return out
 
 
-def _layer_pass_table(g, names, n):
-    """Per-model vectors of an analysis over (layer, pass) models -> {name: layer × pass array}.
-    The group has a `model` coordinate with auxiliary `layer` and `pass` (lrm compare)."""
-    layers_of = aux_coordinate(g, "layer", n)
-    passes_of = aux_coordinate(g, "pass", n)
-    if layers_of is None or passes_of is None:
-        return None
-    layers = layer_order(list(dict.fromkeys(str(l) for l in layers_of)))
-    passes = sorted({int(p) for p in passes_of})
+def _layer_pass_table(ds, names):
+    """Arrays over the `model` coordinate (one per layer and pass, with auxiliary coordinates
+    `layer` and `pass`; lrm compare) as layer × pass tables: {name: array} and the layers, passes."""
+    layers_of, passes_of = strings(ds["layer"]), [int(k) for k in ds["pass"].values]
+    layers = layer_order(list(dict.fromkeys(layers_of)))
+    passes = sorted(set(passes_of))
     out = dict(layers=layers, passes=passes)
     for name in names:
-        ds = dataset(g, name)
-        if ds is None or ds.shape != (n,):
+        if name not in ds:
             continue
         v = np.full((len(layers), len(passes)), np.nan)
-        for i, x in enumerate(np.asarray(ds[()], dtype=float)):
-            v[layers.index(str(layers_of[i])), passes.index(int(passes_of[i]))] = x
+        for layer, k, x in zip(layers_of, passes_of, floats(ds[name])):
+            v[layers.index(layer), passes.index(k)] = x
         out[name] = v
     return out
 
 
-def brain_label(f, g, name):
+def brain_label(f, path, name):
     """A brain data set's name: the prefix group it was merged under, else its file name."""
-    prefix = prefix_of(g, name)
+    prefix = prefix_of(path, name)
     if prefix:
         return prefix
-    brain = attr(g, "brain")
+    brain = f.dataset(path).attrs.get("brain")
     if brain:
-        path = str(brain).split(":")[0]
-        return os.path.splitext(os.path.basename(path))[0] or str(brain)
+        return os.path.splitext(os.path.basename(str(brain).split(":")[0]))[0] or str(brain)
     return name
 
 
@@ -612,99 +553,67 @@ def read_rsa(f):
     ci_stimuli_low/high (model), scalars noise_ceiling_lower/upper; attributes comparison, squared,
     brain. One entry per rsa group (one brain data set each)."""
     out = []
-    for g in groups_named(f, "rsa"):
-        model = dataset(g, "model")
-        if model is None or dataset(g, "r_mean") is None:
-            continue
-        n = model.shape[0]
-        t = _layer_pass_table(g, ["r_mean", "ci_subjects_low", "ci_subjects_high",
-                                  "ci_stimuli_low", "ci_stimuli_high"], n)
-        if t is None or "r_mean" not in t:
-            continue
-        item = dict(name=prefix_of(g, "rsa"), path=g.name, brain=brain_label(f, g, "rsa"),
+    for path, ds in analyses(f, "rsa", "r_mean"):
+        t = _layer_pass_table(ds, ["r_mean", "ci_subjects_low", "ci_subjects_high",
+                                   "ci_stimuli_low", "ci_stimuli_high"])
+        item = dict(name=prefix_of(path, "rsa"), path=path, brain=brain_label(f, path, "rsa"),
                     layers=t["layers"], passes=t["passes"], r=t["r_mean"],
-                    comparison=attr(g, "comparison"), squared=bool(attr(g, "squared", 0)),
-                    n_brain_rdms=(dataset(g, "brain_rdm").shape[0]
-                                  if dataset(g, "brain_rdm") is not None else None))
+                    comparison=ds.attrs.get("comparison"), squared=bool(ds.attrs.get("squared")),
+                    n_brain_rdms=ds.sizes["brain_rdm"])
         for kind in ("subjects", "stimuli"):
-            if f"ci_{kind}_low" in t and f"ci_{kind}_high" in t:
+            if f"ci_{kind}_low" in t:
                 item["ci"], item["ci_over"] = (t[f"ci_{kind}_low"], t[f"ci_{kind}_high"]), kind
                 break
-        lo, hi = value(g, "noise_ceiling_lower"), value(g, "noise_ceiling_upper")
-        if lo is not None and hi is not None:
-            item["ceiling"] = (float(np.ravel(lo)[0]), float(np.ravel(hi)[0]))
+        if "noise_ceiling_lower" in ds:
+            item["ceiling"] = (float(ds["noise_ceiling_lower"]), float(ds["noise_ceiling_upper"]))
         out.append(item)
     return out
 
 
 def _stimulus_categories(f):
-    """stimulus id -> category from every group of the file holding both 1-D `stimulus` and
-    `category` arrays of one length (activations, stimulus sets, localizer inputs)."""
+    """stimulus id -> category from every group of the file with a `category` along its
+    `stimulus` coordinate (activations, stimulus sets)."""
     mapping = {}
-
-    def visit(path, obj):
-        if isinstance(obj, h5py.Group) and "stimulus" in obj and "category" in obj:
-            ids, cats = obj["stimulus"], obj["category"]
-            if isinstance(ids, h5py.Dataset) and isinstance(cats, h5py.Dataset) and \
-                    ids.ndim == 1 and ids.shape == cats.shape and ids.dtype.kind in "SO":
-                for i, c in zip(decode(ids[()]), decode(cats[()])):
-                    mapping.setdefault(str(i), str(c))
-
-    f.visititems(visit)
+    for g in f.walk():
+        if "stimulus" in g.variables and "category" in g.variables:
+            ds = f.dataset(g.name)
+            if ds["category"].dims == ("stimulus",):
+                for i, c in zip(strings(ds["stimulus"]), strings(ds["category"])):
+                    mapping.setdefault(i, c)
     return mapping
-
-
-def _categories_for(ds, mapping):
-    """Categories of an RDM's conditions: a `category` coordinate next to it (or in its group's
-    parent), else its `stimulus` coordinate looked up in the file's stimulus -> category map."""
-    n = ds.shape[0]
-    for g in (ds.parent, ds.parent.parent):
-        v = aux_coordinate(g, "category", n)
-        if v is not None:
-            return np.asarray([str(x) for x in v], dtype=object)
-    ids = None
-    if len(ds.dims[0]):
-        scale = ds.dims[0][0]
-        if scale.shape == (n,) and scale.dtype.kind in "SO":
-            ids = decode(scale[()])
-    if ids is None:
-        for g in (ds.parent, ds.parent.parent):
-            ids = aux_coordinate(g, "stimulus", n)
-            if ids is not None:
-                break
-    if ids is not None and mapping and all(str(i) in mapping for i in ids):
-        return np.asarray([mapping[str(i)] for i in ids], dtype=object)
-    return None
 
 
 def read_rdms(f):
     """`lrm compare rsa --save-rdms`: /<prefix>/rsa/model_rdm/<layer>/pass<k> and
     /<prefix>/rsa/brain_rdm_mean (stimulus × stimulus_b). Conditions are ordered by category when
-    a `category` coordinate sits beside them or their stimulus ids are found with categories
-    elsewhere in the file (e.g. merged activations or stimulus sets). One entry per rsa group."""
+    their stimulus ids are found with categories elsewhere in the file (e.g. merged activations or
+    stimulus sets). One entry per rsa group."""
     out = []
     mapping = None
-    for g in groups_named(f, "rsa"):
+    for path in f.groups_named("rsa"):
         rdms = []
-        mg = g.get("model_rdm")
-        if isinstance(mg, h5py.Group):
-            for layer, lg in mg.items():
-                if isinstance(lg, h5py.Group):
-                    for k, ds in pass_datasets(lg):
-                        if ds.ndim == 2 and ds.shape[0] == ds.shape[1] >= 3:
-                            rdms.append(dict(label=layer, layer=layer, pass_index=k, ds=ds))
-        brain = dataset(g, "brain_rdm_mean")
-        if brain is not None and brain.ndim == 2 and brain.shape[0] == brain.shape[1] >= 3:
-            rdms.append(dict(label=brain_label(f, g, "rsa"), layer=None, pass_index=None, ds=brain))
+        if f.has_group(path + "/model_rdm"):
+            for layer in sorted(f.group(path + "/model_rdm").groups):
+                lds = f.dataset(f"{path}/model_rdm/{layer}")
+                for name in sorted(lds.data_vars, key=_natural):
+                    m = re.fullmatch(r"pass(\d+)", name)
+                    if m:
+                        rdms.append(dict(label=layer, layer=layer, pass_index=int(m.group(1)),
+                                         da=lds[name], path=f"{path}/model_rdm/{layer}/{name}"))
+        ds = f.dataset(path)
+        if "brain_rdm_mean" in ds:
+            rdms.append(dict(label=brain_label(f, path, "rsa"), layer=None, pass_index=None,
+                             da=ds["brain_rdm_mean"], path=f"{path}/brain_rdm_mean"))
         if not rdms:
             continue
         if mapping is None:
             mapping = _stimulus_categories(f)
         for r in rdms:
-            ds = r.pop("ds")
-            r.update(path=ds.name, rdm=np.asarray(ds[()], dtype=float),
-                     category=_categories_for(ds, mapping))
-        out.append(dict(name=prefix_of(g, "rsa"), path=g.name, rdms=rdms))
+            da = r.pop("da")
+            ids = strings(da["stimulus"])
+            r.update(rdm=floats(da), category=np.asarray([mapping[i] for i in ids], dtype=object)
+                     if all(i in mapping for i in ids) else None)
+        out.append(dict(name=prefix_of(path, "rsa"), path=path, rdms=rdms))
     return out
 
 
@@ -715,38 +624,23 @@ def read_encoding(f):
     regression, brain, simulated, true_ceiling. One entry per encoding group (one neural data set,
     e.g. one region, each)."""
     out = []
-    for g in groups_named(f, "encoding"):
-        model = dataset(g, "model")
-        if model is None or dataset(g, "score_raw") is None:
-            continue
-        t = _layer_pass_table(g, ["score_raw", "score_error", "score_ceiled"], model.shape[0])
-        if t is None or "score_raw" not in t:
-            continue
-        ceiling = value(g, "ceiling")
-        simulated = attr(g, "simulated")
-        item = dict(name=prefix_of(g, "encoding"), path=g.name, region=brain_label(f, g, "encoding"),
-                    layers=t["layers"], passes=t["passes"], score=t["score_raw"],
-                    regression=attr(g, "regression"),
-                    simulated=str(simulated) in ("1", "true", "True") if simulated is not None else False,
-                    true_ceiling=attr(g, "true_ceiling"),
-                    ceiling=float(np.ravel(ceiling)[0]) if ceiling is not None else None)
-        if "score_error" in t:
-            item["error"] = t["score_error"]
-        if "score_ceiled" in t:
-            item["ceiled"] = t["score_ceiled"]
-        out.append(item)
+    for path, ds in analyses(f, "encoding", "score_raw"):
+        t = _layer_pass_table(ds, ["score_raw", "score_error", "score_ceiled"])
+        out.append(dict(name=prefix_of(path, "encoding"), path=path,
+                        region=brain_label(f, path, "encoding"), layers=t["layers"],
+                        passes=t["passes"], score=t["score_raw"], error=t["score_error"],
+                        ceiled=t["score_ceiled"], regression=ds.attrs.get("regression"),
+                        simulated=str(ds.attrs.get("simulated", "0")) == "1",
+                        true_ceiling=ds.attrs.get("true_ceiling"),
+                        ceiling=float(ds["ceiling"])))
     return out
 
 
-def model_label(f, group, name):
-    """What to call the model of an analysis group: its `model` attribute, the root's `model`
-    provenance (single-stage files), else the prefix group it was merged under."""
-    label = attr(group, "model")
-    if label is None and group.parent.name == "/":
-        label = attr(f, "model")
-    if label is None:
-        label = prefix_of(group, name) or "model"
-    return str(label)
+def model_label(f, path, name):
+    """What to call the model of an analysis group: the root's `model` provenance in a
+    single-stage file, else the prefix group it was merged under."""
+    label = f.attrs.get("model") if path.count("/") == 1 else None
+    return str(label or prefix_of(path, name) or "model")
 
 
 def model_without_composite(st):
@@ -759,43 +653,30 @@ def model_without_composite(st):
 def read_steering(f):
     """`lrm steer`: /<prefix>/steering with coordinate `condition` (pass0, pass<last>, then
     '<type> alpha=<a>'), auxiliary `steering_type` ('none' for the unsteered passes) and `pass`,
-    `alpha` (condition); hit_rate, false_alarm_rate, a_prime (condition) with `<name>_ci`
-    (condition × bound); mean_output (condition × steer_toward × output_of) and mean_output_ci;
-    attributes composite (overlay | side-by-side), readout_pass, level; optional
-    single_image_accuracy (attribute or scalar)."""
+    `alpha` (condition); hit_rate, false_alarm_rate, a_prime (condition, with units; a_prime's
+    `chance` attribute) with `<name>_ci` (condition × bound); mean_output (condition × steer_toward
+    × output_of, with units) and mean_output_ci; attributes composite (overlay | side-by-side),
+    readout_pass, level, single_image_accuracy (a fraction). Rates are returned as fractions."""
     out = []
-    for g in groups_named(f, "steering"):
-        cond = dataset(g, "condition")
-        if cond is None or (dataset(g, "hit_rate") is None and dataset(g, "mean_output") is None):
-            continue
-        conditions = [str(c) for c in decode(cond[()])]
-        n = len(conditions)
-        types = aux_coordinate(g, "steering_type", n)
-        alphas = aux_coordinate(g, "alpha", n)
-        passes = aux_coordinate(g, "pass", n)
-        item = dict(name=prefix_of(g, "steering"), path=g.name, model=model_label(f, g, "steering"),
-                    composite=str(attr(g, "composite", "composite")), conditions=conditions,
-                    types=[str(t) for t in types] if types is not None else ["none"] * n,
-                    alphas=np.asarray(alphas, dtype=float) if alphas is not None else np.zeros(n),
-                    passes=np.asarray(passes, dtype=int) if passes is not None else np.zeros(n, int),
-                    level=float(attr(g, "level", 0.95)), readout_pass=attr(g, "readout_pass"),
-                    single_image_accuracy=value(g, "single_image_accuracy"))
-        for key in ("hit_rate", "false_alarm_rate", "a_prime", "d_prime"):
-            ds = dataset(g, key)
-            if ds is not None and ds.shape == (n,):
-                item[key] = np.asarray(ds[()], dtype=float)
-                ci = read_ci(g, key, (n,))
-                if ci is not None:
-                    item[key + "_ci"] = ci
-        ds = dataset(g, "mean_output")
-        if ds is not None and ds.ndim == 3 and ds.shape[0] == n:
-            lab = labelled(ds).transpose("condition", "steer_toward", "output_of")
-            item["mean_output"] = lab.values.astype(float)
-            item["steer_toward"] = [str(v) for v in lab.coord("steer_toward")]
-            item["output_of"] = [str(v) for v in lab.coord("output_of")]
-            ci = read_ci(g, "mean_output", ds.shape)
-            if ci is not None:
-                item["mean_output_ci"] = ci
+    for path, ds in analyses(f, "steering", "mean_output"):
+        a = ds.attrs
+        item = dict(name=prefix_of(path, "steering"), path=path,
+                    model=model_label(f, path, "steering"), composite=str(a.get("composite")),
+                    conditions=strings(ds["condition"]), types=strings(ds["steering_type"]),
+                    alphas=floats(ds["alpha"]), passes=ds["pass"].values.astype(int),
+                    level=float(a.get("level")), readout_pass=a.get("readout_pass"),
+                    single_image_accuracy=a.get("single_image_accuracy"))
+        for key in ("hit_rate", "false_alarm_rate", "a_prime"):
+            if key in ds:
+                item[key] = fraction(ds[key], path)
+                item[key + "_ci"] = tuple(fraction(ds[key + "_ci"].sel(bound=b), path)
+                                          for b in ("low", "high"))
+        if "a_prime" in ds:
+            item["chance"] = float(required_attr(ds["a_prime"], "chance", path))
+        mean = ds["mean_output"].transpose("condition", "steer_toward", "output_of")
+        item.update(mean_output=floats(mean), mean_output_units=_units(mean, path),
+                    steer_toward=strings(ds["steer_toward"]), output_of=strings(ds["output_of"]),
+                    mean_output_ci=read_ci(ds, "mean_output"))
         out.append(item)
     return out
 

@@ -3,8 +3,9 @@
 and index.html with the figures, their tables and the provenance. `lrm report` runs this.
 
     /usr/bin/python3 reports/make_report.py results.h5 --out report/
+    /usr/bin/python3 reports/make_report.py --list-kinds
 
-The report is written into <out>.partial and renamed to <out> when complete. Exit status: 0 when
+Each figure is written as PDF, SVG, PNG and JSON (the data it plots). The report is written into <out>.partial and renamed to <out> when complete. Exit status: 0 when
 every figure was made, 1 when a figure failed (the others are still written), 2 for a results
 file that is missing or not HDF5.
 """
@@ -15,19 +16,22 @@ import os
 import shutil
 import sys
 import time
+import tomllib
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 try:
     import lrm_results as R  # noqa: E402
 except ImportError as e:
-    print(f"error: the report needs Debian's python3-matplotlib and python3-h5py "
-          f"(apt-get install python3-matplotlib python3-h5py): {e}", file=sys.stderr)
+    print(f"error: the report needs Debian's python3-matplotlib, python3-xarray and "
+          f"python3-h5netcdf (apt-get install python3-matplotlib python3-xarray "
+          f"python3-h5netcdf): {e}", file=sys.stderr)
     sys.exit(2)
 
-# Figure kinds in the order of the report (data flow order: model, steering, localizer, brain).
-KINDS = ["accuracy", "robustness", "composite", "target_outputs", "gain_sweep", "localizer",
-         "tmap", "attention", "rsa", "rdm", "encoding"]
+# Figure kinds in the order of the report: the one list, shared with `lrm report` and the tests.
+with open(os.path.join(HERE, "figure_kinds.toml"), "rb") as _h:
+    KINDS = [k["name"] for k in tomllib.load(_h)["kind"]]
 
 PROVENANCE_KEYS = ["command_line", "lrm_version", "git_commit", "seed", "start_time", "end_time",
                    "host", "analysis", "stages"]
@@ -81,8 +85,9 @@ def figure_html(kind, fig, folder):
     parts = []
     for stem in fig.stems:
         css_px = round(png_width(os.path.join(folder, stem + ".png")) / 300 * 96 * 1.3)
-        links = " · ".join(f'<a href="{html.escape(stem)}.{ext}">{ext.upper()}</a>'
-                           for ext in ("pdf", "svg", "png"))
+        links = " · ".join(f'<a href="{html.escape(stem)}.{ext}">{label}</a>'
+                           for ext, label in (("pdf", "PDF"), ("svg", "SVG"), ("png", "PNG"),
+                                              ("json", "data")))
         parts.append(f'<figure><img src="{html.escape(stem)}.png" alt="{html.escape(kind)}" '
                      f'style="width:{css_px}px">'
                      f"<figcaption>{html.escape(fig.caption)} ({links})</figcaption></figure>")
@@ -119,11 +124,12 @@ def write_report(results, out, only=None, quiet=False):
                 sections.append(f'<h2 id="{m.KIND}">{html.escape(m.TITLE)}</h2>\n'
                                 + "\n".join(figure_html(m.KIND, x, partial) for x in figs))
         prov = provenance_html(f)
-        complete = str(R.attr(f, "complete", 1)) in ("1", "True")
+        complete = str(f.attrs.get("complete", 1)) in ("1", "True")
     written = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     body = [f"<h1>lrm report: {html.escape(os.path.basename(results))}</h1>",
             f"<p>{html.escape(os.path.abspath(results))}, written {written}."
-            " Each figure is available as PDF (vector, for papers), SVG and PNG.</p>"]
+            " Each figure is available as PDF (vector, for papers), SVG and PNG, and the data it "
+            "plots as JSON.</p>"]
     if made:
         body.append("<p>Figures: " + ", ".join(f'<a href="#{k}">{k}</a>' for k, _ in made) + "</p>")
     body += sections
@@ -161,10 +167,16 @@ def write_report(results, out, only=None, quiet=False):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("results", help="results file written by lrm (HDF5)")
-    p.add_argument("--out", required=True, help="report folder (written atomically)")
+    p.add_argument("results", nargs="?", help="results file written by lrm (HDF5)")
+    p.add_argument("--out", help="report folder (written atomically)")
     p.add_argument("--only", help=f"comma-separated figure kinds ({', '.join(KINDS)})")
+    p.add_argument("--list-kinds", action="store_true", help="print the figure kinds and exit")
     args = p.parse_args(argv)
+    if args.list_kinds:
+        print("\n".join(KINDS))
+        return 0
+    if not args.results or not args.out:
+        p.error("give the results file and --out")
     only = [k.strip() for k in args.only.split(",")] if args.only else None
     try:
         return write_report(args.results, args.out, only)

@@ -2,9 +2,9 @@
 """RDM heatmaps ordered by category: model RDMs per layer (columns) and pass (rows), and the brain
 RDMs, each shown as percentiles of its dissimilarities (as in Kriegeskorte et al. 2008).
 
-Reads square RDMs under groups named rdm/rdms/brain_rdm (`lrm compare rsa`:
-/<prefix>/rsa/rdm/<layer>/pass<k>, /<prefix>/rsa/brain_rdm/<name>) with a `category`
-coordinate along the stimuli. Usable alone:
+Reads the RDMs of `lrm compare rsa --save-rdms`: /<prefix>/rsa/model_rdm/<layer>/pass<k> and
+/<prefix>/rsa/brain_rdm_mean (stimulus × stimulus_b), the stimuli ordered by the categories the
+file gives them elsewhere (merged activations or stimulus sets). Usable alone:
     /usr/bin/python3 reports/rdm.py results.h5 --out figures/
 """
 import sys
@@ -17,7 +17,7 @@ import lrm_results as R
 
 KIND = "rdm"
 TITLE = "RDMs ordered by category"
-ABSENT = "RDMs (lrm compare rsa: /rsa/rdm)"
+ABSENT = "RDMs (lrm compare rsa --save-rdms: /rsa/model_rdm)"
 MAX_LAYERS = 8
 
 

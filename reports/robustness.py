@@ -38,8 +38,6 @@ def plot(rb, out_dir, options=None):
         c = R.colour(others.index(model))
         for j, k in enumerate(rb["passes"]):
             ax.plot(eps, rb["accuracy"][m, :, j], color=c, ls=PASS_STYLES[k % len(PASS_STYLES)])
-    if "baseline_accuracy" in rb:
-        ax.plot(eps, rb["baseline_accuracy"][: len(eps)], color="0.35", ls="--", lw=1)
     ax.set_xlabel("FGSM ε (pixel scale 0–1)")
     ax.set_ylabel("Top-1 accuracy (%)")
     ax.set_ylim(0, 100)
@@ -47,9 +45,8 @@ def plot(rb, out_dir, options=None):
     # Two small legends: colour = model, line style = pass.
     from matplotlib.lines import Line2D
     handles = [Line2D([], [], color=R.colour(i), label=m) for i, m in enumerate(others)]
-    if rb["baseline"] is not None or "baseline_accuracy" in rb:
-        handles.append(Line2D([], [], color="0.35", ls="--", lw=1,
-                              label=rb["baseline"] or "baseline"))
+    if rb["baseline"] is not None:
+        handles.append(Line2D([], [], color="0.35", ls="--", lw=1, label=rb["baseline"]))
     handles += [Line2D([], [], color="k", ls=PASS_STYLES[k % len(PASS_STYLES)], label=f"pass {k}")
                 for k in rb["passes"]]
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
@@ -75,8 +72,7 @@ def plot(rb, out_dir, options=None):
         [f"pass {k} AUC change (%)" for k in rb["passes"]] if has_change else [])
     rows = []
     for m, model in enumerate(rb["models"]):
-        rows.append([model] + (list(rb["auc"][m]) if "auc" in rb else ["—"] * len(rb["passes"]))
-                    + (list(rb["auc_change"][m]) if has_change else []))
+        rows.append([model] + list(rb["auc"][m]) + (list(rb["auc_change"][m]) if has_change else []))
     attack = f", gradient of pass {rb['attack_pass']}'s loss" if rb["attack_pass"] is not None else ""
     return R.Figure([stem], f"FGSM accuracy against ε per pass{attack} ({rb['path']}); dashed: the "
                     "no-feedback baseline. Right: change in the area under the curve against the "

@@ -73,7 +73,7 @@ def plot(st, out_dir, options=None):
             ax.set_xlabel("steer toward", fontsize=6)
         ax.set_title(label if c is None else f"{label}, α = {st['alphas'][c]:g}")
         ax.axhline(0, color="k", lw=0.5)
-    axes[0, 0].set_ylabel("Mean output (logit)")
+    axes[0, 0].set_ylabel(f"Mean output ({st['mean_output_units']})")
     handles = [Patch(color=ROLE_COLOURS.get(r, R.colour(i)), label=f"output of {ROLE_NAMES.get(r, r)}")
                for i, r in enumerate(roles)]
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(roles))

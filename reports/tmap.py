@@ -2,7 +2,7 @@
 """Localizer t-map of one channel: the mean t (target vs the other categories) of every unit of a
 feature-map channel, per pass, with the selective units marked.
 
-Reads `lrm localize` results: /<prefix>/localizer/<layer>/pass<k>/<target>/{mean_t, mask} and the
+Reads `lrm localize` results: /<prefix>/localizer/<layer>/pass<k>/<target>/{mean_t, selective} and the
 unit coordinates channel, y, x. By default the first spatial layer, the target with the most
 selective units there, and the channel with the most of them. Usable alone:
     /usr/bin/python3 reports/tmap.py results.h5 --out figures/ [--layer L --target T --channel C]
@@ -25,18 +25,12 @@ def add_arguments(p):
     p.add_argument("--channel", type=int, help="channel (default: most selective units)")
 
 
-def _spatial(cell):
-    y, x = (R._lookup_up(cell.group, c, cell.root) for c in ("y", "x"))
-    return R.dataset(cell.group, "mean_t") is not None and y is not None and x is not None \
-        and y.size > 0 and (np.max(y[()]) > 0 or np.max(x[()]) > 0)
-
-
 def _spatial_layers(loc):
     """Layers with a feature map, judged on one cell each (reading every cell is slow for AlexNet)."""
     first = {}
     for (layer, _, _), cell in loc["cells"].items():
         first.setdefault(layer, cell)
-    return [l for l in loc["layers"] if _spatial(first[l])]
+    return [l for l in loc["layers"] if first[l].spatial()]
 
 
 def find(f):

@@ -1,10 +1,12 @@
 // lrm report: figures (PDF, SVG, PNG) and index.html for every analysis in a results file. The
 // figures are drawn by the matplotlib scripts in reports/ (Debian's python3-matplotlib and
-// python3-h5py); this command finds them, checks its input and runs the driver.
+// python3-xarray); this command finds them, checks its input and runs the driver.
 #include <hdf5.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -21,10 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kPython = "/usr/bin/python3";
-// The figure kinds of reports/make_report.py (KINDS there), for --only.
-const std::vector<std::string> kKinds{"accuracy",   "robustness", "composite", "target_outputs",
-                                      "gain_sweep", "localizer",  "tmap",      "attention",
-                                      "rsa",        "rdm",        "encoding"};
 
 struct ReportArgs {
   std::string results;
@@ -55,6 +53,50 @@ fs::path reports_dir() {
                    "; set LRM_REPORTS_DIR to the suite's reports folder");
 }
 
+struct FigureKind {
+  std::string name;
+  std::string paper;  // the figure or table of the paper it reproduces, if any
+};
+
+// The figure kinds, from reports/figure_kinds.toml: the one list that make_report.py and the
+// tests read too.
+std::vector<FigureKind> figure_kinds(const fs::path& dir) {
+  const auto path = dir / "figure_kinds.toml";
+  toml::table t;
+  try {
+    t = toml::parse_file(path.string());
+  } catch (const toml::parse_error& e) {
+    throw InputError(path.string() + " cannot be read: " + std::string(e.description()));
+  }
+  std::vector<FigureKind> kinds;
+  if (const auto* list = t["kind"].as_array())
+    for (const auto& entry : *list)
+      if (const auto* k = entry.as_table())
+        kinds.push_back(
+            {(*k)["name"].value_or(std::string()), (*k)["paper"].value_or(std::string())});
+  return kinds;
+}
+
+std::string kinds_help() {
+  std::string text;
+  try {
+    for (const auto& k : figure_kinds(reports_dir()))
+      text += (text.empty() ? "" : ", ") + k.name + (k.paper.empty() ? "" : " (" + k.paper + ")");
+  } catch (const InputError& e) {
+    return std::string("Figure kinds: unknown here (") + e.what() + ").\n";
+  }
+  return "Figure kinds: " + text + ".\n";
+}
+
+void check_kinds(const std::vector<std::string>& only) {
+  const auto kinds = figure_kinds(reports_dir());
+  std::string known;
+  for (const auto& k : kinds) known += (known.empty() ? "" : ", ") + k.name;
+  for (const auto& name : only)
+    if (std::none_of(kinds.begin(), kinds.end(), [&](const auto& k) { return k.name == name; }))
+      throw SettingError("only", "unknown figure kind '" + name + "' (known: " + known + ")");
+}
+
 int run_and_wait(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -75,8 +117,9 @@ void report(const ReportArgs& a) {
     throw InputError("results file " + a.results + " is not an HDF5 file");
   if (!fs::exists(kPython))
     throw InputError(std::string("lrm report needs ") + kPython +
-                     " with python3-matplotlib and python3-h5py (apt-get install "
-                     "python3-matplotlib python3-h5py)");
+                     " with python3-matplotlib and python3-xarray (apt-get install "
+                     "python3-matplotlib python3-xarray python3-h5netcdf)");
+  check_kinds(a.only);
   const fs::path out =
       a.out.empty() ? fs::path(fs::path(a.results).replace_extension("").string() + "_report")
                     : fs::path(a.out);
@@ -109,13 +152,12 @@ void add_report_command(CLI::App& app, const Globals&) {
                   "Report folder, written as <out>.partial and renamed when complete "
                   "(default: <results without .h5>_report)");
   cmd->add_option("--only", args->only, "Only these figure kinds (comma-separated)")
-      ->delimiter(',')
-      ->check(CLI::IsMember(kKinds));
-  cmd->footer(
-      "Figure kinds: accuracy (Fig. 2A), robustness (2B-C), composite (5C), target_outputs (7), "
-      "gain_sweep (9C, Table 4), localizer, tmap, attention (6B), rsa, rdm, encoding (Table 1).\n"
-      "Each kind is also a script usable alone: /usr/bin/python3 reports/<kind>.py results.h5 "
-      "--out dir. The scripts are found in $LRM_REPORTS_DIR or the source tree.");
+      ->delimiter(',');
+  cmd->footer([] {
+    return kinds_help() +
+           "Each kind is also a script usable alone: /usr/bin/python3 reports/<kind>.py "
+           "results.h5 --out dir. The scripts are found in $LRM_REPORTS_DIR or the source tree.";
+  });
   cmd->callback([args] { report(*args); });
 }
 

@@ -1,12 +1,12 @@
 """Small results files in the suite's HDF5 layouts, written with h5py, for the report tests.
 
 Each writer mimics what one lrm command writes (see README.md, "HDF5 layout"): labelled arrays
-with dimension scales and coordinates, provenance attributes at the root.
+with dimension scales and coordinates, `units` on rates, provenance attributes at the root.
 """
 import h5py
 import numpy as np
 
-BARE = b"This is a netCDF dimension but not a netCDF variable"
+BARE = "This is a netCDF dimension but not a netCDF variable.{:10d}"
 
 
 def provenance(f, command="lrm test"):
@@ -39,7 +39,7 @@ def array(g, name, data, dims, coords=None, **attrs):
             scale = g[dim]
         else:
             scale = g.create_dataset(dim, data=np.zeros(data.shape[i], dtype="f4"))
-            scale.make_scale(BARE + b" dummy")
+            scale.make_scale(BARE.format(data.shape[i]))
         ds.dims[i].attach_scale(scale)
     ds.attrs.update(attrs)
     return ds
@@ -55,8 +55,9 @@ def write_evaluation(root, models=MODELS, passes=2, seed=0):
     top1 = np.clip(0.96 + 0.01 * np.arange(passes)[None, :] + rng.normal(0, 0.005, (len(models), passes)), 0, 1)
     top1[-1, :] = top1[-1, 0]
     coords = dict(model=list(models), **{"pass": np.arange(passes)})
-    array(g, "top1", top1, ["model", "pass"], coords)
-    array(g, "top5", np.minimum(top1 + 0.02, 1), ["model", "pass"], coords)
+    array(g, "top1", top1, ["model", "pass"], coords, units="1")
+    array(g, "top5", np.minimum(top1 + 0.02, 1), ["model", "pass"], coords, units="1")
+    g.attrs["baseline"] = models[-1]
 
 
 def write_robustness(root, models=MODELS, passes=2, seed=0):
@@ -72,20 +73,22 @@ def write_robustness(root, models=MODELS, passes=2, seed=0):
     acc[-1, :, :] = acc[-1, :, :1]
     acc = np.clip(acc, 0, 1)
     coords = {"model": list(models), "epsilon": eps, "pass": np.arange(passes)}
-    array(g, "accuracy", acc, ["model", "epsilon", "pass"], coords)
+    array(g, "accuracy", acc, ["model", "epsilon", "pass"], coords, units="1")
     auc = np.trapz(acc, eps, axis=1) / (eps[-1] - eps[0])
-    array(g, "auc", auc, ["model", "pass"])
-    array(g, "auc_change_percent", 100 * (auc / auc[-1:, :1] - 1), ["model", "pass"])
+    array(g, "auc", auc, ["model", "pass"], units="1")
+    array(g, "auc_change_percent", 100 * (auc / auc[-1:, :1] - 1), ["model", "pass"], units="%")
     g.attrs["baseline"] = models[-1]
     g.attrs["attack_pass"] = 1
 
 
 def write_localizer(root, layers=(("conv1", (8, 10, 10)), ("conv2", (16, 5, 5)), ("fc1", (64,))),
                     targets=("0", "1", "2"), passes=2, seed=0):
-    """As lrm localize: /localizer/<layer>/pass<k>/<target>/{selective, mean_t, t, ...}."""
+    """As lrm localize: /localizer/<layer>/pass<k>/<target>/{selective, mean_t, t, ...}, the unit
+    coordinates in the pass group with hard links in each target group, and /localizer/summary."""
     rng = np.random.default_rng(seed)
     g = root.require_group("localizer")
     g.attrs.update(test="student", fdr="by", q=0.05)
+    rows = []
     for depth, (layer, shape) in enumerate(layers):
         n = int(np.prod(shape))
         ch, y, x = np.unravel_index(np.arange(n), shape if len(shape) == 3 else (n, 1, 1))
@@ -93,21 +96,32 @@ def write_localizer(root, layers=(("conv1", (8, 10, 10)), ("conv2", (16, 5, 5)),
             pg = g.require_group(f"{layer}/pass{k}")
             pg.attrs.update(layer=layer, **{"pass": k})
             coordinate(pg, "category", np.array(targets, dtype=object))
+            coordinate(pg, "unit", np.arange(n))
+            positions = ["channel", "y", "x"] if len(shape) == 3 else []
+            for name, v in zip(positions, [ch, y, x]):
+                array(pg, name, v.astype("i8"), ["unit"])
             for t, target in enumerate(targets):
                 tg = pg.require_group(target)
-                coordinate(tg, "unit", np.arange(n))
-                if len(shape) == 3:
-                    for name, v in [("channel", ch), ("y", y), ("x", x)]:
-                        array(tg, name, v.astype("i8"), ["unit"])
+                for name in ["unit"] + positions:
+                    tg[name] = pg[name]  # a hard link, as lrm localize writes
+                aux = dict(coordinates=" ".join(positions)) if positions else {}
                 others = [o for o in targets if o != target]
                 coordinate(tg, "comparison", np.array(others, dtype=object))
                 mean_t = rng.normal(0, 2, n) + (depth + k) * 0.8 * (np.arange(n) % len(targets) == t)
                 mask = mean_t > 3
-                array(tg, "t", np.tile(mean_t, (len(others), 1)), ["comparison", "unit"])
-                array(tg, "selective", mask.astype("u1"), ["unit"])
-                array(tg, "mean_t", mean_t, ["unit"])
+                array(tg, "t", np.tile(mean_t, (len(others), 1)), ["comparison", "unit"], **aux)
+                array(tg, "selective", mask.astype("u1"), ["unit"], **aux)
+                array(tg, "mean_t", mean_t, ["unit"], **aux)
                 tg.attrs.update(target=target, n_units=n, n_images=20, n_selective=int(mask.sum()),
                                 fraction_selective=float(mask.mean()))
+                rows.append((layer, target, k, n, int(mask.sum())))
+    s = g.require_group("summary")
+    layer, target, k, n, count = zip(*rows)
+    array(s, "layer", np.array(layer, dtype=object), ["row"])
+    array(s, "target", np.array(target, dtype=object), ["row"])
+    for name, v in [("pass", k), ("n_units", n), ("n_selective", count)]:
+        array(s, name, np.array(v, dtype="i8"), ["row"])
+    array(s, "fraction_selective", np.array(count) / np.array(n), ["row"])
 
 
 def write_attention(root, categories=("3", "7"), seed=0):
@@ -117,7 +131,7 @@ def write_attention(root, categories=("3", "7"), seed=0):
     coords = {"unit_type": list(categories), "attended": list(categories)}
     array(g, "mean_activation", base, ["unit_type", "attended"], coords)
     array(g, "mean_activation_ci", np.stack([base - 0.05, base + 0.05], -1),
-          ["unit_type", "attended", "bound"])
+          ["unit_type", "attended", "bound"], {"bound": ["low", "high"]})
     array(g, "modulation_index", np.array([0.25, 0.28]), ["unit_type"])
     array(g, "p", np.array([1e-5, 3e-4]), ["unit_type"])
     array(g, "n_units", np.array([40, 25]), ["unit_type"])
@@ -145,6 +159,7 @@ def write_rsa(root, layers=("conv1", "conv2", "fc1", "fc2"), subjects=4, passes=
     r = rng.uniform(0.05, 0.3, (m, subjects))
     attrs = dict(coordinates="layer pass")
     array(g, "r", r, ["model", "brain_rdm"], **attrs)
+    attrs["units"] = "1"
     array(g, "r_mean", r.mean(1), ["model"], **attrs)
     array(g, "ci_subjects_low", r.mean(1) - 0.04, ["model"], **attrs)
     array(g, "ci_subjects_high", r.mean(1) + 0.04, ["model"], **attrs)
@@ -178,7 +193,7 @@ def write_encoding(root, layers=("conv1", "conv2", "fc1"), passes=2, seed=0, cei
         g.attrs.update(simulated="1", true_ceiling=ceiling + 0.02)
     m = _models(g, layers, passes)
     s = rng.uniform(0.2, 0.5, m)
-    attrs = dict(coordinates="layer pass")
+    attrs = dict(coordinates="layer pass", units="1")
     array(g, "score_raw", s, ["model"], **attrs)
     array(g, "score_error", np.full(m, 0.02), ["model"], **attrs)
     array(g, "score_ceiled", s / ceiling, ["model"], **attrs)
@@ -207,14 +222,16 @@ def write_steering(root, composite="overlay", types=("one-hot", "instance", "pro
     fa = np.clip(0.02 + (0.08 if additive else 0.03) * a + rng.normal(0, 0.01, n), 0, 1)
     hit[:2] = [0.42, 0.45]
     fa[:2] = [0.01, 0.01]
-    aux = dict(coordinates="steering_type alpha pass")
+    aux = dict(coordinates="steering_type alpha pass", units="1")
     for name, v in [("hit_rate", hit), ("false_alarm_rate", fa)]:
         array(g, name, v, ["condition"], **aux)
         array(g, name + "_ci", np.stack([v - 0.04, v + 0.04], -1), ["condition", "bound"], **aux)
     h, fr = hit, fa
     ap = np.where(h >= fr, 0.5 + (h - fr) * (1 + h - fr) / (4 * h * (1 - fr) + 1e-12), 0.5)
-    array(g, "a_prime", ap, ["condition"], **aux)
-    array(g, "a_prime_ci", np.stack([ap - 0.03, ap + 0.03], -1), ["condition", "bound"], **aux)
+    array(g, "a_prime", ap, ["condition"], chance="0.5", **aux)
+    array(g, "a_prime_ci", np.stack([ap - 0.03, ap + 0.03], -1), ["condition", "bound"],
+          chance="0.5", **aux)
+    aux["units"] = "logit"
     roles = ["target1", "target2", "absent"]
     coordinate(g, "steer_toward", np.array(roles, dtype=object))
     coordinate(g, "output_of", np.array(roles, dtype=object))

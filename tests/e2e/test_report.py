@@ -1,6 +1,8 @@
 """Report end to end: every figure script on small results files in the suite's layouts (written
 here with h5py, and by the suite's own commands where they exist), `lrm report` on a complete
-and on a partial file (only those figures, the others named as skipped), atomic output, bad input."""
+and on a partial file (only those figures, the others named as skipped), atomic output, bad input.
+Every figure's content is checked: the data it plots (its .json, read back from the figure)
+against the results file read with xarray (report_figures)."""
 import glob
 import json
 import os
@@ -11,26 +13,35 @@ import numpy as np
 import xarray as xr
 
 from lrm_e2e import Checks
+import report_figures as F
 import report_layouts as L
 
 c = Checks("report")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 REPORTS = os.path.join(ROOT, "reports")
 PY = "/usr/bin/python3"
-SCRIPTS = ["accuracy", "robustness", "composite", "target_outputs", "gain_sweep", "localizer",
-           "tmap", "attention", "rsa", "rdm", "encoding"]
+# The figure kinds, from their one list (reports/figure_kinds.toml) as make_report.py prints it.
+SCRIPTS = subprocess.run([PY, os.path.join(REPORTS, "make_report.py"), "--list-kinds"],
+                         capture_output=True, text=True, check=True).stdout.split()
 
 
 def nonempty_figure(stem):
-    """PDF, SVG and PNG exist, are non-empty and are what they say they are."""
+    """PDF, SVG, PNG and JSON exist, are non-empty and are what they say they are."""
     try:
         pdf = open(stem + ".pdf", "rb").read(5)
         svg = open(stem + ".svg", "rb").read()
         png = open(stem + ".png", "rb").read(8)
-    except OSError:
+        data = json.load(open(stem + ".json", encoding="utf-8"))
+    except (OSError, ValueError):
         return False
     return pdf == b"%PDF-" and b"<svg" in svg[:2000] and png == b"\x89PNG\r\n\x1a\n" and \
-        os.path.getsize(stem + ".png") > 2000
+        os.path.getsize(stem + ".png") > 2000 and bool(data["axes"])
+
+
+def shows_the_file(label, folder, results):
+    """Every figure in `folder` plots the values of `results` (report_figures)."""
+    problems = F.check_report(folder, results)
+    c.check(f"{label}: each figure plots the file's values", not problems, problems)
 
 
 def figures_in(folder):
@@ -55,6 +66,13 @@ with h5py.File(full, "w") as f:
     f.require_group("provenance/evaluate").attrs.update(command_line="lrm evaluate --weights m.pt",
                                                         seed=1)
 
+c.check("the figure kinds are listed once, in reports/figure_kinds.toml",
+        len(SCRIPTS) == 11 and all(os.path.exists(os.path.join(REPORTS, k + ".py"))
+                                   for k in SCRIPTS), SCRIPTS)
+p = c.run("report", "--help")
+c.check("lrm report --help names every figure kind", all(k in p.stdout for k in SCRIPTS),
+        p.stdout[-600:])
+
 # Each script alone.
 for kind in SCRIPTS:
     out = c.path("alone", kind)
@@ -64,6 +82,7 @@ for kind in SCRIPTS:
     c.check(f"reports/{kind}.py alone makes PDF, SVG and PNG",
             p.returncode == 0 and stems and all(nonempty_figure(os.path.join(out, s)) for s in stems),
             f"(status {p.returncode}, files {stems}, stderr {p.stderr[-600:]!r})")
+    shows_the_file(f"reports/{kind}.py alone", out, full)
 p = subprocess.run([PY, os.path.join(REPORTS, "tmap.py"), full, "--out", c.path("tmap2"),
                     "--layer", "conv2", "--target", "2", "--channel", "3"], capture_output=True,
                    text=True)
@@ -82,8 +101,9 @@ index = open(os.path.join(report, "index.html"), encoding="utf-8").read() \
     if os.path.exists(os.path.join(report, "index.html")) else ""
 c.check("lrm report makes every figure kind", all(any(s.startswith(k) for s in stems)
                                                   for k in SCRIPTS), stems)
-c.check("every figure is PDF + SVG + PNG, non-empty",
+c.check("every figure is PDF + SVG + PNG + JSON, non-empty",
         stems and all(nonempty_figure(os.path.join(report, s)) for s in stems))
+shows_the_file("lrm report", report, full)
 c.check("one composite figure per model (prefix groups merged by lrm run)",
         {"composite-multiplicative", "composite-additive"} <= set(stems), stems)
 c.check("index.html shows every figure", index and all(f'src="{s}.png"' in index for s in stems))
@@ -108,6 +128,7 @@ c.check("a partial file makes only its figures", kinds == {"accuracy", "localize
 skipped = [l.split()[1] for l in p.stdout.splitlines() if l.startswith("skipped:")]
 c.check("... and names the skipped ones",
         sorted(skipped) == sorted(set(SCRIPTS) - {"accuracy", "localizer", "tmap"}), p.stdout)
+shows_the_file("lrm report on a partial file", report, part)
 index = open(os.path.join(report, "index.html"), encoding="utf-8").read()
 c.check("index.html lists the skipped kinds", "Skipped" in index and "robustness" in index)
 p = c.run("report", part, "--out", c.path("only"), "--only", "localizer")
@@ -122,6 +143,28 @@ open(notes, "w").write("not hdf5")
 c.bad_input("results file that is not HDF5", ["report", notes, "--out", c.path("r")], "notes.txt")
 c.bad_input("unknown figure kind", ["report", full, "--out", c.path("r"), "--only", "pie"], "pie")
 c.check("nothing written for bad input", not os.path.exists(c.path("r")))
+
+# Rates are converted by their units attribute, never guessed: a rate without one is a failure
+# that names the array; values in % are plotted as they are.
+old = c.path("no_units.h5")
+with h5py.File(old, "w") as f:
+    L.provenance(f)
+    L.write_evaluation(f)
+    del f["evaluation/top1"].attrs["units"]
+p = c.run("report", old, "--out", c.path("no_units"), check=False)
+c.check("a rate without units: the figure fails and names the array",
+        p.returncode != 0 and "/evaluation/top1 has no units attribute" in p.stderr, p.stderr[-400:])
+pct = c.path("percent.h5")
+with h5py.File(pct, "w") as f:
+    L.provenance(f)
+    L.write_evaluation(f)
+    for name in ("top1", "top5"):
+        ds = f["evaluation/" + name]
+        ds[...] = 100 * ds[()]
+        ds.attrs["units"] = "%"
+p = c.run("report", pct, "--out", c.path("percent"), check=False)
+c.check("rates in %: plotted as they are", p.returncode == 0 and
+        not F.check_report(c.path("percent"), pct), F.check_report(c.path("percent"), pct))
 
 
 # Results written by the suite's own commands, where they exist in this build.
@@ -156,6 +199,7 @@ if has_command("localize"):
         c.check("lrm report on lrm localize output: localizer and t-map figures",
                 p.returncode == 0 and {s.split("-")[0] for s in stems} == {"localizer", "tmap"},
                 f"{stems} {p.stderr[-400:]!r}")
+        shows_the_file("lrm report on lrm localize output", c.path("loc_report"), loc)
     else:
         print(f"note: lrm localize did not run on the test activations: {p.stderr.strip()[:300]}")
 else:
@@ -192,6 +236,7 @@ if has_command("steer") or has_command("attend"):
                 q.returncode == 0 and {s.split("-")[0] for s in stems} == kinds
                 and all(nonempty_figure(os.path.join(folder, s)) for s in stems),
                 f"{stems} {q.stdout[-300:]!r} {q.stderr[-600:]!r}")
+        shows_the_file(f"lrm report on lrm {label} output", folder, out)
 
 
 # lrm run with cheap stages (localizer, RSA, simulated encoding) merged under prefix groups, then
@@ -301,6 +346,8 @@ if os.path.exists(results):
 kinds = {s.split("-")[0] for s in figures_in(os.path.join(run_dir, "report"))}
 c.check("the report of the merged file makes its figures",
         os.path.exists(index_path) and {"localizer", "tmap", "rsa", "encoding"} <= kinds, kinds)
+if os.path.exists(results):
+    shows_the_file("the report of the merged file", os.path.join(run_dir, "report"), results)
 p = c.run("run", analysis, "--force", "--only", "localize", check=False)
 c.check("re-running a stage merges again", p.returncode == 0, p.stderr[-600:])
 c.check("... replacing its groups instead of duplicating them", not scale_problems(results),
