@@ -1,6 +1,8 @@
 #include "io/assembly.hpp"
 
 #include <cstdio>
+#include <set>
+#include <sstream>
 
 #include "common/error.hpp"
 #include "io/h5.hpp"
@@ -82,17 +84,53 @@ std::size_t Assembly::dim_index(const std::string& dim) const {
   throw InputError(source + " has no dimension '" + dim + "' (it has " + known + ")");
 }
 
+namespace {
+
+// The data variables of a netCDF group: datasets that are neither dimensions (dimension scales)
+// nor coordinates listed in another variable's `coordinates` attribute.
+std::vector<std::string> data_variables(const h5::File& f, const std::string& group) {
+  auto g = group == "/" ? f.root() : f.root().group(group);
+  std::vector<std::string> candidates;
+  std::set<std::string> coordinates;
+  for (const auto& name : g.children()) {
+    if (!g.has_dataset(name)) continue;
+    const std::string path = join_path(group, name);
+    if (h5::dataset_attr_string(f, path, "CLASS") == std::string("DIMENSION_SCALE")) continue;
+    candidates.push_back(name);
+    std::istringstream listed(h5::dataset_attr_string(f, path, "coordinates").value_or(""));
+    for (std::string c; listed >> c;) coordinates.insert(c);
+  }
+  std::vector<std::string> data;
+  for (const auto& c : candidates)
+    if (!coordinates.count(c)) data.push_back(c);
+  return data;
+}
+
+// The data variable: `data` or `__xarray_dataarray_variable__` (brainio, xarray's unnamed
+// DataArray), else the group's one data variable whatever its name.
+std::string find_data_variable(const h5::File& f, const std::filesystem::path& path,
+                               const std::string& group) {
+  for (const char* candidate : {"__xarray_dataarray_variable__", "data"})
+    if (h5::exists(f, join_path(group, candidate))) return candidate;
+  const auto data = data_variables(f, group);
+  if (data.size() == 1) return data[0];
+  if (data.empty()) throw InputError(path.string() + " holds no data variable in group " + group);
+  std::string names;
+  for (const auto& d : data) names += (names.empty() ? "" : ", ") + d;
+  throw InputError(path.string() + " holds several data variables (" + names + "); name one as " +
+                   path.string() + ":" + join_path(group, data[0]));
+}
+
+}  // namespace
+
 Assembly read_brainio(const std::filesystem::path& path, const std::string& variable,
                       const std::string& group) {
   h5::File f(path, h5::File::Mode::read);
-  std::string name = variable;
-  if (name.empty()) {
-    for (const char* candidate : {"__xarray_dataarray_variable__", "data"})
-      if (h5::exists(f, join_path(group, candidate))) name = candidate;
-    if (name.empty())
-      throw InputError(path.string() + " is not a brainio assembly: no variable 'data' or " +
-                       "'__xarray_dataarray_variable__' in group " + group);
-  }
+  if (group != "/" && !f.root().has_group(group.substr(1)))
+    throw InputError(path.string() + " has no group " + group);
+  const std::string name = variable.empty() ? find_data_variable(f, path, group) : variable;
+  if (!h5::exists(f, join_path(group, name)))
+    throw InputError(path.string() + " has no variable " + join_path(group, name));
   return read_labelled(f, join_path(group, name));
 }
 

@@ -31,8 +31,9 @@ struct Assembly {
   std::uint64_t size(const std::string& dim) const { return shape[dim_index(dim)]; }
 };
 
-// A brainio assembly (.nc): the data variable is `variable` if given, else `data` or
-// `__xarray_dataarray_variable__`, in `group` (default the root).
+// A brainio assembly or any netCDF-4 file of one labelled array (.nc): the data variable is
+// `variable` if given, else `data` or `__xarray_dataarray_variable__`, else the one data variable
+// of `group` (default the root) whatever its name.
 Assembly read_brainio(const std::filesystem::path& path, const std::string& variable = "",
                       const std::string& group = "/");
 // A dataset of an HDF5 file (e.g. "rdms.h5:/rdms") with its dimension scales and coordinates.

@@ -1,12 +1,15 @@
 #include "io/h5.hpp"
 
 #include <hdf5_hl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include "common/error.hpp"
+#include "io/h5_check.hpp"
 
 namespace lrm::h5 {
 
@@ -42,9 +45,14 @@ Handle string_type() {
   return t;
 }
 
+// Names longer than this are corrupt.
+constexpr ssize_t kMaxName = 1 << 16;
+// Fixed-length strings (labels, ids, attribute text) wider than this are corrupt.
+constexpr size_t kMaxString = 1 << 20;
+
 std::string object_name(hid_t id) {
   const ssize_t n = H5Iget_name(id, nullptr, 0);
-  if (n <= 0) return "?";
+  if (n <= 0 || n > kMaxName) return "?";
   std::string s(static_cast<size_t>(n), '\0');
   H5Iget_name(id, s.data(), s.size() + 1);
   return s;
@@ -52,7 +60,7 @@ std::string object_name(hid_t id) {
 
 std::string file_name(hid_t id) {
   const ssize_t n = H5Fget_name(id, nullptr, 0);
-  if (n <= 0) return "?";
+  if (n <= 0 || n > kMaxName) return "?";
   std::string s(static_cast<size_t>(n), '\0');
   H5Fget_name(id, s.data(), s.size() + 1);
   return s;
@@ -72,9 +80,50 @@ Handle open_dataset(hid_t loc, const std::string& path) {
 std::vector<std::uint64_t> shape_of(hid_t dataset) {
   Handle space(H5Dget_space(dataset));
   const int rank = H5Sget_simple_extent_ndims(space.id());
-  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
-  H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr);
+  if (rank < 0 || rank > H5S_MAX_RANK)
+    fail("HDF5 dataset " + file_name(dataset) + ":" + object_name(dataset) +
+         " has no valid shape (corrupt file?)");
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  if (H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr) < 0)
+    fail("HDF5 dataset " + file_name(dataset) + ":" + object_name(dataset) +
+         " has no valid shape (corrupt file?)");
   return {dims.begin(), dims.end()};
+}
+
+// The number of elements of a shape, saturating instead of overflowing.
+std::uint64_t element_count(const std::vector<std::uint64_t>& shape) {
+  std::uint64_t n = 1;
+  for (auto d : shape) {
+    if (d != 0 && n > std::numeric_limits<std::uint64_t>::max() / d)
+      return std::numeric_limits<std::uint64_t>::max();
+    n *= d;
+  }
+  return n;
+}
+
+// A corrupt shape or string width can claim more than the machine holds; refuse it before
+// allocating rather than fail in the allocator.
+void check_fits(std::uint64_t n, std::uint64_t elem_size, const std::string& what) {
+  static const std::uint64_t memory = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                                      static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  if (elem_size != 0 && n > memory / elem_size)
+    fail(what + " claims " + std::to_string(n) + " elements of " + std::to_string(elem_size) +
+         " bytes, more than this machine's memory (corrupt file?)");
+}
+
+// Variable-length data of an input file (strings, dimension lists in the global heap) is read by
+// the checking process (h5_check.hpp); files the suite writes, and that process, read it directly.
+bool reads_directly(hid_t obj) {
+  if (in_check_child()) return true;
+  Handle file(H5Iget_file_id(obj));
+  unsigned intent = 0;
+  return H5Fget_intent(file.id(), &intent) >= 0 && (intent & H5F_ACC_RDWR) != 0;
+}
+
+// Attributes the suite reads hold one value; reading an array into one value would overrun it.
+bool is_single_value(hid_t attr) {
+  Handle space(H5Aget_space(attr));
+  return space.valid() && H5Sget_simple_extent_npoints(space.id()) == 1;
 }
 
 void set_attr_string(hid_t obj, const std::string& name, const std::string& value) {
@@ -100,9 +149,11 @@ void set_attr_value(hid_t obj, const std::string& name, T value) {
 std::optional<std::string> get_attr_string(hid_t obj, const std::string& name) {
   if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
   Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+  if (!attr.valid() || !is_single_value(attr.id())) return std::nullopt;
   Handle ftype(H5Aget_type(attr.id()));
   if (H5Tget_class(ftype.id()) != H5T_STRING) return std::nullopt;
   if (H5Tis_variable_str(ftype.id()) > 0) {
+    if (!reads_directly(obj)) return checked_attr_string(file_name(obj), object_name(obj), name);
     Handle type = string_type();
     char* p = nullptr;
     if (H5Aread(attr.id(), type.id(), &p) < 0 || p == nullptr) return std::nullopt;
@@ -111,8 +162,9 @@ std::optional<std::string> get_attr_string(hid_t obj, const std::string& name) {
     return s;
   }
   const size_t n = H5Tget_size(ftype.id());
+  if (n == 0 || n > kMaxString) return std::nullopt;
   std::string s(n, '\0');
-  H5Aread(attr.id(), ftype.id(), s.data());
+  if (H5Aread(attr.id(), ftype.id(), s.data()) < 0) return std::nullopt;
   s.erase(std::find(s.begin(), s.end(), '\0'), s.end());
   return s;
 }
@@ -120,6 +172,7 @@ std::optional<std::string> get_attr_string(hid_t obj, const std::string& name) {
 std::optional<double> get_attr_number(hid_t obj, const std::string& name) {
   if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
   Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+  if (!attr.valid() || !is_single_value(attr.id())) return std::nullopt;
   Handle ftype(H5Aget_type(attr.id()));
   const auto cls = H5Tget_class(ftype.id());
   if (cls != H5T_INTEGER && cls != H5T_FLOAT) return std::nullopt;
@@ -128,8 +181,7 @@ std::optional<double> get_attr_number(hid_t obj, const std::string& name) {
   return v;
 }
 
-Handle create_plist(const std::vector<hsize_t>& dims, const std::vector<hsize_t>& chunk,
-                    bool compress) {
+Handle create_plist(const std::vector<hsize_t>& chunk, bool compress) {
   Handle plist(H5Pcreate(H5P_DATASET_CREATE));
   if (!chunk.empty()) {
     H5Pset_chunk(plist.id(), static_cast<int>(chunk.size()), chunk.data());
@@ -138,7 +190,6 @@ Handle create_plist(const std::vector<hsize_t>& dims, const std::vector<hsize_t>
       H5Pset_deflate(plist.id(), 1);
     }
   }
-  (void)dims;
   return plist;
 }
 
@@ -281,12 +332,6 @@ void Handle::close() {
   id_ = H5I_INVALID_HID;
 }
 
-std::uint64_t Shape::size() const {
-  std::uint64_t n = 1;
-  for (auto d : dims) n *= d;
-  return n;
-}
-
 template <typename T>
 std::uint64_t Array<T>::row_size() const {
   std::uint64_t n = 1;
@@ -305,6 +350,7 @@ File::File(const std::filesystem::path& path, Mode mode) : path_(path) {
     case Mode::read:
     case Mode::read_write: {
       if (!std::filesystem::exists(path)) fail("HDF5 file " + p + " does not exist");
+      check_readable(path);
       if (H5Fis_hdf5(p.c_str()) <= 0) fail(p + " is not an HDF5 file (or it is truncated)");
       handle_ = Handle(
           H5Fopen(p.c_str(), mode == Mode::read ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT));
@@ -367,7 +413,8 @@ Group Group::require_group(const std::string& name) const {
 std::vector<std::string> Group::children() const {
   std::vector<std::string> names;
   H5G_info_t info;
-  H5Gget_info(id(), &info);
+  if (H5Gget_info(id(), &info) < 0)
+    fail("cannot list HDF5 group " + where(id(), "") + " (corrupt file?)");
   Handle gcpl(H5Gget_create_plist(id()));
   unsigned order_flags = 0;
   H5Pget_link_creation_order(gcpl.id(), &order_flags);
@@ -375,8 +422,12 @@ std::vector<std::string> Group::children() const {
       (order_flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
     const ssize_t n = H5Lget_name_by_idx(id(), ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (n <= 0 || n > kMaxName)
+      fail("cannot list HDF5 group " + where(id(), "") + " (corrupt file?)");
     std::string s(static_cast<size_t>(n), '\0');
-    H5Lget_name_by_idx(id(), ".", index, H5_ITER_INC, i, s.data(), s.size() + 1, H5P_DEFAULT);
+    if (H5Lget_name_by_idx(id(), ".", index, H5_ITER_INC, i, s.data(), s.size() + 1, H5P_DEFAULT) <
+        0)
+      fail("cannot list HDF5 group " + where(id(), "") + " (corrupt file?)");
     names.push_back(s);
   }
   return names;
@@ -459,9 +510,8 @@ void write_array(const Group& g, const std::string& name, const T* data,
   std::uint64_t n = 1;
   for (auto d : shape) n *= d;
   const bool chunked = options.compress && n * sizeof(T) > 64 * 1024 && !shape.empty();
-  Handle plist =
-      create_plist(hdims, chunked ? default_chunk(shape, sizeof(T), ~0ull) : std::vector<hsize_t>{},
-                   options.compress);
+  Handle plist = create_plist(
+      chunked ? default_chunk(shape, sizeof(T), ~0ull) : std::vector<hsize_t>{}, options.compress);
   Handle ds(check(H5Dcreate2(g.id(), name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
                              plist.id(), H5P_DEFAULT),
                   "cannot create dataset " + where(g.id(), name)));
@@ -524,7 +574,7 @@ RowWriter<T>::RowWriter(const Group& g, const std::string& name,
   // Chunks hold a divisor of chunk_rows rows, so that appends of chunk_rows rows fill whole
   // chunks, which can be encoded in parallel and written directly (direct_chunks.hpp).
   while (chunk_rows % chunk[0] != 0 && chunk[0] < total_rows) --chunk[0];
-  Handle plist = create_plist(hdims, chunk, options.compress);
+  Handle plist = create_plist(chunk, options.compress);
   dataset_ = Handle(check(H5Dcreate2(g.id(), name.c_str(), native_type<T>(), space.id(),
                                      H5P_DEFAULT, plist.id(), H5P_DEFAULT),
                           "cannot create dataset " + where(g.id(), name)));
@@ -604,13 +654,13 @@ Array<T> read_array(const File& f, const std::string& path) {
   Handle ds = open_dataset(f.id(), path);
   Array<T> a;
   a.shape = shape_of(ds.id());
-  std::uint64_t n = 1;
-  for (auto d : a.shape) n *= d;
-  a.data.resize(n);
+  const std::uint64_t n = element_count(a.shape);
   Handle ftype(H5Dget_type(ds.id()));
   const auto cls = H5Tget_class(ftype.id());
   if (cls != H5T_INTEGER && cls != H5T_FLOAT)
     fail("HDF5 dataset " + f.path().string() + ":" + path + " is not numeric");
+  check_fits(n, sizeof(T), "HDF5 dataset " + f.path().string() + ":" + path);
+  a.data.resize(n);
   if (n > 0)
     check_status(H5Dread(ds.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, a.data.data()),
                  "cannot read " + f.path().string() + ":" + path + " (corrupt or truncated?)");
@@ -628,8 +678,8 @@ Array<T> read_rows(const File& f, const std::string& path, std::uint64_t first,
          f.path().string() + ":" + path);
   a.shape = shape;
   a.shape[0] = count;
-  std::uint64_t n = 1;
-  for (auto d : a.shape) n *= d;
+  const std::uint64_t n = element_count(a.shape);
+  check_fits(n, sizeof(T), "HDF5 dataset " + f.path().string() + ":" + path);
   a.data.resize(n);
   if (n == 0) return a;
   Handle fspace(H5Dget_space(ds.id()));
@@ -678,13 +728,13 @@ std::vector<std::string> read_strings(const File& f, const std::string& path) {
   Handle ds = open_dataset(f.id(), path);
   Handle ftype(H5Dget_type(ds.id()));
   const auto shape = shape_of(ds.id());
-  std::uint64_t n = 1;
-  for (auto d : shape) n *= d;
-  std::vector<std::string> out;
-  out.reserve(n);
+  const std::uint64_t n = element_count(shape);
+  const std::string what = "HDF5 dataset " + f.path().string() + ":" + path;
   if (H5Tget_class(ftype.id()) != H5T_STRING) {
     // Numeric labels are read as their decimal text.
     auto a = read_array<double>(f, path);
+    std::vector<std::string> out;
+    out.reserve(a.data.size());
     for (double v : a.data) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -692,45 +742,94 @@ std::vector<std::string> read_strings(const File& f, const std::string& path) {
     }
     return out;
   }
+  check_fits(n, sizeof(std::string) + 16, what);
+  std::vector<std::string> out;
+  out.reserve(n);
   if (H5Tis_variable_str(ftype.id()) > 0) {
+    if (!reads_directly(ds.id())) return checked_strings(f.path(), object_name(ds.id()));
     Handle type = string_type();
     std::vector<char*> ptrs(n, nullptr);
     if (n > 0)
       check_status(H5Dread(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
                    "cannot read strings " + f.path().string() + ":" + path);
-    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    // HDF5 allocates each string with its terminator; a string longer than any label is corrupt.
+    bool too_long = false;
+    for (char* p : ptrs) {
+      const size_t len = p ? strnlen(p, kMaxString + 1) : 0;
+      too_long = too_long || len > kMaxString;
+      out.emplace_back(p ? p : "", std::min(len, kMaxString));
+    }
     Handle space(H5Dget_space(ds.id()));
     if (n > 0) H5Dvlen_reclaim(type.id(), space.id(), H5P_DEFAULT, ptrs.data());
+    if (too_long)
+      fail(what + " holds a string longer than " + std::to_string(kMaxString) +
+           " bytes (corrupt file?)");
     return out;
   }
   const size_t width = H5Tget_size(ftype.id());
+  if (width == 0 || width > kMaxString)
+    fail(what + " has strings " + std::to_string(width) + " bytes wide (corrupt file?)");
+  check_fits(n, width, what);
   std::vector<char> buf(width * n);
   if (n > 0)
     check_status(H5Dread(ds.id(), ftype.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()),
                  "cannot read strings " + f.path().string() + ":" + path);
   for (std::uint64_t i = 0; i < n; ++i) {
-    std::string s(buf.data() + i * width, width);
-    s.erase(std::find(s.begin(), s.end(), '\0'), s.end());
-    out.push_back(s);
+    const char* p = buf.data() + i * width;
+    out.emplace_back(p, strnlen(p, width));
   }
   return out;
 }
 
+// The scale attached to each dimension, read from the DIMENSION_LIST attribute (a variable-length
+// list of object references per dimension) after checking its type, its length and that each
+// reference is a one-dimensional dataset of the dimension's length inside the file.
 std::vector<std::string> dimension_names(const File& f, const std::string& path) {
   Handle ds = open_dataset(f.id(), path);
   const auto shape = shape_of(ds.id());
   std::vector<std::string> names(shape.size());
-  for (unsigned i = 0; i < shape.size(); ++i) {
-    H5DSiterate_scales(
-        ds.id(), i, nullptr,
-        [](hid_t, unsigned, hid_t scale, void* out) -> herr_t {
-          auto* name = static_cast<std::string*>(out);
-          std::string full = object_name(scale);
-          *name = full.substr(full.find_last_of('/') + 1);
-          return 1;
-        },
-        &names[i]);
+  if (shape.empty() || H5Aexists(ds.id(), "DIMENSION_LIST") <= 0) return names;
+  if (!reads_directly(ds.id())) return checked_dimension_names(f.path(), object_name(ds.id()));
+  const std::string what =
+      "HDF5 dataset " + f.path().string() + ":" + path + ": its list of dimension scales";
+  Handle attr(check(H5Aopen(ds.id(), "DIMENSION_LIST", H5P_DEFAULT), "cannot open " + what));
+  Handle type(H5Aget_type(attr.id()));
+  Handle space(H5Aget_space(attr.id()));
+  const bool is_list = H5Tget_class(type.id()) == H5T_VLEN;
+  Handle base(is_list ? H5Tget_super(type.id()) : H5I_INVALID_HID);
+  if (!is_list || !base.valid() || H5Tequal(base.id(), H5T_STD_REF_OBJ) <= 0 ||
+      H5Sget_simple_extent_ndims(space.id()) != 1 ||
+      H5Sget_simple_extent_npoints(space.id()) != static_cast<hssize_t>(shape.size()))
+    fail(what + " is not one list of references per dimension (corrupt file?)");
+  Handle mem(H5Tvlen_create(H5T_STD_REF_OBJ));
+  std::vector<hvl_t> lists(shape.size());
+  check_status(H5Aread(attr.id(), mem.id(), lists.data()), "cannot read " + what);
+  hsize_t file_size = 0;
+  H5Fget_filesize(f.id(), &file_size);
+  std::string bad;
+  for (size_t i = 0; i < shape.size() && bad.empty(); ++i) {
+    if (lists[i].len == 0 || lists[i].p == nullptr) continue;
+    hobj_ref_t ref = static_cast<const hobj_ref_t*>(lists[i].p)[0];
+    H5O_type_t obj_type = H5O_TYPE_UNKNOWN;
+    if (ref >= file_size || H5Rget_obj_type2(ds.id(), H5R_OBJECT, &ref, &obj_type) < 0 ||
+        obj_type != H5O_TYPE_DATASET) {
+      bad = "dimension " + std::to_string(i) + " refers to no dataset";
+      continue;
+    }
+    Handle scale(H5Rdereference2(ds.id(), H5P_DEFAULT, H5R_OBJECT, &ref));
+    if (!scale.valid()) {
+      bad = "dimension " + std::to_string(i) + " refers to no dataset";
+      continue;
+    }
+    const auto scale_shape = shape_of(scale.id());
+    const std::string full = object_name(scale.id());
+    names[i] = full.substr(full.find_last_of('/') + 1);
+    if (scale_shape.size() != 1 || scale_shape[0] != shape[i])
+      bad = "the scale " + names[i] + " of dimension " + std::to_string(i) +
+            " does not have its length " + std::to_string(shape[i]);
   }
+  H5Dvlen_reclaim(mem.id(), space.id(), H5P_DEFAULT, lists.data());
+  if (!bad.empty()) fail(what + ": " + bad + " (corrupt file?)");
   return names;
 }
 
@@ -738,12 +837,6 @@ std::optional<std::string> dataset_attr_string(const File& f, const std::string&
                                                const std::string& attr) {
   Handle ds = open_dataset(f.id(), path);
   return get_attr_string(ds.id(), attr);
-}
-
-void set_dataset_attr(const File& f, const std::string& path, const std::string& attr,
-                      const std::string& value) {
-  Handle ds = open_dataset(f.id(), path);
-  set_attr_string(ds.id(), attr, value);
 }
 
 bool is_string_dataset(const File& f, const std::string& path) {

@@ -38,11 +38,6 @@ class Handle {
 template <typename T>
 hid_t native_type();
 
-struct Shape {
-  std::vector<std::uint64_t> dims;
-  std::uint64_t size() const;
-};
-
 template <typename T>
 struct Array {
   std::vector<std::uint64_t> shape;
@@ -175,8 +170,6 @@ std::vector<std::string> read_strings(const File& f, const std::string& path);
 std::vector<std::string> dimension_names(const File& f, const std::string& path);
 std::optional<std::string> dataset_attr_string(const File& f, const std::string& path,
                                                const std::string& attr);
-void set_dataset_attr(const File& f, const std::string& path, const std::string& attr,
-                      const std::string& value);
 bool is_string_dataset(const File& f, const std::string& path);
 bool is_uint8_dataset(const File& f, const std::string& path);
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "common/error.hpp"
@@ -36,7 +37,42 @@ std::string list_ids(const std::vector<std::string>& ids) {
   return s;
 }
 
+// Each id's position by its file stem; false when two ids share a stem.
+bool index_by_stem(const std::vector<std::string>& ids,
+                   std::unordered_map<std::string, Eigen::Index>& index) {
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (!index.emplace(file_stem(ids[i]), static_cast<Eigen::Index>(i)).second) return false;
+  return true;
+}
+
+// The join by file stem, or nothing when the stems are not one-to-one between the two sides.
+std::optional<StimulusJoin> join_by_stem(const std::vector<std::string>& model_ids,
+                                         const std::vector<std::string>& brain_ids) {
+  std::unordered_map<std::string, Eigen::Index> model_index, brain_index;
+  if (model_ids.size() != brain_ids.size() || !index_by_stem(model_ids, model_index) ||
+      !index_by_stem(brain_ids, brain_index))
+    return std::nullopt;
+  StimulusJoin j;
+  j.matched_by = "file stem";
+  for (std::size_t i = 0; i < brain_ids.size(); ++i) {
+    auto it = model_index.find(file_stem(brain_ids[i]));
+    if (it == model_index.end()) return std::nullopt;
+    j.brain_rows.push_back(static_cast<Eigen::Index>(i));
+    j.model_rows.push_back(it->second);
+    j.ids.push_back(brain_ids[i]);
+  }
+  return j;
+}
+
 }  // namespace
+
+std::string file_stem(const std::string& id) {
+  const auto slash = id.find_last_of("/\\");
+  std::string name = slash == std::string::npos ? id : id.substr(slash + 1);
+  const auto dot = name.find_last_of('.');
+  if (dot != std::string::npos && dot > 0) name.erase(dot);
+  return name;
+}
 
 NeuralResponses group_responses(const Assembly& a, const ResponseOptions& options) {
   const std::string stim_coord = first_present(
@@ -154,6 +190,7 @@ StimulusJoin join_stimuli(const std::vector<std::string>& model_ids, const std::
   for (const auto& id : model_ids)
     if (!brain_index.count(id)) missing_in_brain.push_back(id);
   if (!missing_in_model.empty() || !missing_in_brain.empty()) {
+    if (auto by_stem = join_by_stem(model_ids, brain_ids)) return *by_stem;
     std::string msg = "stimulus ids of " + model_name + " and " + brain_name + " differ:";
     if (!missing_in_model.empty())
       msg += " missing in " + model_name + ": " + list_ids(missing_in_model) + ";";

@@ -38,10 +38,17 @@ Assembly read_assembly_spec(const std::string& spec);
 struct StimulusJoin {
   std::vector<Eigen::Index> model_rows;  // row of the model data for each joined stimulus
   std::vector<Eigen::Index> brain_rows;  // row of the brain data for the same stimulus
-  std::vector<std::string> ids;
+  std::vector<std::string> ids;          // the brain's ids
+  std::string matched_by = "id";         // "id", or "file stem"; results record it
 };
 
-// Joins by id; when the sets differ, throws InputError naming the ids missing on each side.
+// The file stem of a stimulus id: without folders and extension ("v4/image0001.jpg" ->
+// "image0001").
+std::string file_stem(const std::string& id);
+
+// Joins by id. When the id sets differ but the file stems of both sides are the same set and
+// each stem names one stimulus on each side (a folder set's "v4/image0001.jpg" and a recording's
+// "image0001"), joins by stem. Otherwise throws InputError naming the ids missing on each side.
 StimulusJoin join_stimuli(const std::vector<std::string>& model_ids, const std::string& model_name,
                           const std::vector<std::string>& brain_ids, const std::string& brain_name);
 

@@ -68,10 +68,6 @@ Image from_interleaved_u8(const unsigned char* pixels, int height, int width, in
 }
 }  // namespace
 
-Image image_from_u8_hwc(const unsigned char* pixels, int height, int width, int channels) {
-  return from_interleaved_u8(pixels, height, width, channels, channels);
-}
-
 Image decode_image(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path))
     throw InputError("image " + path.string() + " does not exist");

@@ -19,8 +19,6 @@ struct Image {
 // Decodes a JPEG or PNG (or any format stb reads) to values in [0, 1]; throws InputError naming
 // the file when it is missing, corrupt or not an image.
 Image decode_image(const std::filesystem::path& path);
-// Wraps 8-bit pixels (H×W×C interleaved, as decoders and .mat files give them).
-Image image_from_u8_hwc(const unsigned char* pixels, int height, int width, int channels);
 
 struct Preprocess {
   int resize = 256;  // short side after resizing (antialiased bilinear); 0 keeps the size
