@@ -16,35 +16,10 @@
 #include "common/threads.hpp"
 #include "io/results.hpp"
 
-int main(int argc, char** argv) {
-  using namespace lrm;
-#ifdef __GLIBC__
-  // Under glibc's default thresholds LibTorch's freed activation buffers go back to the kernel and
-  // every batch faults them in again (about a third of the CPU time of the MNIST models).
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
-  cli::Globals globals;
-  CLI::App app{
-      "lrm-suite: long-range modulatory feedback networks, steering, localizers and "
-      "model-brain comparison"};
-  app.require_subcommand(1);
-  app.fallthrough();
-  app.set_version_flag("--version", io::version_string());
-  app.add_option("--threads", globals.threads,
-                 "Threads for kernels and LibTorch (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", globals.seed,
-                 "Random seed (runs are deterministic for a seed and thread count)");
-  app.add_flag("--quiet", globals.quiet, "No progress bars or notes");
-  app.parse_complete_callback([&] {
-    set_threads(globals.threads);
-#ifdef LRM_MODEL_COMMANDS
-    torch::set_num_threads(threads());
-#endif
-    Progress::set_quiet(globals.quiet);
-  });
+namespace lrm::cli {
+namespace {
 
+void add_commands(CLI::App& app, const cli::Globals& globals) {
   cli::add_stimuli_command(app, globals);
   cli::add_run_command(app, globals);
   cli::add_localize_command(app, globals);
@@ -59,18 +34,12 @@ int main(int argc, char** argv) {
   cli::add_prototypes_command(app, globals);
   cli::add_steer_command(app, globals);
   cli::add_attend_command(app, globals);
-#else
-  if (!cli::runs_here(app, argc, argv)) {
-    const int status = cli::run_model_binary(argc, argv);
-    if (status >= 0) return status;
-  }
 #endif
+}
 
-  std::string command_line;
-  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
-  io::set_command_line(command_line);
-  install_interrupt_handlers();
-
+// Runs the command line and turns each kind of failure into its one line and exit status: 2 bad
+// input, 3 internal error, 130 interrupted, 1 anything else.
+int run_command(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --help-all, --version
@@ -109,4 +78,50 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+}  // namespace lrm::cli
+
+int main(int argc, char** argv) {
+  using namespace lrm;
+#ifdef __GLIBC__
+  // Under glibc's default thresholds LibTorch's freed activation buffers go back to the kernel and
+  // every batch faults them in again (about a third of the CPU time of the MNIST models).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+  cli::Globals globals;
+  CLI::App app{
+      "lrm-suite: long-range modulatory feedback networks, steering, localizers and "
+      "model-brain comparison"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", io::version_string());
+  app.add_option("--threads", globals.threads,
+                 "Threads for kernels and LibTorch (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", globals.seed,
+                 "Random seed (runs are deterministic for a seed and thread count)");
+  app.add_flag("--quiet", globals.quiet, "No progress bars, notes or result tables");
+  app.parse_complete_callback([&] {
+    set_threads(globals.threads);
+#ifdef LRM_MODEL_COMMANDS
+    torch::set_num_threads(threads());
+#endif
+    Progress::set_quiet(globals.quiet);
+  });
+  cli::add_commands(app, globals);
+#ifndef LRM_MODEL_COMMANDS
+  if (!cli::runs_here(app, argc, argv)) {
+    const int status = cli::run_model_binary(argc, argv);
+    if (status >= 0) return status;
+  }
+#endif
+
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+  io::set_command_line(command_line);
+  install_interrupt_handlers();
+  return cli::run_command(app, argc, argv);
 }
