@@ -1,9 +1,13 @@
 // lrm attend: attention modulation of category-selective units (paper Fig. 6B).
+#include <cstdio>
+
 #include "cli/command.hpp"
+#include "cli/deprecation.hpp"
 #include "cli/stimulus_options.hpp"
 #include "common/error.hpp"
 #include "model/checkpoint.hpp"
 #include "steering/attention.hpp"
+#include "steering/vectors.hpp"
 
 namespace lrm::cli {
 namespace {
@@ -13,22 +17,46 @@ struct AttendArgs {
   StimulusOptions stimuli;
   std::vector<std::string> attend;
   std::string fdr = "by";
+  std::string strength = "3";
 };
 
-void run(AttendArgs& a, const Globals& g) {
+void print(const steering::AttendResult& r) {
+  const auto& s = r.scores;
+  std::printf("layer %s, pass %d, alpha %g, %lld blends\n", r.layer.c_str(), r.pass, r.alpha,
+              static_cast<long long>(r.blends));
+  std::printf("%-16s %-8s %-26s %-26s %-10s %-22s %s\n", "units", "n",
+              ("attend " + r.unit_types[0]).c_str(), ("attend " + r.unit_types[1]).c_str(),
+              "unsteered", "modulation index [CI]", "paired t (p)");
+  for (int t = 0; t < 2; ++t) {
+    char a[64], b[64];
+    std::snprintf(a, sizeof a, "%.4g [%.4g, %.4g]", s.table[t * 2], s.table_ci[t * 4],
+                  s.table_ci[t * 4 + 1]);
+    std::snprintf(b, sizeof b, "%.4g [%.4g, %.4g]", s.table[t * 2 + 1], s.table_ci[t * 4 + 2],
+                  s.table_ci[t * 4 + 3]);
+    std::printf("%-16s %-8lld %-26s %-26s %-10.4g %.3f [%.3f, %.3f]   t(%g) = %.3f (p = %.3g)\n",
+                (r.unit_types[t] + "-units").c_str(), static_cast<long long>(r.n_units[t]), a, b,
+                s.unsteered[t], s.modulation_index[t], s.modulation_index_ci[2 * t],
+                s.modulation_index_ci[2 * t + 1], s.df[t], s.t[t], s.p[t]);
+  }
+}
+
+void run(AttendArgs& a, const CLI::App* cmd, const Globals& g) {
+  note_deprecated(cmd, "--passes", "--passes N", "--num-passes N", g);
+  note_deprecated(cmd, "--alpha", "--alpha", "--steer-strength", g);
   auto& o = a.o;
   o.seed = g.seed;
-  if (a.attend.size() != 2) throw InputError("--attend: give two categories, A,B");
+  if (a.attend.size() != 2) throw SettingError("attend", "give two categories, A,B");
   o.category_a = a.attend[0];
   o.category_b = a.attend[1];
-  if (a.fdr != "by" && a.fdr != "bh")
-    throw InputError("--fdr: unknown method '" + a.fdr + "'; valid: by, bh");
-  o.fdr = a.fdr == "by" ? stats::FdrMethod::by : stats::FdrMethod::bh;
+  o.fdr = stats::fdr_method_names.parse(a.fdr, "fdr");
+  const auto gains = steering::symmetric_gains({a.strength});
+  o.alpha = gains[0];
   auto model = model::load_model(o.model, o.weights, g.seed);
   if (a.stimuli.preprocess.empty())
     a.stimuli.preprocess = model.architecture.backbone == "mnist" ? "mnist" : "imagenet";
   auto set = a.stimuli.open();
-  steering::run_attend(model, *set, a.stimuli.preprocessing(), o);
+  const auto result = steering::run_attend(model, *set, a.stimuli.preprocessing(), o);
+  if (!g.quiet) print(result);
 }
 
 }  // namespace
@@ -39,9 +67,8 @@ void add_attend_command(CLI::App& app, const Globals& g) {
   auto* cmd = app.add_subcommand(
       "attend",
       "Attention modulation of category-selective units: localise A- and B-selective units on "
-      "single "
-      "images, steer A+B blends toward A's and toward B's prototype, and compare the units' mean "
-      "activation (2×2 table with CIs, modulation index, paired t-test)");
+      "single images, steer A+B blends toward A's and toward B's prototype, and compare the "
+      "units' mean activation (2×2 table with CIs, modulation index, paired t-test)");
   cmd->add_option("--model", o.model, "Model preset; may be omitted for a suite checkpoint");
   cmd->add_option("--weights", o.weights, "Checkpoint; none: random weights from --seed");
   add_stimulus_options(cmd, a->stimuli, true, "");
@@ -52,10 +79,14 @@ void add_attend_command(CLI::App& app, const Globals& g) {
                   "Layer whose units are localised and read out (e.g. features.9)")
       ->required();
   cmd->add_option("--pass", o.pass, "Pass read out (default: the last)");
-  cmd->add_option("--passes", o.passes, "Passes to run")->capture_default_str();
+  cmd->add_option("--num-passes", o.passes, "Passes to run")->capture_default_str();
+  add_deprecated_alias(cmd, "--passes", o.passes);
   cmd->add_option("--localize-pass", o.localize_pass, "Unsteered pass used by the localizer")
       ->capture_default_str();
-  cmd->add_option("--alpha", o.alpha, "Steering gain α (> 0)")->capture_default_str();
+  cmd->add_option("--steer-strength", a->strength,
+                  "Steering gain α (> 0) multiplying σ− and σ+ (a or a:a)")
+      ->capture_default_str();
+  add_deprecated_alias(cmd, "--alpha", a->strength);
   cmd->add_option("--source", o.source, "Steered source layer (default: the model's last layer)");
   cmd->add_option("--prototype-pass", o.prototype_pass, "Pass of the prototypes computed here")
       ->capture_default_str();
@@ -67,7 +98,8 @@ void add_attend_command(CLI::App& app, const Globals& g) {
       ->capture_default_str();
   cmd->add_flag("--reuse-images", o.reuse_images,
                 "Let blends use the localizer's images (small sets)");
-  cmd->add_option("--fdr", a->fdr, "FDR method of the localizer: by or bh")->capture_default_str();
+  cmd->add_option("--fdr", a->fdr, "FDR method of the localizer: " + stats::fdr_method_names.list())
+      ->capture_default_str();
   cmd->add_option("--q", o.q, "FDR level of the localizer")->capture_default_str();
   cmd->add_option("--batch-size", o.batch_size, "Images or blends per batch")
       ->capture_default_str();
@@ -75,7 +107,7 @@ void add_attend_command(CLI::App& app, const Globals& g) {
       ->capture_default_str();
   cmd->add_option("--level", o.level, "Confidence level of the intervals")->capture_default_str();
   cmd->add_option("--out", o.out, "Results file (HDF5)")->required();
-  cmd->callback([a, &g] { run(*a, g); });
+  cmd->callback([a, cmd, &g] { run(*a, cmd, g); });
 }
 
 }  // namespace lrm::cli

@@ -1,8 +1,11 @@
 // lrm prototypes: category prototypes (mean model output per category) stored for reuse.
 #include "steering/prototypes.hpp"
 
+#include <cstdio>
+
 #include "cli/command.hpp"
 #include "cli/stimulus_options.hpp"
+#include "common/error.hpp"
 #include "model/checkpoint.hpp"
 
 namespace lrm::cli {
@@ -11,15 +14,22 @@ namespace {
 struct PrototypeArgs {
   steering::PrototypeOptions o;
   StimulusOptions stimuli;
+  std::vector<int> passes;  // --passes: a list of pass indices elsewhere; one pass per file here
 };
 
 void run(PrototypeArgs& a, const Globals& g) {
   a.o.seed = g.seed;
+  if (a.passes.size() > 1) throw SettingError("passes", "give one pass (one pass per file)");
+  if (a.passes.size() == 1) a.o.pass = a.passes[0];
   auto model = model::load_model(a.o.model, a.o.weights, g.seed);
   if (a.stimuli.preprocess.empty())
     a.stimuli.preprocess = model.architecture.backbone == "mnist" ? "mnist" : "imagenet";
   auto set = a.stimuli.open();
-  steering::run_prototypes(model, *set, a.stimuli.preprocessing(), a.o);
+  const auto r = steering::run_prototypes(model, *set, a.stimuli.preprocessing(), a.o);
+  if (!g.quiet)
+    std::printf("prototypes of %zu categories (layer %s, pass %d, %lld units) -> %s\n",
+                r.categories, r.layer.c_str(), r.pass, static_cast<long long>(r.units),
+                a.o.out.c_str());
 }
 
 }  // namespace
@@ -35,6 +45,8 @@ void add_prototypes_command(CLI::App& app, const Globals& g) {
   add_stimulus_options(cmd, a->stimuli, true, "");
   cmd->add_option("--layer", a->o.layer, "Layer (default: the model's last layer, its output)");
   cmd->add_option("--pass", a->o.pass, "Pass whose output is averaged")->capture_default_str();
+  cmd->add_option("--passes", a->passes, "The same as --pass, as the one-element list of passes")
+      ->delimiter(',');
   cmd->add_option("--batch-size", a->o.batch_size, "Images per forward call")
       ->capture_default_str();
   cmd->add_option("--out", a->o.out, "Results file (HDF5)")->required();

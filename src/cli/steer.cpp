@@ -1,5 +1,8 @@
 // lrm steer: the composite-image steering challenge (hits, false alarms, CIs, A′; paper Fig. 7).
+#include <cstdio>
+
 #include "cli/command.hpp"
+#include "cli/deprecation.hpp"
 #include "cli/stimulus_options.hpp"
 #include "common/error.hpp"
 #include "model/checkpoint.hpp"
@@ -14,23 +17,51 @@ struct SteerArgs {
   std::string composite = "overlay", correction = "log-linear";
   std::vector<std::string> types{"one-hot", "instance", "prototype", "discriminative"};
   std::vector<std::string> targets{"target1", "target2", "absent"};
+  std::vector<std::string> strengths{"1", "2", "3", "4", "5"};
+  std::vector<double> alphas;  // the deprecated --alphas
 };
 
-void run(SteerArgs& a, const Globals& g) {
+void print(const steering::SteerResult& r) {
+  const auto& s = r.scores;
+  std::printf("%-28s %-22s %-22s %s\n", "condition", "hit rate [CI]", "false alarms [CI]", "A'");
+  for (std::size_t c = 0; c < r.conditions.size(); ++c) {
+    char h[64] = "-", f[64] = "-", a[32] = "-";
+    if (s.hits())
+      std::snprintf(h, sizeof h, "%.3f [%.3f, %.3f]", s.hit_rate[c], s.hit_rate_ci[2 * c],
+                    s.hit_rate_ci[2 * c + 1]);
+    if (s.false_alarms())
+      std::snprintf(f, sizeof f, "%.3f [%.3f, %.3f]", s.false_alarm_rate[c],
+                    s.false_alarm_rate_ci[2 * c], s.false_alarm_rate_ci[2 * c + 1]);
+    if (s.hits() && s.false_alarms()) std::snprintf(a, sizeof a, "%.3f", s.a_prime[c]);
+    std::printf("%-28s %-22s %-22s %s\n", r.conditions[c].c_str(), h, f, a);
+  }
+  if (r.checked_naive)
+    std::printf(
+        "shared pass 0: %.3f s, naive: %.3f s, speed-up %.2fx; max |logit difference| %.3g, top-1 "
+        "mismatches %lld\n",
+        r.shared_seconds, r.naive_seconds, r.naive_seconds / r.shared_seconds, r.max_abs_difference,
+        static_cast<long long>(r.top1_mismatches));
+}
+
+void run(SteerArgs& a, const CLI::App* cmd, const Globals& g) {
+  note_deprecated(cmd, "--passes", "--passes N", "--num-passes N", g);
+  note_deprecated(cmd, "--alphas", "--alphas", "--steer-strength", g);
   auto& o = a.o;
   o.seed = g.seed;
   o.triplets.seed = g.seed;
-  o.composite = steering::parse_composite_kind(a.composite);
-  o.correction = steering::parse_correction(a.correction);
+  o.composite = steering::composite_kind_names.parse(a.composite, "composite");
+  o.correction = stats::rate_correction_names.parse(a.correction, "correction");
   o.types.clear();
-  for (const auto& t : a.types) o.types.push_back(steering::parse_vector_kind(t));
+  for (const auto& t : a.types) o.types.push_back(steering::vector_kind_names.parse(t, "types"));
   o.targets.clear();
-  for (const auto& t : a.targets) o.targets.push_back(steering::parse_role(t));
+  for (const auto& t : a.targets) o.targets.push_back(steering::role_names.parse(t, "targets"));
+  o.alphas = cmd->count("--alphas") > 0 ? a.alphas : steering::symmetric_gains(a.strengths);
   auto model = model::load_model(o.model, o.weights, g.seed);
   if (a.stimuli.preprocess.empty())
     a.stimuli.preprocess = model.architecture.backbone == "mnist" ? "mnist" : "imagenet-composite";
   auto set = a.stimuli.open();
-  steering::run_steer(model, *set, a.stimuli.preprocessing(), o);
+  const auto result = steering::run_steer(model, *set, a.stimuli.preprocessing(), o);
+  if (!g.quiet) print(result);
 }
 
 }  // namespace
@@ -53,9 +84,10 @@ void add_steer_command(CLI::App& app, const Globals& g) {
   add_stimulus_options(cmd, a->stimuli, true, "");
   cmd->add_option("--out", o.out, "Results file (HDF5)")->required();
   cmd->add_option("--classes", o.classes,
-                  "Class names in output order: 'a,b,c' or @file.txt (default: the sorted "
-                  "categories of the set)");
-  cmd->add_option("--composite", a->composite, "Composite kind: overlay or side-by-side")
+                  "Class names in output order: 'a,b,c' or @file.txt (default: the model's class "
+                  "names)");
+  cmd->add_option("--composite", a->composite,
+                  "Composite kind: " + steering::composite_kind_names.list())
       ->capture_default_str();
   cmd->add_option("--composites", o.triplets.count, "Number of composites (triplets)")
       ->capture_default_str();
@@ -63,20 +95,23 @@ void add_steer_command(CLI::App& app, const Globals& g) {
       "--unique-pairs", o.triplets.unique_pairs,
       "Drop composites whose unordered image pair was drawn before (overlays are symmetric)");
   cmd->add_option("--types", a->types,
-                  "Steering vector types: one-hot, instance, prototype, file, discriminative")
+                  "Steering vector types: " + steering::vector_kind_names.list())
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--alphas", o.alphas,
-                  "Gains α (> 0) multiplying σ− and σ+ of the steered pathways")
+  cmd->add_option("--steer-strength", a->strengths,
+                  "Gains α (> 0) multiplying σ− and σ+ of the steered pathways, one condition "
+                  "each (a or a:a)")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--targets", a->targets, "Roles steered toward: target1, target2, absent")
+  cmd->add_option("--alphas", a->alphas)->delimiter(',')->group("");  // deprecated
+  cmd->add_option("--targets", a->targets, "Roles steered toward: " + steering::role_names.list())
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--source", o.source,
                   "Steered source layer (default: the model's last layer, its output)");
-  cmd->add_option("--passes", o.passes, "Passes to run; the last one is read out")
+  cmd->add_option("--num-passes", o.passes, "Passes to run; the last one is read out")
       ->capture_default_str();
+  add_deprecated_alias(cmd, "--passes", o.passes);
   cmd->add_option("--vector-pass", o.vector_pass,
                   "Pass of instance vectors and of prototypes computed here")
       ->capture_default_str();
@@ -94,13 +129,13 @@ void add_steer_command(CLI::App& app, const Globals& g) {
       ->capture_default_str();
   cmd->add_option("--level", o.level, "Confidence level of the intervals")->capture_default_str();
   cmd->add_option("--correction", a->correction,
-                  "Rates of 0 or 1 for d': log-linear, half-count, none")
+                  "Rates of 0 or 1 for d': " + stats::rate_correction_names.list())
       ->capture_default_str();
   cmd->add_flag(
       "--check-naive", o.check_naive,
       "Also run every condition through all passes; print the speed-up and the largest output "
       "difference");
-  cmd->callback([a, &g] { run(*a, g); });
+  cmd->callback([a, cmd, &g] { run(*a, cmd, g); });
 }
 
 }  // namespace lrm::cli

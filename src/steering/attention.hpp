@@ -1,5 +1,5 @@
 #pragma once
-// `lrm attend` (paper Fig. 6B, methods.md §6): units selective for categories A and B are
+// `lrm attend` (paper Fig. 6B): units selective for categories A and B are
 // localised on single images; A+B blends are steered toward A's and toward B's prototype, and the
 // mean activation of A-units and B-units in one layer and pass is compared across the attended
 // category: the 2×2 table with bootstrap CIs, the attention modulation index
@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "model/checkpoint.hpp"
 #include "stats/fdr.hpp"
+#include "stats/steering_scores.hpp"
 #include "stimuli/stimulus_set.hpp"
 
 namespace lrm::steering {
@@ -39,7 +41,18 @@ struct AttendOptions {
   std::filesystem::path out;
 };
 
-void run_attend(model::LoadedModel& model, const stimuli::StimulusSet& set,
-                const stimuli::Preprocess& preprocess, const AttendOptions& options);
+// What `lrm attend` reports besides its results file.
+struct AttendResult {
+  std::string layer;
+  int pass = 0;  // the pass read out
+  double alpha = 0;
+  std::int64_t blends = 0;
+  std::vector<std::string> unit_types;  // A, B
+  std::vector<std::int64_t> n_units;    // selective units of each type
+  stats::AttentionScores scores;
+};
+
+AttendResult run_attend(model::LoadedModel& model, const stimuli::StimulusSet& set,
+                        const stimuli::Preprocess& preprocess, const AttendOptions& options);
 
 }  // namespace lrm::steering

@@ -1,16 +1,18 @@
 #pragma once
-// `lrm steer`: the composite-image challenge (methods.md §4–5, paper Fig. 7). For every composite
-// and condition (pass 0, the unsteered modulated pass, each vector type × α toward target 1,
-// target 2 and the absent category) the top-1 class of the last pass; hit and false-alarm rates
-// with percentile-bootstrap CIs over composites, A′, A, d′ and c, and the mean outputs of the two
+// `lrm steer`: the composite-image challenge (paper Fig. 7). For every composite and condition
+// (pass 0, the unsteered modulated pass, each vector type × α toward target 1, target 2 and the
+// absent category) the top-1 class of the last pass; hit and false-alarm rates with
+// percentile-bootstrap CIs over composites, A′, A, d′ and c, and the mean outputs of the two
 // targets and the absent category. Results in /steering (README "Steering").
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "common/names.hpp"
 #include "model/checkpoint.hpp"
 #include "stats/signal_detection.hpp"
+#include "stats/steering_scores.hpp"
 #include "steering/composites.hpp"
 #include "steering/vectors.hpp"
 #include "stimuli/stimulus_set.hpp"
@@ -18,8 +20,8 @@
 namespace lrm::steering {
 
 enum class Role { target1, target2, absent };
-Role parse_role(const std::string& text);  // target1 | target2 | absent
-std::string to_string(Role role);
+inline const Names<Role> role_names{
+    {"target1", Role::target1}, {"target2", Role::target2}, {"absent", Role::absent}};
 
 struct SteerOptions {
   std::string model, weights;  // as for load_model (recorded in the provenance)
@@ -45,9 +47,16 @@ struct SteerOptions {
   std::filesystem::path out;
 };
 
-stats::RateCorrection parse_correction(const std::string& text);  // log-linear|half-count|none
+// What `lrm steer` reports besides its results file.
+struct SteerResult {
+  std::vector<std::string> conditions;  // condition names, in the order of the scores
+  stats::ChallengeScores scores;
+  bool checked_naive = false;  // the naive comparison below was run
+  double shared_seconds = 0, naive_seconds = 0, max_abs_difference = 0;
+  std::int64_t top1_mismatches = 0;
+};
 
-void run_steer(model::LoadedModel& model, const stimuli::StimulusSet& set,
-               const stimuli::Preprocess& preprocess, const SteerOptions& options);
+SteerResult run_steer(model::LoadedModel& model, const stimuli::StimulusSet& set,
+                      const stimuli::Preprocess& preprocess, const SteerOptions& options);
 
 }  // namespace lrm::steering

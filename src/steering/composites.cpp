@@ -21,7 +21,7 @@ std::string shape_text(const torch::Tensor& t) {
 
 std::vector<Triplet> draw_triplets(const std::vector<std::string>& image_categories,
                                    const TripletOptions& o, const std::string& source) {
-  if (o.count < 1) throw InputError("--composites must be at least 1");
+  if (o.count < 1) throw SettingError("composites", "must be at least 1");
   // Images by category, in order of first appearance so the draws do not depend on names.
   std::vector<std::string> names;
   std::map<std::string, std::vector<std::int64_t>> images;
@@ -67,13 +67,7 @@ std::vector<Triplet> draw_triplets(const std::vector<std::string>& image_categor
 }
 
 CompositeKind parse_composite_kind(const std::string& text) {
-  if (text == "overlay") return CompositeKind::overlay;
-  if (text == "side-by-side") return CompositeKind::side_by_side;
-  throw InputError("--composite: unknown kind '" + text + "'; valid kinds: overlay, side-by-side");
-}
-
-std::string to_string(CompositeKind kind) {
-  return kind == CompositeKind::overlay ? "overlay" : "side-by-side";
+  return composite_kind_names.parse(text, "composite");
 }
 
 torch::Tensor make_composite(const torch::Tensor& a, const torch::Tensor& b, CompositeKind kind,

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/names.hpp"
+
 namespace lrm::steering {
 
 // Images 1 and 2 form the composite (both targets present); image 3's category is absent from it
@@ -29,8 +31,10 @@ std::vector<Triplet> draw_triplets(const std::vector<std::string>& image_categor
                                    const TripletOptions& options, const std::string& source);
 
 enum class CompositeKind { overlay, side_by_side };
-CompositeKind parse_composite_kind(const std::string& text);  // "overlay" | "side-by-side"
-std::string to_string(CompositeKind kind);
+inline const Names<CompositeKind> composite_kind_names{
+    {"overlay", CompositeKind::overlay}, {"side-by-side", CompositeKind::side_by_side}};
+// A composite kind by name; a SettingError of `composite` names the valid ones.
+CompositeKind parse_composite_kind(const std::string& text);
 
 // One composite of two C×H×W (or batched B×C×H×W) normalised tensors. Overlays need equal sizes,
 // side-by-side images equal heights and channels; InputError naming `a_name` and `b_name`.

@@ -19,7 +19,16 @@ struct PrototypeOptions {
   std::filesystem::path out;
 };
 
-void run_prototypes(model::LoadedModel& model, const stimuli::StimulusSet& set,
-                    const stimuli::Preprocess& preprocess, const PrototypeOptions& options);
+// What `lrm prototypes` reports besides its results file.
+struct PrototypeResult {
+  std::size_t categories = 0;
+  std::string layer;
+  int pass = 0;
+  std::int64_t units = 0;
+};
+
+PrototypeResult run_prototypes(model::LoadedModel& model, const stimuli::StimulusSet& set,
+                               const stimuli::Preprocess& preprocess,
+                               const PrototypeOptions& options);
 
 }  // namespace lrm::steering

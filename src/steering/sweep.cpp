@@ -7,11 +7,11 @@ namespace {
 
 int record_pass(const SweepOptions& o) {
   if (o.passes < 2)
-    throw InputError("--passes must be at least 2 to steer (pass 0 is feed-forward)");
+    throw SettingError("num-passes", "must be at least 2 to steer (pass 0 is feed-forward)");
   const int p = o.record_pass < 0 ? o.passes - 1 : o.record_pass;
   if (p >= o.passes)
-    throw InputError("--pass " + std::to_string(p) + " is not run (passes 0.." +
-                     std::to_string(o.passes - 1) + ")");
+    throw SettingError(
+        "pass", std::to_string(p) + " is not run (passes 0.." + std::to_string(o.passes - 1) + ")");
   return p;
 }
 

@@ -23,29 +23,7 @@ std::string trim(std::string s) {
 }  // namespace
 
 VectorKind parse_vector_kind(const std::string& text) {
-  if (text == "one-hot") return VectorKind::one_hot;
-  if (text == "instance") return VectorKind::instance;
-  if (text == "prototype") return VectorKind::prototype;
-  if (text == "file") return VectorKind::file;
-  if (text == "discriminative") return VectorKind::discriminative;
-  throw InputError("--types: unknown steering vector type '" + text +
-                   "'; valid types: one-hot, instance, prototype, file, discriminative");
-}
-
-std::string to_string(VectorKind kind) {
-  switch (kind) {
-    case VectorKind::one_hot:
-      return "one-hot";
-    case VectorKind::instance:
-      return "instance";
-    case VectorKind::prototype:
-      return "prototype";
-    case VectorKind::file:
-      return "file";
-    case VectorKind::discriminative:
-      return "discriminative";
-  }
-  return "";
+  return vector_kind_names.parse(text, "types");
 }
 
 std::int64_t ClassList::index_of(const std::string& category) const {
@@ -60,27 +38,26 @@ ClassList parse_classes(const std::string& text, const std::vector<std::string>&
                         std::int64_t outputs) {
   ClassList c;
   if (text.empty()) {
-    std::set<std::string> distinct(set_categories.begin(), set_categories.end());
-    c.names.assign(distinct.begin(), distinct.end());
-    c.origin = "the sorted categories of the stimulus set";
+    c.names = set_categories;
+    c.origin = "the model's class names";
   } else if (text[0] == '@') {
     std::ifstream in(text.substr(1));
-    if (!in) throw InputError("--classes: cannot read " + text.substr(1));
+    if (!in) throw SettingError("classes", "cannot read " + text.substr(1));
     std::string line;
     while (std::getline(in, line))
       if (!trim(line).empty()) c.names.push_back(trim(line));
-    c.origin = "--classes " + text;
+    c.origin = "the class names in " + text.substr(1);
   } else {
     std::stringstream items(text);
     std::string item;
     while (std::getline(items, item, ',')) c.names.push_back(trim(item));
-    c.origin = "--classes";
+    c.origin = "the given class names";
   }
-  if (c.names.empty()) throw InputError("--classes: no class names in " + c.origin);
+  if (c.names.empty()) throw SettingError("classes", "no class names in " + c.origin);
   if (static_cast<std::int64_t>(c.names.size()) > outputs)
-    throw InputError("the model has " + std::to_string(outputs) + " outputs but " + c.origin +
-                     " gives " + std::to_string(c.names.size()) +
-                     " classes; pass --classes with the model's class names in output order");
+    throw SettingError("classes", "the model has " + std::to_string(outputs) + " outputs but " +
+                                      c.origin + " give " + std::to_string(c.names.size()) +
+                                      " classes; give the model's class names in output order");
   return c;
 }
 
@@ -127,7 +104,7 @@ torch::Tensor layer_outputs(model::LrmNetImpl& net, const stimuli::StimulusSet& 
                             const std::vector<std::int64_t>& images, const stimuli::Preprocess& p,
                             const std::string& layer, int pass, int batch_size,
                             const std::string& label) {
-  if (batch_size < 1) throw InputError("--batch-size must be at least 1");
+  if (batch_size < 1) throw SettingError("batch-size", "must be at least 1");
   net.backbone()->index_of(layer);
   torch::NoGradGuard no_grad;
   model::Record record;
@@ -149,7 +126,7 @@ torch::Tensor layer_outputs(model::LrmNetImpl& net, const stimuli::StimulusSet& 
 CategoryVectors compute_prototypes(model::LrmNetImpl& net, const stimuli::StimulusSet& set,
                                    const stimuli::Preprocess& p, const std::string& layer, int pass,
                                    std::vector<std::string> categories, int batch_size) {
-  if (pass < 0) throw InputError("--prototype-pass must be ≥ 0");
+  if (pass < 0) throw InputError("prototypes of pass " + std::to_string(pass) + ": no such pass");
   if (categories.empty()) categories = set.category_names();
   std::map<std::string, std::vector<std::int64_t>> members;
   for (std::size_t i = 0; i < set.size(); ++i) members[set.categories()[i]].push_back(i);
@@ -256,12 +233,46 @@ io::Provenance run_provenance(const model::LoadedModel& model, const std::string
                                      std::move(extra)});
 }
 
-void check_alphas(const std::vector<double>& alphas, const std::string& option) {
-  if (alphas.empty()) throw InputError(option + ": give at least one gain α");
+std::pair<double, double> parse_gain(const std::string& text) {
+  const auto number = [&](const std::string& part) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != part.size())
+      throw SettingError("steer-strength", "'" + text + "' is not a gain (a or a-:a+)");
+    return v;
+  };
+  const auto cut = text.find(':');
+  if (cut == std::string::npos) {
+    const double a = number(text);
+    return {a, a};
+  }
+  return {number(text.substr(0, cut)), number(text.substr(cut + 1))};
+}
+
+std::vector<double> symmetric_gains(const std::vector<std::string>& elements) {
+  std::vector<double> gains;
+  for (const auto& e : elements) {
+    const auto [negative, positive] = parse_gain(e);
+    if (negative != positive)
+      throw SettingError("steer-strength", "'" + e +
+                                               "': steering experiments apply one gain to σ− and "
+                                               "σ+ (give a or a:a)");
+    gains.push_back(positive);
+  }
+  return gains;
+}
+
+void check_alphas(const std::vector<double>& alphas, const std::string& setting) {
+  if (alphas.empty()) throw SettingError(setting, "give at least one gain α");
   for (double a : alphas)
     if (!(a > 0) || !std::isfinite(a))
-      throw InputError(option + ": α = " + std::to_string(a) +
-                       " must be > 0 (it multiplies σ− and σ+)");
+      throw SettingError(setting, "α = " + std::to_string(a) +
+                                      " must be a finite number > 0 (it multiplies σ− and σ+)");
 }
 
 }  // namespace lrm::steering

@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/names.hpp"
 #include "io/h5.hpp"
 #include "io/results.hpp"
 #include "model/checkpoint.hpp"
@@ -18,14 +20,18 @@
 namespace lrm::steering {
 
 enum class VectorKind { one_hot, instance, prototype, file, discriminative };
-VectorKind parse_vector_kind(
-    const std::string& text);  // one-hot|instance|prototype|file|discriminative
-std::string to_string(VectorKind kind);
+inline const Names<VectorKind> vector_kind_names{{"one-hot", VectorKind::one_hot},
+                                                 {"instance", VectorKind::instance},
+                                                 {"prototype", VectorKind::prototype},
+                                                 {"file", VectorKind::file},
+                                                 {"discriminative", VectorKind::discriminative}};
+// A steering vector type by name; a SettingError of `types` names the valid ones.
+VectorKind parse_vector_kind(const std::string& text);
 
 // Category names of the model's outputs, by output index.
 struct ClassList {
   std::vector<std::string> names;
-  std::string origin;  // "--classes" or a description of the default
+  std::string origin;  // where the names come from, e.g. "the given class names"
   // InputError naming the category and the class list when it is not a class of the model.
   std::int64_t index_of(const std::string& category) const;
 };
@@ -82,7 +88,14 @@ io::Provenance run_provenance(const model::LoadedModel& model, const std::string
                               const stimuli::StimulusSet& set, std::uint64_t seed,
                               std::map<std::string, std::string> extra = {});
 
-// α must be > 0 (it multiplies σ− and σ+); InputError naming `option` otherwise.
-void check_alphas(const std::vector<double>& alphas, const std::string& option);
+// One element of the steer-strength setting: `a` (α− = α+ = a) or `a-:a+`; returns {α−, α+}.
+// SettingError of steer-strength when it is not one or two numbers.
+std::pair<double, double> parse_gain(const std::string& text);
+// Steering experiments apply one gain to σ− and σ+: the α of each element, or a SettingError of
+// steer-strength naming an element with α− ≠ α+.
+std::vector<double> symmetric_gains(const std::vector<std::string>& elements);
+
+// α must be finite and > 0 (it multiplies σ− and σ+); SettingError of `setting` otherwise.
+void check_alphas(const std::vector<double>& alphas, const std::string& setting);
 
 }  // namespace lrm::steering

@@ -58,7 +58,7 @@ c.check("prototypes open in xarray with labelled categories",
 # Overlay challenge, shared pass 0 checked against every condition running all passes.
 out = c.path("steer.h5")
 p = c.run("--seed", "5", "steer", *model, "--stimuli", digits, "--out", out, "--composites", "40",
-          "--alphas", "1,3", "--check-naive", "--resamples", "1000")
+          "--steer-strength", "1,3", "--check-naive", "--resamples", "1000", quiet=False)
 c.check("steer: shared and naive runs give the same top-1 everywhere", "top-1 mismatches 0" in p.stdout, p.stdout)
 with h5py.File(out, "r") as f:
     g = f["steering"]
@@ -96,7 +96,9 @@ c.check("steer: xarray shows labelled dims", ds["hit_rate_ci"].dims == ("conditi
         and "alpha" in ds.coords and "category1" in ds.coords)
 
 out2 = c.path("steer2.h5")
-c.run("--seed", "5", "steer", *model, "--stimuli", digits, "--out", out2, "--composites", "40", "--alphas", "1,3")
+p = c.run("--seed", "5", "steer", *model, "--stimuli", digits, "--out", out2, "--composites", "40", "--alphas", "1,3",
+          quiet=False)
+c.check("steer: the old --alphas still works, with a deprecation note", "deprecated" in p.stderr, p.stderr)
 with h5py.File(out, "r") as a, h5py.File(out2, "r") as b:
     c.check("steer: same seed, same results", np.array_equal(a["steering/top1"][:], b["steering/top1"][:])
             and np.array_equal(a["steering/a_prime_ci"][:], b["steering/a_prime_ci"][:]))
@@ -105,7 +107,7 @@ with h5py.File(out, "r") as a, h5py.File(out2, "r") as b:
 out3 = c.path("side.h5")
 p = c.run("steer", *model, "--stimuli", digits, "--out", out3, "--composite", "side-by-side", "--composites", "30",
           "--types", "prototype,file", "--prototypes", protos, "--vectors", protos + ":/prototypes/vectors",
-          "--alphas", "2", "--unique-pairs", "--check-naive")
+          "--steer-strength", "2", "--unique-pairs", "--check-naive", quiet=False)
 c.check("side-by-side: shared equals naive", "top-1 mismatches 0" in p.stdout, p.stdout)
 with h5py.File(out3, "r") as f:
     g = f["steering"]
@@ -134,9 +136,10 @@ c.check("attend: xarray shows unit_type × attended", ds["mean_activation"].dims
 
 # Bad input.
 steer = ["steer", *model, "--stimuli", digits, "--out", c.path("bad.h5"), "--composites", "5"]
-c.bad_input("alpha 0", steer + ["--alphas", "1,0"], "--alphas")
+c.bad_input("alpha 0", steer + ["--steer-strength", "1,0"], "--steer-strength")
 c.bad_input("alpha negative (attend)", ["attend", *model, "--stimuli", digits, "--attend", "1,2", "--layer",
-                                        "features.9", "--alpha=-1", "--out", c.path("bad.h5")], "--alpha")
+                                        "features.9", "--steer-strength=-1", "--out", c.path("bad.h5")],
+            "--steer-strength")
 c.bad_input("fewer than 3 categories", steer + ["--categories", "0,1"], "3 distinct categories")
 with h5py.File(c.path("wide.h5"), "w") as f:
     f["v"] = np.ones((4, 12), np.float32)
