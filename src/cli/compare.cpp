@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/command.hpp"
+#include "cli/deprecation.hpp"
 #include "common/error.hpp"
 #include "compare/compare_file.hpp"
 #include "io/results.hpp"
@@ -15,16 +16,14 @@ namespace {
 struct RsaArgs {
   std::string activations, brain, out, comparison = "spearman", model_rdm = "correlation",
                                        brain_rdm = "correlation", sessions = "average";
-  std::vector<std::string> layers;
-  std::vector<int> passes;
+  std::vector<std::string> layers, passes;
   bool noise_ceiling = false, squared = false, save_rdms = false;
   int bootstrap = 0;
 };
 
 struct EncodeArgs {
   std::string activations, brain, out, regression = "pls", stimulus_coord, category_coord;
-  std::vector<std::string> layers;
-  std::vector<int> passes;
+  std::vector<std::string> layers, passes;
   int pls_components = 25, splits = 10, halvings = 10;
   double test_fraction = 0.1;
 };
@@ -40,18 +39,24 @@ void print(const std::vector<std::string>& lines, const Globals& g) {
   for (const auto& l : lines) std::printf("%s\n", l.c_str());
 }
 
+std::vector<int> pass_indices(const std::vector<std::string>& passes) {
+  std::vector<int> out;
+  for (const auto& p : passes) out.push_back(io::parse_pass_index(p, "passes"));
+  return out;
+}
+
 void rsa(const RsaArgs& a, const Globals& g) {
   compare::RsaOptions o;
   o.activations = a.activations;
   o.layers = a.layers;
-  o.passes = a.passes;
+  o.passes = pass_indices(a.passes);
   o.brain = a.brain;
   if (a.sessions != "average" && a.sessions != "separate")
-    throw InputError("--sessions: use average or separate, not '" + a.sessions + "'");
+    throw SettingError("sessions", "use average or separate, not '" + a.sessions + "'");
   o.brain_options.average_sessions = a.sessions == "average";
-  o.brain_options.method = compare::parse_rdm_method(a.brain_rdm);
-  o.comparison = stats::parse_correlation(a.comparison, "--comparison");
-  o.model_rdm = compare::parse_rdm_method(a.model_rdm);
+  o.brain_options.method = compare::rdm_method_names.parse(a.brain_rdm, "brain-rdm");
+  o.comparison = stats::parse_correlation(a.comparison, "comparison");
+  o.model_rdm = compare::rdm_method_names.parse(a.model_rdm, "model-rdm");
   o.noise_ceiling = a.noise_ceiling;
   o.squared = a.squared;
   o.bootstrap = a.bootstrap;
@@ -72,11 +77,11 @@ void encode(const EncodeArgs& a, const Globals& g) {
   compare::EncodeOptions o;
   o.activations = a.activations;
   o.layers = a.layers;
-  o.passes = a.passes;
+  o.passes = pass_indices(a.passes);
   o.brain = a.brain;
   o.response_options.stimulus_coord = a.stimulus_coord;
   o.response_options.category_coord = a.category_coord;
-  o.metric.regression = compare::parse_regression(a.regression);
+  o.metric.regression = compare::regression_names.parse(a.regression, "regression");
   o.metric.pls_components = a.pls_components;
   o.metric.splits = a.splits;
   o.metric.test_fraction = a.test_fraction;
@@ -107,19 +112,24 @@ void simulate(SimulateArgs a, const Globals& g) {
   print({line, "wrote " + a.out}, g);
 }
 
-void add_selection(CLI::App* c, std::vector<std::string>& layers, std::vector<int>& passes) {
-  c->add_option("--layer", layers,
-                "Layer(s) to compare (repeatable; default: every layer in the file)");
-  c->add_option("--pass", passes, "Pass index(es) to compare (repeatable; default: every pass)");
+// --layers and --passes (comma lists, repeatable); --layer and --pass are their old spellings.
+void add_selection(CLI::App* c, std::vector<std::string>& layers,
+                   std::vector<std::string>& passes) {
+  c->add_option("--layers", layers,
+                "Layers to compare, e.g. conv,fc (repeatable; default: every layer in the file)")
+      ->delimiter(',');
+  c->add_option("--passes", passes, "Passes to compare, e.g. 0,1 (default: every pass)")
+      ->delimiter(',');
+  add_deprecated_alias(c, "--layer", layers);
+  add_deprecated_alias(c, "--pass", passes);
 }
 
-}  // namespace
+void note_old_selection(const CLI::App* c, const Globals& g) {
+  note_deprecated(c, "--layer", "--layer", "--layers", g);
+  note_deprecated(c, "--pass", "--pass", "--passes", g);
+}
 
-void add_compare_command(CLI::App& app, const Globals& g) {
-  auto* cmd = app.add_subcommand(
-      "compare", "Compare model activations with brain data (RSA, encoding models)");
-  cmd->require_subcommand(1);
-
+void add_rsa(CLI::App* cmd, const Globals& g) {
   auto r = std::make_shared<RsaArgs>();
   auto* rc = cmd->add_subcommand("rsa",
                                  "Representational similarity analysis per layer and pass: model "
@@ -157,8 +167,13 @@ void add_compare_command(CLI::App& app, const Globals& g) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   rc->add_flag("--save-rdms", r->save_rdms, "Also store every model RDM");
-  rc->callback([r, &g] { rsa(*r, g); });
+  rc->callback([r, rc, &g] {
+    note_old_selection(rc, g);
+    rsa(*r, g);
+  });
+}
 
+void add_encode(CLI::App* cmd, const Globals& g) {
   auto e = std::make_shared<EncodeArgs>();
   auto* ec = cmd->add_subcommand("encode",
                                  "Neural predictivity per layer and pass (Brain-Score style): "
@@ -193,8 +208,13 @@ void add_compare_command(CLI::App& app, const Globals& g) {
   ec->add_option("--category-coord", e->category_coord,
                  "Category coordinate to stratify splits (default: category or object_name; else "
                  "the activations' categories)");
-  ec->callback([e, &g] { encode(*e, g); });
+  ec->callback([e, ec, &g] {
+    note_old_selection(ec, g);
+    encode(*e, g);
+  });
+}
 
+void add_simulate(CLI::App* cmd, const Globals& g) {
   auto s = std::make_shared<SimulateArgs>();
   auto* sc = cmd->add_subcommand("simulate",
                                  "SIMULATED recordings for checking encoding analyses: a held-out "
@@ -224,6 +244,17 @@ void add_compare_command(CLI::App& app, const Globals& g) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sc->callback([s, &g] { simulate(*s, g); });
+}
+
+}  // namespace
+
+void add_compare_command(CLI::App& app, const Globals& g) {
+  auto* cmd = app.add_subcommand(
+      "compare", "Compare model activations with brain data (RSA, encoding models)");
+  cmd->require_subcommand(1);
+  add_rsa(cmd, g);
+  add_encode(cmd, g);
+  add_simulate(cmd, g);
 }
 
 }  // namespace lrm::cli

@@ -7,6 +7,7 @@
 #include "cli/command.hpp"
 #include "common/error.hpp"
 #include "common/progress.hpp"
+#include "io/activation_file.hpp"
 #include "io/results.hpp"
 #include "localizer/localize_file.hpp"
 
@@ -19,25 +20,17 @@ struct LocalizeOptions {
   double q = 0.05, ratio = 0.0;
 };
 
-// "1" or "pass1".
-int parse_pass(const std::string& text) {
-  const std::string digits = text.rfind("pass", 0) == 0 ? text.substr(4) : text;
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
-    throw InputError("--passes: '" + text + "' is not a pass index (0, 1, ... or pass1)");
-  return std::stoi(digits);
-}
-
 void localize(const LocalizeOptions& o, const Globals& g) {
   localizer::FileOptions options;
   auto& a = options.analysis;
   if (o.target != "all") a.targets = {o.target};
   a.others = o.vs;
-  a.test = o.test == "welch" ? stats::TTestKind::welch : stats::TTestKind::student;
-  a.fdr = o.fdr == "bh" ? stats::FdrMethod::bh : stats::FdrMethod::by;
+  a.test = localizer::ttest_kind_names.parse(o.test, "test");
+  a.fdr = stats::fdr_method_names.parse(o.fdr, "fdr");
   a.q = o.q;
   if (o.ratio > 0.0) a.ratio = o.ratio;
   options.layers = o.layers;
-  for (const auto& p : o.passes) options.passes.push_back(parse_pass(p));
+  for (const auto& p : o.passes) options.passes.push_back(io::parse_pass_index(p, "passes"));
 
   const auto rows =
       localizer::localize_file(o.activations, o.out, options, io::current_provenance(g.seed));
@@ -84,11 +77,11 @@ void add_localize_command(CLI::App& app, const Globals& g) {
   cmd->add_option("--passes", o->passes, "Passes to analyse, e.g. 0,1 (default: every pass)")
       ->delimiter(',');
   cmd->add_option("--test", o->test, "Two-sample t-test: student (pooled variance) or welch")
-      ->check(CLI::IsMember({"student", "welch"}))
+      ->check(CLI::IsMember(localizer::ttest_kind_names.canonical()))
       ->capture_default_str();
   cmd->add_option("--fdr", o->fdr,
                   "FDR control: by (Benjamini-Yekutieli) or bh (Benjamini-Hochberg)")
-      ->check(CLI::IsMember({"by", "bh"}))
+      ->check(CLI::IsMember(stats::fdr_method_names.canonical()))
       ->capture_default_str();
   cmd->add_option("--q", o->q, "FDR level")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   cmd->add_option("--ratio", o->ratio,

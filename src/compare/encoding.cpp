@@ -25,9 +25,9 @@ std::vector<Split> stratified_shuffle_splits(Eigen::Index n,
                                              const std::vector<std::string>& categories,
                                              int n_splits, double test_fraction,
                                              std::uint64_t seed) {
-  if (n_splits < 1) throw InputError("--splits must be at least 1");
+  if (n_splits < 1) throw SettingError("splits", "must be at least 1");
   if (!(test_fraction > 0 && test_fraction < 1))
-    throw InputError("--test-fraction must be in (0, 1)");
+    throw SettingError("test-fraction", "must be in (0, 1)");
   if (!categories.empty() && static_cast<Eigen::Index>(categories.size()) != n)
     throw InputError("a category per stimulus is needed for stratified splits");
   std::map<std::string, Rows> groups;
@@ -72,8 +72,9 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
         "repetition for some neuroid)");
   int components = options.pls_components;
   if (options.regression == Regression::pls && x.cols() < components)
-    throw InputError("the layer has " + std::to_string(x.cols()) + " features, fewer than the " +
-                     std::to_string(components) + " PLS components (use --pls-components)");
+    throw SettingError("pls-components", "the layer has " + std::to_string(x.cols()) +
+                                             " features, fewer than the " +
+                                             std::to_string(components) + " PLS components");
   const auto splits =
       stratified_shuffle_splits(n, categories, options.splits, options.test_fraction, options.seed);
   Predictivity out;
@@ -134,7 +135,7 @@ InternalConsistency internal_consistency(const io::NeuralResponses& responses, i
     throw InputError(
         responses.source +
         ": the internal-consistency ceiling needs repeated presentations of at least 3 stimuli");
-  if (halvings < 1) throw InputError("--halvings must be at least 1");
+  if (halvings < 1) throw SettingError("halvings", "must be at least 1");
   Resampler rng(seed);
   InternalConsistency ic;
   ic.halvings = halvings;

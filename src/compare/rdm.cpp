@@ -8,26 +8,6 @@
 
 namespace lrm::compare {
 
-RdmMethod parse_rdm_method(const std::string& name) {
-  if (name == "correlation") return RdmMethod::correlation;
-  if (name == "euclidean") return RdmMethod::euclidean;
-  if (name == "crossvalidated" || name == "crossnobis") return RdmMethod::crossvalidated;
-  throw InputError("--rdm: unknown distance '" + name +
-                   "' (use correlation, euclidean or crossvalidated)");
-}
-
-const char* rdm_method_name(RdmMethod m) {
-  switch (m) {
-    case RdmMethod::correlation:
-      return "correlation";
-    case RdmMethod::euclidean:
-      return "euclidean";
-    case RdmMethod::crossvalidated:
-      return "crossvalidated";
-  }
-  return "?";
-}
-
 Eigen::MatrixXd rdm_correlation(Eigen::Ref<RowMatrixXf> features, const std::string& what) {
   const Eigen::Index n = features.rows(), p = features.cols();
   if (n < 3) throw InputError(what + ": an RDM needs at least 3 stimuli, got " + std::to_string(n));

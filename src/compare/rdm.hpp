@@ -7,13 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "common/names.hpp"
+
 namespace lrm::compare {
 
 using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 enum class RdmMethod { correlation, euclidean, crossvalidated };
-RdmMethod parse_rdm_method(const std::string& name);
-const char* rdm_method_name(RdmMethod m);
+inline const Names<RdmMethod> rdm_method_names{{"correlation", RdmMethod::correlation},
+                                               {"euclidean", RdmMethod::euclidean},
+                                               {"crossvalidated", RdmMethod::crossvalidated},
+                                               {"crossnobis", RdmMethod::crossvalidated, true}};
+inline const char* rdm_method_name(RdmMethod m) { return rdm_method_names.name(m).c_str(); }
 
 // 1 - Pearson between rows. Rows are centred and scaled in place (the caller's copy is consumed,
 // so a large activation array is never duplicated), then one single-precision rank-k update

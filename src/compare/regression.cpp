@@ -123,25 +123,6 @@ LinearFit fit_ols(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixX
   return fit_spectral(x, rows, y, g, mu, Eigen::VectorXd::Zero(y.cols()));
 }
 
-Regression parse_regression(const std::string& name) {
-  if (name == "pls") return Regression::pls;
-  if (name == "ridge") return Regression::ridge;
-  if (name == "ols") return Regression::ols;
-  throw InputError("--regression: unknown regression '" + name + "' (use pls, ridge or ols)");
-}
-
-const char* regression_name(Regression r) {
-  switch (r) {
-    case Regression::pls:
-      return "pls";
-    case Regression::ridge:
-      return "ridge";
-    case Regression::ols:
-      return "ols";
-  }
-  return "?";
-}
-
 LinearFit fit_regression(Regression r, const FeatureMatrix& x, const Rows& rows,
                          const Eigen::MatrixXd& y, int pls_components) {
   switch (r) {
@@ -152,7 +133,7 @@ LinearFit fit_regression(Regression r, const FeatureMatrix& x, const Rows& rows,
     case Regression::ols:
       return fit_ols(x, rows, y);
   }
-  throw InputError("unknown regression");
+  throw InternalError("a regression without a fit");
 }
 
 }  // namespace lrm::compare

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/names.hpp"
 #include "compare/features.hpp"
 
 namespace lrm::compare {
@@ -54,8 +55,12 @@ LinearFit fit_ridge(const FeatureMatrix& x, const Rows& rows, const Eigen::Matri
 LinearFit fit_ols(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixXd& y);
 
 enum class Regression { pls, ridge, ols };
-Regression parse_regression(const std::string& name);
-const char* regression_name(Regression r);
+inline const Names<Regression> regression_names{
+    {"pls", Regression::pls}, {"ridge", Regression::ridge}, {"ols", Regression::ols}};
+inline Regression parse_regression(const std::string& name) {
+  return regression_names.parse(name, "regression");
+}
+inline const char* regression_name(Regression r) { return regression_names.name(r).c_str(); }
 LinearFit fit_regression(Regression r, const FeatureMatrix& x, const Rows& rows,
                          const Eigen::MatrixXd& y, int pls_components = 25);
 

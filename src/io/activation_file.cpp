@@ -5,14 +5,23 @@
 #include "common/error.hpp"
 
 namespace lrm::io {
+namespace {
+constexpr const char* pass_prefix = "pass";
+}  // namespace
 
-std::string pass_dataset_name(int pass) { return "pass" + std::to_string(pass); }
+std::string pass_dataset_name(int pass) { return pass_prefix + std::to_string(pass); }
 
 std::optional<int> parse_pass_dataset_name(const std::string& name) {
-  if (name.size() < 5 || name.compare(0, 4, "pass") != 0 ||
+  if (name.size() < 5 || name.compare(0, 4, pass_prefix) != 0 ||
       name.find_first_not_of("0123456789", 4) != std::string::npos || name.size() > 13)
     return std::nullopt;
   return std::stoi(name.substr(4));
+}
+
+int parse_pass_index(const std::string& text, const std::string& setting) {
+  if (const auto pass = parse_pass_dataset_name(text)) return *pass;
+  if (const auto pass = parse_pass_dataset_name(pass_prefix + text)) return *pass;
+  throw SettingError(setting, "'" + text + "' is not a pass index (0, 1, ... or pass1)");
 }
 
 std::string activation_dataset_name(int pass, const std::string& condition) {

@@ -24,6 +24,8 @@ inline constexpr const char* condition_prefix = "steer-";
 std::string pass_dataset_name(int pass);
 // k for "pass<k>" (digits only after "pass"); nullopt for any other name.
 std::optional<int> parse_pass_dataset_name(const std::string& name);
+// A pass index as users write it, "1" or "pass1"; anything else is a SettingError of `setting`.
+int parse_pass_index(const std::string& text, const std::string& setting);
 // "pass<k>", or "pass<k>/steer-<condition>" for a named steering condition.
 std::string activation_dataset_name(int pass, const std::string& condition = "");
 // "/activations/<layer>".

@@ -20,14 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* test_name(stats::TTestKind kind) {
-  return kind == stats::TTestKind::student ? "student" : "welch";
-}
-const char* fdr_name(stats::FdrMethod method) {
-  return method == stats::FdrMethod::by ? "by" : "bh";
-}
-
-// The moments of each category for every unit of the (stimulus, unit) dataset at `path`. Rows
+// The moments of each category for every unit of the (stimulus, unit) dataset `lp`. Rows
 // stream through two buffers of about 16 MiB, one read while the other is summed: memory stays
 // bounded by the batch. Batches end on chunk boundaries, so that no compressed chunk is decoded
 // twice. The buffers are freed before the tests, whose arrays can then reuse their pages.
@@ -242,8 +235,8 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
   provenance.inputs["activations"] = fs::absolute(activations).string();
   io::ResultFile result(out, provenance);
   const auto top = result.root().require_group("localizer");
-  top.set_attr("test", std::string(test_name(a.test)));
-  top.set_attr("fdr", std::string(fdr_name(a.fdr)));
+  top.set_attr("test", ttest_kind_names.name(a.test));
+  top.set_attr("fdr", stats::fdr_method_names.name(a.fdr));
   top.set_attr("q", a.q);
   if (a.ratio) top.set_attr("ratio", *a.ratio);
 

@@ -217,9 +217,9 @@ void assemble_target(const stats::GroupMoments& moments, const Design& design, i
 Design make_design(const std::vector<std::string>& category, const Options& options,
                    const std::string& what) {
   if (!(options.q > 0.0 && options.q < 1.0))
-    throw InputError("--q " + std::to_string(options.q) + " must lie in (0, 1)");
+    throw SettingError("q", "must lie in (0, 1), not " + std::to_string(options.q));
   if (options.ratio && !(*options.ratio > 0.0))
-    throw InputError("--ratio " + std::to_string(*options.ratio) + " must be positive");
+    throw SettingError("ratio", "must be positive, not " + std::to_string(*options.ratio));
   Design d;
   const std::set<std::string> unique(category.begin(), category.end());
   d.categories.assign(unique.begin(), unique.end());

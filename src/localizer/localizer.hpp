@@ -1,5 +1,5 @@
 #pragma once
-// The category localizer of fMRI studies applied to model units (methods.md §3): a unit is
+// The category localizer of fMRI studies applied to model units: a unit is
 // selective for target category T when, against every other category O, its T-vs-O t-test survives
 // FDR control over all units of the layer and t > 0.
 #include <cstdint>
@@ -9,10 +9,14 @@
 #include <vector>
 
 #include "common/huge_pages.hpp"
+#include "common/names.hpp"
 #include "stats/fdr.hpp"
 #include "stats/ttest.hpp"
 
 namespace lrm::localizer {
+
+inline const Names<stats::TTestKind> ttest_kind_names{{"student", stats::TTestKind::student},
+                                                      {"welch", stats::TTestKind::welch}};
 
 struct Options {
   std::vector<std::string> targets;  // empty: every category

@@ -63,6 +63,10 @@ TEST(ActivationFile, PassNamesRoundTripAndRejectOtherNames) {
   for (const char* name :
        {"pass", "pass-1", "passx", "pass1a", "stimulus", "Pass1", "pass99999999999"})
     EXPECT_FALSE(io::parse_pass_dataset_name(name)) << name;
+  EXPECT_EQ(io::parse_pass_index("2", "passes"), 2);
+  EXPECT_EQ(io::parse_pass_index("pass2", "passes"), 2);
+  EXPECT_THROW(io::parse_pass_index("-1", "passes"), SettingError);
+  EXPECT_THROW(io::parse_pass_index("2x", "passes"), SettingError);
   EXPECT_EQ(io::activation_dataset_name(1), "pass1");
   EXPECT_EQ(io::activation_dataset_name(1, "up"), "pass1/steer-up");
   EXPECT_EQ(io::layer_path("conv"), "/activations/conv");

@@ -56,9 +56,11 @@ TEST(LocalizerInputs, BadCategoriesNameTheProblem) {
             }).find("category 'c' has 1 image(s)"),
             std::string::npos);
   options.q = 1.5;
-  EXPECT_NE(
-      error_of([&] { localizer::localize(data.data(), 8, 3, category, options, "x"); }).find("--q"),
-      std::string::npos);
+  // The library names the setting by its key; the CLI prints it as --q.
+  EXPECT_NE(error_of([&] {
+              localizer::localize(data.data(), 8, 3, category, options, "x");
+            }).find("q: must lie in (0, 1)"),
+            std::string::npos);
 }
 
 TEST(LocalizerInputs, ConstantUnitsAreNeverSelectiveAndNonFiniteValuesAreCounted) {
