@@ -1,24 +1,36 @@
 // lrm evaluate: top-1/top-5 accuracy per pass on a labelled set.
 #include "cli/command.hpp"
+#include "cli/deprecation.hpp"
+#include "cli/evaluation_commands.hpp"
+#include "cli/stimulus_options.hpp"
 #include "model/evaluation.hpp"
 
 namespace lrm::cli {
 
 void add_evaluate_command(CLI::App& app, const Globals& globals) {
-  auto* cmd = app.add_subcommand("evaluate", "Top-1/top-5 accuracy per pass of one or more checkpoints");
+  auto* cmd =
+      app.add_subcommand("evaluate", "Top-1/top-5 accuracy per pass of one or more checkpoints");
   auto o = std::make_shared<model::EvaluateOptions>();
-  cmd->add_option("--weights", o->weights, "Checkpoints (suite checkpoints, or published ones with --model)")
-      ->required()->delimiter(',');
-  cmd->add_option("--model", o->model, "Preset for checkpoints that do not record their architecture");
-  cmd->add_option("--stimuli", o->stimuli, "Labelled stimulus set, e.g. stimuli/mnist.h5")->required();
-  cmd->add_option("--split", o->split, "Rows of the set (/split value; empty: all)")->capture_default_str();
-  cmd->add_option("--preprocess", o->preprocess, "Preprocessing preset (default: the one the model was trained with)");
-  cmd->add_option("--passes", o->passes, "Passes to run")->capture_default_str();
+  auto stimuli = std::make_shared<StimulusOptions>();
+  stimuli->split = "test";
+  cmd->add_option("--weights", o->weights,
+                  "Checkpoints (suite checkpoints, or published ones with --model)")
+      ->required()
+      ->delimiter(',');
+  cmd->add_option("--model", o->model,
+                  "Preset for checkpoints that do not record their architecture");
+  add_stimulus_options(cmd, *stimuli, true, "model");
+  cmd->add_option("--num-passes", o->passes, "Passes to run")->capture_default_str();
+  add_deprecated_alias(cmd, "--passes", o->passes);
   cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
-  cmd->add_option("--out", o->out, "Output HDF5 file (/evaluation/top1, top5: model × pass)")->required();
-  cmd->callback([o, &globals] {
-    o->seed = globals.seed;
-    model::evaluate(*o);
+  cmd->add_option("--out", o->out, "Output HDF5 file (/evaluation/top1, top5: model × pass)")
+      ->required();
+  cmd->callback([o, stimuli, cmd, &globals] {
+    auto set = evaluation_inputs(cmd, *o, *stimuli, globals);
+    const auto r = model::evaluate(*o, *set);
+    if (!globals.quiet)
+      print_model_pass_table(r.models, r.passes,
+                             {{"top-1", &r.top1, 100, 8}, {"top-5", &r.top5, 100, 8}});
   });
 }
 

@@ -22,6 +22,14 @@ stimuli::Preprocess StimulusOptions::preprocessing() const {
   return p;
 }
 
+std::function<stimuli::Preprocess(const std::string&)> StimulusOptions::for_model() const {
+  return [options = *this](const std::string& model_preset) {
+    auto s = options;
+    if (s.preprocess.empty() || s.preprocess == "model") s.preprocess = model_preset;
+    return s.preprocessing();
+  };
+}
+
 void add_stimulus_options(CLI::App* cmd, StimulusOptions& o, bool required,
                           const std::string& default_preset) {
   o.preprocess = default_preset;
@@ -37,7 +45,8 @@ void add_stimulus_options(CLI::App* cmd, StimulusOptions& o, bool required,
   cmd->add_option("--split", o.split, "Only stimuli of this split (HDF5 sets: train or test)");
   cmd->add_option("--categories", o.categories, "Only stimuli of these categories")->delimiter(',');
   cmd->add_option("--preprocess", o.preprocess,
-                  "Preprocessing preset: imagenet, imagenet-composite, mnist, none")
+                  "Preprocessing preset: imagenet, imagenet-composite, mnist, none, or model (the "
+                  "model's own)")
       ->capture_default_str();
   cmd->add_option("--resize", o.resize,
                   "Resize the short side to this (0: keep; default: the preset's)");

@@ -1,5 +1,6 @@
 #pragma once
 // The stimulus options every command that reads images shares (--stimuli, --preprocess, ...).
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ struct StimulusOptions {
 
   std::unique_ptr<stimuli::StimulusSet> open() const;
   stimuli::Preprocess preprocessing() const;
+  // The preprocessing given the model's own preset: --preprocess unless it is "model" (or
+  // empty), with the size and normalisation options applied.
+  std::function<stimuli::Preprocess(const std::string& model_preset)> for_model() const;
 };
 
 // Adds --stimuli (required unless `required` is false) and the preprocessing options.

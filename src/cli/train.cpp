@@ -2,26 +2,41 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
+#include "cli/deprecation.hpp"
+#include "cli/stimulus_options.hpp"
 #include "model/training.hpp"
 
 namespace lrm::cli {
+namespace {
+
+void print_summary(const model::TrainOptions& o, const model::TrainSummary& s) {
+  if (s.resumed_after > 0)
+    std::printf("resumed %s after epoch %d\n", o.out.string().c_str(), s.resumed_after);
+  else if (s.resumed_after == 0)
+    std::printf("no checkpoint at %s; started from epoch 1\n", o.out.string().c_str());
+  std::printf("trained %s for %d epochs in %.1f s: loss %.4f, train accuracy %.2f%%\n",
+              o.model.c_str(), s.epochs_done, s.seconds, s.loss, 100 * s.accuracy);
+}
+
+}  // namespace
 
 void add_train_command(CLI::App& app, const Globals& globals) {
   auto* cmd = app.add_subcommand(
       "train", "Train a model (loss: mean over passes of each pass's cross-entropy)");
   auto o = std::make_shared<model::TrainOptions>();
+  auto stimuli = std::make_shared<StimulusOptions>();
+  stimuli->split = "train";
   cmd->add_option("--model", o->model, "Preset, e.g. mnist-lrm, mnist-lrm-additive, mnist-ff")
       ->required();
-  cmd->add_option("--stimuli", o->stimuli, "Labelled stimulus set, e.g. stimuli/mnist.h5")
-      ->required();
-  cmd->add_option("--split", o->split, "Rows of the set to train on (/split value; empty: all)")
-      ->capture_default_str();
-  cmd->add_option("--preprocess", o->preprocess, "Preprocessing preset (default: the model's)");
+  add_stimulus_options(cmd, *stimuli, true, "model");
+  cmd->add_option("--num-classes", o->num_classes,
+                  "Outputs of the model's head (default: one per category of the set)");
   cmd->add_option("--epochs", o->epochs, "Epochs")->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "Images per step")->capture_default_str();
-  cmd->add_option("--passes", o->passes,
-                  "Trained passes (0..passes-1; pass 0 only for a model without feedback)")
+  cmd->add_option("--num-passes", o->passes,
+                  "Trained passes (0..N-1; pass 0 only for a model without feedback)")
       ->capture_default_str();
+  add_deprecated_alias(cmd, "--passes", o->passes);
   cmd->add_option("--lr", o->lr, "Peak learning rate of the one-cycle schedule")
       ->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Fraction of steps rising to the peak")
@@ -33,12 +48,21 @@ void add_train_command(CLI::App& app, const Globals& globals) {
       ->capture_default_str();
   cmd->add_option("--out", o->out, "Checkpoint, rewritten after every epoch")->required();
   cmd->add_flag("--resume", o->resume, "Continue from --out after its last completed epoch");
-  cmd->callback([o, &globals] {
+  cmd->callback([o, stimuli, cmd, &globals] {
+    note_deprecated(cmd, "--passes", "--passes N", "--num-passes N", globals);
     o->seed = globals.seed;
-    auto s = model::train(*o);
+    o->stimuli = stimuli->spec;
+    o->preprocess = stimuli->preprocess;
+    o->preprocessing = stimuli->for_model();
     if (!globals.quiet)
-      std::printf("trained %s for %d epochs in %.1f s: loss %.4f, train accuracy %.2f%%\n",
-                  o->model.c_str(), s.epochs_done, s.seconds, s.loss, 100 * s.accuracy);
+      o->on_epoch = [out = o->out](const model::EpochRecord& e) {
+        std::printf("epoch %d/%d: loss %.4f, train accuracy (pass %d) %.2f%% -> %s\n", e.epoch,
+                    e.epochs, e.loss, e.pass, 100 * e.accuracy, out.string().c_str());
+        std::fflush(stdout);
+      };
+    auto set = stimuli->open();
+    const auto summary = model::train(*o, *set);
+    if (!globals.quiet) print_summary(*o, summary);
   });
 }
 

@@ -18,6 +18,7 @@
 #include "io/h5.hpp"
 #include "io/results.hpp"
 #include "model/checkpoint.hpp"
+#include "model/metadata.hpp"
 
 namespace lrm::extract {
 namespace {
@@ -167,7 +168,7 @@ void run_extraction(const ExtractOptions& o, const stimuli::StimulusSet& set) {
                      " is beyond the model's: " + loaded.description +
                      " has no feedback pathways, so it has pass 0 only");
   const auto conditions = make_conditions(o.steering, o.conditions, *net, n);
-  const std::string model_preset = loaded.architecture.backbone == "mnist" ? "mnist" : "imagenet";
+  const auto model_preset = model::preprocess_preset(loaded);
   const auto pre =
       o.preprocessing ? o.preprocessing(model_preset) : stimuli::Preprocess::preset(model_preset);
   const int n_passes = o.passes.back() + 1;

@@ -149,6 +149,7 @@ LoadedModel load_model(const std::string& model, const std::string& weights, std
                             ck.architecture->motif != out.architecture.motif))
       throw InputError("checkpoint " + weights + " is for another architecture (" +
                        ck.architecture->to_string() + ") than model '" + model + "'");
+    if (ck.architecture) out.architecture.num_classes = ck.architecture->num_classes;
   } else if (ck.architecture) {
     out.architecture = *ck.architecture;
     out.description = weights;

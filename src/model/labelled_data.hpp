@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "stimuli/stimulus_set.hpp"
+
 namespace lrm::model {
 
 struct LabelledData {
@@ -11,13 +13,12 @@ struct LabelledData {
   std::vector<std::int64_t> shape;   // {N, C, H, W}
   std::vector<std::int64_t> labels;  // class index per image
   std::vector<std::string> classes;  // class names (categories) by index
-  std::vector<std::string> ids;
 };
 
-// Loads `spec` (split: "" for all rows), preprocessed with preset `preprocess`. Labels are indices
-// into `classes`; when `classes` is empty they are the sorted category names of the set.
-// InputError if a category is not among `classes`.
-LabelledData load_labelled(const std::string& spec, const std::string& split,
-                           const std::string& preprocess, std::vector<std::string> classes = {});
+// Every image of `set`, preprocessed with `p`, labelled by the index of its category in `classes`
+// (the model's class names in output order). InputError if the set is empty or a category is not
+// among `classes`.
+LabelledData load_labelled(const stimuli::StimulusSet& set, const stimuli::Preprocess& p,
+                           const std::vector<std::string>& classes);
 
 }  // namespace lrm::model

@@ -48,6 +48,7 @@ std::string Architecture::to_string() const {
                     ";preset=" + preset + ";pathways=";
   for (std::size_t i = 0; i < pathways.size(); ++i)
     out += (i ? "," : "") + pathways[i].source + ">" + pathways[i].destination;
+  if (num_classes > 0) out += ";classes=" + std::to_string(num_classes);
   return out;
 }
 
@@ -65,7 +66,15 @@ Architecture Architecture::parse(const std::string& text) {
       a.motif = parse_motif(value);
     else if (key == "preset")
       a.preset = value;
-    else if (key == "pathways") {
+    else if (key == "classes") {
+      try {
+        a.num_classes = std::stoll(value);
+      } catch (const std::exception&) {
+        a.num_classes = 0;
+      }
+      if (a.num_classes <= 0)
+        throw InputError("bad class count in architecture record '" + text + "'");
+    } else if (key == "pathways") {
       std::stringstream items(value);
       std::string item;
       while (std::getline(items, item, ',')) {
@@ -141,14 +150,18 @@ Chain alexnet_backbone(std::int64_t num_classes) {
 }
 
 // AlexNet's layout scaled down for 28×28 digits: 28 → 14 → 7 → 3 spatially.
-Chain mnist_backbone() {
+Chain mnist_backbone(std::int64_t num_classes) {
   using L = nn::AnyModule;
   auto pool = [] { return L(nn::MaxPool2d(nn::MaxPool2dOptions(2))); };
   auto features = in_order({L(conv(1, 16, 5, 1, 2)), L(nn::ReLU()), pool(),
                             L(conv(16, 32, 3, 1, 1)), L(nn::ReLU()), pool(),
                             L(conv(32, 48, 3, 1, 1)), L(nn::ReLU()), L(conv(48, 32, 3, 1, 1)),
                             L(nn::ReLU()), L(conv(32, 32, 3, 1, 1)), L(nn::ReLU()), pool()});
-  return alexnet_layout(features, 32, 3, 128, 0.1, 10);
+  return alexnet_layout(features, 32, 3, 128, 0.1, num_classes);
+}
+
+std::int64_t default_num_classes(const std::string& backbone) {
+  return backbone == "mnist" ? 10 : 1000;
 }
 
 std::vector<std::int64_t> probe_shape(const std::string& backbone) {
@@ -157,7 +170,8 @@ std::vector<std::int64_t> probe_shape(const std::string& backbone) {
 }
 
 LrmNet build(const Architecture& arch) {
-  Chain chain = arch.backbone == "mnist" ? mnist_backbone() : alexnet_backbone();
+  const auto classes = arch.num_classes > 0 ? arch.num_classes : default_num_classes(arch.backbone);
+  Chain chain = arch.backbone == "mnist" ? mnist_backbone(classes) : alexnet_backbone(classes);
   return LrmNet(chain, arch.pathways, arch.motif, probe_shape(arch.backbone));
 }
 

@@ -11,6 +11,7 @@
 #include "common/progress.hpp"
 #include "model/checkpoint.hpp"
 #include "model/labelled_data.hpp"
+#include "model/metadata.hpp"
 
 namespace lrm::model {
 namespace {
@@ -26,139 +27,176 @@ double one_cycle(double peak, double warmup, std::int64_t step, std::int64_t tot
   return peak * (1 + std::cos(M_PI * std::min(1.0, (t - rise) / fall))) / 2;
 }
 
-std::string join_classes(const std::vector<std::string>& classes) {
-  std::string out;
-  for (const auto& c : classes) out += (out.empty() ? "" : "\t") + c;
-  return out;
+void check_options(const TrainOptions& o) {
+  if (o.out.empty()) throw SettingError("out", "give the checkpoint path");
+  if (o.epochs < 1) throw SettingError("epochs", "must be at least 1");
+  if (o.batch_size < 1) throw SettingError("batch-size", "must be at least 1");
+  if (o.passes < 1) throw SettingError("num-passes", "must be at least 1");
+  if (!(o.lr > 0)) throw SettingError("lr", "must be positive");
+  if (o.label_smoothing < 0 || o.label_smoothing >= 1)
+    throw SettingError("label-smoothing", "must be in [0, 1)");
+  if (o.num_classes < 0) throw SettingError("num-classes", "must be at least 0");
+}
+
+// A training run: the network, its labelled data and the optimizer state.
+struct Run {
+  Architecture arch;
+  LrmNet net{nullptr};
+  std::string preprocess;            // preset recorded in the checkpoint
+  std::vector<std::string> classes;  // in output order
+  torch::Tensor X, Y;
+  int passes = 1;
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  std::vector<torch::Tensor> momentum;
+  int start_epoch = 0;
+  int resumed_after = -1;
+};
+
+Run plan(const TrainOptions& o, const stimuli::StimulusSet& set) {
+  Run r;
+  r.arch = preset(o.model);
+  r.classes = training_class_order(set.category_names());
+  const auto categories = static_cast<std::int64_t>(r.classes.size());
+  const auto outputs = o.num_classes > 0 ? o.num_classes : categories;
+  if (outputs < categories)
+    throw SettingError("num-classes", std::to_string(outputs) + " outputs cannot label the " +
+                                          std::to_string(categories) + " categories of " +
+                                          set.source());
+  if (outputs != default_num_classes(r.arch.backbone)) r.arch.num_classes = outputs;
+  torch::manual_seed(o.seed);
+  r.net = build(r.arch);
+  // Without feedback pathways every pass repeats pass 0, so only pass 0 is trained.
+  r.passes = r.arch.pathways.empty() ? 1 : o.passes;
+  r.preprocess = o.preprocess.empty() || o.preprocess == "model"
+                     ? backbone_preprocess(r.arch.backbone)
+                     : o.preprocess;
+  auto data = load_labelled(
+      set,
+      o.preprocessing ? o.preprocessing(r.preprocess) : stimuli::Preprocess::preset(r.preprocess),
+      r.classes);
+  r.X = torch::from_blob(data.images.data(), data.shape, torch::kFloat).clone();
+  r.Y = torch::tensor(data.labels, torch::kLong);
+  for (const auto& p : r.net->named_parameters()) {
+    r.params.emplace_back(p.key(), p.value());
+    r.momentum.push_back(torch::zeros_like(p.value()));
+  }
+  return r;
+}
+
+// Continues the checkpoint at `out` (same architecture and classes) after its last epoch.
+void resume(Run& r, const TrainOptions& o) {
+  if (!o.resume) return;
+  r.resumed_after = 0;
+  if (!std::filesystem::exists(o.out)) return;
+  auto ck = read_checkpoint(o.out);
+  if (!ck.architecture || ck.architecture->to_string() != r.arch.to_string())
+    throw SettingError("resume",
+                       "checkpoint " + o.out.string() + " is not a " + o.model + " training run");
+  if (ck.meta[kClassesKey] != join_class_names(r.classes))
+    throw SettingError("resume",
+                       "checkpoint " + o.out.string() + " was trained on other categories");
+  load_state_dict(*r.net, ck.state, o.out.string());
+  for (std::size_t i = 0; i < r.params.size(); ++i) {
+    auto it = ck.extra.find("momentum." + r.params[i].first);
+    if (it == ck.extra.end())
+      throw SettingError("resume", "checkpoint " + o.out.string() + " has no optimizer state");
+    r.momentum[i].copy_(it->second);
+  }
+  r.start_epoch = std::stoi(ck.meta["epoch"]);
+  r.resumed_after = r.start_epoch;
+}
+
+// SGD with momentum and weight decay (PyTorch's formulation).
+void sgd_step(Run& r, const TrainOptions& o, double lr) {
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < r.params.size(); ++i) {
+    auto& p = r.params[i].second;
+    if (!p.grad().defined()) continue;
+    auto g = p.grad() + o.weight_decay * p;
+    r.momentum[i].mul_(o.momentum).add_(g);
+    p.add_(r.momentum[i], -lr);
+  }
+}
+
+EpochRecord run_epoch(Run& r, const TrainOptions& o, int epoch) {
+  const auto n = r.Y.size(0);
+  const std::int64_t steps = (n + o.batch_size - 1) / o.batch_size;
+  // Seeds per epoch so that a resumed run continues exactly as an uninterrupted one.
+  torch::manual_seed(o.seed * 1000003 + static_cast<std::uint64_t>(epoch) + 1);
+  std::vector<std::int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(o.seed * 7919 + static_cast<std::uint64_t>(epoch));
+  std::shuffle(order.begin(), order.end(), rng);
+  auto perm = torch::tensor(order, torch::kLong);
+  auto ce = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing);
+  r.net->train();
+  Progress bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs), n, "images");
+  double loss_sum = 0, correct = 0;
+  for (std::int64_t s = 0; s < steps; ++s) {
+    check_interrupt();
+    auto idx = perm.slice(0, s * o.batch_size, std::min<std::int64_t>(n, (s + 1) * o.batch_size));
+    auto x = r.X.index_select(0, idx), y = r.Y.index_select(0, idx);
+    auto result = r.net->forward(x, r.passes);
+    torch::Tensor loss = torch::zeros({});
+    for (const auto& p : result.passes)
+      loss = loss + torch::nn::functional::cross_entropy(p.logits, y, ce);
+    loss = loss / static_cast<double>(r.passes);
+    const double batch_loss = loss.item<double>();
+    if (!std::isfinite(batch_loss))
+      throw InputError("training diverged: the loss is " + std::to_string(batch_loss) +
+                       " in epoch " + std::to_string(epoch + 1) + ", batch " +
+                       std::to_string(s + 1) + " of " + std::to_string(steps) +
+                       "; the checkpoint keeps the last finite epoch (a lower peak learning rate "
+                       "may help)");
+    r.net->zero_grad();
+    loss.backward();
+    const double lr = one_cycle(o.lr, o.warmup, epoch * steps + s, steps * o.epochs);
+    sgd_step(r, o, lr);
+    const auto b = idx.size(0);
+    loss_sum += batch_loss * static_cast<double>(b);
+    correct += result.passes.back().logits.argmax(1).eq(y).sum().item<double>();
+    bar.advance(b);
+    const double seen = static_cast<double>(std::min<std::int64_t>(n, (s + 1) * o.batch_size));
+    char note[96];
+    std::snprintf(note, sizeof note, "loss %.4f acc %.1f%% lr %.4f", loss_sum / seen,
+                  100 * correct / seen, lr);
+    bar.set_note(note);
+  }
+  bar.finish();
+  return {epoch + 1, o.epochs, r.passes - 1, loss_sum / static_cast<double>(n),
+          correct / static_cast<double>(n)};
+}
+
+void write_checkpoint(Run& r, const TrainOptions& o, const EpochRecord& e) {
+  std::map<std::string, std::string> meta{
+      {"epoch", std::to_string(e.epoch)},         {"epochs", std::to_string(o.epochs)},
+      {kClassesKey, join_class_names(r.classes)}, {kPreprocessKey, r.preprocess},
+      {"seed", std::to_string(o.seed)},           {"stimuli", o.stimuli},
+      {"loss", std::to_string(e.loss)},           {"train_accuracy", std::to_string(e.accuracy)}};
+  StateDict extra;
+  for (std::size_t i = 0; i < r.params.size(); ++i)
+    extra["momentum." + r.params[i].first] = r.momentum[i];
+  save_checkpoint(o.out, *r.net, r.arch, meta, extra);
 }
 
 }  // namespace
 
-TrainSummary train(const TrainOptions& o) {
-  if (o.out.empty()) throw InputError("--out: give the checkpoint path");
-  if (o.epochs < 1) throw InputError("--epochs must be at least 1");
-  if (o.batch_size < 1) throw InputError("--batch-size must be at least 1");
-  if (o.passes < 1) throw InputError("--passes must be at least 1");
-  if (!(o.lr > 0)) throw InputError("--lr must be positive");
-  if (o.label_smoothing < 0 || o.label_smoothing >= 1)
-    throw InputError("--label-smoothing must be in [0, 1)");
+TrainSummary train(const TrainOptions& o, const stimuli::StimulusSet& set) {
+  check_options(o);
   const auto started = std::chrono::steady_clock::now();
-
-  auto arch = preset(o.model);
-  torch::manual_seed(o.seed);
-  auto net = build(arch);
-  // Without feedback pathways every pass repeats pass 0, so only pass 0 is trained.
-  const int passes = arch.pathways.empty() ? 1 : o.passes;
-  const auto pre = !o.preprocess.empty()      ? o.preprocess
-                   : arch.backbone == "mnist" ? "mnist"
-                                              : "imagenet";
-  auto data = load_labelled(o.stimuli, o.split, pre);
-  const auto n = static_cast<std::int64_t>(data.labels.size());
-  auto X = torch::from_blob(data.images.data(), data.shape, torch::kFloat).clone();
-  auto Y = torch::tensor(data.labels, torch::kLong);
-  {
-    torch::NoGradGuard no_grad;
-    net->eval();
-    const auto outputs = net->forward(X.slice(0, 0, 1), 1).passes[0].logits.size(1);
-    if (outputs != static_cast<std::int64_t>(data.classes.size()))
-      throw InputError("model " + o.model + " has " + std::to_string(outputs) + " outputs but " +
-                       o.stimuli + " has " + std::to_string(data.classes.size()) + " categories");
-  }
-
-  std::vector<std::pair<std::string, torch::Tensor>> params;
-  for (const auto& p : net->named_parameters()) params.emplace_back(p.key(), p.value());
-  std::vector<torch::Tensor> momentum;
-  for (const auto& p : params) momentum.push_back(torch::zeros_like(p.second));
-
-  int start_epoch = 0;
-  if (o.resume && std::filesystem::exists(o.out)) {
-    auto ck = read_checkpoint(o.out);
-    if (!ck.architecture || ck.architecture->to_string() != arch.to_string())
-      throw InputError("--resume: checkpoint " + o.out.string() + " is not a " + o.model +
-                       " training run");
-    if (ck.meta["classes"] != join_classes(data.classes))
-      throw InputError("--resume: checkpoint " + o.out.string() +
-                       " was trained on other categories");
-    load_state_dict(*net, ck.state, o.out.string());
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      auto it = ck.extra.find("momentum." + params[i].first);
-      if (it == ck.extra.end())
-        throw InputError("--resume: checkpoint " + o.out.string() + " has no optimizer state");
-      momentum[i].copy_(it->second);
-    }
-    start_epoch = std::stoi(ck.meta["epoch"]);
-    std::printf("resuming %s after epoch %d\n", o.out.string().c_str(), start_epoch);
-  } else if (o.resume) {
-    std::printf("no checkpoint at %s; starting from epoch 1\n", o.out.string().c_str());
-  }
-
-  const std::int64_t steps_per_epoch = (n + o.batch_size - 1) / o.batch_size;
-  const std::int64_t total_steps = steps_per_epoch * o.epochs;
-  auto ce = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing);
+  auto r = plan(o, set);
+  resume(r, o);
   TrainSummary summary;
-  for (int epoch = start_epoch; epoch < o.epochs; ++epoch) {
-    // Seeds per epoch so that a resumed run continues exactly as an uninterrupted one.
-    torch::manual_seed(o.seed * 1000003 + static_cast<std::uint64_t>(epoch) + 1);
-    std::vector<std::int64_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 rng(o.seed * 7919 + static_cast<std::uint64_t>(epoch));
-    std::shuffle(order.begin(), order.end(), rng);
-    auto perm = torch::tensor(order, torch::kLong);
-    net->train();
-    Progress bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs), n,
-                 "images");
-    double loss_sum = 0, correct = 0;
-    for (std::int64_t s = 0; s < steps_per_epoch; ++s) {
-      check_interrupt();
-      auto idx = perm.slice(0, s * o.batch_size, std::min<std::int64_t>(n, (s + 1) * o.batch_size));
-      auto x = X.index_select(0, idx), y = Y.index_select(0, idx);
-      auto result = net->forward(x, passes);
-      torch::Tensor loss = torch::zeros({});
-      for (const auto& p : result.passes)
-        loss = loss + torch::nn::functional::cross_entropy(p.logits, y, ce);
-      loss = loss / static_cast<double>(passes);
-      net->zero_grad();
-      loss.backward();
-      const double lr = one_cycle(o.lr, o.warmup, epoch * steps_per_epoch + s, total_steps);
-      {
-        torch::NoGradGuard no_grad;
-        for (std::size_t i = 0; i < params.size(); ++i) {
-          auto& p = params[i].second;
-          if (!p.grad().defined()) continue;
-          auto g = p.grad() + o.weight_decay * p;
-          momentum[i].mul_(o.momentum).add_(g);
-          p.add_(momentum[i], -lr);
-        }
-      }
-      const auto b = idx.size(0);
-      loss_sum += loss.item<double>() * static_cast<double>(b);
-      correct += result.passes.back().logits.argmax(1).eq(y).sum().item<double>();
-      bar.advance(b);
-      const double seen = static_cast<double>(std::min<std::int64_t>(n, (s + 1) * o.batch_size));
-      char note[96];
-      std::snprintf(note, sizeof note, "loss %.4f acc %.1f%% lr %.4f", loss_sum / seen,
-                    100 * correct / seen, lr);
-      bar.set_note(note);
-    }
-    bar.finish();
-    summary.loss = loss_sum / static_cast<double>(n);
-    summary.accuracy = correct / static_cast<double>(n);
-    std::map<std::string, std::string> meta{{"epoch", std::to_string(epoch + 1)},
-                                            {"epochs", std::to_string(o.epochs)},
-                                            {"classes", join_classes(data.classes)},
-                                            {"preprocess", pre},
-                                            {"seed", std::to_string(o.seed)},
-                                            {"stimuli", o.stimuli},
-                                            {"loss", std::to_string(summary.loss)},
-                                            {"train_accuracy", std::to_string(summary.accuracy)}};
-    StateDict extra;
-    for (std::size_t i = 0; i < params.size(); ++i)
-      extra["momentum." + params[i].first] = momentum[i];
-    save_checkpoint(o.out, *net, arch, meta, extra);
-    std::printf("epoch %d/%d: loss %.4f, train accuracy (pass %d) %.2f%% -> %s\n", epoch + 1,
-                o.epochs, summary.loss, passes - 1, 100 * summary.accuracy, o.out.string().c_str());
-    std::fflush(stdout);
-    summary.epochs_done = epoch + 1;
+  summary.resumed_after = r.resumed_after;
+  summary.trained_passes = r.passes;
+  summary.classes = r.classes;
+  for (int epoch = r.start_epoch; epoch < o.epochs; ++epoch) {
+    const auto e = run_epoch(r, o, epoch);
+    write_checkpoint(r, o, e);
+    if (o.on_epoch) o.on_epoch(e);
+    summary.epochs_done = e.epoch;
+    summary.loss = e.loss;
+    summary.accuracy = e.accuracy;
   }
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -23,8 +23,9 @@ def check(name, ok, detail=""):
     failures += not ok
 
 
-def lrm(*args, expect=0):
-    r = subprocess.run([LRM, "--quiet", "--threads", "2", *args], capture_output=True, text=True, cwd=ROOT)
+def lrm(*args, expect=0, quiet=True):
+    r = subprocess.run([LRM, *(["--quiet"] if quiet else []), "--threads", "2", *args], capture_output=True,
+                       text=True, cwd=ROOT)
     if r.returncode != expect:
         print(r.stdout, r.stderr)
     return r
@@ -103,7 +104,7 @@ else:
     # Two epochs: with the default recipe the first is mostly spent leaving the initial plateau.
     r = lrm("train", "--model", "mnist-lrm", "--stimuli", mnist, "--epochs", "2", "--out", ck)
     check("train mnist-lrm 2 epochs", r.returncode == 0 and os.path.exists(ck), r.stderr.strip())
-    r = lrm("train", "--model", "mnist-lrm", "--stimuli", mnist, "--epochs", "2", "--out", ck, "--resume")
+    r = lrm("train", "--model", "mnist-lrm", "--stimuli", mnist, "--epochs", "2", "--out", ck, "--resume", quiet=False)
     check("resume after the last epoch has nothing left to do", r.returncode == 0 and "after epoch 2" in r.stdout)
     ev = os.path.join(tmp, "eval.h5")
     r = lrm("evaluate", "--weights", ck, "--stimuli", mnist, "--split", "test", "--out", ev)
