@@ -41,7 +41,7 @@ class Results:
     def __init__(self, path):
         self.path = path
         try:
-            self._file = h5netcdf.File(path, "r")
+            self._file = h5netcdf.File(path, "r", phony_dims="access")
         except OSError as e:
             raise ResultsError(f"results file {path} is not an HDF5 file: {e}") from e
         self._datasets = {}
@@ -93,7 +93,9 @@ class Results:
         """The group at `path` as an xarray Dataset."""
         if path not in self._datasets:
             try:
-                self._datasets[path] = xr.open_dataset(self.path, group=path, engine="h5netcdf")
+                # phony_dims: arrays without dimension scales (none that lrm writes) stay readable
+                self._datasets[path] = xr.open_dataset(self.path, group=path, engine="h5netcdf",
+                                                       phony_dims="access")
             except (OSError, ValueError, KeyError) as e:
                 raise ResultsError(f"{self.path}:{path} cannot be read as labelled arrays: {e}") \
                     from e
