@@ -8,6 +8,7 @@
 #include "cli/deprecation.hpp"
 #include "common/error.hpp"
 #include "compare/compare_file.hpp"
+#include "io/output_path.hpp"
 #include "io/results.hpp"
 
 namespace lrm::cli {
@@ -17,13 +18,14 @@ struct RsaArgs {
   std::string activations, brain, out, comparison = "spearman", model_rdm = "correlation",
                                        brain_rdm = "correlation", sessions = "average";
   std::vector<std::string> layers, passes;
-  bool noise_ceiling = false, squared = false, save_rdms = false;
+  bool noise_ceiling = false, squared = false, save_rdms = false, allow_partial = false;
   int bootstrap = 0;
 };
 
 struct EncodeArgs {
   std::string activations, brain, out, regression = "pls", stimulus_coord, category_coord;
   std::vector<std::string> layers, passes;
+  bool allow_partial = false;
   int pls_components = 25, splits = 10, halvings = 10;
   double test_fraction = 0.1;
 };
@@ -31,6 +33,7 @@ struct EncodeArgs {
 struct SimulateArgs {
   std::string activations, layer, out;
   int pass = 1;
+  bool allow_partial = false;
   compare::SimulationOptions sim;
 };
 
@@ -46,10 +49,12 @@ std::vector<int> pass_indices(const std::vector<std::string>& passes) {
 }
 
 void rsa(const RsaArgs& a, const Globals& g) {
+  io::check_output_is_not_an_input(a.out, {a.activations, a.brain});
   compare::RsaOptions o;
   o.activations = a.activations;
   o.layers = a.layers;
   o.passes = pass_indices(a.passes);
+  o.allow_partial = a.allow_partial;
   o.brain = a.brain;
   if (a.sessions != "average" && a.sessions != "separate")
     throw SettingError("sessions", "use average or separate, not '" + a.sessions + "'");
@@ -74,10 +79,12 @@ void rsa(const RsaArgs& a, const Globals& g) {
 }
 
 void encode(const EncodeArgs& a, const Globals& g) {
+  io::check_output_is_not_an_input(a.out, {a.activations, a.brain});
   compare::EncodeOptions o;
   o.activations = a.activations;
   o.layers = a.layers;
   o.passes = pass_indices(a.passes);
+  o.allow_partial = a.allow_partial;
   o.brain = a.brain;
   o.response_options.stimulus_coord = a.stimulus_coord;
   o.response_options.category_coord = a.category_coord;
@@ -98,10 +105,12 @@ void encode(const EncodeArgs& a, const Globals& g) {
 }
 
 void simulate(SimulateArgs a, const Globals& g) {
+  io::check_output_is_not_an_input(a.out, {a.activations});
   compare::SimulateOptions o;
   o.activations = a.activations;
   o.layer = a.layer;
   o.pass = a.pass;
+  o.allow_partial = a.allow_partial;
   o.simulation = a.sim;
   o.simulation.seed = g.seed;
   auto provenance = io::current_provenance(g.seed);
@@ -110,6 +119,12 @@ void simulate(SimulateArgs a, const Globals& g) {
   const auto line = compare::run_simulation(o, out.root());
   out.commit();
   print({line, "wrote " + a.out}, g);
+}
+
+void add_allow_partial(CLI::App* c, bool& allow_partial) {
+  c->add_flag("--allow-partial", allow_partial,
+              "Accept an activation file not marked complete (an interrupted extract) and use only "
+              "its complete rows; the result records how many");
 }
 
 // --layers and --passes (comma lists, repeatable); --layer and --pass are their old spellings.
@@ -145,6 +160,7 @@ void add_rsa(CLI::App* cmd, const Globals& g) {
   rc->add_option("--brain", r->brain, "Brain RDMs or responses (see above)")->required();
   rc->add_option("--out", r->out, "Result file (HDF5, written atomically)")->required();
   add_selection(rc, r->layers, r->passes);
+  add_allow_partial(rc, r->allow_partial);
   rc->add_option("--comparison", r->comparison,
                  "spearman, pearson, kendall_tau_a, kendall_tau_b, rho_a or cosine")
       ->capture_default_str();
@@ -188,6 +204,7 @@ void add_encode(CLI::App* cmd, const Globals& g) {
       ->required();
   ec->add_option("--out", e->out, "Result file (HDF5, written atomically)")->required();
   add_selection(ec, e->layers, e->passes);
+  add_allow_partial(ec, e->allow_partial);
   ec->add_option("--regression", e->regression,
                  "pls (sklearn PLSRegression, scale=False), ridge (per-target LOO penalty) or ols")
       ->capture_default_str();
@@ -225,6 +242,7 @@ void add_simulate(CLI::App* cmd, const Globals& g) {
   sc->add_option("--layer", s->layer, "Layer whose features drive the simulated neuroids")
       ->required();
   sc->add_option("--pass", s->pass, "Pass of that layer")->capture_default_str();
+  add_allow_partial(sc, s->allow_partial);
   sc->add_option("--out", s->out, "Output HDF5 (read it with --brain out.h5:/responses)")
       ->required();
   sc->add_option("--neuroids", s->sim.neuroids, "Simulated neuroids")

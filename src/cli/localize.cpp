@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/progress.hpp"
 #include "io/activation_file.hpp"
+#include "io/output_path.hpp"
 #include "io/results.hpp"
 #include "localizer/localize_file.hpp"
 
@@ -18,9 +19,11 @@ struct LocalizeOptions {
   std::string activations, target, out, test = "student", fdr = "by";
   std::vector<std::string> vs, layers, passes;
   double q = 0.05, ratio = 0.0;
+  bool allow_partial = false;
 };
 
 void localize(const LocalizeOptions& o, const Globals& g) {
+  io::check_output_is_not_an_input(o.out, {o.activations});
   localizer::FileOptions options;
   auto& a = options.analysis;
   if (o.target != "all") a.targets = {o.target};
@@ -30,6 +33,7 @@ void localize(const LocalizeOptions& o, const Globals& g) {
   a.q = o.q;
   if (o.ratio > 0.0) a.ratio = o.ratio;
   options.layers = o.layers;
+  options.allow_partial = o.allow_partial;
   for (const auto& p : o.passes) options.passes.push_back(io::parse_pass_index(p, "passes"));
 
   const auto rows =
@@ -88,6 +92,9 @@ void add_localize_command(CLI::App& app, const Globals& g) {
                   "Also require mean(target) >= RATIO x mean(other) against every other category "
                   "(e.g. 2; off by default)")
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--allow-partial", o->allow_partial,
+                "Accept an activation file not marked complete (an interrupted extract) and use "
+                "only its complete rows; the result records how many");
   cmd->add_option("--out", o->out, "Result file (HDF5, written atomically)")->required();
   cmd->callback([o, &g] { localize(*o, g); });
 }

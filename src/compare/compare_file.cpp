@@ -321,8 +321,9 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
       throw InputError("nothing to do: give activations, a noise ceiling, or both");
     return lines;
   }
-  const io::ActivationFile file(o.activations);
+  const io::ActivationFile file(o.activations, o.allow_partial);
   const auto models = file.select(o.layers, o.passes);
+  file.record_partial_rows(g);
   const RdmScoring scoring{o.comparison, o.squared, o.bootstrap, o.seed};
   std::vector<RdmScore> scores;
   std::vector<std::string> condition_ids;
@@ -467,7 +468,7 @@ std::string ceiling_line(const EncodingBenchmark& bench) {
 }  // namespace
 
 std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& root) {
-  const io::ActivationFile file(o.activations);
+  const io::ActivationFile file(o.activations, o.allow_partial);
   const auto models = file.select(o.layers, o.passes);
   auto responses = load_responses(o, file, models[0]);
   const bool stratified = !responses.categories.empty();
@@ -486,6 +487,7 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   }
   bar.finish();
   auto g = root.require_group("encoding");
+  file.record_partial_rows(g);
   write_encoding_settings(g, o, bench.responses(), stratified);
   write_encoding_scores(g, models, table, o.metric.splits, bench.responses().neuroid_ids);
   write_ceiling(g, bench);
@@ -494,7 +496,7 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
 }
 
 std::string run_simulation(const SimulateOptions& o, const h5::Group& root) {
-  const io::ActivationFile file(o.activations);
+  const io::ActivationFile file(o.activations, o.allow_partial);
   const auto lp = file.select({o.layer}, {o.pass}).at(0);
   const auto layer = load_layer(file, lp);
   FeatureMatrix x(layer.features.data(), layer.features.rows(), layer.features.cols());
@@ -511,6 +513,7 @@ std::string run_simulation(const SimulateOptions& o, const h5::Group& root) {
   char truth[32];
   std::snprintf(truth, sizeof truth, "%.17g", sim.true_ceiling);
   root.set_attr("simulated", std::string("1"));
+  file.record_partial_rows(root);
   root.set_attr("description",
                 std::string("SIMULATED recordings: softplus of a held-out random linear map of ") +
                     lp.label() + " features, Poisson spike counts per repetition");

@@ -39,6 +39,7 @@ struct RsaOptions {
   std::filesystem::path activations;  // empty: brain-only (noise ceiling)
   std::vector<std::string> layers;
   std::vector<int> passes;
+  bool allow_partial = false;  // read an unfinished activation file's complete rows
   std::string brain;
   BrainRdmOptions brain_options;
   stats::Correlation comparison = stats::Correlation::spearman;
@@ -56,6 +57,7 @@ struct EncodeOptions {
   std::filesystem::path activations;
   std::vector<std::string> layers;
   std::vector<int> passes;
+  bool allow_partial = false;
   std::string brain;
   io::ResponseOptions response_options;
   PredictivityOptions metric;
@@ -67,6 +69,7 @@ struct SimulateOptions {
   std::filesystem::path activations;
   std::string layer;
   int pass = 0;
+  bool allow_partial = false;
   SimulationOptions simulation;
 };
 // Writes /responses (presentation, neuroid) with stimulus_id and repetition coordinates, labelled

@@ -33,11 +33,21 @@ std::string layer_path(const std::string& layer) {
   return std::string("/") + activations_group + "/" + layer;
 }
 
-ActivationFile::ActivationFile(const std::filesystem::path& path)
+ActivationFile::ActivationFile(const std::filesystem::path& path, bool allow_partial)
     : file_(path, h5::File::Mode::read), path_string_(path.string()) {
   if (!file_.root().has_group(activations_group))
     throw InputError(path_string_ + " has no /" + activations_group +
                      " group (write one with lrm extract)");
+  const auto mark = file_.root().attr_number("complete");
+  if (!mark || *mark == 1) return;
+  if (!allow_partial)
+    throw SettingError("allow-partial", path_string_ +
+                                            " is not marked complete (an interrupted or unfinished "
+                                            "run); give this option to use only its complete rows");
+  const auto written = file_.root().group(activations_group).attr_number("rows_complete");
+  partial_rows_ = static_cast<std::int64_t>(written.value_or(0));
+  if (*partial_rows_ < 1)
+    throw InputError(path_string_ + " is not marked complete and holds no complete rows");
 }
 
 std::optional<std::string> ActivationFile::attr(const std::string& key) const {
@@ -46,6 +56,10 @@ std::optional<std::string> ActivationFile::attr(const std::string& key) const {
 
 bool ActivationFile::complete() const {
   return file_.root().attr_number("complete").value_or(0) == 1;
+}
+
+void ActivationFile::record_partial_rows(const h5::Group& g) const {
+  if (partial_rows_) g.set_attr("activations_partial_rows", *partial_rows_);
 }
 
 std::vector<std::string> ActivationFile::layers() const {
@@ -94,7 +108,9 @@ std::vector<std::string> ActivationFile::stimulus_ids(const std::string& layer) 
   const auto path = layer_path(layer) + "/stimulus";
   if (!h5::exists(file_, path))
     throw InputError(path_string_ + ": " + layer_path(layer) + " has no stimulus coordinate");
-  return h5::read_strings(file_, path);
+  auto ids = h5::read_strings(file_, path);
+  ids.resize(static_cast<std::size_t>(rows(static_cast<std::int64_t>(ids.size()))));
+  return ids;
 }
 
 bool ActivationFile::has_categories(const std::string& layer) const {
@@ -103,7 +119,9 @@ bool ActivationFile::has_categories(const std::string& layer) const {
 
 std::vector<std::string> ActivationFile::categories(const std::string& layer) const {
   if (!has_categories(layer)) return {};
-  return h5::read_strings(file_, layer_path(layer) + "/category");
+  auto category = h5::read_strings(file_, layer_path(layer) + "/category");
+  category.resize(static_cast<std::size_t>(rows(static_cast<std::int64_t>(category.size()))));
+  return category;
 }
 
 bool ActivationFile::has_unit_coordinate(const std::string& layer, const std::string& name,
@@ -128,7 +146,7 @@ ActivationShape ActivationFile::shape(const LayerPass& lp) const {
   if (s.size() != 2)
     throw InputError(where(path) + " has " + std::to_string(s.size()) +
                      " dimensions; activations are (stimulus, unit)");
-  return {static_cast<std::int64_t>(s[0]), static_cast<std::int64_t>(s[1])};
+  return {rows(static_cast<std::int64_t>(s[0])), static_cast<std::int64_t>(s[1])};
 }
 
 std::int64_t ActivationFile::chunk_rows(const LayerPass& lp) const {
@@ -142,9 +160,13 @@ std::int64_t ActivationFile::chunk_rows(const LayerPass& lp) const {
 }
 
 ActivationBlock ActivationFile::read(const LayerPass& lp) const {
-  auto a = h5::read_array<float>(file_, dataset_path(lp));
-  if (a.shape.empty())
+  const auto path = dataset_path(lp);
+  const auto stored = h5::dataset_shape(file_, path);
+  if (stored.empty())
     throw InputError(path_string_ + ":" + lp.label() + " is a scalar, not activations");
+  const auto n = static_cast<std::uint64_t>(rows(static_cast<std::int64_t>(stored[0])));
+  auto a =
+      partial_rows_ ? h5::read_rows<float>(file_, path, 0, n) : h5::read_array<float>(file_, path);
   return {static_cast<std::int64_t>(a.shape[0]), static_cast<std::int64_t>(a.row_size()),
           std::move(a.data)};
 }

@@ -7,6 +7,7 @@
 //   /activations/<layer>/stimulus              stimulus ids (dimension coordinate)
 //   /activations/<layer>/category              category per stimulus (auxiliary coordinate)
 //   /activations/<layer>/unit, channel, y, x   unit index and its position (C order over C x H x W)
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -51,8 +52,12 @@ struct ActivationBlock {
 // its names and checks live in one place; bad or missing parts are InputErrors naming the file.
 class ActivationFile {
  public:
-  // InputError when the file has no /activations group.
-  explicit ActivationFile(const std::filesystem::path& path);
+  // InputError when the file has no /activations group. A file the suite marked unfinished (root
+  // attribute complete = 0: an interrupted or running extract) is a SettingError of
+  // "allow-partial" unless `allow_partial`; then only the rows it recorded as written
+  // (/activations attribute rows_complete) are read. Files without the mark (users' own) are read
+  // whole.
+  explicit ActivationFile(const std::filesystem::path& path, bool allow_partial = false);
 
   const std::filesystem::path& path() const { return file_.path(); }
   const h5::File& h5() const { return file_; }
@@ -60,6 +65,11 @@ class ActivationFile {
   std::optional<std::string> attr(const std::string& key) const;
   // True when the root carries complete = 1 (io::ResultFile's mark of a finished file).
   bool complete() const;
+  // The rows read from an unfinished file (see the constructor); nullopt when rows are not limited.
+  std::optional<std::int64_t> partial_rows() const { return partial_rows_; }
+  // Records partial_rows() on a result group as the attribute activations_partial_rows, so that a
+  // result over part of the stimuli says so (nothing for files read whole).
+  void record_partial_rows(const h5::Group& g) const;
 
   // Layer groups, in the file's order.
   std::vector<std::string> layers() const;
@@ -95,8 +105,13 @@ class ActivationFile {
 
  private:
   std::string where(const std::string& path) const { return path_string_ + ":" + path; }
+  // The stimulus rows read: all `stored` rows, or the complete ones of an unfinished file.
+  std::int64_t rows(std::int64_t stored) const {
+    return partial_rows_ ? std::min(stored, *partial_rows_) : stored;
+  }
   h5::File file_;
   std::string path_string_;
+  std::optional<std::int64_t> partial_rows_;
 };
 
 }  // namespace lrm::io

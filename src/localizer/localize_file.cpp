@@ -226,7 +226,7 @@ void write_summary(const h5::Group& top, const std::vector<SummaryRow>& summary)
 
 std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::path& out,
                                       const FileOptions& options, io::Provenance provenance) {
-  const io::ActivationFile in(activations);
+  const io::ActivationFile in(activations, options.allow_partial);
   const auto plan = plan_layers(in, options);
 
   const auto& a = options.analysis;
@@ -239,6 +239,7 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
   top.set_attr("fdr", stats::fdr_method_names.name(a.fdr));
   top.set_attr("q", a.q);
   if (a.ratio) top.set_attr("ratio", *a.ratio);
+  in.record_partial_rows(top);
 
   std::int64_t total = 0;
   for (const auto& p : plan) total += static_cast<std::int64_t>(p.passes.size());

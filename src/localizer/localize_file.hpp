@@ -15,6 +15,7 @@ struct FileOptions {
   Options analysis;
   std::vector<std::string> layers;  // empty: every layer in the file
   std::vector<int> passes;          // empty: every pass of each layer
+  bool allow_partial = false;       // read an unfinished activation file's complete rows
 };
 
 struct SummaryRow {

@@ -4,6 +4,7 @@
 Usage: test_compare.py path/to/lrm   (run from the repository root)
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,9 +75,25 @@ with tempfile.TemporaryDirectory() as tmp:
             "--out", os.path.join(tmp, "bad.h5"))
     check("mismatched stimuli: exit 2 naming the missing ids", r.returncode == 2 and "missing in" in r.stderr, r.stderr.strip())
     check("no result file after an error", not os.path.exists(os.path.join(tmp, "bad.h5")))
-    r = run("compare", "rsa", "--activations", acts, "--layer", "nope", "--brain", f"{k2008}/92_brainRDMs.mat",
+    r = run("compare", "rsa", "--activations", acts, "--layers", "nope", "--brain", f"{k2008}/92_brainRDMs.mat",
             "--out", os.path.join(tmp, "bad.h5"))
     check("unknown layer: exit 2", r.returncode == 2 and "nope" in r.stderr, r.stderr.strip())
+    r = subprocess.run([lrm, "compare", "rsa", "--activations", acts, "--layer", "conv", "--pass", "1", "--brain",
+                        f"{k2008}/92_brainRDMs.mat", "--out", os.path.join(tmp, "old.h5")], capture_output=True, text=True)
+    check("old --layer/--pass spellings still work, with a note", r.returncode == 0 and "use --layers" in r.stderr
+          and "conv/pass1" in r.stdout and "fc/" not in r.stdout, r.stderr.strip())
+    r = run("compare", "rsa", "--activations", acts, "--brain", f"{k2008}/92_brainRDMs.mat", "--out", acts)
+    check("--out equal to an input: exit 2, one line", r.returncode == 2 and r.stderr.count("\n") == 1
+          and "--out" in r.stderr and os.path.getsize(acts) > 0, r.stderr.strip())
+    partial = os.path.join(tmp, "partial.h5")
+    shutil.copy(acts, partial)
+    with h5py.File(partial, "a") as f:
+        f.attrs["complete"] = 0
+        f["activations"].attrs["rows_complete"] = 60
+    r = run("compare", "rsa", "--activations", partial, "--brain", f"{k2008}/92_brainRDMs.mat", "--out",
+            os.path.join(tmp, "bad.h5"))
+    check("unfinished activation file refused: exit 2 naming --allow-partial",
+          r.returncode == 2 and "--allow-partial" in r.stderr, r.stderr.strip())
 
     sim = os.path.join(tmp, "sim.h5")
     r = run("compare", "simulate", "--activations", acts, "--layer", "conv", "--pass", "1", "--neuroids", "40",

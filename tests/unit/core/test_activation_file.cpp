@@ -125,3 +125,29 @@ TEST(ActivationFile, ReadsByRowsAndByUnitColumns) {
     for (int j = 0; j < 2; ++j) EXPECT_EQ(units.data[i * 2 + j], all.data[i * 6 + 4 + j]);
   EXPECT_TRUE(fails_naming([&] { f.read_units(lp, 5, 2); }, "outside"));
 }
+
+TEST(ActivationFile, AnUnfinishedFileIsReadOnlyUpToItsCompleteRowsWhenAllowed) {
+  const auto path = make_file();
+  {
+    h5::File f(path, h5::File::Mode::read_write);
+    f.root().set_attr("complete", std::int64_t{0});
+    f.root().group("activations").set_attr("rows_complete", std::int64_t{3});
+  }
+  EXPECT_THROW(io::ActivationFile{path}, SettingError);
+  {
+    const io::ActivationFile f(path, true);
+    EXPECT_EQ(f.partial_rows(), 3);
+    const io::LayerPass lp{"conv", 2};
+    EXPECT_EQ(f.shape(lp).stimuli, 3);
+    EXPECT_EQ(f.read(lp).rows, 3);
+    EXPECT_EQ(f.read(lp).data.size(), 18u);
+    EXPECT_EQ(f.read_units(lp, 0, 2).rows, 3);
+    EXPECT_EQ(f.stimulus_ids("conv").size(), 3u);
+    EXPECT_EQ(f.categories("conv").size(), 3u);
+  }
+  {
+    h5::File w(path, h5::File::Mode::read_write);
+    w.root().set_attr("complete", std::int64_t{1});
+  }
+  EXPECT_FALSE(io::ActivationFile(path).partial_rows());
+}

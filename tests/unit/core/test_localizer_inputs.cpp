@@ -125,3 +125,32 @@ TEST(LocalizerInputs, FileWithoutCategoriesIsRejectedAndResultsMapBackToUnits) {
   EXPECT_EQ(h5::read_array<std::int64_t>(f, "/localizer/summary/n_selective").data,
             (std::vector<std::int64_t>{1}));
 }
+
+TEST(LocalizerInputs, UnfinishedFileNeedsAllowPartialAndOnlyItsCompleteRowsAreUsed) {
+  const auto in = temp_path("partial_activations.h5");
+  {
+    h5::File f(in, h5::File::Mode::create_truncate);
+    f.root().set_attr("complete", std::int64_t{0});  // as io::ResultFile leaves an unfinished run
+    auto g = f.root().require_group("activations/conv");
+    f.root().group("activations").set_attr("rows_complete", std::int64_t{6});
+    h5::write_aux_coordinate(g, "category", "stimulus", category);
+    h5::write_array(g, "pass1", data, {8, 3}, {"stimulus", "unit"});
+  }
+  localizer::FileOptions options;
+  const auto out = temp_path("partial_results.h5");
+  try {
+    localizer::localize_file(in, out, options, {});
+    ADD_FAILURE() << "an unfinished file was accepted";
+  } catch (const SettingError& e) {
+    EXPECT_EQ(e.setting(), "allow-partial");
+  }
+  EXPECT_FALSE(fs::exists(out));
+  options.allow_partial = true;
+  options.analysis.targets = {"a"};
+  localizer::localize_file(in, out, options, {});
+  h5::File f(out, h5::File::Mode::read);
+  EXPECT_EQ(*f.root().group("localizer").attr_number("activations_partial_rows"), 6);
+  // Rows 6 and 7 (category c) were not written completely, so only b is compared.
+  EXPECT_EQ(h5::read_strings(f, "/localizer/conv/pass1/a/comparison"),
+            (std::vector<std::string>{"b"}));
+}
