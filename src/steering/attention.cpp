@@ -9,6 +9,7 @@
 #include "common/progress.hpp"
 #include "io/results.hpp"
 #include "localizer/localizer.hpp"
+#include "model/metadata.hpp"
 #include "stats/bootstrap.hpp"
 #include "steering/composites.hpp"
 #include "steering/sweep.hpp"
@@ -58,6 +59,7 @@ void check_options(const AttendOptions& o) {
   check_alphas({o.alpha}, "steer-strength");
   if (o.passes < 2)
     throw SettingError("num-passes", "must be at least 2 to steer (pass 0 is feed-forward)");
+  if (o.pass < -1) throw SettingError("pass", "must be ≥ 0 (or -1 for the last)");
   const int pass = o.pass < 0 ? o.passes - 1 : o.pass;
   if (pass >= o.passes)
     throw SettingError(
@@ -68,6 +70,11 @@ void check_options(const AttendOptions& o) {
   if (o.localizer_images < 2) throw SettingError("localizer-images", "must be at least 2");
   if (o.composites < 2) throw SettingError("composites", "must be at least 2");
   if (o.resamples < 1) throw SettingError("resamples", "must be at least 1");
+  check_memory(static_cast<double>(o.resamples) * 8, "resamples",
+               std::to_string(o.resamples) + " bootstrap resamples");
+  if (!(o.level > 0 && o.level < 1)) throw SettingError("level", "must lie in (0, 1)");
+  if (!(o.q > 0 && o.q < 1)) throw SettingError("q", "must lie in (0, 1)");
+  if (o.batch_size < 1) throw SettingError("batch-size", "must be at least 1");
 }
 
 // The images of a category left for blends: those the localizer does not use, unless reused.
@@ -123,6 +130,9 @@ Localized localize_units(model::LrmNetImpl& net, const stimuli::StimulusSet& set
   }
   auto acts = layer_outputs(net, set, rows, p, o.layer, o.localize_pass, o.batch_size, "localizer")
                   .contiguous();
+  if (const auto bad = first_nonfinite_row(acts, 0); bad >= 0)
+    throw InputError("layer " + o.layer + " of the model gives non-finite outputs on stimulus " +
+                     set.ids()[rows[bad]] + "; check the weights");
   Localized l;
   l.n_units = acts.size(1);
   localizer::Options lo;
@@ -150,15 +160,14 @@ Localized localize_units(model::LrmNetImpl& net, const stimuli::StimulusSet& set
 }
 
 // Prototypes of A and B: computed from all their exemplars, or read from a file.
-CategoryVectors attend_prototypes(model::LrmNetImpl& net, const stimuli::StimulusSet& set,
+CategoryVectors attend_prototypes(model::LoadedModel& model, const stimuli::StimulusSet& set,
                                   const stimuli::Preprocess& p, const AttendOptions& o,
                                   const AttendPlan& plan) {
+  auto& net = *model.net;
   if (o.prototypes.empty())
     return compute_prototypes(net, set, p, plan.source, o.prototype_pass, plan.unit_types,
                               o.batch_size);
-  std::vector<std::string> names;
-  for (const auto& [name, list] : plan.members) names.push_back(name);
-  ClassList classes{names, "the sorted categories of the stimulus set"};
+  ClassList classes{model::class_names(model, set), "the model's class names"};
   const auto width =
       layer_outputs(net, set, {plan.images_a[0]}, p, plan.source, 0, 1, "probe").size(1);
   auto prototypes = read_category_vectors(o.prototypes, classes, width);
@@ -205,6 +214,13 @@ stats::AttentionTrials run_blends(model::LrmNetImpl& net, const stimuli::Stimulu
         torch::stack({proto_a.expand({B, proto_a.size(0)}), proto_b.expand({B, proto_b.size(0)})});
     c.alpha = {o.alpha, o.alpha};
     auto r = sweep_shared(net, torch::stack(blends), c, sweep);
+    auto bad = first_nonfinite_row(r.layer_unsteered, 0);
+    if (bad < 0) bad = first_nonfinite_row(r.layer_steered, 1);
+    if (bad >= 0)
+      throw InputError("layer " + o.layer + " of the model gives non-finite outputs on blend " +
+                       std::to_string(first + bad) + " (stimuli " +
+                       ids[plan.images_a[first + bad]] + " and " + ids[plan.images_b[first + bad]] +
+                       "); check the weights");
     auto steered =
         torch::matmul(r.layer_steered, units.unit_mean).to(torch::kDouble).contiguous();  // K×B×2
     auto plain =
@@ -292,7 +308,7 @@ AttendResult run_attend(model::LoadedModel& model, const stimuli::StimulusSet& s
                      set.source() +
                      " for blends beside the localizer images; use fewer localizer images or "
                      "reuse them");
-  const auto prototypes = attend_prototypes(net, set, p, o, plan);
+  const auto prototypes = attend_prototypes(model, set, p, o, plan);
   const auto trials = run_blends(net, set, p, o, plan, units, prototypes);
   AttendResult result{o.layer,
                       plan.pass,

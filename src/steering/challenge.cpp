@@ -81,8 +81,19 @@ void check_options(const SteerOptions& o, const stimuli::StimulusSet& set) {
   if (o.vector_pass < 0 || o.vector_pass >= o.passes)
     throw SettingError("vector-pass", "must lie in 0.." + std::to_string(o.passes - 1));
   if (o.batch_size < 1) throw SettingError("batch-size", "must be at least 1");
+  if (o.max_rows < 1) throw SettingError("max-rows", "must be at least 1");
   if (o.resamples < 1) throw SettingError("resamples", "must be at least 1");
+  if (!(o.level > 0 && o.level < 1)) throw SettingError("level", "must lie in (0, 1)");
+  if (o.triplets.count < 1) throw SettingError("composites", "must be at least 1");
   if (set.size() == 0) throw InputError("stimulus set " + set.source() + " is empty");
+  // Per trial (composite × condition × role): its top-1 class, 3 outputs and its outcome.
+  const double trials = static_cast<double>(o.triplets.count) *
+                        (2 + static_cast<double>(o.types.size() * o.alphas.size())) *
+                        static_cast<double>(o.targets.size());
+  check_memory(trials * 28 + static_cast<double>(o.triplets.count) * 256, "composites",
+               "the trial tables of " + std::to_string(o.triplets.count) + " composites");
+  check_memory(static_cast<double>(o.resamples) * 8, "resamples",
+               std::to_string(o.resamples) + " bootstrap resamples");
 }
 
 // The steered source layer: given, or the model's last layer; it must send a feedback pathway.
@@ -122,7 +133,14 @@ SteerPlan plan_steer(model::LoadedModel& model, const stimuli::StimulusSet& set,
         : SettingError("vectors", "a vectors file is given but the types do not include file");
   std::tie(plan.width, plan.outputs) =
       widths(*model.net, load_image(set, 0, p).unsqueeze(0), plan.source);
-  plan.classes = parse_classes(o.classes, model::class_names(model, set), plan.outputs);
+  plan.classes = o.classes.empty()
+                     ? ClassList{model::class_names(model, set), "the model's class names"}
+                     : parse_classes(o.classes, set.categories(), plan.outputs);
+  // Outputs are read at the class indices, so every class must be an output.
+  if (static_cast<std::int64_t>(plan.classes.names.size()) > plan.outputs)
+    throw SettingError("classes", "the model has " + std::to_string(plan.outputs) +
+                                      " outputs but " + plan.classes.origin + " give " +
+                                      std::to_string(plan.classes.names.size()) + " classes");
   if (plan.has_type(VectorKind::one_hot) && plan.width != plan.outputs)
     throw SettingError("types", "one-hot needs the steering source to be the output layer (" +
                                     plan.source + " has " + std::to_string(plan.width) +
@@ -272,6 +290,19 @@ void compare_naive(model::LrmNetImpl& net, const torch::Tensor& input, const Con
   }
 }
 
+// InputError naming the first composite of the batch whose outputs hold a NaN or infinity.
+void check_finite(const SweepResult& res, const stimuli::StimulusSet& set, const SteerPlan& plan,
+                  std::int64_t first) {
+  auto b = first_nonfinite_row(res.pass0, 0);
+  if (b < 0) b = first_nonfinite_row(res.unsteered, 0);
+  if (b < 0) b = first_nonfinite_row(res.steered, 1);
+  if (b < 0) return;
+  const auto& t = plan.triplets[first + b];
+  throw InputError("the model's outputs on composite " + std::to_string(first + b) + " (stimuli " +
+                   set.ids()[t.image1] + " and " + set.ids()[t.image2] +
+                   ") are not finite; check the weights");
+}
+
 // Top-1 classes and the outputs of the three roles' classes of composites first..first+B−1.
 void record_batch(const SweepResult& res, const SteerPlan& plan,
                   const std::vector<std::string>& cat, std::int64_t first, std::int64_t B,
@@ -349,6 +380,7 @@ ChallengeRun run_challenge(model::LrmNetImpl& net, const stimuli::StimulusSet& s
     const auto t0 = Clock::now();
     const auto res = sweep_shared(net, input, cond, sweep);
     run.shared_s += seconds_since(t0);
+    check_finite(res, set, plan, first);
     if (o.check_naive) compare_naive(net, input, cond, sweep, res, run);
     record_batch(res, plan, cat, first, B, run.trials);
     bar.advance(B);

@@ -1,6 +1,7 @@
 #include "steering/sweep.hpp"
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 
 namespace lrm::steering {
 namespace {
@@ -64,6 +65,7 @@ SweepResult sweep_shared(model::LrmNetImpl& net, const torch::Tensor& input, con
       std::max<std::int64_t>(1, o.max_rows / std::max<std::int64_t>(B, 1));
   std::vector<torch::Tensor> logits, layers;
   for (std::int64_t k0 = 0; k0 < K; k0 += per_call) {
+    check_interrupt();
     const auto kc = std::min(per_call, K - k0);
     const auto rows = torch::arange(B, torch::kLong).repeat({kc});
     model::Steering s;
@@ -105,6 +107,7 @@ SweepResult sweep_naive(model::LrmNetImpl& net, const torch::Tensor& input, cons
   }
   std::vector<torch::Tensor> logits, layers;
   for (std::int64_t k = 0; k < c.size(); ++k) {
+    check_interrupt();
     auto s = model::Steering::make(c.source, c.vectors[k], c.alpha[k]);
     auto r = net.forward(input, o.passes, &s, record);
     logits.push_back(r.passes.back().logits);

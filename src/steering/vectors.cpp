@@ -1,7 +1,10 @@
 #include "steering/vectors.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -38,8 +41,9 @@ ClassList parse_classes(const std::string& text, const std::vector<std::string>&
                         std::int64_t outputs) {
   ClassList c;
   if (text.empty()) {
-    c.names = set_categories;
-    c.origin = "the model's class names";
+    std::set<std::string> distinct(set_categories.begin(), set_categories.end());
+    c.names.assign(distinct.begin(), distinct.end());
+    c.origin = "the sorted categories of the stimulus set";
   } else if (text[0] == '@') {
     std::ifstream in(text.substr(1));
     if (!in) throw SettingError("classes", "cannot read " + text.substr(1));
@@ -267,12 +271,31 @@ std::vector<double> symmetric_gains(const std::vector<std::string>& elements) {
   return gains;
 }
 
+void check_memory(double bytes, const std::string& setting, const std::string& what) {
+  const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  if (bytes > memory) {
+    char text[160];
+    std::snprintf(text, sizeof text, "%s need about %.3g GB, more than this machine's %.3g GB",
+                  what.c_str(), bytes / 1e9, memory / 1e9);
+    throw SettingError(setting, text);
+  }
+}
+
+std::int64_t first_nonfinite_row(const torch::Tensor& t, std::int64_t row_dim) {
+  auto bad = torch::isfinite(t).logical_not();
+  if (bad.dim() > 1) bad = bad.transpose(0, row_dim).flatten(1).any(1);
+  if (!bad.any().item<bool>()) return -1;
+  return bad.to(torch::kInt).argmax().item<std::int64_t>();
+}
+
 void check_alphas(const std::vector<double>& alphas, const std::string& setting) {
   if (alphas.empty()) throw SettingError(setting, "give at least one gain α");
   for (double a : alphas)
-    if (!(a > 0) || !std::isfinite(a))
-      throw SettingError(setting, "α = " + std::to_string(a) +
-                                      " must be a finite number > 0 (it multiplies σ− and σ+)");
+    if (!(a > 0) || !std::isfinite(a)) {
+      char text[96];
+      std::snprintf(text, sizeof text, "α = %g must be a finite number > 0", a);
+      throw SettingError(setting, std::string(text) + " (it multiplies σ− and σ+)");
+    }
 }
 
 }  // namespace lrm::steering

@@ -95,6 +95,12 @@ std::pair<double, double> parse_gain(const std::string& text);
 // steer-strength naming an element with α− ≠ α+.
 std::vector<double> symmetric_gains(const std::vector<std::string>& elements);
 
+// SettingError of `setting` when `bytes` (what it makes the run hold: `what`) exceed this machine's
+// memory, before any work starts.
+void check_memory(double bytes, const std::string& setting, const std::string& what);
+// The first row (over dimension `row_dim`) of `t` holding a NaN or infinity, or −1.
+std::int64_t first_nonfinite_row(const torch::Tensor& t, std::int64_t row_dim);
+
 // α must be finite and > 0 (it multiplies σ− and σ+); SettingError of `setting` otherwise.
 void check_alphas(const std::vector<double>& alphas, const std::string& setting);
 

@@ -140,6 +140,18 @@ c.bad_input("alpha 0", steer + ["--steer-strength", "1,0"], "--steer-strength")
 c.bad_input("alpha negative (attend)", ["attend", *model, "--stimuli", digits, "--attend", "1,2", "--layer",
                                         "features.9", "--steer-strength=-1", "--out", c.path("bad.h5")],
             "--steer-strength")
+c.bad_input("gain NaN", steer + ["--steer-strength", "nan"], "--steer-strength")
+c.bad_input("gain with unequal alpha-:alpha+", steer + ["--steer-strength", "1:2"], "--steer-strength")
+c.bad_input("composites that cannot fit in memory", steer + ["--composites", "100000000"], "--composites")
+c.bad_input("confidence level outside (0, 1)", steer + ["--level", "1.5"], "--level")
+c.bad_input("no resamples", steer + ["--resamples", "0"], "--resamples")
+c.bad_input("one pass cannot steer", steer + ["--num-passes", "1"], "--num-passes")
+c.bad_input("unknown rate correction", steer + ["--correction", "laplace"], "--correction")
+attend = ["attend", *model, "--stimuli", digits, "--layer", "features.9", "--out", c.path("bad.h5")]
+c.bad_input("attend the same category twice", attend + ["--attend", "1,1"], "--attend")
+c.bad_input("attend with FDR level NaN", attend + ["--attend", "1,2", "--q", "nan"], "--q")
+c.bad_input("prototypes of pass -1", ["prototypes", *model, "--stimuli", digits, "--pass", "-1", "--out",
+                                      c.path("bad.h5")], "--pass")
 c.bad_input("fewer than 3 categories", steer + ["--categories", "0,1"], "3 distinct categories")
 with h5py.File(c.path("wide.h5"), "w") as f:
     f["v"] = np.ones((4, 12), np.float32)

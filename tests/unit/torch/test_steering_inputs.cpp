@@ -3,6 +3,7 @@
 // categories without exemplars.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -163,4 +164,31 @@ TEST(SteeringVectors, PrototypesRoundTripAndBadFiles) {
   EXPECT_EQ(rows.categories, classes.names);
   EXPECT_THROW(read_category_vectors(plain.string() + ":/clip", parse_classes("a,b", {}, 10), 10),
                InputError);
+}
+
+TEST(SteeringVectors, GainsAreOneOrTwoNumbersAndEqualForExperiments) {
+  EXPECT_EQ(parse_gain("2.5"), (std::pair<double, double>{2.5, 2.5}));
+  EXPECT_EQ(parse_gain("1:3"), (std::pair<double, double>{1, 3}));
+  EXPECT_EQ(symmetric_gains({"1", "2:2"}), (std::vector<double>{1, 2}));
+  for (const char* bad : {"", "x", "1:", ":1", "1:2:3", "2a"})
+    EXPECT_THROW(parse_gain(bad), SettingError) << bad;
+  try {
+    symmetric_gains({"1:2"});
+    FAIL() << "unequal gains accepted";
+  } catch (const SettingError& e) {
+    EXPECT_EQ(e.setting(), "steer-strength");
+  }
+  EXPECT_THROW(check_alphas({std::nan("")}, "steer-strength"), SettingError);
+}
+
+TEST(SteeringVectors, FirstNonFiniteRowAndMemoryCheck) {
+  auto t = torch::zeros({3, 4, 2});
+  EXPECT_EQ(first_nonfinite_row(t, 1), -1);
+  t[2][1][0] = NAN;
+  t[0][3][1] = INFINITY;
+  EXPECT_EQ(first_nonfinite_row(t, 0), 0);
+  EXPECT_EQ(first_nonfinite_row(t, 1), 1);
+  EXPECT_EQ(first_nonfinite_row(torch::tensor({1.0, std::nan("")}), 0), 1);
+  EXPECT_NO_THROW(check_memory(1e6, "composites", "tables"));
+  EXPECT_THROW(check_memory(1e18, "composites", "tables"), SettingError);
 }
