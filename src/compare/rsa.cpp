@@ -133,7 +133,10 @@ RdmScore score_rdm(const Eigen::MatrixXd& model, const std::vector<Eigen::Matrix
   for (Eigen::Index i = 0; i < s.r.size(); ++i)
     s.r[i] = compare_rdms(model, brain[static_cast<std::size_t>(i)], scoring.comparison);
   if (!s.r.allFinite()) throw InputError(what + ": the comparison is undefined (a constant RDM)");
-  s.mean = scoring.squared ? s.r.array().square().mean() : s.r.mean();
+  // Summed in order, first brain RDM to last, so the mean does not depend on vectorisation.
+  for (Eigen::Index i = 0; i < s.r.size(); ++i)
+    s.mean += scoring.squared ? s.r[i] * s.r[i] : s.r[i];
+  s.mean /= static_cast<double>(s.r.size());
   s.to_mean_rdm = compare_rdms(model, brain_mean, scoring.comparison);
   if (scoring.bootstrap <= 0) return s;
   s.stimuli =
