@@ -5,8 +5,6 @@
 #include <vector>
 
 #include "cli/command.hpp"
-#include "common/error.hpp"
-#include "common/progress.hpp"
 #include "io/activation_file.hpp"
 #include "io/output_path.hpp"
 #include "io/results.hpp"
@@ -21,6 +19,31 @@ struct LocalizeOptions {
   double q = 0.05, ratio = 0.0;
   bool allow_partial = false;
 };
+
+// One note per layer and pass whose NaN/inf activations were left out of their units' tests.
+void print_nonfinite_notes(const std::vector<localizer::SummaryRow>& rows) {
+  std::string last;
+  for (const auto& row : rows) {
+    const std::string where = row.layer + " pass" + std::to_string(row.pass);
+    if (where != last && row.n_nonfinite > 0)
+      std::fprintf(stderr,
+                   "lrm: note: localize %s: %lld NaN/inf activations in %lld units were left out "
+                   "of those units' tests\n",
+                   where.c_str(), static_cast<long long>(row.n_nonfinite),
+                   static_cast<long long>(row.n_units_nonfinite));
+    last = where;
+  }
+}
+
+void print_counts(const std::vector<localizer::SummaryRow>& rows) {
+  std::printf("%-24s %5s %-16s %10s %10s %9s\n", "layer", "pass", "target", "units", "selective",
+              "fraction");
+  for (const auto& row : rows)
+    std::printf("%-24s %5d %-16s %10lld %10lld %8.3f%%\n", row.layer.c_str(), row.pass,
+                row.target.c_str(), static_cast<long long>(row.n_units),
+                static_cast<long long>(row.n_selective),
+                100.0 * static_cast<double>(row.n_selective) / static_cast<double>(row.n_units));
+}
 
 void localize(const LocalizeOptions& o, const Globals& g) {
   io::check_output_is_not_an_input(o.out, {o.activations});
@@ -38,25 +61,9 @@ void localize(const LocalizeOptions& o, const Globals& g) {
 
   const auto rows =
       localizer::localize_file(o.activations, o.out, options, io::current_provenance(g.seed));
-  std::string last;
-  for (const auto& row : rows) {
-    const std::string where = row.layer + " pass" + std::to_string(row.pass);
-    if (where != last && row.n_nonfinite > 0)
-      std::fprintf(stderr,
-                   "lrm localize: %s: %lld NaN/inf activations in %lld units were left out of "
-                   "those units' tests\n",
-                   where.c_str(), static_cast<long long>(row.n_nonfinite),
-                   static_cast<long long>(row.n_units_nonfinite));
-    last = where;
-  }
   if (g.quiet) return;
-  std::printf("%-24s %5s %-16s %10s %10s %9s\n", "layer", "pass", "target", "units", "selective",
-              "fraction");
-  for (const auto& row : rows)
-    std::printf("%-24s %5d %-16s %10lld %10lld %8.3f%%\n", row.layer.c_str(), row.pass,
-                row.target.c_str(), static_cast<long long>(row.n_units),
-                static_cast<long long>(row.n_selective),
-                100.0 * static_cast<double>(row.n_selective) / static_cast<double>(row.n_units));
+  print_nonfinite_notes(rows);
+  print_counts(rows);
   std::printf("wrote %s\n", o.out.c_str());
 }
 
