@@ -18,8 +18,7 @@ int record_pass(const SweepOptions& o) {
 
 void check_conditions(const torch::Tensor& input, const Conditions& c) {
   if (c.vectors.dim() != 3 || c.vectors.size(0) != c.size() || c.vectors.size(1) != input.size(0))
-    throw std::invalid_argument(
-        "steering conditions: vectors must be K×B×D for K gains and B inputs");
+    throw InternalError("steering conditions: vectors must be K×B×D for K gains and B inputs");
 }
 
 model::Record record_of(const SweepOptions& o) {

@@ -99,6 +99,9 @@ out2 = c.path("steer2.h5")
 p = c.run("--seed", "5", "steer", *model, "--stimuli", digits, "--out", out2, "--composites", "40", "--alphas", "1,3",
           quiet=False)
 c.check("steer: the old --alphas still works, with a deprecation note", "deprecated" in p.stderr, p.stderr)
+p = c.run("--seed", "5", "steer", *model, "--stimuli", digits, "--out", c.path("quiet.h5"), "--composites", "10",
+          "--steer-strength", "1", "--passes", "2")
+c.check("steer --quiet prints no table and no note", p.stdout == "" and p.stderr == "", (p.stdout, p.stderr))
 with h5py.File(out, "r") as a, h5py.File(out2, "r") as b:
     c.check("steer: same seed, same results", np.array_equal(a["steering/top1"][:], b["steering/top1"][:])
             and np.array_equal(a["steering/a_prime_ci"][:], b["steering/a_prime_ci"][:]))
