@@ -2,6 +2,8 @@
 // into /activations/<layer>/pass<k>[/steer-<name>] (README "Activations").
 #include "extract/extract.hpp"
 
+#include <cstdio>
+
 #include "cli/command.hpp"
 #include "cli/stimulus_options.hpp"
 
@@ -39,7 +41,8 @@ void add_extract_command(CLI::App& app, const Globals& globals) {
   cmd->add_option("--steer-vector", o->x.steering.vector_spec,
                   "file.h5:/dataset: D or 1×D (one vector for all stimuli) or N×D (one row per "
                   "stimulus)");
-  cmd->add_option("--steer-strength", o->strength, "Gain α on σ−/σ+: one value or neg,pos")
+  cmd->add_option("--steer-strength", o->strength,
+                  "Gain α on σ−/σ+: a (both) or a-:a+ (negative, positive entries)")
       ->capture_default_str();
   cmd->add_option("--steer-mix", o->x.steering.mix, "Mixing weight w (kept ← w·v + (1−w)·kept)")
       ->capture_default_str();
@@ -53,20 +56,27 @@ void add_extract_command(CLI::App& app, const Globals& globals) {
   cmd->add_flag("--resume", o->x.resume,
                 "Continue <out>.partial of an interrupted run after its last complete batch");
   cmd->add_option("--out", o->x.out, "Output HDF5 file")->required();
-  cmd->callback([o, cmd, &globals] {
-    o->x.passes = extract::parse_passes(o->passes, "--passes");
+  cmd->callback([o, &globals] {
+    o->x.passes = extract::parse_passes(o->passes, "passes");
+    if (o->strength.find(',') != std::string::npos && !globals.quiet)
+      std::fprintf(stderr,
+                   "lrm: note: --steer-strength a-,a+ is deprecated here; use --steer-strength "
+                   "a-:a+\n");
     std::tie(o->x.steering.strength_neg, o->x.steering.strength_pos) =
-        extract::parse_strength(o->strength, "--steer-strength");
+        extract::parse_strength(o->strength, "steer-strength");
     o->x.seed = globals.seed;
     o->x.stimuli = o->stimuli.spec;
-    const bool preset_given = cmd->count("--preprocess") > 0;
-    o->x.preprocessing = [o, preset_given](const std::string& model_preset) {
-      auto s = o->stimuli;
-      if (!preset_given || s.preprocess == "model") s.preprocess = model_preset;
-      return s.preprocessing();
-    };
+    o->x.preprocessing = o->stimuli.for_model();
     auto set = o->stimuli.open();
-    extract::run_extraction(o->x, *set);
+    const auto summary = extract::run_extraction(o->x, *set);
+    if (globals.quiet) return;
+    const auto out = o->x.out.string();
+    if (summary.already_complete)
+      std::fprintf(stderr, "lrm extract: %s is already complete; nothing to resume\n", out.c_str());
+    if (summary.nothing_to_resume)
+      std::fprintf(stderr,
+                   "lrm extract: no %s.partial to resume; started from the first stimulus\n",
+                   out.c_str());
   });
 }
 

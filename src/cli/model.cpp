@@ -10,17 +10,21 @@ namespace lrm::cli {
 void add_model_command(CLI::App& app, const Globals& /*globals*/) {
   auto* model = app.add_subcommand("model", "Describe LRM networks");
   model->require_subcommand(1);
-  auto* info = model->add_subcommand(
-      "info", "Layers with output shapes, feedback pathways and parameter counts of a preset or checkpoint");
+  auto* info = model->add_subcommand("info",
+                                     "Layers with output shapes, feedback pathways and parameter "
+                                     "counts of a preset or checkpoint");
   struct Options {
     std::string model, weights, input_size;
   };
   auto o = std::make_shared<Options>();
   info->add_option("model", o->model,
-                   "Preset (alexnet, alexnet-lrm1/2/3, mnist-lrm, mnist-lrm-additive, mnist-ff) or a suite checkpoint")
+                   "Preset (alexnet, alexnet-lrm1/2/3, mnist-lrm, mnist-lrm-additive, mnist-ff) or "
+                   "a suite checkpoint")
       ->required();
-  info->add_option("--weights", o->weights, "Checkpoint to load into the preset (e.g. a published .pth)");
-  info->add_option("--input-size", o->input_size, "Input size: N (N×N) or HxW, e.g. 224 or 224x448 (default: the model's)");
+  info->add_option("--weights", o->weights,
+                   "Checkpoint to load into the preset (e.g. a published .pth)");
+  info->add_option("--input-size", o->input_size,
+                   "Input size: N (N×N) or HxW, e.g. 224 or 224x448 (default: the model's)");
   info->callback([o] {
     int h = 0, w = 0;
     if (!o->input_size.empty()) {
@@ -31,12 +35,14 @@ void add_model_command(CLI::App& app, const Globals& /*globals*/) {
       } catch (const std::exception&) {
         h = 0;
       }
-      if (h <= 0 || w <= 0) throw InputError("--input-size: '" + o->input_size + "' is not N or HxW");
+      if (h <= 0 || w <= 0)
+        throw InputError("--input-size: '" + o->input_size + "' is not N or HxW");
     }
     std::fputs(model::model_info(o->model, o->weights, h, w).c_str(), stdout);
   });
 
-  auto* bench = model->add_subcommand("bench", "Time no-grad forward calls (random weights and inputs)");
+  auto* bench =
+      model->add_subcommand("bench", "Time no-grad forward calls (random weights and inputs)");
   struct BenchOptions {
     std::string model = "alexnet-lrm3";
     int batch = 16, passes = 2, repeats = 5;
@@ -45,11 +51,12 @@ void add_model_command(CLI::App& app, const Globals& /*globals*/) {
   bench->add_option("model", b->model, "Preset")->capture_default_str();
   bench->add_option("--batch-size", b->batch, "Images per call")->capture_default_str();
   bench->add_option("--passes", b->passes, "Passes per call")->capture_default_str();
-  bench->add_option("--repeats", b->repeats, "Timed calls (the median is printed)")->capture_default_str();
+  bench->add_option("--repeats", b->repeats, "Timed calls (the median is printed)")
+      ->capture_default_str();
   bench->callback([b] {
     const double s = model::benchmark_forward(b->model, b->batch, b->passes, b->repeats);
-    std::printf("%s batch %d, %d passes: %.4f s per call (median of %d)\n", b->model.c_str(), b->batch, b->passes, s,
-                b->repeats);
+    std::printf("%s batch %d, %d passes: %.4f s per call (median of %d)\n", b->model.c_str(),
+                b->batch, b->passes, s, b->repeats);
   });
 }
 

@@ -4,28 +4,15 @@
 
 #include "common/error.hpp"
 #include "common/threads.hpp"
+#include "io/activation_file.hpp"
 
 namespace lrm::extract {
-namespace {
-
-const char* output_kind(Output o) {
-  switch (o) {
-    case Output::pre_modulation:
-      return "pre-modulation";
-    case Output::modulation:
-      return "modulation";
-    default:
-      return "output";
-  }
-}
-
-}  // namespace
 
 ActivationWriter::ActivationWriter(h5::File& file, std::vector<LayerRequest> requests,
                                    std::vector<int> passes, std::vector<Condition> conditions,
                                    const stimuli::StimulusSet& set, std::uint64_t batch_rows)
     : file_(file),
-      activations_(file.root().require_group("activations")),
+      activations_(file.root().require_group(io::activations_group)),
       requests_(std::move(requests)),
       passes_(std::move(passes)),
       conditions_(std::move(conditions)),
@@ -38,9 +25,7 @@ std::size_t ActivationWriter::index(std::size_t request, std::size_t pass,
 }
 
 std::string ActivationWriter::dataset_name(std::size_t pass, std::size_t condition) const {
-  const auto p = "pass" + std::to_string(passes_[pass]);
-  const auto& name = conditions_[condition].name;
-  return name.empty() ? p : p + "/steer-" + name;
+  return io::activation_dataset_name(passes_[pass], conditions_[condition].name);
 }
 
 void ActivationWriter::create(const WriteJob& first) {
@@ -60,7 +45,7 @@ void ActivationWriter::create(const WriteJob& first) {
     }
     auto g = activations_.require_group(req.name);
     g.set_attr("layer", req.layer);
-    g.set_attr("output", std::string(output_kind(req.output)));
+    g.set_attr("output", output_kinds.name(req.output));
     std::string unit_shape;
     for (std::size_t d = 1; d < sizes.size(); ++d)
       unit_shape += (d > 1 ? "," : "") + std::to_string(sizes[d]);
@@ -78,7 +63,7 @@ void ActivationWriter::create(const WriteJob& first) {
         opts.coordinates = {"category", "channel", "y", "x"};
         opts.attrs = {{"pass", std::to_string(passes_[p])}};
         if (!cond.name.empty()) {
-          g.require_group("pass" + std::to_string(passes_[p]));
+          g.require_group(io::pass_dataset_name(passes_[p]));
           opts.attrs.push_back({"condition", cond.name});
           opts.attrs.push_back({"steering", cond.describe()});
         }

@@ -3,7 +3,6 @@
 #include <hdf5.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <sstream>
@@ -14,7 +13,7 @@
 #include "common/progress.hpp"
 #include "extract/activation_writer.hpp"
 #include "extract/bounded_queue.hpp"
-#include "extract/layers.hpp"
+#include "io/activation_file.hpp"
 #include "io/h5.hpp"
 #include "io/results.hpp"
 #include "model/checkpoint.hpp"
@@ -23,10 +22,29 @@
 namespace lrm::extract {
 namespace {
 
+void check_pass_range(int pass, const std::string& setting) {
+  if (pass >= model::kMaxPasses)
+    throw SettingError(setting, "pass " + std::to_string(pass) +
+                                    " is beyond the most a run computes (" +
+                                    std::to_string(model::kMaxPasses - 1) + ")");
+}
+
 struct Batch {
   std::size_t first = 0, count = 0;
   std::vector<float> data;
   std::vector<std::int64_t> shape;
+};
+
+// Everything the run computes, decided before the first batch.
+struct ExtractionPlan {
+  model::LoadedModel model;
+  std::vector<LayerRequest> requests;
+  std::vector<Condition> conditions;
+  stimuli::Preprocess preprocess;
+  model::Record record;
+  int n_passes = 1;           // passes the model runs (the highest requested + 1)
+  bool shared_pass0 = false;  // pass 0 runs once for all conditions (none steers it)
+  std::string signature;
 };
 
 // The model: a preset and/or checkpoint, or a chain-style TorchScript module (no feedback) whose
@@ -34,9 +52,9 @@ struct Batch {
 model::LoadedModel load_extraction_model(const ExtractOptions& o, const stimuli::StimulusSet& set) {
   if (o.torchscript.empty()) return model::load_model(o.model, o.weights, o.seed);
   if (!o.model.empty() || !o.weights.empty())
-    throw InputError(
-        "--torchscript excludes --model and --weights (the TorchScript file holds "
-        "the weights)");
+    throw SettingError("torchscript",
+                       "excludes a model preset and weights (the TorchScript file holds the "
+                       "weights)");
   auto pre =
       o.preprocessing ? o.preprocessing("imagenet") : stimuli::Preprocess::preset("imagenet");
   std::vector<std::int64_t> shape;
@@ -59,10 +77,10 @@ std::string join(const std::vector<std::string>& v, const char* sep = ",") {
 }
 
 // Everything that decides the file's contents; --resume continues only a run with the same one.
-std::string run_signature(const ExtractOptions& o, const model::LoadedModel& m,
-                          const stimuli::StimulusSet& set, const stimuli::Preprocess& pre,
-                          const std::vector<LayerRequest>& requests,
-                          const std::vector<Condition>& conditions) {
+std::string run_signature(const ExtractOptions& o, const ExtractionPlan& plan,
+                          const stimuli::StimulusSet& set) {
+  const auto& m = plan.model;
+  const auto& pre = plan.preprocess;
   std::ostringstream s;
   s << "model=" << m.description << "; architecture=" << m.architecture.to_string()
     << "; weights=" << o.weights << o.torchscript << "; seed=" << (o.weights.empty() ? o.seed : 0)
@@ -71,27 +89,79 @@ std::string run_signature(const ExtractOptions& o, const model::LoadedModel& m,
   for (float v : pre.mean) s << "," << v;
   for (float v : pre.std) s << "," << v;
   std::vector<std::string> names;
-  for (const auto& r : requests) names.push_back(r.name);
+  for (const auto& r : plan.requests) names.push_back(r.name);
   s << "; layers=" << join(names) << "; passes=";
   for (int p : o.passes) s << p << " ";
   s << "; steer-source=" << o.steering.source << " first-pass=" << o.steering.first_pass;
-  for (const auto& c : conditions) s << "; condition " << c.name << ": " << c.describe();
+  for (const auto& c : plan.conditions) s << "; condition " << c.name << ": " << c.describe();
   return s.str();
+}
+
+ExtractionPlan plan_extraction(const ExtractOptions& o, const stimuli::StimulusSet& set) {
+  ExtractionPlan plan;
+  plan.model = load_extraction_model(o, set);
+  auto& net = *plan.model.net;
+  plan.requests = resolve_layers(o.layers, net);
+  if (o.passes.back() > 0 && net.pathways().empty())
+    throw SettingError("passes", "pass " + std::to_string(o.passes.back()) +
+                                     " is beyond the model's: " + plan.model.description +
+                                     " has no feedback pathways, so it has pass 0 only");
+  plan.conditions = make_conditions(o.steering, o.conditions, net, set.size());
+  const auto model_preset = model::preprocess_preset(plan.model);
+  plan.preprocess =
+      o.preprocessing ? o.preprocessing(model_preset) : stimuli::Preprocess::preset(model_preset);
+  plan.record = record_for(plan.requests);
+  plan.n_passes = o.passes.back() + 1;
+  plan.shared_pass0 = plan.conditions.size() > 1 && !o.steering.first_pass;
+  plan.signature = run_signature(o, plan, set);
+  return plan;
 }
 
 // Checks a partial file left by an interrupted run; returns the rows to continue after.
 std::uint64_t resume_point(io::ResultFile& out, const std::string& signature) {
   auto root = out.root();
-  if (!root.has_group("activations"))
-    throw InputError("--resume: " + io::ResultFile::partial_path(out.final_path()).string() +
-                     " holds no activations; run again without --resume");
-  auto g = root.group("activations");
+  const auto partial = io::ResultFile::partial_path(out.final_path()).string();
+  if (!root.has_group(io::activations_group))
+    throw SettingError("resume", partial + " holds no activations; run again without resuming");
+  auto g = root.group(io::activations_group);
   const auto previous = g.attr_string("extract_signature").value_or("");
   if (previous != signature)
-    throw InputError("--resume: " + io::ResultFile::partial_path(out.final_path()).string() +
-                     " was started with other options (" + previous +
-                     "); run again without --resume or with the same options");
+    throw SettingError("resume", partial + " was started with other options (" + previous +
+                                     "); run again without resuming or with the same options");
   return static_cast<std::uint64_t>(g.attr_number("rows_complete").value_or(0));
+}
+
+// The output: the partial file of an interrupted run (continued after `start` rows) or a new one.
+std::unique_ptr<io::ResultFile> open_output(const ExtractOptions& o, const ExtractionPlan& plan,
+                                            const stimuli::StimulusSet& set, std::uint64_t& start,
+                                            ExtractSummary& summary) {
+  const auto partial = io::ResultFile::partial_path(o.out);
+  start = 0;
+  if (o.resume && std::filesystem::exists(partial)) {
+    std::unique_ptr<io::ResultFile> out;
+    try {
+      out = std::make_unique<io::ResultFile>(io::ResultFile::resume(o.out));
+    } catch (const InputError& e) {
+      throw SettingError("resume", "cannot reopen " + partial.string() + " (" + e.what() +
+                                       "); delete it and run again without resuming");
+    }
+    start = resume_point(*out, plan.signature);
+    summary.resumed_rows = start;
+    return out;
+  }
+  summary.nothing_to_resume = o.resume;
+  io::ModelInputs in;
+  in.model = plan.model.description;
+  in.architecture = plan.model.architecture.to_string();
+  in.weights = {o.weights, o.torchscript};
+  in.stimuli = o.stimuli;
+  in.stimuli_checksum = set.checksum();
+  in.extra["steering_source"] = o.steering.source;
+  auto out = std::make_unique<io::ResultFile>(o.out, io::model_provenance(o.seed, in));
+  auto g = out->root().require_group(io::activations_group);
+  g.set_attr("extract_signature", plan.signature);
+  g.set_attr("batch_size", static_cast<std::int64_t>(o.batch_size));
+  return out;
 }
 
 // Runs `body` on a thread; its exception is kept for the caller to rethrow after join().
@@ -122,96 +192,43 @@ class Worker {
   std::thread thread_;
 };
 
-}  // namespace
-
-std::vector<int> parse_passes(const std::string& text, const std::string& option) {
-  std::vector<int> out;
-  std::stringstream items(text);
-  std::string item;
-  while (std::getline(items, item, ',')) {
-    std::size_t used = 0;
-    int v = -1;
-    try {
-      v = std::stoi(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
+// The arrays of one batch: every requested layer in every requested pass and condition.
+WriteJob compute_batch(ExtractionPlan& plan, const ExtractOptions& o, Batch& b,
+                       const ActivationWriter& writer) {
+  auto& net = *plan.model.net;
+  const bool shared = plan.shared_pass0;
+  auto x = torch::from_blob(b.data.data(), b.shape, torch::kFloat);
+  WriteJob job;
+  job.first = b.first;
+  job.count = b.count;
+  job.arrays.resize(writer.dataset_count());
+  model::ForwardResult pass0;
+  if (shared) pass0 = net.forward(x, 1, nullptr, plan.record);
+  for (std::size_t k = 0; k < plan.conditions.size(); ++k) {
+    const auto& condition = plan.conditions[k];
+    model::Steering steering;
+    if (condition.steered()) steering = batch_steering(condition, o.steering, b.first, b.count);
+    const auto* s = condition.steered() ? &steering : nullptr;
+    auto result = shared && plan.n_passes > 1
+                      ? net.forward_from(pass0.state, x, plan.n_passes, s, plan.record)
+                  : shared ? pass0
+                           : net.forward(x, plan.n_passes, s, plan.record);
+    for (std::size_t p = 0; p < o.passes.size(); ++p) {
+      const auto& pass = shared && o.passes[p] == 0 ? pass0.passes[0]
+                                                    : result.passes[o.passes[p] - (shared ? 1 : 0)];
+      for (std::size_t r = 0; r < plan.requests.size(); ++r)
+        job.arrays[writer.index(r, p, k)] = select_output(pass, plan.requests[r]);
     }
-    if (used == 0 || used != item.size() || v < 0)
-      throw InputError(option + ": '" + item + "' is not a pass index (0, 1, ...)");
-    out.push_back(v);
   }
-  if (out.empty()) throw InputError(option + ": no passes given");
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  return job;
 }
 
-void run_extraction(const ExtractOptions& o, const stimuli::StimulusSet& set) {
-  if (o.batch_size < 1) throw InputError("--batch-size must be at least 1");
+// Loader → compute (this thread) → writer; queues of one or two batches bound the memory.
+void stream(ExtractionPlan& plan, const ExtractOptions& o, const stimuli::StimulusSet& set,
+            ActivationWriter& writer, std::uint64_t start) {
   const std::size_t n = set.size();
-  if (n == 0) throw InputError("stimulus set " + o.stimuli + " is empty");
-  if (o.passes.empty()) throw InputError("--passes: no passes given");
-
-  // A finished file is left alone by --resume (job scripts may rerun the same command).
-  const auto partial = io::ResultFile::partial_path(o.out);
-  if (o.resume && !std::filesystem::exists(partial) && io::is_complete(o.out)) {
-    std::fprintf(stderr, "lrm extract: %s is already complete; nothing to resume\n",
-                 o.out.string().c_str());
-    return;
-  }
-
-  auto loaded = load_extraction_model(o, set);
-  auto& net = loaded.net;
-  const auto requests = resolve_layers(o.layers, *net);
-  if (o.passes.back() > 0 && net->pathways().empty())
-    throw InputError("--passes: pass " + std::to_string(o.passes.back()) +
-                     " is beyond the model's: " + loaded.description +
-                     " has no feedback pathways, so it has pass 0 only");
-  const auto conditions = make_conditions(o.steering, o.conditions, *net, n);
-  const auto model_preset = model::preprocess_preset(loaded);
-  const auto pre =
-      o.preprocessing ? o.preprocessing(model_preset) : stimuli::Preprocess::preset(model_preset);
-  const int n_passes = o.passes.back() + 1;
-  const auto signature = run_signature(o, loaded, set, pre, requests, conditions);
-
-  std::unique_ptr<io::ResultFile> out;
-  std::uint64_t start = 0;
-  if (o.resume && std::filesystem::exists(partial)) {
-    try {
-      out = std::make_unique<io::ResultFile>(io::ResultFile::resume(o.out));
-    } catch (const InputError& e) {
-      throw InputError("--resume: cannot reopen " + partial.string() + " (" + e.what() +
-                       "); delete it and run again without --resume");
-    }
-    start = resume_point(*out, signature);
-  } else {
-    if (o.resume)
-      std::fprintf(stderr, "lrm extract: no %s to resume; starting from the first stimulus\n",
-                   partial.string().c_str());
-    auto prov = io::current_provenance(o.seed);
-    prov.inputs["model"] = loaded.description;
-    prov.inputs["architecture"] = loaded.architecture.to_string();
-    if (!o.weights.empty()) prov.inputs["weights_sha256"] = io::sha256_file(o.weights);
-    if (!o.torchscript.empty()) prov.inputs["weights_sha256"] = io::sha256_file(o.torchscript);
-    prov.inputs["stimuli"] = o.stimuli;
-    prov.inputs["stimuli_checksum"] = set.checksum();
-    if (!o.steering.source.empty()) prov.inputs["steering_source"] = o.steering.source;
-    out = std::make_unique<io::ResultFile>(o.out, prov);
-    auto g = out->root().require_group("activations");
-    g.set_attr("extract_signature", signature);
-    g.set_attr("batch_size", static_cast<std::int64_t>(o.batch_size));
-  }
-
-  ActivationWriter writer(out->file(), requests, o.passes, conditions, set,
-                          static_cast<std::uint64_t>(o.batch_size));
-  if (start > 0) writer.reopen(start);
-
-  const auto record = record_for(requests);
-  const bool shared_pass0 = conditions.size() > 1 && !o.steering.first_pass;
   Progress bar("extract", static_cast<std::int64_t>(n), "images");
   bar.advance(static_cast<std::int64_t>(start));
-
-  // Loader → compute (this thread) → writer; queues of one or two batches bound the memory.
   BoundedQueue<Batch> loaded_batches(2);
   BoundedQueue<WriteJob> jobs(1);
   Worker loader([&] {
@@ -220,7 +237,7 @@ void run_extraction(const ExtractOptions& o, const stimuli::StimulusSet& set) {
         Batch b;
         b.first = first;
         b.count = std::min<std::size_t>(o.batch_size, n - first);
-        b.data = set.load_batch(first, b.count, pre, b.shape);
+        b.data = set.load_batch(first, b.count, plan.preprocess, b.shape);
         if (!loaded_batches.push(std::move(b))) return;
       }
     } catch (...) {
@@ -237,36 +254,12 @@ void run_extraction(const ExtractOptions& o, const stimuli::StimulusSet& set) {
       throw;
     }
   });
-
   try {
     torch::NoGradGuard no_grad;
     while (auto b = loaded_batches.pop()) {
       check_interrupt();
-      auto x = torch::from_blob(b->data.data(), b->shape, torch::kFloat);
-      WriteJob job;
-      job.first = b->first;
-      job.count = b->count;
-      job.arrays.resize(writer.dataset_count());
-      model::ForwardResult pass0;
-      if (shared_pass0) pass0 = net->forward(x, 1, nullptr, record);
-      for (std::size_t k = 0; k < conditions.size(); ++k) {
-        model::Steering steering;
-        if (conditions[k].steered())
-          steering = batch_steering(conditions[k], o.steering, b->first, b->count);
-        const auto* s = conditions[k].steered() ? &steering : nullptr;
-        auto result = shared_pass0 && n_passes > 1
-                          ? net->forward_from(pass0.state, x, n_passes, s, record)
-                      : shared_pass0 ? pass0
-                                     : net->forward(x, n_passes, s, record);
-        for (std::size_t p = 0; p < o.passes.size(); ++p) {
-          const auto& pass = shared_pass0 && o.passes[p] == 0
-                                 ? pass0.passes[0]
-                                 : result.passes[o.passes[p] - (shared_pass0 ? 1 : 0)];
-          for (std::size_t r = 0; r < requests.size(); ++r)
-            job.arrays[writer.index(r, p, k)] = select_output(pass, requests[r]);
-        }
-      }
-      if (!jobs.push(std::move(job))) break;  // the writer failed; its error is rethrown below
+      if (!jobs.push(compute_batch(plan, o, *b, writer)))
+        break;  // the writer failed; its error is rethrown below
       bar.advance(static_cast<std::int64_t>(b->count));
     }
   } catch (...) {
@@ -283,7 +276,45 @@ void run_extraction(const ExtractOptions& o, const stimuli::StimulusSet& set) {
   loader.rethrow();
   writing.rethrow();
   bar.finish();
+}
+
+}  // namespace
+
+std::vector<int> parse_passes(const std::string& text, const std::string& setting) {
+  std::vector<int> out;
+  std::stringstream items(text);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    out.push_back(io::parse_pass_index(item, setting));
+    check_pass_range(out.back(), setting);
+  }
+  if (out.empty()) throw SettingError(setting, "no passes given");
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+ExtractSummary run_extraction(const ExtractOptions& o, const stimuli::StimulusSet& set) {
+  if (o.batch_size < 1) throw SettingError("batch-size", "must be at least 1");
+  if (set.size() == 0) throw InputError("stimulus set " + o.stimuli + " is empty");
+  if (o.passes.empty()) throw SettingError("passes", "no passes given");
+  check_pass_range(o.passes.back(), "passes");
+  ExtractSummary summary;
+  // A finished file is left alone by --resume (job scripts may rerun the same command).
+  if (o.resume && !std::filesystem::exists(io::ResultFile::partial_path(o.out)) &&
+      io::is_complete(o.out)) {
+    summary.already_complete = true;
+    return summary;
+  }
+  auto plan = plan_extraction(o, set);
+  std::uint64_t start = 0;
+  auto out = open_output(o, plan, set, start, summary);
+  ActivationWriter writer(out->file(), plan.requests, o.passes, plan.conditions, set,
+                          static_cast<std::uint64_t>(o.batch_size));
+  if (start > 0) writer.reopen(start);
+  stream(plan, o, set, writer, start);
   out->commit();
+  return summary;
 }
 
 }  // namespace lrm::extract

@@ -31,9 +31,17 @@ struct ExtractOptions {
   std::filesystem::path out;
 };
 
-// Parses "0,1,2"; InputError naming `option` for anything else.
-std::vector<int> parse_passes(const std::string& text, const std::string& option);
+// Parses "0,1,2" (or "pass0,pass1"), sorted without duplicates; a SettingError of `setting`
+// otherwise.
+std::vector<int> parse_passes(const std::string& text, const std::string& setting);
 
-void run_extraction(const ExtractOptions& options, const stimuli::StimulusSet& set);
+// What a run did besides writing the file, for the caller to report.
+struct ExtractSummary {
+  bool already_complete = false;   // resume: the output was complete; nothing was done
+  bool nothing_to_resume = false;  // resume: no partial file; started from the first stimulus
+  std::uint64_t resumed_rows = 0;  // resume: rows the partial file already held
+};
+
+ExtractSummary run_extraction(const ExtractOptions& options, const stimuli::StimulusSet& set);
 
 }  // namespace lrm::extract

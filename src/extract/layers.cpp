@@ -7,16 +7,9 @@
 namespace lrm::extract {
 namespace {
 
-const char* suffix(Output o) {
-  switch (o) {
-    case Output::pre_modulation:
-      return ":pre";
-    case Output::modulation:
-      return ":F";
-    default:
-      return "";
-  }
-}
+// The suffix of a request's name after the layer's.
+const Names<Output> suffixes{
+    {"", Output::layer}, {":pre", Output::pre_modulation}, {":F", Output::modulation}};
 
 std::vector<LayerRequest> all_requests(model::LrmNetImpl& net) {
   const auto destinations = net.destinations();
@@ -25,18 +18,12 @@ std::vector<LayerRequest> all_requests(model::LrmNetImpl& net) {
     out.push_back({layer, layer, Output::layer});
     if (std::find(destinations.begin(), destinations.end(), layer) == destinations.end()) continue;
     for (auto o : {Output::pre_modulation, Output::modulation})
-      out.push_back({layer + suffix(o), layer, o});
+      out.push_back({layer + suffixes.name(o), layer, o});
   }
   return out;
 }
 
 }  // namespace
-
-std::vector<std::string> valid_layer_names(model::LrmNetImpl& net) {
-  std::vector<std::string> out;
-  for (const auto& r : all_requests(net)) out.push_back(r.name);
-  return out;
-}
 
 std::vector<LayerRequest> resolve_layers(const std::vector<std::string>& names,
                                          model::LrmNetImpl& net) {

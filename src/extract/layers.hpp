@@ -4,11 +4,16 @@
 #include <string>
 #include <vector>
 
+#include "common/names.hpp"
 #include "model/lrm_net.hpp"
 
 namespace lrm::extract {
 
 enum class Output { layer, pre_modulation, modulation };
+// What a request's arrays hold, as the file's `output` attribute says.
+inline const Names<Output> output_kinds{{"output", Output::layer},
+                                        {"pre-modulation", Output::pre_modulation},
+                                        {"modulation", Output::modulation}};
 
 struct LayerRequest {
   std::string name;   // as written in the file: features.8, features.8:pre, features.8:F
@@ -16,8 +21,6 @@ struct LayerRequest {
   Output output = Output::layer;
 };
 
-// Every name `--layers` accepts, in chain order (destinations followed by their :pre and :F).
-std::vector<std::string> valid_layer_names(model::LrmNetImpl& net);
 // Resolves names and `all` (every layer output plus every destination's :pre and :F), in chain
 // order without duplicates; InputError listing the valid names for an unknown one.
 std::vector<LayerRequest> resolve_layers(const std::vector<std::string>& names,

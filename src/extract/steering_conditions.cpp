@@ -8,40 +8,42 @@
 namespace lrm::extract {
 namespace {
 
-double parse_number(const std::string& text, const std::string& option) {
+double parse_number(const std::string& text, const std::string& setting,
+                    const std::string& context = "") {
   try {
     std::size_t used = 0;
     double v = std::stod(text, &used);
     if (used == text.size()) return v;
   } catch (const std::exception&) {
   }
-  throw InputError(option + ": '" + text + "' is not a number");
+  throw SettingError(setting, context + "'" + text + "' is not a number");
 }
 
-// The vectors of `spec` as 1×D or N×D rows (a 1-D dataset is one vector for all stimuli).
-torch::Tensor read_vectors(const std::string& spec, const std::string& option,
-                           std::size_t n_stimuli) {
+// The vectors of `spec` as 1×D or N×D rows (a 1-D dataset is one vector for all stimuli); errors
+// are SettingErrors of `setting`, their text starting with `context`.
+torch::Tensor read_vectors(const std::string& spec, const std::string& setting,
+                           const std::string& context, std::size_t n_stimuli) {
+  const auto fail = [&](const std::string& problem) {
+    return SettingError(setting, context + problem);
+  };
   auto [file, path] = h5::split_dataset_spec(spec);
-  if (path.empty()) throw InputError(option + " " + spec + ": give the dataset as file.h5:/path");
-  if (!std::filesystem::exists(file))
-    throw InputError(option + ": " + file.string() + " does not exist");
+  if (path.empty()) throw fail(spec + ": give the dataset as file.h5:/path");
+  if (!std::filesystem::exists(file)) throw fail(file.string() + " does not exist");
   h5::File f(file, h5::File::Mode::read);
-  if (!h5::exists(f, path))
-    throw InputError(option + ": " + file.string() + " has no dataset " + path);
+  if (!h5::exists(f, path)) throw fail(file.string() + " has no dataset " + path);
   auto a = h5::read_array<float>(f, path);
   std::vector<std::int64_t> shape(a.shape.begin(), a.shape.end());
   auto v = torch::from_blob(a.data.data(), shape, torch::kFloat).clone();
   if (v.dim() == 1) v = v.unsqueeze(0);
   if (v.dim() != 2)
-    throw InputError(option + " " + spec + " has " + std::to_string(v.dim()) +
-                     " dimensions; give D, 1×D (one vector for all stimuli) or N×D (one row per "
-                     "stimulus)");
+    throw fail(spec + " has " + std::to_string(v.dim()) +
+               " dimensions; give D, 1×D (one vector for all stimuli) or N×D (one row per "
+               "stimulus)");
   if (v.size(0) != 1 && v.size(0) != static_cast<std::int64_t>(n_stimuli))
-    throw InputError(option + " " + spec + " has " + std::to_string(v.size(0)) +
-                     " rows; give 1 row (one vector for all stimuli) or one row per stimulus (" +
-                     std::to_string(n_stimuli) + ")");
-  if (!torch::isfinite(v).all().item<bool>())
-    throw InputError(option + " " + spec + " contains NaN or infinite values");
+    throw fail(spec + " has " + std::to_string(v.size(0)) +
+               " rows; give 1 row (one vector for all stimuli) or one row per stimulus (" +
+               std::to_string(n_stimuli) + ")");
+  if (!torch::isfinite(v).all().item<bool>()) throw fail(spec + " contains NaN or infinite values");
   return v;
 }
 
@@ -59,19 +61,20 @@ std::string Condition::describe() const {
          " mix=" + number(mix);
 }
 
-std::pair<double, double> parse_strength(const std::string& text, const std::string& option) {
-  for (char sep : {',', ':'}) {
+std::pair<double, double> parse_strength(const std::string& text, const std::string& setting,
+                                         const std::string& context) {
+  for (char sep : {':', ','}) {
     auto cut = text.find(sep);
     if (cut != std::string::npos)
-      return {parse_number(text.substr(0, cut), option),
-              parse_number(text.substr(cut + 1), option)};
+      return {parse_number(text.substr(0, cut), setting, context),
+              parse_number(text.substr(cut + 1), setting, context)};
   }
-  double v = parse_number(text, option);
+  double v = parse_number(text, setting, context);
   return {v, v};
 }
 
 Condition parse_condition(const std::string& text, const SteeringOptions& defaults) {
-  const std::string option = "--condition " + text;
+  const std::string context = "'" + text + "': ";
   Condition c;
   c.strength_neg = defaults.strength_neg;
   c.strength_pos = defaults.strength_pos;
@@ -82,24 +85,26 @@ Condition parse_condition(const std::string& text, const SteeringOptions& defaul
   while (std::getline(items, item, ',')) {
     auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw InputError(option + ": expected name=file.h5:/vector[,alpha=A][,mix=W]");
+      throw SettingError("condition", context + "expected name=file.h5:/vector[,alpha=A][,mix=W]");
     const auto key = item.substr(0, eq), value = item.substr(eq + 1);
     if (first) {
       c.name = key;
       c.vector_spec = value;
       first = false;
     } else if (key == "alpha") {
-      std::tie(c.strength_neg, c.strength_pos) = parse_strength(value, option + " alpha");
+      std::tie(c.strength_neg, c.strength_pos) =
+          parse_strength(value, "condition", context + "alpha ");
     } else if (key == "mix") {
-      c.mix = parse_number(value, option + " mix");
+      c.mix = parse_number(value, "condition", context + "mix ");
     } else {
-      throw InputError(option + ": unknown setting '" + key + "' (alpha, mix)");
+      throw SettingError("condition", context + "unknown setting '" + key + "' (alpha, mix)");
     }
   }
-  if (c.name.empty()) throw InputError(option + ": the condition has no name");
+  if (c.name.empty()) throw SettingError("condition", context + "the condition has no name");
   for (char ch : c.name)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
-      throw InputError(option + ": condition names may hold letters, digits, '-', '_' and '.'");
+      throw SettingError("condition",
+                         context + "condition names may hold letters, digits, '-', '_' and '.'");
   return c;
 }
 
@@ -109,13 +114,13 @@ std::vector<Condition> make_conditions(const SteeringOptions& steering,
   std::vector<Condition> out;
   if (!condition_texts.empty()) {
     if (!steering.vector_spec.empty())
-      throw InputError(
-          "--steer-vector and --condition exclude each other; give the vector in "
-          "each --condition name=file.h5:/vector");
+      throw SettingError("condition",
+                         "excludes a single steering vector; give the vector in each condition "
+                         "(name=file.h5:/vector)");
     for (const auto& text : condition_texts) {
       auto c = parse_condition(text, steering);
       for (const auto& other : out)
-        if (other.name == c.name) throw InputError("--condition " + c.name + " is given twice");
+        if (other.name == c.name) throw SettingError("condition", c.name + " is given twice");
       out.push_back(std::move(c));
     }
   } else if (!steering.vector_spec.empty()) {
@@ -127,21 +132,21 @@ std::vector<Condition> make_conditions(const SteeringOptions& steering,
     out.push_back(std::move(c));
   } else {
     if (!steering.source.empty())
-      throw InputError("--steer-source needs --steer-vector or --condition");
+      throw SettingError("steer-source", "needs a steering vector or a condition");
     out.emplace_back();
     return out;
   }
   bool any_steered = false;
   for (auto& c : out) {
     if (c.vector_spec.empty() || c.vector_spec == "none") continue;
-    const std::string option = c.name.empty() ? "--steer-vector" : "--condition " + c.name;
-    c.vectors = read_vectors(c.vector_spec, option, n_stimuli);
+    c.vectors = c.name.empty() ? read_vectors(c.vector_spec, "steer-vector", "", n_stimuli)
+                               : read_vectors(c.vector_spec, "condition", c.name + ": ", n_stimuli);
     any_steered = true;
   }
   if (any_steered && steering.source.empty())
-    throw InputError(
-        "steering needs --steer-source (the layer whose kept output is replaced, e.g. "
-        "classifier.6)");
+    throw SettingError("steer-source",
+                       "steering needs the source layer whose kept output is replaced (e.g. "
+                       "classifier.6)");
   for (const auto& c : out) {
     if (!c.steered()) continue;
     auto s = batch_steering(c, steering, 0, 1);

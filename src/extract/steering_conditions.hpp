@@ -26,8 +26,10 @@ struct Condition {
   std::string describe() const;  // "vector=v.h5:/v alpha=3,3 mix=1"
 };
 
-// Parses "3" (both gains) or "2,3" (negative, positive gain); InputError naming `option` otherwise.
-std::pair<double, double> parse_strength(const std::string& text, const std::string& option);
+// Parses "3" (both gains) or "2:3" (negative, positive gain; the old "2,3" too); otherwise a
+// SettingError of `setting` whose text starts with `context`.
+std::pair<double, double> parse_strength(const std::string& text, const std::string& setting,
+                                         const std::string& context = "");
 // Parses "name=file.h5:/v[,alpha=3|alpha=2:3][,mix=0.5]" ("name=none": unsteered); the gain and mix
 // default to those of `defaults`.
 Condition parse_condition(const std::string& text, const SteeringOptions& defaults);

@@ -1,13 +1,11 @@
 #include "model/checkpoint.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
 #include "common/error.hpp"
-#include "model/info.hpp"
 #include "model/pth_reader.hpp"
 
 namespace lrm::model {
@@ -98,6 +96,16 @@ void load_state_dict(torch::nn::Module& net, const StateDict& state, const std::
     list("mis-shaped keys", misshaped);
     throw InputError(msg);
   }
+  // A NaN or infinity in the weights would make every output non-finite; name the first one.
+  std::vector<std::string> order;
+  for (const auto& p : net.named_parameters()) order.push_back(p.key());
+  for (const auto& b : net.named_buffers()) order.push_back(b.key());
+  for (const auto& key : order) {
+    const auto& t = state.at(key);
+    if (t.is_floating_point() && !torch::isfinite(t).all().item<bool>())
+      throw InputError("checkpoint " + source + ": parameter " + key +
+                       " holds NaN or infinite values");
+  }
   torch::NoGradGuard no_grad;
   for (auto& [key, t] : expected) t.copy_(state.at(key).reshape(t.sizes()).to(t.dtype()));
 }
@@ -167,50 +175,6 @@ LoadedModel load_model(const std::string& model, const std::string& weights, std
   out.meta = ck.meta;
   out.net->eval();
   return out;
-}
-
-}  // namespace lrm::model
-
-namespace lrm::model {
-
-std::string model_info(const std::string& model, const std::string& weights, int height,
-                       int width) {
-  std::string m = model, w = weights;
-  const auto presets = preset_names();
-  const bool is_preset = std::find(presets.begin(), presets.end(), model) != presets.end();
-  if (!is_preset && w.empty() && std::filesystem::exists(model)) {
-    w = model;
-    m.clear();
-  }
-  auto loaded = load_model(m, w, 0);
-  auto probe = loaded.net->probe();
-  if (height > 0) probe[1] = height;
-  if (width > 0) probe[2] = width;
-  return "model: " + loaded.description + "\narchitecture: " + loaded.architecture.to_string() +
-         "\n" + describe(*loaded.net, probe);
-}
-
-}  // namespace lrm::model
-
-namespace lrm::model {
-
-double benchmark_forward(const std::string& model, int batch, int passes, int repeats) {
-  if (batch < 1 || passes < 1 || repeats < 1)
-    throw InputError("benchmark: batch, passes and repeats must be ≥ 1");
-  auto loaded = load_model(model, "", 0);
-  auto shape = loaded.net->probe();
-  shape.insert(shape.begin(), batch);
-  auto x = torch::randn(shape);
-  torch::NoGradGuard no_grad;
-  loaded.net->forward(x, passes);
-  std::vector<double> times;
-  for (int r = 0; r < repeats; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    loaded.net->forward(x, passes);
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
 }
 
 }  // namespace lrm::model

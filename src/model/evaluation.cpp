@@ -46,7 +46,8 @@ io::Provenance provenance(const EvaluateOptions& o, const stimuli::StimulusSet& 
 
 void check_common(const EvaluateOptions& o) {
   if (o.weights.empty()) throw SettingError("weights", "give at least one checkpoint");
-  if (o.passes < 1) throw SettingError("num-passes", "must be at least 1");
+  if (o.passes < 1 || o.passes > kMaxPasses)
+    throw SettingError("num-passes", "must lie in 1.." + std::to_string(kMaxPasses));
   if (o.batch_size < 1) throw SettingError("batch-size", "must be at least 1");
   if (o.out.empty()) throw SettingError("out", "give the results file");
 }
@@ -214,7 +215,8 @@ Robustness robustness(const RobustnessOptions& o, const stimuli::StimulusSet& se
   if (o.epsilons.empty()) throw SettingError("epsilons", "give at least one value");
   for (double eps : o.epsilons)
     if (eps < 0) throw SettingError("epsilons", "values must be ≥ 0");
-  if (o.attack_pass < 0) throw SettingError("attack-pass", "must be ≥ 0");
+  if (o.attack_pass < 0 || o.attack_pass >= kMaxPasses)
+    throw SettingError("attack-pass", "must lie in 0.." + std::to_string(kMaxPasses - 1));
   Robustness r;
   r.models = o.weights;
   if (!o.baseline.empty() &&

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 
 namespace lrm::model {
 namespace {
@@ -126,10 +127,6 @@ void ChainImpl::train(bool on) {
   if (script_train_) script_train_(on);
 }
 
-bool ChainImpl::has_layer(const std::string& name) const {
-  return std::find(names_.begin(), names_.end(), name) != names_.end();
-}
-
 std::size_t ChainImpl::index_of(const std::string& name, const std::string& what) const {
   auto it = std::find(names_.begin(), names_.end(), name);
   if (it == names_.end())
@@ -143,16 +140,6 @@ torch::Tensor ChainImpl::run_layer(std::size_t i, torch::Tensor x) {
 }
 
 // ----------------------------------------------------------------------------------- helpers
-std::string to_string(Motif motif) {
-  return motif == Motif::multiplicative ? "multiplicative" : "additive";
-}
-
-Motif parse_motif(const std::string& text) {
-  if (text == "multiplicative") return Motif::multiplicative;
-  if (text == "additive") return Motif::additive;
-  throw InputError("unknown motif '" + text + "'; valid motifs: multiplicative, additive");
-}
-
 std::string pathway_module_name(const Pathway& p) {
   auto d = underscored(p.destination);
   return d + "_modulation.from_" + underscored(p.source) + "_to_" + d;
@@ -391,6 +378,8 @@ torch::Tensor LrmNetImpl::run_layers(std::size_t from, std::size_t to, torch::Te
                                      PassOutput& out, std::map<std::string, torch::Tensor>& kept) {
   const auto one = torch::ones({});
   for (std::size_t i = from; i < to; ++i) {
+    // A forward call of many passes on a large batch can take minutes; Ctrl-C stops it here.
+    check_interrupt();
     x = feedforward_->run_layer(i, x);
     const auto& name = feedforward_->layer_names()[i];
     torch::Tensor F;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "common/names.hpp"
+
 namespace lrm::model {
 
 // ---------------------------------------------------------------------------------------------
@@ -29,7 +31,6 @@ class ChainImpl : public torch::nn::Module {
 
   const std::vector<std::string>& layer_names() const { return names_; }
   std::size_t size() const { return names_.size(); }
-  bool has_layer(const std::string& name) const;
   // Index of a layer; throws InputError naming it and listing the valid names.
   std::size_t index_of(const std::string& name, const std::string& what = "layer") const;
   // Runs layer i (flattening first where the chain says so).
@@ -50,8 +51,12 @@ TORCH_MODULE(Chain);
 
 // ---------------------------------------------------------------------------------------------
 enum class Motif { multiplicative, additive };
-std::string to_string(Motif motif);
-Motif parse_motif(const std::string& text);  // "multiplicative" | "additive"
+// The most passes a command runs: each pass is a full forward call, and a model keeps every pass's
+// recorded outputs.
+inline constexpr int kMaxPasses = 1000;
+
+inline const Names<Motif> motif_names{{"multiplicative", Motif::multiplicative},
+                                      {"additive", Motif::additive}};
 
 struct Pathway {
   std::string source;       // output of any layer (a ReLU, MaxPool, Linear, ...)

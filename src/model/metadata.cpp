@@ -42,8 +42,7 @@ std::vector<std::string> class_names(const LoadedModel& model, const stimuli::St
   if (static_cast<std::int64_t>(names.size()) > outputs)
     throw InputError("model " + model.description + " has " + std::to_string(outputs) +
                      " outputs, fewer than the " + std::to_string(names.size()) +
-                     " categories of stimulus set " + set.source() +
-                     "; it cannot label them");
+                     " categories of stimulus set " + set.source() + "; it cannot label them");
   return names;
 }
 

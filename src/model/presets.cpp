@@ -44,7 +44,7 @@ std::string shape_text(const std::vector<std::int64_t>& s, std::size_t from) {
 }  // namespace
 
 std::string Architecture::to_string() const {
-  std::string out = "backbone=" + backbone + ";motif=" + model::to_string(motif) +
+  std::string out = "backbone=" + backbone + ";motif=" + motif_names.name(motif) +
                     ";preset=" + preset + ";pathways=";
   for (std::size_t i = 0; i < pathways.size(); ++i)
     out += (i ? "," : "") + pathways[i].source + ">" + pathways[i].destination;
@@ -63,7 +63,7 @@ Architecture Architecture::parse(const std::string& text) {
     if (key == "backbone")
       a.backbone = value;
     else if (key == "motif")
-      a.motif = parse_motif(value);
+      a.motif = motif_names.parse(value, "motif");
     else if (key == "preset")
       a.preset = value;
     else if (key == "classes") {
@@ -207,7 +207,7 @@ std::string describe(LrmNetImpl& net, const std::vector<std::int64_t>& input_sha
         << std::setw(16) << shape_text(result.passes[0].layers.at(name).sizes().vec(), 1) << n
         << "\n";
   }
-  out << "\npathways (" << to_string(net.motif()) << " motif):";
+  out << "\npathways (" << motif_names.name(net.motif()) << " motif):";
   if (net.pathways().empty()) out << " none";
   out << "\n";
   auto lrm = net.named_children();

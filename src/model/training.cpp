@@ -31,7 +31,8 @@ void check_options(const TrainOptions& o) {
   if (o.out.empty()) throw SettingError("out", "give the checkpoint path");
   if (o.epochs < 1) throw SettingError("epochs", "must be at least 1");
   if (o.batch_size < 1) throw SettingError("batch-size", "must be at least 1");
-  if (o.passes < 1) throw SettingError("num-passes", "must be at least 1");
+  if (o.passes < 1 || o.passes > kMaxPasses)
+    throw SettingError("num-passes", "must lie in 1.." + std::to_string(kMaxPasses));
   if (!(o.lr > 0)) throw SettingError("lr", "must be positive");
   if (o.label_smoothing < 0 || o.label_smoothing >= 1)
     throw SettingError("label-smoothing", "must be in [0, 1)");

@@ -127,7 +127,7 @@ for sig in (signal.SIGINT, signal.SIGKILL):
     if r.returncode == 0:
         c.check(f"{sig.name}: resumed file equals a straight run", same(datasets(out), reference))
 
-r = c.run(*run_args, "--out", straight, "--resume", check=False)
+r = c.run(*run_args, "--out", straight, "--resume", check=False, quiet=False)
 c.check("--resume of a complete file does nothing", r.returncode == 0 and "already complete" in r.stderr, r.stderr)
 p = subprocess.Popen([c.lrm, "--quiet", *run_args, "--out", c.path("changed.h5")], stderr=subprocess.PIPE)
 while p.poll() is None and (not os.path.exists(c.path("changed.h5.partial"))

@@ -183,7 +183,7 @@ TEST(Extract, BadInputIsNamed) {
   o.conditions = {"a b=none"};
   expect_error(o, "condition names");
 
-  EXPECT_EQ(extract::parse_passes("2,0,1,1", "--passes"), (std::vector<int>{0, 1, 2}));
-  EXPECT_THROW(extract::parse_passes("0,x", "--passes"), InputError);
-  EXPECT_THROW(extract::parse_passes("-1", "--passes"), InputError);
+  EXPECT_EQ(extract::parse_passes("2,0,1,1", "passes"), (std::vector<int>{0, 1, 2}));
+  EXPECT_THROW(extract::parse_passes("0,x", "passes"), InputError);
+  EXPECT_THROW(extract::parse_passes("-1", "passes"), InputError);
 }
