@@ -51,7 +51,7 @@ void note(const std::string& what) {
   g_note[n] = '\0';
 }
 
-constexpr std::uint64_t kFullReadBytes = 1u << 20;  // numeric datasets the child reads whole
+constexpr std::uint64_t kFullReadBytes = 64u << 10;  // numeric data the child reads per dataset
 constexpr int kMaxDepth = 64;
 constexpr int kMaxObjects = 200000;
 constexpr hsize_t kMaxAttributes = 4096;
@@ -336,10 +336,14 @@ void write_all(int fd, const std::string& buf) {
   _exit(0);
 }
 
-double time_limit_s() {
+// 20 s, and one more per 50 MB of file (a slow disk), unless LRM_H5_CHECK_SECONDS says otherwise.
+double time_limit_s(const std::filesystem::path& path) {
   const char* env = std::getenv("LRM_H5_CHECK_SECONDS");
   const double v = env ? std::atof(env) : 0.0;
-  return v > 0 ? v : 60.0;
+  if (v > 0) return v;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return 20.0 + (ec ? 0.0 : static_cast<double>(size) / 50e6);
 }
 
 using FileKey = std::tuple<dev_t, ino_t, off_t, time_t, long>;
@@ -354,9 +358,8 @@ std::optional<FileKey> key_of(const std::filesystem::path& path) {
 
 // Reads the child's report while it runs (a full pipe would stall it), within the time limit.
 // Returns false when the limit passed.
-bool collect(pid_t pid, int fd, std::string& report, int& status) {
+bool collect(pid_t pid, int fd, double limit, std::string& report, int& status) {
   const auto start = std::chrono::steady_clock::now();
-  const double limit = time_limit_s();
   char chunk[1 << 16];
   for (bool open = true; open;) {
     try {
@@ -404,11 +407,12 @@ CheckedFile run_check(const std::filesystem::path& path, const std::string& scop
     munmap(page, kNoteSize);
     throw InternalError("cannot start the process that checks " + path.string());
   }
+  const double limit = time_limit_s(path);
   std::string report;
   int status = 0;
   bool finished = false;
   try {
-    finished = collect(pid, fds[0], report, status);
+    finished = collect(pid, fds[0], limit, report, status);
   } catch (...) {
     close(fds[0]);
     munmap(page, kNoteSize);
@@ -421,7 +425,7 @@ CheckedFile run_check(const std::filesystem::path& path, const std::string& scop
   const std::string object = where.empty() ? "its structure" : where;
   if (!finished)
     throw InputError(path.string() + ": corrupt HDF5 file: reading " + object +
-                     " does not finish within " + std::to_string(static_cast<int>(time_limit_s())) +
+                     " does not finish within " + std::to_string(static_cast<int>(limit)) +
                      " s in the HDF5 library");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw InputError(path.string() + ": corrupt HDF5 file: reading " + object +

@@ -19,7 +19,7 @@
 namespace lrm::h5 {
 
 // Throws InputError when reading the file's structure faults or hangs the HDF5 library.
-// LRM_H5_CHECK_SECONDS sets the time limit (default 60).
+// The limit is 20 s plus 1 s per 50 MB of file; LRM_H5_CHECK_SECONDS sets another.
 void check_readable(const std::filesystem::path& path);
 
 // The values the checking child read, for a file that passed check_readable; an object the walk

@@ -20,24 +20,81 @@ struct VarFreer {
 using MatFile = std::unique_ptr<mat_t, MatCloser>;
 using MatVar = std::unique_ptr<matvar_t, VarFreer>;
 
+// The most bytes a variable of the file being read can hold: its size times zlib's largest
+// compression ratio (about 1032). A corrupt size beyond it is refused before anything is
+// allocated for it.
+thread_local std::uint64_t t_max_bytes = 0;
+
 MatFile open_mat(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path))
     throw InputError("MATLAB file " + path.string() + " does not exist");
+  std::error_code ec;
+  t_max_bytes = (std::filesystem::file_size(path, ec) + 1024) * 1100;
   MatFile m(Mat_Open(path.string().c_str(), MAT_ACC_RDONLY));
   if (!m) throw InputError(path.string() + " is not a readable MATLAB .mat file (v5 or v7.3)");
   return m;
 }
 
-MatVar read_var(mat_t* m, const std::filesystem::path& path, const std::string& name) {
-  MatVar v(Mat_VarRead(m, name.c_str()));
-  if (!v) throw InputError(path.string() + " has no variable '" + name + "'");
-  return v;
+// The number of elements, saturating instead of overflowing (a corrupt file can claim anything).
+std::uint64_t element_count(const matvar_t* v) {
+  if (v->rank < 0 || (v->rank > 0 && v->dims == nullptr)) return ~0ull;
+  std::uint64_t n = 1;
+  for (int i = 0; i < v->rank; ++i) {
+    const std::uint64_t d = v->dims[i];
+    if (d != 0 && n > ~0ull / d) return ~0ull;
+    n *= d;
+  }
+  return n;
 }
 
-std::uint64_t element_count(const matvar_t* v) {
-  std::uint64_t n = 1;
-  for (int i = 0; i < v->rank; ++i) n *= v->dims[i];
-  return n;
+std::size_t class_size(matio_classes c) {
+  switch (c) {
+    case MAT_C_DOUBLE:
+    case MAT_C_INT64:
+    case MAT_C_UINT64:
+      return 8;
+    case MAT_C_SINGLE:
+    case MAT_C_INT32:
+    case MAT_C_UINT32:
+      return 4;
+    case MAT_C_INT16:
+    case MAT_C_UINT16:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+// Whether the variable's data holds all the elements its dims claim, each of `elem_size` bytes;
+// matio reads the dims and the data from separate parts of a file, which a corrupt file can make
+// disagree.
+bool data_fits(const matvar_t* v, std::size_t elem_size) {
+  const std::uint64_t n = element_count(v);
+  if (n == 0) return true;
+  return v->data != nullptr && n != ~0ull && elem_size != 0 && v->nbytes / elem_size >= n &&
+         n <= t_max_bytes / elem_size;
+}
+
+// A struct array's data is one matvar_t pointer per element and field.
+bool struct_fits(matvar_t* v) {
+  if (v->class_type != MAT_C_STRUCT) return false;
+  const std::uint64_t fields = Mat_VarGetNumberOfFields(v);
+  const std::uint64_t n = element_count(v);
+  if (n == ~0ull || (fields != 0 && n > ~0ull / fields)) return false;
+  if (n * fields == 0) return true;
+  return v->data != nullptr && v->nbytes / sizeof(matvar_t*) >= n * fields;
+}
+
+MatVar read_var(mat_t* m, const std::filesystem::path& path, const std::string& name) {
+  MatVar info(Mat_VarReadInfo(m, name.c_str()));
+  if (info && element_count(info.get()) > t_max_bytes)
+    throw InputError(path.string() + ": variable '" + name +
+                     "' claims more elements than the file can hold (corrupt file?)");
+  MatVar v(Mat_VarRead(m, name.c_str()));
+  if (!v) throw InputError(path.string() + " has no variable '" + name + "'");
+  if (element_count(v.get()) == ~0ull)
+    throw InputError(path.string() + ": variable '" + name + "' has no valid size (corrupt file?)");
+  return v;
 }
 
 bool is_numeric(const matvar_t* v) {
@@ -52,7 +109,7 @@ bool is_numeric(const matvar_t* v) {
     case MAT_C_UINT32:
     case MAT_C_INT64:
     case MAT_C_UINT64:
-      return !v->isComplex;
+      return !v->isComplex && data_fits(v, class_size(v->class_type));
     default:
       return false;
   }
@@ -112,9 +169,11 @@ h5::Array<double> to_c_order(const matvar_t* v) {
 
 std::string text_of(const matvar_t* v) {
   if (v == nullptr || v->class_type != MAT_C_CHAR || v->data == nullptr) return "";
+  const bool wide = v->data_type == MAT_T_UINT16 || v->data_type == MAT_T_UTF16;
+  if (!data_fits(v, wide ? 2 : 1)) return "";
   const std::uint64_t n = element_count(v);
   std::string s;
-  if (v->data_type == MAT_T_UINT16 || v->data_type == MAT_T_UTF16) {
+  if (wide) {
     const auto* p = static_cast<const std::uint16_t*>(v->data);
     for (std::uint64_t i = 0; i < n; ++i) s.push_back(p[i] < 128 ? static_cast<char>(p[i]) : '?');
   } else {
@@ -124,9 +183,10 @@ std::string text_of(const matvar_t* v) {
 }
 
 bool has_field(matvar_t* v, const char* field) {
-  if (v->class_type != MAT_C_STRUCT) return false;
+  if (!struct_fits(v)) return false;
   const unsigned nf = Mat_VarGetNumberOfFields(v);
   char* const* names = Mat_VarGetStructFieldnames(v);
+  if (names == nullptr) return false;
   for (unsigned i = 0; i < nf; ++i)
     if (names[i] && std::strcmp(names[i], field) == 0) return true;
   return false;
@@ -190,7 +250,7 @@ MatRdms read_mat_rdms(const std::filesystem::path& path, const std::string& vari
     // The first variable that looks like RDMs: a struct with an RDM field, or a numeric array.
     auto m = open_mat(path);
     while (MatVar info{Mat_VarReadNextInfo(m.get())}) {
-      if (!info->name) continue;
+      if (!info->name || element_count(info.get()) > t_max_bytes) continue;
       MatVar v(Mat_VarRead(m.get(), info->name));
       if (v && (has_field(v.get(), "RDM") || is_numeric(v.get()))) {
         name = info->name;
@@ -283,6 +343,7 @@ MatImages read_mat_images(const std::filesystem::path& path, const std::string& 
     const std::string what = source + "(" + std::to_string(i + 1) + ")." + image_field;
     if (!img || img->class_type != MAT_C_UINT8 || img->rank < 2 || img->rank > 3)
       throw InputError(what + " is not a uint8 image (y x x [x channel])");
+    if (!data_fits(img, 1)) throw InputError(what + " holds fewer pixels than its size");
     const std::uint64_t h = img->dims[0], w = img->dims[1], c = img->rank == 3 ? img->dims[2] : 1;
     if (i == 0) {
       out.height = h, out.width = w, out.channels = c;

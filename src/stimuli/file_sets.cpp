@@ -1,7 +1,5 @@
 #include "stimuli/file_sets.hpp"
 
-#include <stb_image.h>
-
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -80,7 +78,6 @@ std::map<std::string, std::string> parse_category_map(const std::string& text) {
 }
 
 void ImageFileSet::add(const fs::path& path, std::string id, std::string category, bool skip_bad) {
-  int w = 0, h = 0, n = 0;
   if (!fs::exists(path)) {
     if (skip_bad) {
       skipped_.push_back(path.string() + " (missing)");
@@ -88,13 +85,19 @@ void ImageFileSet::add(const fs::path& path, std::string id, std::string categor
     }
     throw InputError("image " + path.string() + " does not exist");
   }
-  if (stbi_info(path.string().c_str(), &w, &h, &n) == 0) {
+  std::string problem;
+  try {
+    problem = image_header_problem(path);
+  } catch (const InputError& e) {
+    problem = e.what();
+  }
+  if (!problem.empty()) {
     if (skip_bad) {
-      skipped_.push_back(path.string() + " (" + stbi_failure_reason() + ")");
+      skipped_.push_back(path.string() + " (" + problem + ")");
       return;
     }
-    throw InputError("image " + path.string() + " is corrupt or not an image (" +
-                     stbi_failure_reason() + "); use --skip-bad to skip such files");
+    throw InputError("image " + path.string() + " is corrupt or not an image (" + problem +
+                     "); use --skip-bad to skip such files");
   }
   paths_.push_back(path);
   ids_.push_back(std::move(id));

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <limits>
 
 #include "common/error.hpp"
 
@@ -66,13 +69,86 @@ Image from_interleaved_u8(const unsigned char* pixels, int height, int width, in
         img.at(c, y, x) = pixels[(static_cast<size_t>(y) * width + x) * stride + c] / 255.0f;
   return img;
 }
+
+// The length of the JPEG segment at `at` (its marker included); 0 when it runs past the end.
+std::size_t segment_length(const std::string& b, std::size_t at) {
+  if (at + 4 > b.size()) return 0;
+  const std::size_t len =
+      (static_cast<unsigned char>(b[at + 2]) << 8) | static_cast<unsigned char>(b[at + 3]);
+  return len >= 2 && at + 2 + len <= b.size() ? 2 + len : 0;
+}
+
+// stb_image (Debian's 2022 version) trusts the symbol count of a JPEG Huffman table and writes
+// past its 256-entry arrays when a table claims more; such tables are refused here first. Walks
+// the segments (and skips the entropy-coded data after each start of scan) to every DHT segment.
+void check_jpeg_huffman_tables(const std::string& b, const std::string& what) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(b[i]); };
+  if (b.size() < 4 || byte(0) != 0xFF || byte(1) != 0xD8) return;
+  std::size_t at = 2;
+  while (at + 1 < b.size()) {
+    if (byte(at) != 0xFF) {  // entropy-coded data: on to the next marker
+      ++at;
+      continue;
+    }
+    const unsigned char marker = byte(at + 1);
+    if (marker == 0xFF || marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+      at += marker == 0xFF ? 1 : 2;
+      continue;
+    }
+    if (marker == 0xD9) return;
+    const std::size_t len = segment_length(b, at);
+    if (len == 0) return;  // stb reports the truncation
+    for (std::size_t t = at + 5; marker == 0xC4 && t + 16 < at + len;) {
+      std::size_t count = 0;
+      for (std::size_t i = 0; i < 16; ++i) count += byte(t + i);
+      if (count > 256)
+        throw InputError("cannot decode image " + what + ": corrupt JPEG (a Huffman table of " +
+                         std::to_string(count) + " codes, at most 256)");
+      t += 17 + count;
+    }
+    at += len;
+  }
+}
+
+// The file's first `limit` bytes (all of it by default).
+std::string read_bytes(const std::filesystem::path& path,
+                       std::size_t limit = std::numeric_limits<std::size_t>::max()) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes;
+  char chunk[1 << 16];
+  while (bytes.size() < limit && in.read(chunk, sizeof chunk).gcount() > 0)
+    bytes.append(chunk, static_cast<std::size_t>(in.gcount()));
+  if (bytes.size() > limit) bytes.resize(limit);
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw InputError("image " + path.string() + " is larger than 2 GiB");
+  return bytes;
+}
+
+bool header_readable(const std::string& bytes, const std::string& what) {
+  check_jpeg_huffman_tables(bytes, what);
+  int w = 0, h = 0, n = 0;
+  return stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                               static_cast<int>(bytes.size()), &w, &h, &n) != 0;
+}
+
 }  // namespace
+
+std::string image_header_problem(const std::filesystem::path& path) {
+  // The header is in the first 64 KiB unless large metadata segments come first.
+  if (header_readable(read_bytes(path, 1 << 16), path.string()) ||
+      header_readable(read_bytes(path), path.string()))
+    return "";
+  return stbi_failure_reason();
+}
 
 Image decode_image(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path))
     throw InputError("image " + path.string() + " does not exist");
+  const std::string bytes = read_bytes(path);
+  check_jpeg_huffman_tables(bytes, path.string());
   int w = 0, h = 0, n = 0;
-  unsigned char* pixels = stbi_load(path.string().c_str(), &w, &h, &n, 0);
+  unsigned char* pixels = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                                                static_cast<int>(bytes.size()), &w, &h, &n, 0);
   if (pixels == nullptr)
     throw InputError("cannot decode image " + path.string() + ": " + stbi_failure_reason());
   // Grey+alpha and RGBA: the alpha channel is dropped.
