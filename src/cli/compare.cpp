@@ -14,18 +14,24 @@
 namespace lrm::cli {
 namespace {
 
-struct RsaArgs {
-  std::string activations, brain, out, comparison = "spearman", model_rdm = "correlation",
-                                       brain_rdm = "correlation", sessions = "average";
+// What rsa and encode read from an activation file.
+struct Selection {
+  std::string activations;
   std::vector<std::string> layers, passes;
-  bool noise_ceiling = false, squared = false, save_rdms = false, allow_partial = false;
+  bool allow_partial = false;
+};
+
+struct RsaArgs {
+  Selection in;
+  std::string brain, out, comparison = "spearman", model_rdm = "correlation",
+                          brain_rdm = "correlation", sessions = "average";
+  bool noise_ceiling = false, squared = false, save_rdms = false;
   int bootstrap = 0;
 };
 
 struct EncodeArgs {
-  std::string activations, brain, out, regression = "pls", stimulus_coord, category_coord;
-  std::vector<std::string> layers, passes;
-  bool allow_partial = false;
+  Selection in;
+  std::string brain, out, regression = "pls", stimulus_coord, category_coord;
   int pls_components = 25, splits = 10, halvings = 10;
   double test_fraction = 0.1;
 };
@@ -37,24 +43,31 @@ struct SimulateArgs {
   compare::SimulationOptions sim;
 };
 
-void print(const std::vector<std::string>& lines, const Globals& g) {
-  if (g.quiet) return;
-  for (const auto& l : lines) std::printf("%s\n", l.c_str());
+// Sets the activation file and the layers and passes to read of RsaOptions or EncodeOptions.
+template <class Options>
+void select(Options& o, const Selection& in) {
+  o.activations = in.activations;
+  o.layers = in.layers;
+  for (const auto& p : in.passes) o.passes.push_back(io::parse_pass_index(p, "passes"));
+  o.allow_partial = in.allow_partial;
 }
 
-std::vector<int> pass_indices(const std::vector<std::string>& passes) {
-  std::vector<int> out;
-  for (const auto& p : passes) out.push_back(io::parse_pass_index(p, "passes"));
-  return out;
+// Writes `out` atomically; `run` fills its root and returns the summary lines the CLI prints.
+template <class Run>
+void write_result(const std::string& out, const io::Provenance& provenance, const Globals& g,
+                  Run run) {
+  io::ResultFile file(out, provenance);
+  const std::vector<std::string> lines = run(file.root());
+  file.commit();
+  if (g.quiet) return;
+  for (const auto& l : lines) std::printf("%s\n", l.c_str());
+  std::printf("wrote %s\n", out.c_str());
 }
 
 void rsa(const RsaArgs& a, const Globals& g) {
-  io::check_output_is_not_an_input(a.out, {a.activations, a.brain});
+  io::check_output_is_not_an_input(a.out, {a.in.activations, a.brain});
   compare::RsaOptions o;
-  o.activations = a.activations;
-  o.layers = a.layers;
-  o.passes = pass_indices(a.passes);
-  o.allow_partial = a.allow_partial;
+  select(o, a.in);
   o.brain = a.brain;
   if (a.sessions != "average" && a.sessions != "separate")
     throw SettingError("sessions", "use average or separate, not '" + a.sessions + "'");
@@ -69,22 +82,16 @@ void rsa(const RsaArgs& a, const Globals& g) {
   o.save_rdms = a.save_rdms;
   auto provenance = io::current_provenance(g.seed);
   provenance.inputs["brain"] = a.brain;
-  if (!a.activations.empty())
-    provenance.inputs["activations_sha256"] = io::sha256_file(a.activations);
-  io::ResultFile out(a.out, provenance);
-  const auto lines = compare::run_rsa(o, out.root());
-  out.commit();
-  print(lines, g);
-  if (!g.quiet) std::printf("wrote %s\n", a.out.c_str());
+  if (!a.in.activations.empty())
+    provenance.inputs["activations_sha256"] = io::sha256_file(a.in.activations);
+  write_result(a.out, provenance, g,
+               [&](const h5::Group& root) { return compare::run_rsa(o, root); });
 }
 
 void encode(const EncodeArgs& a, const Globals& g) {
-  io::check_output_is_not_an_input(a.out, {a.activations, a.brain});
+  io::check_output_is_not_an_input(a.out, {a.in.activations, a.brain});
   compare::EncodeOptions o;
-  o.activations = a.activations;
-  o.layers = a.layers;
-  o.passes = pass_indices(a.passes);
-  o.allow_partial = a.allow_partial;
+  select(o, a.in);
   o.brain = a.brain;
   o.response_options.stimulus_coord = a.stimulus_coord;
   o.response_options.category_coord = a.category_coord;
@@ -96,15 +103,12 @@ void encode(const EncodeArgs& a, const Globals& g) {
   o.halvings = a.halvings;
   auto provenance = io::current_provenance(g.seed);
   provenance.inputs["brain"] = a.brain;
-  provenance.inputs["activations_sha256"] = io::sha256_file(a.activations);
-  io::ResultFile out(a.out, provenance);
-  const auto lines = compare::run_encoding(o, out.root());
-  out.commit();
-  print(lines, g);
-  if (!g.quiet) std::printf("wrote %s\n", a.out.c_str());
+  provenance.inputs["activations_sha256"] = io::sha256_file(a.in.activations);
+  write_result(a.out, provenance, g,
+               [&](const h5::Group& root) { return compare::run_encoding(o, root); });
 }
 
-void simulate(SimulateArgs a, const Globals& g) {
+void simulate(const SimulateArgs& a, const Globals& g) {
   io::check_output_is_not_an_input(a.out, {a.activations});
   compare::SimulateOptions o;
   o.activations = a.activations;
@@ -115,10 +119,9 @@ void simulate(SimulateArgs a, const Globals& g) {
   o.simulation.seed = g.seed;
   auto provenance = io::current_provenance(g.seed);
   provenance.inputs["activations_sha256"] = io::sha256_file(a.activations);
-  io::ResultFile out(a.out, provenance);
-  const auto line = compare::run_simulation(o, out.root());
-  out.commit();
-  print({line, "wrote " + a.out}, g);
+  write_result(a.out, provenance, g, [&](const h5::Group& root) {
+    return std::vector<std::string>{compare::run_simulation(o, root)};
+  });
 }
 
 void add_allow_partial(CLI::App* c, bool& allow_partial) {
@@ -127,21 +130,29 @@ void add_allow_partial(CLI::App* c, bool& allow_partial) {
               "its complete rows; the result records how many");
 }
 
-// --layers and --passes (comma lists, repeatable); --layer and --pass are their old spellings.
-void add_selection(CLI::App* c, std::vector<std::string>& layers,
-                   std::vector<std::string>& passes) {
-  c->add_option("--layers", layers,
+// --activations, --layers and --passes (comma lists, repeatable; --layer and --pass are their old
+// spellings) and --allow-partial.
+void add_selection(CLI::App* c, Selection& in, const std::string& activations_help) {
+  c->add_option("--activations", in.activations, activations_help);
+  c->add_option("--layers", in.layers,
                 "Layers to compare, e.g. conv,fc (repeatable; default: every layer in the file)")
       ->delimiter(',');
-  c->add_option("--passes", passes, "Passes to compare, e.g. 0,1 (default: every pass)")
+  c->add_option("--passes", in.passes, "Passes to compare, e.g. 0,1 (default: every pass)")
       ->delimiter(',');
-  add_deprecated_alias(c, "--layer", layers);
-  add_deprecated_alias(c, "--pass", passes);
+  add_deprecated_alias(c, "--layer", in.layers);
+  add_deprecated_alias(c, "--pass", in.passes);
+  add_allow_partial(c, in.allow_partial);
 }
 
-void note_old_selection(const CLI::App* c, const Globals& g) {
-  note_deprecated(c, "--layer", "--layer", "--layers", g);
-  note_deprecated(c, "--pass", "--pass", "--passes", g);
+// Runs `run` on the parsed arguments, after a note for each old spelling used.
+template <class Args>
+void on_parsed(CLI::App* c, std::shared_ptr<Args> args, const Globals& g,
+               void (*run)(const Args&, const Globals&)) {
+  c->callback([c, args, &g, run] {
+    note_deprecated(c, "--layer", "--layer", "--layers", g);
+    note_deprecated(c, "--pass", "--pass", "--passes", g);
+    run(*args, g);
+  });
 }
 
 void add_rsa(CLI::App* cmd, const Globals& g) {
@@ -155,12 +166,10 @@ void add_rsa(CLI::App* cmd, const Globals& g) {
                                  "RDMs, else responses), or a brainio .nc "
                                  "assembly (responses; the RDM is computed). RDMs without stimulus "
                                  "ids match the model's stimuli by order.");
-  rc->add_option("--activations", r->activations,
-                 "Activation file from lrm extract (omit for brain-only, e.g. --noise-ceiling)");
+  add_selection(rc, r->in,
+                "Activation file from lrm extract (omit for brain-only, e.g. --noise-ceiling)");
   rc->add_option("--brain", r->brain, "Brain RDMs or responses (see above)")->required();
   rc->add_option("--out", r->out, "Result file (HDF5, written atomically)")->required();
-  add_selection(rc, r->layers, r->passes);
-  add_allow_partial(rc, r->allow_partial);
   rc->add_option("--comparison", r->comparison,
                  "spearman, pearson, kendall_tau_a, kendall_tau_b, rho_a or cosine")
       ->capture_default_str();
@@ -183,10 +192,7 @@ void add_rsa(CLI::App* cmd, const Globals& g) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   rc->add_flag("--save-rdms", r->save_rdms, "Also store every model RDM");
-  rc->callback([r, rc, &g] {
-    note_old_selection(rc, g);
-    rsa(*r, g);
-  });
+  on_parsed(rc, r, g, rsa);
 }
 
 void add_encode(CLI::App* cmd, const Globals& g) {
@@ -198,13 +204,12 @@ void add_encode(CLI::App* cmd, const Globals& g) {
                                  "per neuroid, median over neuroids; with the "
                                  "internal-consistency ceiling and raw, ceiled (r/c), ceiled "
                                  "squared ((r/c)^2) and r^2/c scores side by side.");
-  ec->add_option("--activations", e->activations, "Activation file from lrm extract")->required();
+  add_selection(ec, e->in, "Activation file from lrm extract");
+  ec->get_option("--activations")->required();
   ec->add_option("--brain", e->brain,
                  "Responses: brainio .nc assembly or file.h5:/path (presentation x neuroid)")
       ->required();
   ec->add_option("--out", e->out, "Result file (HDF5, written atomically)")->required();
-  add_selection(ec, e->layers, e->passes);
-  add_allow_partial(ec, e->allow_partial);
   ec->add_option("--regression", e->regression,
                  "pls (sklearn PLSRegression, scale=False), ridge (per-target LOO penalty) or ols")
       ->capture_default_str();
@@ -225,10 +230,7 @@ void add_encode(CLI::App* cmd, const Globals& g) {
   ec->add_option("--category-coord", e->category_coord,
                  "Category coordinate to stratify splits (default: category or object_name; else "
                  "the activations' categories)");
-  ec->callback([e, ec, &g] {
-    note_old_selection(ec, g);
-    encode(*e, g);
-  });
+  on_parsed(ec, e, g, encode);
 }
 
 void add_simulate(CLI::App* cmd, const Globals& g) {
