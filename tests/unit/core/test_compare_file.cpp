@@ -144,3 +144,28 @@ TEST(CompareFile, SimulateThenEncodeRecoversTheCeiling) {
   const auto raw = h5::read_array<double>(f, "/encoding/score_raw").data;
   EXPECT_GT(raw[1], 0.3);  // conv1/pass1 drives the simulated neuroids
 }
+
+TEST(CompareFile, AnUnfinishedActivationFileIsUsedOnlyUpToItsCompleteRowsWhenAllowed) {
+  const auto acts = make_activations();
+  {
+    h5::File f(acts, h5::File::Mode::read_write);
+    f.root().set_attr("complete", std::int64_t{0});
+    f.root().group("activations").set_attr("rows_complete", std::int64_t{60});
+  }
+  SimulateOptions s;
+  s.activations = acts;
+  s.layer = "fc";
+  s.pass = 1;
+  s.simulation.neuroids = 5;
+  s.simulation.repetitions = 2;
+  const auto out = temp_path("partial_sim.h5");
+  {
+    h5::File f(out, h5::File::Mode::create_truncate);
+    EXPECT_THROW(run_simulation(s, f.root()), SettingError);
+    s.allow_partial = true;
+    run_simulation(s, f.root());
+  }
+  h5::File f(out, h5::File::Mode::read);
+  EXPECT_EQ(*f.root().attr_number("activations_partial_rows"), 60);
+  EXPECT_EQ(h5::read_strings(f, "/stimulus").size(), 60u);
+}
