@@ -44,6 +44,16 @@ fs::path make_activations() {
   }
   return path;
 }
+
+// Simulated neuroids driven by pass 1 of `layer`.
+SimulateOptions simulation_of(const fs::path& acts, const std::string& layer, int neuroids) {
+  SimulateOptions s;
+  s.activations = acts;
+  s.layer = layer;
+  s.pass = 1;
+  s.simulation.neuroids = neuroids;
+  return s;
+}
 }  // namespace
 
 TEST(CompareFile, RsaAgainstKriegeskorteSubjectsWithCeilingAndBootstrap) {
@@ -110,11 +120,7 @@ TEST(CompareFile, MismatchedConditionCountIsAnInputError) {
 
 TEST(CompareFile, SimulateThenEncodeRecoversTheCeiling) {
   const auto acts = make_activations();
-  SimulateOptions s;
-  s.activations = acts;
-  s.layer = "conv1";
-  s.pass = 1;
-  s.simulation.neuroids = 30;
+  auto s = simulation_of(acts, "conv1", 30);
   s.simulation.repetitions = 8;
   s.simulation.mean_rate = 10;
   const auto sim_path = temp_path("sim.h5");
@@ -152,12 +158,7 @@ TEST(CompareFile, AnUnfinishedActivationFileIsUsedOnlyUpToItsCompleteRowsWhenAll
     f.root().set_attr("complete", std::int64_t{0});
     f.root().group("activations").set_attr("rows_complete", std::int64_t{60});
   }
-  SimulateOptions s;
-  s.activations = acts;
-  s.layer = "fc";
-  s.pass = 1;
-  s.simulation.neuroids = 5;
-  s.simulation.repetitions = 2;
+  auto s = simulation_of(acts, "fc", 5);
   const auto out = temp_path("partial_sim.h5");
   {
     h5::File f(out, h5::File::Mode::create_truncate);
