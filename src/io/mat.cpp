@@ -85,9 +85,23 @@ bool struct_fits(matvar_t* v) {
   return v->data != nullptr && v->nbytes / sizeof(matvar_t*) >= n * fields;
 }
 
+// Whether a variable's size, and those of the struct fields and cells under it, fit the file;
+// matio allocates what they claim when it reads the variable.
+bool sizes_fit(const matvar_t* v, int depth = 0) {
+  if (v == nullptr) return true;
+  const std::uint64_t n = element_count(v);
+  if (depth > 16 || n == ~0ull || n > t_max_bytes / class_size(v->class_type)) return false;
+  if ((v->class_type != MAT_C_STRUCT && v->class_type != MAT_C_CELL) || v->data == nullptr)
+    return true;
+  const auto* children = static_cast<matvar_t* const*>(v->data);
+  for (std::size_t i = 0; i < v->nbytes / sizeof(matvar_t*); ++i)
+    if (!sizes_fit(children[i], depth + 1)) return false;
+  return true;
+}
+
 MatVar read_var(mat_t* m, const std::filesystem::path& path, const std::string& name) {
   MatVar info(Mat_VarReadInfo(m, name.c_str()));
-  if (info && element_count(info.get()) > t_max_bytes)
+  if (info && !sizes_fit(info.get()))
     throw InputError(path.string() + ": variable '" + name +
                      "' claims more elements than the file can hold (corrupt file?)");
   MatVar v(Mat_VarRead(m, name.c_str()));
@@ -250,7 +264,7 @@ MatRdms read_mat_rdms(const std::filesystem::path& path, const std::string& vari
     // The first variable that looks like RDMs: a struct with an RDM field, or a numeric array.
     auto m = open_mat(path);
     while (MatVar info{Mat_VarReadNextInfo(m.get())}) {
-      if (!info->name || element_count(info.get()) > t_max_bytes) continue;
+      if (!info->name || !sizes_fit(info.get())) continue;
       MatVar v(Mat_VarRead(m.get(), info->name));
       if (v && (has_field(v.get(), "RDM") || is_numeric(v.get()))) {
         name = info->name;
