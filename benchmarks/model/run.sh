@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 lrm=${1:-$here/../../build/lrm}
 threads=${2:-2}
 batch=${3:-16}
-suite=$("$lrm" --threads "$threads" model bench alexnet-lrm3 --batch-size "$batch" --passes 2 --repeats 5)
+suite=$("$lrm" --threads "$threads" model bench alexnet-lrm3 --batch-size "$batch" --num-passes 2 --repeats 5)
 peer=$(/usr/bin/python3 "$here/bench_pytorch.py" --threads "$threads" --batch-size "$batch" --passes 2 --repeats 5)
 echo "suite:   $suite"
 echo "pytorch: $peer"

@@ -2,12 +2,13 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
+#include "cli/deprecation.hpp"
 #include "common/error.hpp"
 #include "model/info.hpp"
 
 namespace lrm::cli {
 
-void add_model_command(CLI::App& app, const Globals& /*globals*/) {
+void add_model_command(CLI::App& app, const Globals& globals) {
   auto* model = app.add_subcommand("model", "Describe LRM networks");
   model->require_subcommand(1);
   auto* info = model->add_subcommand("info",
@@ -50,10 +51,12 @@ void add_model_command(CLI::App& app, const Globals& /*globals*/) {
   auto b = std::make_shared<BenchOptions>();
   bench->add_option("model", b->model, "Preset")->capture_default_str();
   bench->add_option("--batch-size", b->batch, "Images per call")->capture_default_str();
-  bench->add_option("--passes", b->passes, "Passes per call")->capture_default_str();
+  bench->add_option("--num-passes", b->passes, "Passes per call")->capture_default_str();
+  add_deprecated_alias(bench, "--passes", b->passes);
   bench->add_option("--repeats", b->repeats, "Timed calls (the median is printed)")
       ->capture_default_str();
-  bench->callback([b] {
+  bench->callback([b, bench, &globals] {
+    note_deprecated(bench, "--passes", "--passes N", "--num-passes N", globals);
     const double s = model::benchmark_forward(b->model, b->batch, b->passes, b->repeats);
     std::printf("%s batch %d, %d passes: %.4f s per call (median of %d)\n", b->model.c_str(),
                 b->batch, b->passes, s, b->repeats);

@@ -27,7 +27,7 @@ std::vector<LayerRequest> all_requests(model::LrmNetImpl& net) {
 
 std::vector<LayerRequest> resolve_layers(const std::vector<std::string>& names,
                                          model::LrmNetImpl& net) {
-  if (names.empty()) throw InputError("--layers: give at least one layer name (or all)");
+  if (names.empty()) throw SettingError("layers", "give at least one layer name (or all)");
   const auto every = all_requests(net);
   std::vector<bool> wanted(every.size(), false);
   for (const auto& name : names) {
@@ -40,9 +40,11 @@ std::vector<LayerRequest> resolve_layers(const std::vector<std::string>& names,
     if (it == every.end()) {
       std::string valid;
       for (const auto& r : every) valid += ", " + r.name;
-      throw InputError(
-          "--layers: unknown layer '" + name + "'; valid names: all" + valid +
-          (net.pathways().empty() ? "" : " (:pre and :F exist for feedback destinations only)"));
+      throw SettingError(
+          "layers",
+          "unknown layer '" + name + "'; valid names: all" + valid +
+              (net.pathways().empty() ? ""
+                                      : " (:pre and :F exist for feedback destinations only)"));
     }
     wanted[it - every.begin()] = true;
   }

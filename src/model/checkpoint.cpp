@@ -162,12 +162,13 @@ LoadedModel load_model(const std::string& model, const std::string& weights, std
     out.architecture = *ck.architecture;
     out.description = weights;
   } else if (weights.empty()) {
-    throw InputError("no model given: pass --model (a preset) and/or --weights (a checkpoint)");
+    throw SettingError("model", "no model given: give a preset and/or weights (a checkpoint)");
   } else {
     std::string valid;
     for (const auto& n : preset_names()) valid += (valid.empty() ? "" : ", ") + n;
-    throw InputError("checkpoint " + weights + " does not record its architecture; pass --model (" +
-                     valid + ")");
+    throw SettingError("model", "checkpoint " + weights +
+                                    " does not record its architecture; give a preset (" + valid +
+                                    ")");
   }
   torch::manual_seed(seed);
   out.net = build(out.architecture);
