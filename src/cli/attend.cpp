@@ -22,7 +22,12 @@ struct AttendArgs {
 
 void print(const steering::AttendResult& r) {
   const auto& s = r.scores;
-  std::printf("layer %s, pass %d, alpha %g, %lld blends\n", r.layer.c_str(), r.pass, r.alpha,
+  char gain[64];
+  if (r.alpha_negative)
+    std::snprintf(gain, sizeof gain, "%g:%g", *r.alpha_negative, r.alpha);
+  else
+    std::snprintf(gain, sizeof gain, "%g", r.alpha);
+  std::printf("layer %s, pass %d, alpha %s, %lld blends\n", r.layer.c_str(), r.pass, gain,
               static_cast<long long>(r.blends));
   std::printf("%-16s %-8s %-26s %-26s %-10s %-22s %s\n", "units", "n",
               ("attend " + r.unit_types[0]).c_str(), ("attend " + r.unit_types[1]).c_str(),
@@ -49,8 +54,9 @@ void run(AttendArgs& a, const CLI::App* cmd, const Globals& g) {
   o.category_a = a.attend[0];
   o.category_b = a.attend[1];
   o.fdr = stats::fdr_method_names.parse(a.fdr, "fdr");
-  const auto gains = steering::symmetric_gains({a.strength});
-  o.alpha = gains[0];
+  const auto [negative, positive] = steering::parse_gain(a.strength);
+  o.alpha = positive;
+  if (negative != positive) o.alpha_negative = negative;
   auto model = model::load_model(o.model, o.weights, g.seed);
   if (a.stimuli.preprocess.empty())
     a.stimuli.preprocess = model.architecture.backbone == "mnist" ? "mnist" : "imagenet";
@@ -84,7 +90,7 @@ void add_attend_command(CLI::App& app, const Globals& g) {
   cmd->add_option("--localize-pass", o.localize_pass, "Unsteered pass used by the localizer")
       ->capture_default_str();
   cmd->add_option("--steer-strength", a->strength,
-                  "Steering gain α (> 0) multiplying σ− and σ+ (a or a:a)")
+                  "Steering gain: a (α > 0 multiplying σ− and σ+) or a-:a+ (σ− by a-, σ+ by a+)")
       ->capture_default_str();
   add_deprecated_alias(cmd, "--alpha", a->strength);
   cmd->add_option("--source", o.source, "Steered source layer (default: the model's last layer)");

@@ -55,7 +55,13 @@ void run(SteerArgs& a, const CLI::App* cmd, const Globals& g) {
   for (const auto& t : a.types) o.types.push_back(steering::vector_kind_names.parse(t, "types"));
   o.targets.clear();
   for (const auto& t : a.targets) o.targets.push_back(steering::role_names.parse(t, "targets"));
-  o.alphas = cmd->count("--alphas") > 0 ? a.alphas : steering::symmetric_gains(a.strengths);
+  if (cmd->count("--alphas") > 0) {
+    o.alphas = a.alphas;
+  } else {
+    auto gains = steering::parse_gains(a.strengths);
+    o.alphas = std::move(gains.positive);
+    o.alphas_negative = std::move(gains.negative);
+  }
   auto model = model::load_model(o.model, o.weights, g.seed);
   if (a.stimuli.preprocess.empty())
     a.stimuli.preprocess = model.architecture.backbone == "mnist" ? "mnist" : "imagenet-composite";
@@ -99,8 +105,8 @@ void add_steer_command(CLI::App& app, const Globals& g) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--steer-strength", a->strengths,
-                  "Gains α (> 0) multiplying σ− and σ+ of the steered pathways, one condition "
-                  "each (a or a:a)")
+                  "Gains, one condition each: a (α > 0 multiplying σ− and σ+ of the steered "
+                  "pathways) or a-:a+ (σ− by a-, σ+ by a+)")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--alphas", a->alphas)->delimiter(',')->group("");  // deprecated

@@ -56,7 +56,7 @@ void check_options(const AttendOptions& o) {
   if (o.category_a == o.category_b)
     throw SettingError("attend", "give two different categories (both are '" + o.category_a + "')");
   if (o.layer.empty()) throw SettingError("layer", "give the layer whose units are read out");
-  check_alphas({o.alpha}, "steer-strength");
+  check_alphas({o.alpha, o.alpha_negative.value_or(o.alpha)}, "steer-strength");
   if (o.passes < 2)
     throw SettingError("num-passes", "must be at least 2 to steer (pass 0 is feed-forward)");
   if (o.pass < -1) throw SettingError("pass", "must be ≥ 0 (or -1 for the last)");
@@ -213,6 +213,7 @@ stats::AttentionTrials run_blends(model::LrmNetImpl& net, const stimuli::Stimulu
     c.vectors =
         torch::stack({proto_a.expand({B, proto_a.size(0)}), proto_b.expand({B, proto_b.size(0)})});
     c.alpha = {o.alpha, o.alpha};
+    if (o.alpha_negative) c.alpha_negative = {*o.alpha_negative, *o.alpha_negative};
     auto r = sweep_shared(net, torch::stack(blends), c, sweep);
     auto bad = first_nonfinite_row(r.layer_unsteered, 0);
     if (bad < 0) bad = first_nonfinite_row(r.layer_steered, 1);
@@ -246,6 +247,7 @@ void write_attend(h5::Group g, const stimuli::StimulusSet& set, const AttendOpti
   g.set_attr("pass", static_cast<std::int64_t>(plan.pass));
   g.set_attr("localize_pass", static_cast<std::int64_t>(o.localize_pass));
   g.set_attr("alpha", o.alpha);
+  if (o.alpha_negative) g.set_attr("alpha_negative", *o.alpha_negative);
   g.set_attr("source", plan.source);
   g.set_attr("prototypes", prototypes.origin);
   g.set_attr("prototype_pass", static_cast<std::int64_t>(prototypes.pass));
@@ -310,13 +312,11 @@ AttendResult run_attend(model::LoadedModel& model, const stimuli::StimulusSet& s
                      "reuse them");
   const auto prototypes = attend_prototypes(model, set, p, o, plan);
   const auto trials = run_blends(net, set, p, o, plan, units, prototypes);
-  AttendResult result{o.layer,
-                      plan.pass,
-                      o.alpha,
-                      plan.blends,
-                      plan.unit_types,
-                      units.n_selective,
-                      stats::score_attention(trials, {o.resamples, o.seed, o.level})};
+  AttendResult result{
+      o.layer,           plan.pass,
+      o.alpha,           o.alpha_negative,
+      plan.blends,       plan.unit_types,
+      units.n_selective, stats::score_attention(trials, {o.resamples, o.seed, o.level})};
   io::ResultFile out(o.out,
                      run_provenance(model, o.weights, set, o.seed, {{"prototypes", o.prototypes}}));
   write_attend(out.root().require_group("attention"), set, o, plan, units, prototypes, trials,

@@ -7,6 +7,7 @@
 // t-test over blends. Results in /attention (README "Attention modulation").
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,10 @@ struct AttendOptions {
   std::string layer;                   // layer whose units are localised and read out
   int pass = -1;                       // pass read out (−1: the last)
   int passes = 2;
-  int localize_pass = 0;  // unsteered pass the localizer uses
-  double alpha = 3.0;
-  std::string source;  // steered layer; empty: the model's last layer
+  int localize_pass = 0;                 // unsteered pass the localizer uses
+  double alpha = 3.0;                    // gain of σ+ (and of σ− unless alpha_negative is set)
+  std::optional<double> alpha_negative;  // gain of σ−
+  std::string source;                    // steered layer; empty: the model's last layer
   int prototype_pass = 0;
   std::string prototypes;               // `lrm prototypes` file (empty: computed from the set)
   std::int64_t localizer_images = 100;  // per category, for the localizer
@@ -46,6 +48,7 @@ struct AttendResult {
   std::string layer;
   int pass = 0;  // the pass read out
   double alpha = 0;
+  std::optional<double> alpha_negative;
   std::int64_t blends = 0;
   std::vector<std::string> unit_types;  // A, B
   std::vector<std::int64_t> n_units;    // selective units of each type

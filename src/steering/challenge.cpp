@@ -22,7 +22,7 @@ const std::vector<Role> kAllRoles{Role::target1, Role::target2, Role::absent};
 
 struct Condition {
   std::string name, type;
-  double alpha;
+  double alpha, alpha_negative;
   int pass;
 };
 
@@ -74,6 +74,9 @@ struct SteerPlan {
 
 void check_options(const SteerOptions& o, const stimuli::StimulusSet& set) {
   check_alphas(o.alphas, "steer-strength");
+  check_alphas(o.alphas_negative.empty() ? o.alphas : o.alphas_negative, "steer-strength");
+  if (!o.alphas_negative.empty() && o.alphas_negative.size() != o.alphas.size())
+    throw InternalError("steer: as many gains of σ− as of σ+ are needed");
   if (o.types.empty()) throw SettingError("types", "give at least one steering vector type");
   if (o.targets.empty()) throw SettingError("targets", "give at least one role to steer toward");
   if (o.passes < 2)
@@ -111,12 +114,15 @@ std::string steered_source(model::LoadedModel& model, const std::string& given) 
 // Pass 0, the unsteered last pass, then type × α (each toward every role).
 std::vector<Condition> conditions_of(const SteerOptions& o) {
   const int last = o.passes - 1;
-  std::vector<Condition> conditions{{"pass0", "none", 0.0, 0},
-                                    {"pass" + std::to_string(last), "none", 0.0, last}};
+  std::vector<Condition> conditions{{"pass0", "none", 0.0, 0.0, 0},
+                                    {"pass" + std::to_string(last), "none", 0.0, 0.0, last}};
+  const auto& negative = o.alphas_negative.empty() ? o.alphas : o.alphas_negative;
   for (auto k : o.types)
-    for (double a : o.alphas) {
+    for (std::size_t i = 0; i < o.alphas.size(); ++i) {
+      const double a = o.alphas[i], n = negative[i];
+      const auto gain = n == a ? alpha_text(a) : alpha_text(n) + ":" + alpha_text(a);
       const auto& type = vector_kind_names.name(k);
-      conditions.push_back({type + " alpha=" + alpha_text(a), type, a, last});
+      conditions.push_back({type + " alpha=" + gain, type, a, n, last});
     }
   return conditions;
 }
@@ -259,10 +265,11 @@ Conditions batch_conditions(const SteeringVectors& v, const SteerPlan& plan,
         rows.push_back(vector_for(v, plan, cat, k, plan.triplets[first + b], r));
       per_role.push_back(torch::stack(rows));
     }
-    for (double a : o.alphas)
+    for (std::size_t i = 0; i < o.alphas.size(); ++i)
       for (const auto& role_vectors : per_role) {
         vectors.push_back(role_vectors);
-        cond.alpha.push_back(a);
+        cond.alpha.push_back(o.alphas[i]);
+        if (!o.alphas_negative.empty()) cond.alpha_negative.push_back(o.alphas_negative[i]);
       }
   }
   cond.vectors = torch::stack(vectors);
@@ -438,12 +445,13 @@ void write_coordinates(h5::Group& g, const stimuli::StimulusSet& set, const Stee
   h5::write_aux_coordinate(g, "category2", "composite", c2);
   h5::write_aux_coordinate(g, "absent_category", "composite", c3);
   std::vector<std::string> names, types;
-  std::vector<double> alphas;
+  std::vector<double> alphas, alphas_negative;
   std::vector<std::int64_t> passes;
   for (const auto& c : plan.conditions) {
     names.push_back(c.name);
     types.push_back(c.type);
     alphas.push_back(c.alpha);
+    alphas_negative.push_back(c.alpha_negative);
     passes.push_back(c.pass);
   }
   h5::write_coordinate(g, "condition", names);
@@ -451,6 +459,9 @@ void write_coordinates(h5::Group& g, const stimuli::StimulusSet& set, const Stee
   h5::write_aux_coordinate(g, "pass", "condition", passes);
   const auto C = static_cast<std::int64_t>(plan.conditions.size());
   h5::write_array(g, "alpha", alphas, u64({C}), {"condition"});
+  // Gains of σ− only where they differ from those of σ+ (alpha) somewhere.
+  if (!o.alphas_negative.empty())
+    h5::write_array(g, "alpha_negative", alphas_negative, u64({C}), {"condition"});
   std::vector<std::string> toward, target_names;
   for (auto r : o.targets) toward.push_back(role_names.name(r));
   for (auto r : s.target_roles) target_names.push_back(toward[r]);

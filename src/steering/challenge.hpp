@@ -30,7 +30,8 @@ struct SteerOptions {
   TripletOptions triplets;
   std::vector<VectorKind> types{VectorKind::one_hot, VectorKind::instance, VectorKind::prototype,
                                 VectorKind::discriminative};
-  std::vector<double> alphas{1, 2, 3, 4, 5};
+  std::vector<double> alphas{1, 2, 3, 4, 5};  // gains of σ+, one condition each
+  std::vector<double> alphas_negative;        // gains of σ− (empty: those of σ+)
   std::vector<Role> targets{Role::target1, Role::target2, Role::absent};  // roles steered toward
   std::string source;      // steered layer; empty: the model's last layer (its output)
   int passes = 2;          // the last pass is read out

@@ -17,7 +17,8 @@ int record_pass(const SweepOptions& o) {
 }
 
 void check_conditions(const torch::Tensor& input, const Conditions& c) {
-  if (c.vectors.dim() != 3 || c.vectors.size(0) != c.size() || c.vectors.size(1) != input.size(0))
+  if (c.vectors.dim() != 3 || c.vectors.size(0) != c.size() || c.vectors.size(1) != input.size(0) ||
+      c.negative().size() != c.alpha.size())
     throw InternalError("steering conditions: vectors must be K×B×D for K gains and B inputs");
 }
 
@@ -70,11 +71,13 @@ SweepResult sweep_shared(model::LrmNetImpl& net, const torch::Tensor& input, con
     model::Steering s;
     s.source = c.source;
     s.vector = c.vectors.slice(0, k0, k0 + kc).reshape({kc * B, c.vectors.size(2)});
-    auto gains = torch::tensor(std::vector<double>(c.alpha.begin() + k0, c.alpha.begin() + k0 + kc))
-                     .to(torch::kFloat)
-                     .repeat_interleave(B);
-    s.strength_neg = gains;
-    s.strength_pos = gains;
+    const auto gains = [&](const std::vector<double>& alpha) {
+      return torch::tensor(std::vector<double>(alpha.begin() + k0, alpha.begin() + k0 + kc))
+          .to(torch::kFloat)
+          .repeat_interleave(B);
+    };
+    s.strength_neg = gains(c.negative());
+    s.strength_pos = gains(c.alpha);
     const auto rows_prefix = prefix.select(rows);
     auto r = net.forward_from(first.state.select(rows), input.index_select(0, rows), o.passes, &s,
                               record, &rows_prefix);
@@ -107,7 +110,8 @@ SweepResult sweep_naive(model::LrmNetImpl& net, const torch::Tensor& input, cons
   std::vector<torch::Tensor> logits, layers;
   for (std::int64_t k = 0; k < c.size(); ++k) {
     check_interrupt();
-    auto s = model::Steering::make(c.source, c.vectors[k], c.alpha[k]);
+    auto s = model::Steering::make(c.source, c.vectors[k]);
+    s.set_strength(c.negative()[k], c.alpha[k]);
     auto r = net.forward(input, o.passes, &s, record);
     logits.push_back(r.passes.back().logits);
     if (keep) layers.push_back(layer_at(r, rp, 0, o.record_layer));

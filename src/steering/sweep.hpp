@@ -17,8 +17,12 @@ namespace lrm::steering {
 struct Conditions {
   std::string source;         // steered source layer (e.g. classifier.6)
   torch::Tensor vectors;      // K×B×D: the vector of condition k for input b
-  std::vector<double> alpha;  // K gains (both σ− and σ+)
+  std::vector<double> alpha;  // K gains of σ+ (and of σ− unless alpha_negative is given)
+  std::vector<double> alpha_negative;  // K gains of σ− (empty: those of alpha)
   std::int64_t size() const { return static_cast<std::int64_t>(alpha.size()); }
+  const std::vector<double>& negative() const {
+    return alpha_negative.empty() ? alpha : alpha_negative;
+  }
 };
 
 struct SweepOptions {

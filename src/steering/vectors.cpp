@@ -258,17 +258,17 @@ std::pair<double, double> parse_gain(const std::string& text) {
   return {number(text.substr(0, cut)), number(text.substr(cut + 1))};
 }
 
-std::vector<double> symmetric_gains(const std::vector<std::string>& elements) {
-  std::vector<double> gains;
+Gains parse_gains(const std::vector<std::string>& elements) {
+  Gains g;
+  bool asymmetric = false;
   for (const auto& e : elements) {
     const auto [negative, positive] = parse_gain(e);
-    if (negative != positive)
-      throw SettingError("steer-strength", "'" + e +
-                                               "': steering experiments apply one gain to σ− and "
-                                               "σ+ (give a or a:a)");
-    gains.push_back(positive);
+    g.positive.push_back(positive);
+    g.negative.push_back(negative);
+    asymmetric = asymmetric || negative != positive;
   }
-  return gains;
+  if (!asymmetric) g.negative.clear();
+  return g;
 }
 
 void check_memory(double bytes, const std::string& setting, const std::string& what) {

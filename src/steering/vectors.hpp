@@ -91,9 +91,12 @@ io::Provenance run_provenance(const model::LoadedModel& model, const std::string
 // One element of the steer-strength setting: `a` (α− = α+ = a) or `a-:a+`; returns {α−, α+}.
 // SettingError of steer-strength when it is not one or two numbers.
 std::pair<double, double> parse_gain(const std::string& text);
-// Steering experiments apply one gain to σ− and σ+: the α of each element, or a SettingError of
-// steer-strength naming an element with α− ≠ α+.
-std::vector<double> symmetric_gains(const std::vector<std::string>& elements);
+// The gains of a steer-strength list: α+ of each element, and α− of each only when some element
+// has α− ≠ α+ (empty otherwise: α− = α+ everywhere).
+struct Gains {
+  std::vector<double> positive, negative;
+};
+Gains parse_gains(const std::vector<std::string>& elements);
 
 // SettingError of `setting` when `bytes` (what it makes the run hold: `what`) exceed this machine's
 // memory, before any work starts.

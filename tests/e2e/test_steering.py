@@ -106,6 +106,25 @@ with h5py.File(out, "r") as a, h5py.File(out2, "r") as b:
     c.check("steer: same seed, same results", np.array_equal(a["steering/top1"][:], b["steering/top1"][:])
             and np.array_equal(a["steering/a_prime_ci"][:], b["steering/a_prime_ci"][:]))
 
+# Separate gains of sigma- and sigma+ (a-:a+); a:a is the same as a.
+gains = c.path("gains.h5")
+c.run("--seed", "5", "steer", *model, "--stimuli", digits, "--out", gains, "--composites", "40",
+      "--steer-strength", "1,1:3")
+with h5py.File(gains, "r") as g2, h5py.File(out, "r") as g1:
+    conds = list(g2["steering/condition"].asstr()[:])
+    c.check("steer a-:a+: conditions named by both gains", conds[2:4] == ["one-hot alpha=1", "one-hot alpha=1:3"],
+            conds)
+    c.check("steer a-:a+: gains of sigma- recorded", list(g2["steering/alpha_negative"][2:4]) == [1, 1]
+            and list(g2["steering/alpha"][2:4]) == [1, 3])
+    c.check("steer a-:a+: the symmetric gain gives the same top-1 as before",
+            np.array_equal(g2["steering/top1"][:, 2], g1["steering/top1"][:, 2]))
+att2 = c.path("attend_gains.h5")
+c.run("attend", *model, "--stimuli", digits, "--attend", "1,2", "--layer", "features.9",
+      "--localizer-images", "30", "--composites", "25", "--steer-strength", "2:3", "--out", att2)
+with h5py.File(att2, "r") as f:
+    c.check("attend a-:a+: both gains recorded",
+            f["attention"].attrs["alpha"] == 3 and f["attention"].attrs["alpha_negative"] == 2)
+
 # Side by side, with stored prototypes and vectors from a file.
 out3 = c.path("side.h5")
 p = c.run("steer", *model, "--stimuli", digits, "--out", out3, "--composite", "side-by-side", "--composites", "30",
@@ -144,7 +163,7 @@ c.bad_input("alpha negative (attend)", ["attend", *model, "--stimuli", digits, "
                                         "features.9", "--steer-strength=-1", "--out", c.path("bad.h5")],
             "--steer-strength")
 c.bad_input("gain NaN", steer + ["--steer-strength", "nan"], "--steer-strength")
-c.bad_input("gain with unequal alpha-:alpha+", steer + ["--steer-strength", "1:2"], "--steer-strength")
+c.bad_input("gain of sigma- negative", steer + ["--steer-strength", "-1:2"], "--steer-strength")
 c.bad_input("composites that cannot fit in memory", steer + ["--composites", "100000000"], "--composites")
 c.bad_input("confidence level outside (0, 1)", steer + ["--level", "1.5"], "--level")
 c.bad_input("no resamples", steer + ["--resamples", "0"], "--resamples")

@@ -166,18 +166,17 @@ TEST(SteeringVectors, PrototypesRoundTripAndBadFiles) {
                InputError);
 }
 
-TEST(SteeringVectors, GainsAreOneOrTwoNumbersAndEqualForExperiments) {
+TEST(SteeringVectors, GainsAreOneOrTwoNumbers) {
   EXPECT_EQ(parse_gain("2.5"), (std::pair<double, double>{2.5, 2.5}));
   EXPECT_EQ(parse_gain("1:3"), (std::pair<double, double>{1, 3}));
-  EXPECT_EQ(symmetric_gains({"1", "2:2"}), (std::vector<double>{1, 2}));
+  const auto same = parse_gains({"1", "2:2"});
+  EXPECT_EQ(same.positive, (std::vector<double>{1, 2}));
+  EXPECT_TRUE(same.negative.empty());
+  const auto split = parse_gains({"1", "2:4"});
+  EXPECT_EQ(split.positive, (std::vector<double>{1, 4}));
+  EXPECT_EQ(split.negative, (std::vector<double>{1, 2}));
   for (const char* bad : {"", "x", "1:", ":1", "1:2:3", "2a"})
     EXPECT_THROW(parse_gain(bad), SettingError) << bad;
-  try {
-    symmetric_gains({"1:2"});
-    FAIL() << "unequal gains accepted";
-  } catch (const SettingError& e) {
-    EXPECT_EQ(e.setting(), "steer-strength");
-  }
   EXPECT_THROW(check_alphas({std::nan("")}, "steer-strength"), SettingError);
 }
 

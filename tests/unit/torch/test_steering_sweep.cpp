@@ -123,3 +123,20 @@ TEST(SteeringSweep, BadInput) {
   c.source = "features.1";  // not a pathway source
   EXPECT_THROW(sweep_shared(*net, x, c, o), InputError);
 }
+
+TEST(SteeringSweep, SeparateGainsOfSigmaMinusAndSigmaPlus) {
+  auto net = random_net("mnist-lrm");
+  auto x = torch::randn({2, 1, 28, 28});
+  auto c = random_conditions(2, 10);
+  SweepOptions o;
+  o.max_rows = 4;  // several forward calls
+  const auto same = sweep_shared(*net, x, c, o);
+  c.alpha_negative = c.alpha;  // given but equal: the same as not given
+  expect_same(sweep_shared(*net, x, c, o).steered, same.steered, "alpha_negative = alpha");
+  c.alpha_negative = {0.5, 4.0, 1.0, 2.0, 0.25};
+  const auto shared = sweep_shared(*net, x, c, o);
+  expect_same(shared.steered, sweep_naive(*net, x, c, o).steered, "separate gains");
+  EXPECT_GT((shared.steered - same.steered).abs().max().item<double>(), 1e-6);
+  c.alpha_negative = {1.0};
+  EXPECT_THROW(sweep_shared(*net, x, c, o), lrm::InternalError);
+}
