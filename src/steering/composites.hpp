@@ -1,6 +1,7 @@
 #pragma once
-// Composite images for steering experiments (methods.md §4): seeded triplets of three distinct
-// categories, overlays (0.5·A + 0.5·B of the normalised tensors) and side-by-side images.
+// Composite images for steering experiments: seeded triplets of three distinct categories (two
+// shown together, one absent), overlays (0.5·A + 0.5·B of the normalised tensors) and
+// side-by-side images (A left of B).
 #include <torch/torch.h>
 
 #include <cstdint>

@@ -1,7 +1,9 @@
 #pragma once
-// Steering vectors (lrm-model.md "Cognitive steering"): one-hot, instance (the model's output for
-// an image alone), category prototypes (mean output over a category's exemplars), vectors from a
-// file (e.g. language-derived prototypes, one row per category) and discriminative differences.
+// Steering vectors, which replace the kept output of the steered source layer before the
+// modulated passes (kept ← w·v + (1−w)·kept, gains α on σ− and σ+): one-hot, instance (the model's
+// output for an image alone), category prototypes (mean output over a category's exemplars),
+// vectors from a file (e.g. language-derived prototypes, one row per category) and discriminative
+// differences.
 #include <torch/torch.h>
 
 #include <cstdint>
