@@ -32,8 +32,9 @@ VectorKind parse_vector_kind(const std::string& text) {
 std::int64_t ClassList::index_of(const std::string& category) const {
   auto it = std::find(names.begin(), names.end(), category);
   if (it == names.end())
-    throw InputError("category '" + category + "' is not a class of the model (classes from " +
-                     origin + "); pass --classes with the model's class names in output order");
+    throw SettingError("classes", "category '" + category +
+                                      "' is not a class of the model (classes from " + origin +
+                                      "); give the model's class names in output order");
   return static_cast<std::int64_t>(it - names.begin());
 }
 
@@ -99,7 +100,7 @@ torch::Tensor load_images(const stimuli::StimulusSet& set, const std::vector<std
     if (!images.back().sizes().equals(images.front().sizes()))
       throw InputError("stimulus " + set.ids()[r] + " of " + set.source() +
                        " has another size after preprocessing than " + set.ids()[rows[0]] +
-                       "; use --resize/--crop to give all images one size");
+                       "; resize or crop to give all images one size");
   }
   return torch::stack(images);
 }
