@@ -146,7 +146,6 @@ std::unique_ptr<io::ResultFile> open_output(const ExtractOptions& o, const Extra
                                        "); delete it and run again without resuming");
     }
     start = resume_point(*out, plan.signature);
-    summary.resumed_rows = start;
     return out;
   }
   summary.nothing_to_resume = o.resume;

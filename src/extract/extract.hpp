@@ -39,7 +39,6 @@ std::vector<int> parse_passes(const std::string& text, const std::string& settin
 struct ExtractSummary {
   bool already_complete = false;   // resume: the output was complete; nothing was done
   bool nothing_to_resume = false;  // resume: no partial file; started from the first stimulus
-  std::uint64_t resumed_rows = 0;  // resume: rows the partial file already held
 };
 
 ExtractSummary run_extraction(const ExtractOptions& options, const stimuli::StimulusSet& set);
