@@ -7,7 +7,9 @@
 //
 //   lrm_fuzz <target> <corpus dir> <work dir> <seconds> [first case] [max cases]
 //
-// prints one line: "<target> cases <n> accepted <a> refused <r> findings <f> next <i>".
+// prints one line: "<target> cases <n> accepted <a> refused <r> findings <f> isolated <s> next
+// <i>", where <s> counts the refusals of files on which the HDF5 library faulted or looped in the
+// checking process (io/h5_check.hpp).
 #include <signal.h>
 #include <unistd.h>
 
@@ -269,7 +271,7 @@ int main(int argc, char** argv) {
   fs::create_directories(work);
   signal(SIGALRM, on_alarm);
   const auto start = std::chrono::steady_clock::now();
-  std::uint64_t cases = 0, accepted = 0, refused = 0, findings = 0, i = first;
+  std::uint64_t cases = 0, accepted = 0, refused = 0, isolated = 0, findings = 0, i = first;
   for (; i - first < max_cases; ++i) {
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds)
       break;
@@ -290,13 +292,19 @@ int main(int argc, char** argv) {
     ++cases;
     write_file(work / "current", path.string() + "\n" + std::to_string(cases) + " " +
                                      std::to_string(accepted) + " " + std::to_string(refused) +
-                                     " " + std::to_string(findings) + "\n");
+                                     " " + std::to_string(findings) + " " +
+                                     std::to_string(isolated) + "\n");
     alarm(20);
     try {
       it->second.read(path);
       ++accepted;
-    } catch (const InputError&) {
+    } catch (const InputError& e) {
       ++refused;
+      // Refused because the HDF5 library faulted or looped on it in the checking process.
+      const std::string what = e.what();
+      if (what.find("crashes the HDF5 library") != std::string::npos ||
+          what.find("in the HDF5 library") != std::string::npos)
+        ++isolated;
     } catch (const std::exception& e) {
       ++findings;
       std::cout << "finding: " << path.filename().string() << ": " << typeid(e).name() << ": "
@@ -308,6 +316,6 @@ int main(int argc, char** argv) {
     fs::remove(path);
   }
   std::cout << name << " cases " << cases << " accepted " << accepted << " refused " << refused
-            << " findings " << findings << " next " << i << "\n";
+            << " findings " << findings << " isolated " << isolated << " next " << i << "\n";
   return findings ? 1 : 0;
 }

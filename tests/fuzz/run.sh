@@ -57,7 +57,7 @@ for target in "${targets[@]}"; do
   work=$(mktemp -d)
   # Manifests name images beside them.
   cp tests/fuzz/corpus/image/* "$work/"
-  cases=0 accepted=0 refused=0 findings=0 crashes=0 next=0
+  cases=0 accepted=0 refused=0 findings=0 isolated=0 crashes=0 next=0
   start=$SECONDS
   while :; do
     left=$((seconds - (SECONDS - start)))
@@ -70,17 +70,17 @@ for target in "${targets[@]}"; do
       "$work" "$left" "$next" >"$work/log" 2>&1 || rc=$?
     grep '^finding:' "$work/log" || true
     if [ "$rc" -le 1 ] && tail -n 1 "$work/log" | grep -q "^$target cases "; then
-      read -r _ _ c _ a _ r _ f _ _ < <(tail -n 1 "$work/log")
+      read -r _ _ c _ a _ r _ f _ s _ _ < <(tail -n 1 "$work/log")
       cases=$((cases + c)) accepted=$((accepted + a)) refused=$((refused + r))
-      findings=$((findings + f))
+      findings=$((findings + f)) isolated=$((isolated + s))
       cp "$work"/finding-* "$out/" 2>/dev/null || true
       break
     fi
     # A crash, a sanitizer report or a hang: keep the case and the report, go on after it.
     case_file=$(head -n 1 "$work/current")
-    read -r c a r f < <(sed -n 2p "$work/current")
+    read -r c a r f s < <(sed -n 2p "$work/current")
     cases=$((cases + c)) accepted=$((accepted + a)) refused=$((refused + r))
-    findings=$((findings + f))
+    findings=$((findings + f)) isolated=$((isolated + s))
     crashes=$((crashes + 1))
     cp "$case_file" "$out/crash-$target-$(basename "$case_file")"
     cp "$work/log" "$out/crash-$target-$(basename "$case_file").log"
@@ -90,7 +90,8 @@ for target in "${targets[@]}"; do
     next=$((${n%%-*} + 1))
   done
   rm -rf "$work"
-  echo "fuzz $target: $cases mutations, $accepted accepted, $refused refused, $findings findings, $crashes crashes"
+  echo "fuzz $target: $cases mutations, $accepted accepted, $refused refused" \
+    "($isolated of them isolated HDF5 faults or hangs), $findings findings, $crashes crashes"
   [ $((findings + crashes)) -eq 0 ] || failed=1
 done
 exit $failed
