@@ -89,6 +89,12 @@ class Results:
         except KeyError:
             return False
 
+    def values(self, path, name):
+        """Array `name` of the group at `path` without its labels (None when absent): cheaper
+        than a Dataset where only values are needed."""
+        variables = self.group(path).variables
+        return variables[name][...] if name in variables else None
+
     def dataset(self, path):
         """The group at `path` as an xarray Dataset."""
         if path not in self._datasets:
@@ -458,9 +464,9 @@ class LocalizerCell:
 
     def spatial(self):
         """True when the units have feature-map positions (channel, y, x) beyond one pixel."""
-        ds = self.results.dataset(self.path)
-        return all(c in ds for c in ("channel", "y", "x")) and \
-            (ds["y"].values.max() > 0 or ds["x"].values.max() > 0)
+        channel, y, x = (self.results.values(self.path, c) for c in ("channel", "y", "x"))
+        return channel is not None and y is not None and x is not None and \
+            (y.max() > 0 or x.max() > 0)
 
     def unit_map(self):
         """(mean t, selective mask, channel, y, x) over units; channel/y/x are None for units
@@ -576,12 +582,11 @@ def _stimulus_categories(f):
     """stimulus id -> category from every group of the file with a `category` along its
     `stimulus` coordinate (activations, stimulus sets)."""
     mapping = {}
-    for g in f.walk():
-        if "stimulus" in g.variables and "category" in g.variables:
-            ds = f.dataset(g.name)
-            if ds["category"].dims == ("stimulus",):
-                for i, c in zip(strings(ds["stimulus"]), strings(ds["category"])):
-                    mapping.setdefault(i, c)
+    for g in f.walk():  # values only: opening each activation layer as a Dataset is slow
+        v = g.variables
+        if "stimulus" in v and "category" in v and v["category"].dimensions == ("stimulus",):
+            for i, c in zip(v["stimulus"][...], v["category"][...]):
+                mapping.setdefault(str(text(i)), str(text(c)))
     return mapping
 
 

@@ -37,6 +37,11 @@ def open_group(path, group):
     return xr.open_dataset(path, group=group, engine="h5netcdf").load()
 
 
+def analyses(path, name, variable):
+    """Datasets of the groups called `name` that hold `variable` (not /provenance/<stage>)."""
+    return [ds for ds in (open_group(path, g) for g in group_paths(path, name)) if variable in ds]
+
+
 def near(plotted, expected, tol=1e-4):
     a = np.array([np.nan if v is None else v for v in np.ravel(np.array(plotted, dtype=object))],
                  dtype=float)
@@ -253,43 +258,43 @@ def check_report(folder, path):
         if found:
             problems.setdefault(stem, []).extend(found)
 
-    steering = {g: open_group(path, g) for g in group_paths(path, "steering")}
+    steering = analyses(path, "steering", "mean_output")
+    localizers = [g for g in group_paths(path, "localizer") if g + "/summary" in all_groups(path)]
     for stem in stems:
         fig = load(folder, stem)
         kind = stem.split("-")[0]
         if kind == "accuracy":
-            for g in group_paths(path, "evaluation"):
-                add(stem, check_accuracy(fig, open_group(path, g)))
+            for ds in analyses(path, "evaluation", "top1"):
+                add(stem, check_accuracy(fig, ds))
         elif kind == "robustness":
-            for g in group_paths(path, "robustness"):
-                add(stem, check_robustness(fig, open_group(path, g)))
+            for ds in analyses(path, "robustness", "accuracy"):
+                add(stem, check_robustness(fig, ds))
         elif kind == "composite":
             for ax in fig["axes"]:
-                found = [check_composite_panel(ax, ds) for ds in steering.values()
+                found = [check_composite_panel(ax, ds) for ds in steering
                          if ds.attrs["composite"] == ax["title"] and "hit_rate" in ds]
                 add(stem, min(found, key=len) if found else [f"no steering for {ax['title']}"])
         elif kind == "target_outputs":
-            found = [check_target_outputs(fig, ds) for ds in steering.values()]
+            found = [check_target_outputs(fig, ds) for ds in steering]
             add(stem, min(found, key=len) if found else ["no steering group"])
         elif kind == "gain_sweep":
             types = [a["title"] for a in fig["axes"] if a["title"]]  # the first row's titles
             for i, ax in enumerate(fig["axes"]):
                 col = i % len(types)
-                add(stem, check_gain_sweep_panel(ax, [ds for ds in steering.values()
+                add(stem, check_gain_sweep_panel(ax, [ds for ds in steering
                                                       if "a_prime" in ds], types[col]))
         elif kind == "localizer":
-            for g in group_paths(path, "localizer"):
+            for g in localizers:
                 add(stem, check_localizer(fig, open_group(path, g + "/summary")))
         elif kind == "tmap":
-            for g in group_paths(path, "localizer"):
+            for g in localizers:
                 add(stem, check_tmap(fig, path, g))
         elif kind == "attention":
-            for g in group_paths(path, "attention"):
-                add(stem, check_attention(fig, open_group(path, g)))
+            for ds in analyses(path, "attention", "mean_activation"):
+                add(stem, check_attention(fig, ds))
         elif kind in ("rsa", "encoding"):
             name, ceiling = ("r_mean", None) if kind == "rsa" else ("score_raw", "ceiling")
-            groups = [ds for ds in (open_group(path, g) for g in group_paths(path, kind))
-                      if name in ds]  # not /provenance/rsa
+            groups = analyses(path, kind, name)
             panels = [ax for ax in fig["axes"] if ax["errorbars"]]
             for ax, ds in zip(panels, groups):
                 add(stem, check_layer_pass_panel(ax, ds, name, float(ds[ceiling])
