@@ -11,5 +11,5 @@ ninja -C build-sanitize -j"$(nproc)" lrm_core_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)" --timeout 1500
 
-# Fuzzing: every file reader for 25 s under the sanitizers (about 3 minutes with the build).
-tests/fuzz/run.sh 25
+# Fuzzing: every file reader for 20 s under the sanitizers (about 2.5 minutes with the build).
+tests/fuzz/run.sh 20

@@ -1,8 +1,17 @@
 #include "stimuli/image.hpp"
 
+#include <cstring>
+
+// stb_image copies zero bytes into a null buffer for an empty PNG data chunk, which memcpy does
+// not allow (undefined behaviour); its copies go through this wrapper.
+static void* stb_memcpy(void* dst, const void* src, std::size_t n) {
+  return n == 0 ? dst : std::memcpy(dst, src, n);
+}
+#define memcpy stb_memcpy
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_FAILURE_USERMSG
 #include <stb_image.h>
+#undef memcpy
 
 #include <algorithm>
 #include <cmath>
