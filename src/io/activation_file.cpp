@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "io/chunk_reader.hpp"
 
 namespace lrm::io {
 namespace {
@@ -150,13 +151,11 @@ ActivationShape ActivationFile::shape(const LayerPass& lp) const {
 }
 
 std::int64_t ActivationFile::chunk_rows(const LayerPass& lp) const {
-  const auto path = dataset_path(lp);
-  const h5::Handle dataset(H5Dopen2(file_.id(), path.c_str(), H5P_DEFAULT));
-  if (!dataset.valid()) throw InternalError("cannot open " + where(path));
-  const h5::Handle plist(H5Dget_create_plist(dataset.id()));
-  hsize_t chunk[2];
-  if (H5Pget_layout(plist.id()) != H5D_CHUNKED || H5Pget_chunk(plist.id(), 2, chunk) != 2) return 1;
-  return static_cast<std::int64_t>(chunk[0]);
+  return static_cast<std::int64_t>(ChunkReader(file_, dataset_path(lp)).chunk_rows());
+}
+
+bool ActivationFile::decodes_chunks(const LayerPass& lp) const {
+  return ChunkReader(file_, dataset_path(lp)).decodes_chunks();
 }
 
 ActivationBlock ActivationFile::read(const LayerPass& lp) const {
@@ -164,17 +163,28 @@ ActivationBlock ActivationFile::read(const LayerPass& lp) const {
   const auto stored = h5::dataset_shape(file_, path);
   if (stored.empty())
     throw InputError(path_string_ + ":" + lp.label() + " is a scalar, not activations");
-  const auto n = static_cast<std::uint64_t>(rows(static_cast<std::int64_t>(stored[0])));
-  auto a =
-      partial_rows_ ? h5::read_rows<float>(file_, path, 0, n) : h5::read_array<float>(file_, path);
+  const auto n = rows(static_cast<std::int64_t>(stored[0]));
+  if (stored.size() == 2) {
+    const auto units = static_cast<std::int64_t>(stored[1]);
+    ActivationBlock block{n, units, std::vector<float>(static_cast<std::size_t>(n * units))};
+    read_rows(lp, 0, n, block.data.data());
+    return block;
+  }
+  // Other ranks are read as rows of their flattened trailing dimensions.
+  auto a = h5::read_rows<float>(file_, path, 0, static_cast<std::uint64_t>(n));
   return {static_cast<std::int64_t>(a.shape[0]), static_cast<std::int64_t>(a.row_size()),
           std::move(a.data)};
 }
 
 void ActivationFile::read_rows(const LayerPass& lp, std::int64_t first, std::int64_t count,
                                float* out) const {
-  h5::read_rows_into(file_, dataset_path(lp), static_cast<std::uint64_t>(first),
-                     static_cast<std::uint64_t>(count), out);
+  const auto path = dataset_path(lp);
+  const ChunkReader reader(file_, path);
+  if (first < 0 || count < 0 || static_cast<std::uint64_t>(first + count) > reader.rows())
+    throw InputError("rows " + std::to_string(first) + ".." + std::to_string(first + count) +
+                     " are outside " + where(path));
+  reader.read(static_cast<std::uint64_t>(first), static_cast<std::uint64_t>(count), 0,
+              reader.cols(), out);
 }
 
 ActivationBlock ActivationFile::read_units(const LayerPass& lp, std::int64_t first,
@@ -186,17 +196,9 @@ ActivationBlock ActivationFile::read_units(const LayerPass& lp, std::int64_t fir
                      " are outside " + where(path) + " (" + std::to_string(s.units) + " units)");
   ActivationBlock block{s.stimuli, count, std::vector<float>(s.stimuli * count)};
   if (block.data.empty()) return block;
-  const h5::Handle dataset(H5Dopen2(file_.id(), path.c_str(), H5P_DEFAULT));
-  const h5::Handle file_space(H5Dget_space(dataset.id()));
-  const hsize_t start[2] = {0, static_cast<hsize_t>(first)};
-  const hsize_t size[2] = {static_cast<hsize_t>(s.stimuli), static_cast<hsize_t>(count)};
-  const h5::Handle memory_space(H5Screate_simple(2, size, nullptr));
-  // The dataset passed shape() above, so a failure here is the library's, not the input's.
-  if (!dataset.valid() || !file_space.valid() ||
-      H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start, nullptr, size, nullptr) < 0 ||
-      H5Dread(dataset.id(), H5T_NATIVE_FLOAT, memory_space.id(), file_space.id(), H5P_DEFAULT,
-              block.data.data()) < 0)
-    throw InternalError("cannot read units of " + where(path));
+  ChunkReader(file_, path)
+      .read(0, static_cast<std::uint64_t>(s.stimuli), static_cast<std::uint64_t>(first),
+            static_cast<std::uint64_t>(count), block.data.data());
   return block;
 }
 
