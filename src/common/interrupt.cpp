@@ -15,8 +15,6 @@ void install_interrupt_handlers() {
   std::signal(SIGTERM, on_signal);
 }
 
-bool interrupt_requested() { return g_interrupted != 0; }
-
 void check_interrupt() {
   if (g_interrupted) throw Interrupted();
 }
