@@ -1,7 +1,10 @@
 #pragma once
-// Long-range modulatory (LRM) feedback networks (spec: lrm-model.md): a backbone that is a chain
+// Long-range modulatory (LRM) feedback networks (Konkle & Alvarez): a backbone that is a chain
 // of named layers, feedback pathways from source layers to destination convs, multiplicative or
-// additive motifs, several passes over the same input, and cognitive steering.
+// additive motifs, several passes over the same input, and cognitive steering. Pass 0 is plain
+// feed-forward; in pass k ≥ 1 a destination's output y (before its ReLU) becomes relu(y + y ⊙ F)
+// (multiplicative) or relu(y + F) (additive), F summing its pathways' modulations of the source
+// outputs kept from pass k − 1.
 #include <torch/torch.h>
 
 #include <cstdint>
