@@ -21,6 +21,7 @@ std::string format_duration(double seconds) {
 }  // namespace
 
 void Progress::set_quiet(bool quiet) { g_quiet = quiet; }
+bool Progress::quiet() { return g_quiet; }
 bool Progress::enabled() { return !g_quiet && isatty(STDERR_FILENO); }
 
 Progress::Progress(std::string label, std::int64_t total, std::string unit)

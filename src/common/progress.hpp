@@ -16,6 +16,7 @@ class Progress {
   void finish();
 
   static void set_quiet(bool quiet);
+  static bool quiet();  // --quiet: no progress and no notes
   static bool enabled();
 
  private:
