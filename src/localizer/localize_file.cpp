@@ -37,6 +37,18 @@ stats::GroupMoments pass_moments(const io::ActivationFile& in, const io::LayerPa
   const std::unique_ptr<float[], Free> rows(
       static_cast<float*>(allocate_huge_pages(2 * batch_size * sizeof(float))));
   stats::MomentAccumulator accumulator(n_units, static_cast<int>(design.categories.size()));
+  // Compressed chunks decode on every thread only outside add_streamed's parallel region, where
+  // one thread reads; decoding on all threads, then summing on all (in both buffers' space),
+  // finishes sooner.
+  if (in.decodes_chunks(lp)) {
+    for (std::int64_t first = 0; first < n_stimuli; first += 2 * batch) {
+      check_interrupt();
+      const auto count = std::min(2 * batch, n_stimuli - first);
+      in.read_rows(lp, first, count, rows.get());
+      accumulator.add(rows.get(), count, design.group.data() + first);
+    }
+    return accumulator.take();
+  }
   accumulator.add_streamed(n_stimuli, batch, design.group.data(), rows.get(),
                            rows.get() + batch_size,
                            [&](std::int64_t first, std::int64_t count, float* out) {
