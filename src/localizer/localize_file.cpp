@@ -38,12 +38,12 @@ stats::GroupMoments pass_moments(const io::ActivationFile& in, const io::LayerPa
       static_cast<float*>(allocate_huge_pages(2 * batch_size * sizeof(float))));
   stats::MomentAccumulator accumulator(n_units, static_cast<int>(design.categories.size()));
   // Compressed chunks decode on every thread only outside add_streamed's parallel region, where
-  // one thread reads; decoding on all threads, then summing on all (in both buffers' space),
-  // finishes sooner.
+  // one thread reads; decoding on all threads, then summing on all, finishes sooner. The batches
+  // are the same, so the sums are bit-identical to those of the same data uncompressed.
   if (in.decodes_chunks(lp)) {
-    for (std::int64_t first = 0; first < n_stimuli; first += 2 * batch) {
+    for (std::int64_t first = 0; first < n_stimuli; first += batch) {
       check_interrupt();
-      const auto count = std::min(2 * batch, n_stimuli - first);
+      const auto count = std::min(batch, n_stimuli - first);
       in.read_rows(lp, first, count, rows.get());
       accumulator.add(rows.get(), count, design.group.data() + first);
     }
