@@ -781,6 +781,46 @@ std::vector<std::string> read_strings(const File& f, const std::string& path) {
   return out;
 }
 
+namespace {
+
+struct LinkSearch {
+  H5O_info_t target;
+  std::string name;
+};
+
+herr_t find_link_to(hid_t group, const char* name, const H5L_info_t* link, void* data) {
+  auto* search = static_cast<LinkSearch*>(data);
+  H5O_info_t info;
+  if (link->type != H5L_TYPE_HARD ||
+      H5Oget_info_by_name2(group, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+    return 0;
+  if (info.fileno != search->target.fileno || info.addr != search->target.addr) return 0;
+  search->name = name;
+  return 1;
+}
+
+// The name of a dimension scale: its link in the dataset's group or the nearest ancestor that
+// holds one (where netCDF and the suite put scales). HDF5's own name of an object opened by
+// reference comes from a search of the whole file, once per dimension, which is quadratic in a
+// file of thousands of arrays, so it is only the last resort.
+std::string scale_name(const File& f, const std::string& path, hid_t scale) {
+  LinkSearch search;
+  if (H5Oget_info2(scale, &search.target, H5O_INFO_BASIC) >= 0) {
+    std::string group = path.empty() || path[0] != '/' ? "/" + path : path;
+    while (search.name.empty() && group.size() > 1) {
+      group.erase(std::max<std::size_t>(group.find_last_of('/'), 1));
+      Handle g(H5Gopen2(f.id(), group.c_str(), H5P_DEFAULT));
+      if (g.valid())
+        H5Literate(g.id(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, find_link_to, &search);
+    }
+  }
+  if (!search.name.empty()) return search.name;
+  const std::string full = object_name(scale);
+  return full.substr(full.find_last_of('/') + 1);
+}
+
+}  // namespace
+
 // The scale attached to each dimension, read from the DIMENSION_LIST attribute (a variable-length
 // list of object references per dimension) after checking its type, its length and that each
 // reference is a one-dimensional dataset of the dimension's length inside the file.
@@ -822,8 +862,7 @@ std::vector<std::string> dimension_names(const File& f, const std::string& path)
       continue;
     }
     const auto scale_shape = shape_of(scale.id());
-    const std::string full = object_name(scale.id());
-    names[i] = full.substr(full.find_last_of('/') + 1);
+    names[i] = scale_name(f, path, scale.id());
     if (scale_shape.size() != 1 || scale_shape[0] != shape[i])
       bad = "the scale " + names[i] + " of dimension " + std::to_string(i) +
             " does not have its length " + std::to_string(shape[i]);

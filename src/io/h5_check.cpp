@@ -10,16 +10,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <new>
+#include <sstream>
 #include <tuple>
 
 #include "common/error.hpp"
@@ -40,15 +43,21 @@ namespace {
 bool g_in_child = false;
 
 // A page shared with the child, where it notes what it is reading, so the parent can name the
-// object that made the library fail.
+// object that made the library fail, and counts the steps it has finished, so the parent can
+// tell a slow walk (a big file, a loaded machine) from a loop inside the library.
 constexpr std::size_t kNoteSize = 1024;
-char* g_note = nullptr;
+struct Shared {
+  std::atomic<std::uint64_t> steps;
+  char note[kNoteSize];
+};
+Shared* g_shared = nullptr;
 
 void note(const std::string& what) {
-  if (g_note == nullptr) return;
+  if (g_shared == nullptr) return;
   const auto n = std::min(what.size(), kNoteSize - 1);
-  std::memcpy(g_note, what.data(), n);
-  g_note[n] = '\0';
+  std::memcpy(g_shared->note, what.data(), n);
+  g_shared->note[n] = '\0';
+  g_shared->steps.fetch_add(1, std::memory_order_relaxed);
 }
 
 constexpr std::uint64_t kFullReadBytes = 64u << 10;  // numeric data the child reads per dataset
@@ -123,18 +132,14 @@ void walk_attributes(hid_t obj, const std::string& where,
   }
 }
 
+// Counting the chunks visits every node of the chunk index once, which the readers' lookups of
+// single chunks (by coordinate) then trust. Lookups by index would cost a walk each.
 void walk_chunk_index(hid_t ds) {
   Handle dcpl(H5Dget_create_plist(ds));
   if (!dcpl.valid() || H5Pget_layout(dcpl.id()) != H5D_CHUNKED) return;
   Handle space(H5Dget_space(ds));
   hsize_t n = 0;
-  if (H5Dget_num_chunks(ds, space.id(), &n) < 0 || n == 0) return;
-  std::vector<hsize_t> offset(H5S_MAX_RANK);
-  unsigned mask = 0;
-  haddr_t addr = 0;
-  hsize_t size = 0;
-  H5Dget_chunk_info(ds, space.id(), 0, offset.data(), &mask, &addr, &size);
-  H5Dget_chunk_info(ds, space.id(), n - 1, offset.data(), &mask, &addr, &size);
+  H5Dget_num_chunks(ds, space.id(), &n);
 }
 
 // The reads the suite's readers make on a dataset: its attributes, dimension scales, shape,
@@ -172,9 +177,23 @@ void walk_dataset(const File& f, const std::string& path, CheckedFile& out) {
 struct Walk {
   const File& file;
   CheckedFile& out;
-  std::set<std::pair<unsigned long, haddr_t>> seen;
+  std::map<std::pair<unsigned long, haddr_t>, std::string> seen;  // object -> first path
   int objects = 0;
 };
+
+// A hard link to an object the walk has read: its values are recorded under this path too.
+void alias(CheckedFile& out, const std::string& first, const std::string& path) {
+  for (auto* map : {&out.strings, &out.dimensions}) {
+    auto it = map->find(first);
+    if (it != map->end()) (*map)[path] = it->second;
+  }
+  const std::string prefix = first + '\n';
+  std::vector<std::pair<std::string, Found>> attrs;
+  for (auto it = out.attrs.lower_bound(prefix);
+       it != out.attrs.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+    attrs.emplace_back(path + '\n' + it->first.substr(prefix.size()), it->second);
+  for (auto& [key, found] : attrs) out.attrs[key] = std::move(found);
+}
 
 void walk_group_attributes(Walk& w, const Group& g, const std::string& path) {
   walk_attributes(
@@ -196,7 +215,11 @@ void walk_group(Walk& w, const Group& g, const std::string& path, int depth) {
     H5O_info_t info;
     if (H5Oget_info_by_name2(g.id(), name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
       continue;
-    if (!w.seen.insert({info.fileno, info.addr}).second) continue;
+    const auto [seen, first] = w.seen.emplace(std::make_pair(info.fileno, info.addr), child);
+    if (!first) {
+      alias(w.out, seen->second, child);
+      continue;
+    }
     try {
       if (info.type == H5O_TYPE_GROUP)
         walk_group(w, g.group(name), child, depth + 1);
@@ -336,14 +359,33 @@ void write_all(int fd, const std::string& buf) {
   _exit(0);
 }
 
-// 20 s, and one more per 50 MB of file (a slow disk), unless LRM_H5_CHECK_SECONDS says otherwise.
-double time_limit_s(const std::filesystem::path& path) {
+// Seconds of processor time the child may spend without finishing a step before the file is
+// refused (LRM_H5_CHECK_SECONDS sets another). Each step is one object, attribute or read, so
+// a valid file of any size finishes steps steadily; a loop inside the library does not.
+double stall_limit_s() {
   const char* env = std::getenv("LRM_H5_CHECK_SECONDS");
   const double v = env ? std::atof(env) : 0.0;
-  if (v > 0) return v;
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  return 20.0 + (ec ? 0.0 : static_cast<double>(size) / 50e6);
+  return v > 0 ? v : 30.0;
+}
+
+// A child that waits instead of computing (a stopped process, a stalled disk) is refused after
+// this many times the limit in wall-clock time without a step.
+constexpr double kWallFactor = 10.0;
+
+// Processor seconds the process has used; 0 when /proc cannot tell.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0.0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  unsigned long long user = 0, system = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) user = std::strtoull(field.c_str(), nullptr, 10);
+    if (i == 15) system = std::strtoull(field.c_str(), nullptr, 10);
+  }
+  return static_cast<double>(user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 using FileKey = std::tuple<dev_t, ino_t, off_t, time_t, long>;
@@ -356,10 +398,42 @@ std::optional<FileKey> key_of(const std::filesystem::path& path) {
   return FileKey{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
 }
 
-// Reads the child's report while it runs (a full pipe would stall it), within the time limit.
-// Returns false when the limit passed.
-bool collect(pid_t pid, int fd, double limit, std::string& report, int& status) {
-  const auto start = std::chrono::steady_clock::now();
+// Watches the child's steps: it stalls when it spends `limit` processor seconds, or kWallFactor
+// times that in wall-clock time, without finishing one.
+class StallWatch {
+ public:
+  StallWatch(pid_t pid, const Shared& shared, double limit)
+      : pid_(pid), shared_(shared), limit_(limit) {
+    restart();
+  }
+  bool stalled() {
+    const auto steps = shared_.steps.load(std::memory_order_relaxed);
+    if (steps != steps_) {
+      steps_ = steps;
+      restart();
+      return false;
+    }
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_).count();
+    return wall > kWallFactor * limit_ || cpu_seconds(pid_) - cpu_ > limit_;
+  }
+
+ private:
+  void restart() {
+    wall_ = std::chrono::steady_clock::now();
+    cpu_ = cpu_seconds(pid_);
+  }
+  pid_t pid_;
+  const Shared& shared_;
+  double limit_;
+  std::uint64_t steps_ = 0;
+  std::chrono::steady_clock::time_point wall_;
+  double cpu_ = 0.0;
+};
+
+// Reads the child's report while it runs (a full pipe would stall it). Returns false when the
+// child stalled.
+bool collect(pid_t pid, int fd, StallWatch& watch, std::string& report, int& status) {
   char chunk[1 << 16];
   for (bool open = true; open;) {
     try {
@@ -369,9 +443,7 @@ bool collect(pid_t pid, int fd, double limit, std::string& report, int& status) 
       waitpid(pid, &status, 0);
       throw;
     }
-    const double waited =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (waited > limit) {
+    if (watch.stalled()) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
       return false;
@@ -390,42 +462,44 @@ bool collect(pid_t pid, int fd, double limit, std::string& report, int& status) 
 
 // Runs the child on the whole file (scope "") or one object, and returns what it read.
 CheckedFile run_check(const std::filesystem::path& path, const std::string& scope) {
-  void* page = mmap(nullptr, kNoteSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* page =
+      mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   int fds[2];
   if (page == MAP_FAILED || pipe(fds) != 0)
     throw InternalError("cannot start the process that checks " + path.string());
-  static_cast<char*>(page)[0] = '\0';
+  auto* shared = new (page) Shared{};
   const pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    g_note = static_cast<char*>(page);
+    g_shared = shared;
     run_child(path, scope, fds[1]);
   }
   close(fds[1]);
-  if (pid < 0) {
+  const auto release = [&] {
     close(fds[0]);
-    munmap(page, kNoteSize);
+    munmap(page, sizeof(Shared));
+  };
+  if (pid < 0) {
+    release();
     throw InternalError("cannot start the process that checks " + path.string());
   }
-  const double limit = time_limit_s(path);
+  const double limit = stall_limit_s();
+  StallWatch watch(pid, *shared, limit);
   std::string report;
   int status = 0;
   bool finished = false;
   try {
-    finished = collect(pid, fds[0], limit, report, status);
+    finished = collect(pid, fds[0], watch, report, status);
   } catch (...) {
-    close(fds[0]);
-    munmap(page, kNoteSize);
+    release();
     throw;
   }
-  close(fds[0]);
-  const std::string where(static_cast<const char*>(page),
-                          strnlen(static_cast<const char*>(page), kNoteSize));
-  munmap(page, kNoteSize);
+  const std::string where(shared->note, strnlen(shared->note, kNoteSize));
+  release();
   const std::string object = where.empty() ? "its structure" : where;
   if (!finished)
     throw InputError(path.string() + ": corrupt HDF5 file: reading " + object +
-                     " does not finish within " + std::to_string(static_cast<int>(limit)) +
+                     " makes no progress for " + std::to_string(static_cast<int>(limit)) +
                      " s in the HDF5 library");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw InputError(path.string() + ": corrupt HDF5 file: reading " + object +

@@ -6,11 +6,12 @@
 // own process. When a file is opened for reading, a forked child process walks everything the
 // readers use (groups, links, attributes, dimension-scale references, variable-length strings,
 // the chunk index, small numeric datasets) and sends back the variable-length strings, string
-// attributes and dimension names, which the readers then take from it. When the child dies by a
-// signal or does not finish in time, the file is refused with one InputError naming it and the
-// object being read. Each file (device, inode, size, modification time) is checked once per
-// process, and numeric reads (the hot path) stay in the process. Files the suite writes (opened
-// for writing) are read directly.
+// attributes and dimension names, which the readers then take from it. Each object is visited
+// once (hard links share its values). When the child dies by a signal or stops making progress
+// (a loop inside the library), the file is refused with one InputError naming it and the object
+// being read; a big file or a loaded machine only makes the walk slower. Each file (device, inode,
+// size, modification time) is checked once per process, and numeric reads (the hot path) stay in
+// the process. Files the suite writes (opened for writing) are read directly.
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -18,8 +19,9 @@
 
 namespace lrm::h5 {
 
-// Throws InputError when reading the file's structure faults or hangs the HDF5 library.
-// The limit is 20 s plus 1 s per 50 MB of file; LRM_H5_CHECK_SECONDS sets another.
+// Throws InputError when reading the file's structure faults or loops in the HDF5 library: the
+// child spends 30 s of processor time (LRM_H5_CHECK_SECONDS sets another) without finishing a
+// step (an object, an attribute, a read), or ten times that in wall-clock time.
 void check_readable(const std::filesystem::path& path);
 
 // The values the checking child read, for a file that passed check_readable; an object the walk

@@ -97,3 +97,31 @@ TEST(IoJoin, StemsThatAreNotOneToOneStayAnError) {
   EXPECT_EQ(io::file_stem("image0001"), "image0001");
   EXPECT_EQ(io::file_stem(".hidden"), ".hidden");
 }
+
+// Target groups share their pass's coordinates by hard links (as localizer outputs do): the check
+// reads each object once and every name of it reads the same values; each dimension is named by
+// the scale's link in the array's group.
+TEST(IoReliability, HardLinkedCoordinatesReadUnderEveryName) {
+  const fs::path file = fs::temp_directory_path() / "lrm_io_reliability_links.h5";
+  const std::vector<std::string> labels{"a", "b", "c"};
+  {
+    h5::File f(file, h5::File::Mode::create_truncate);
+    const auto pass = f.root().require_group("pass0");
+    h5::write_coordinate(pass, "unit", std::vector<std::int64_t>{0, 1, 2});
+    h5::write_aux_coordinate(pass, "label", "unit", labels);
+    for (const char* target : {"t0", "t1"}) {
+      const auto g = pass.require_group(target);
+      for (const char* name : {"unit", "label"})
+        ASSERT_GE(H5Lcreate_hard(pass.id(), name, g.id(), name, H5P_DEFAULT, H5P_DEFAULT), 0);
+      h5::write_array(g, "t", std::vector<double>{1, 2, 3}, {3}, {"unit"});
+    }
+  }
+  h5::File f(file, h5::File::Mode::read);
+  EXPECT_NO_THROW(read_everything(f, f.root(), "/"));
+  for (const char* target : {"t0", "t1"}) {
+    const std::string g = std::string("/pass0/") + target;
+    EXPECT_EQ(h5::dimension_names(f, g + "/t"), std::vector<std::string>{"unit"});
+    EXPECT_EQ(h5::read_strings(f, g + "/label"), labels);
+  }
+  fs::remove(file);
+}
