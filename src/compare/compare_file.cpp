@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
@@ -225,6 +226,7 @@ std::string write_noise_ceiling(const h5::Group& g, const RsaOptions& o, const B
 struct ModelRdm {
   Eigen::MatrixXd rdm;
   std::vector<std::string> condition_ids;
+  std::string matched_by;  // how the stimuli were joined ("" when matched by order)
 };
 
 // The RDM of one layer and pass over the brain's conditions: joined by stimulus id, or in the
@@ -249,6 +251,7 @@ ModelRdm model_rdm(const io::ActivationFile& file, const LayerPass& lp, const Br
         io::join_stimuli(layer.ids, file.path().string(), brain.stimulus_ids, brain.source);
     rows = join.model_rows;
     out.condition_ids = join.ids;
+    out.matched_by = join.matched_by;
   }
   RowMatrixXf selected(n, layer.features.cols());
   for (Eigen::Index i = 0; i < n; ++i) selected.row(i) = layer.features.row(rows[i]);
@@ -327,6 +330,7 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   const RdmScoring scoring{o.comparison, o.squared, o.bootstrap, o.seed};
   std::vector<RdmScore> scores;
   std::vector<std::string> condition_ids;
+  std::string matched_by;
   Progress bar("rsa", static_cast<std::int64_t>(models.size()), "layers");
   for (const auto& lp : models) {
     check_interrupt();
@@ -336,9 +340,11 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
     if (o.save_rdms) write_model_rdm(g, lp, m);
     lines.push_back(rsa_line(lp, o, scores.back()));
     condition_ids = std::move(m.condition_ids);
+    matched_by = std::move(m.matched_by);
     bar.advance();
   }
   bar.finish();
+  if (!matched_by.empty()) g.set_attr("stimulus_match", matched_by);
   h5::write_coordinate(g, "stimulus", condition_ids);
   write_matrix(g, "brain_rdm_mean", brain_mean, {"stimulus", "stimulus_b"});
   write_rsa_scores(g, models, scores, o);
@@ -380,10 +386,23 @@ io::NeuralResponses load_responses(const EncodeOptions& o, const io::ActivationF
   return responses;
 }
 
+// The value of the attribute `attr` of `path` in `file`, a number written as text.
+double number_attr(const std::filesystem::path& file, const std::string& path,
+                   const std::string& attr, const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size())
+    throw InputError(file.string() + ":" + path + ": attribute " + attr + " is not a number ('" +
+                     text.substr(0, 40) + "')");
+  return v;
+}
+
 void write_encoding_settings(const h5::Group& g, const EncodeOptions& o,
-                             const io::NeuralResponses& resp, bool stratified) {
+                             const io::NeuralResponses& resp, const std::string& matched_by,
+                             bool stratified) {
   g.set_attr("brain", o.brain);
   g.set_attr("brain_source", resp.source);
+  g.set_attr("stimulus_match", matched_by);
   g.set_attr("regression", std::string(regression_name(o.metric.regression)));
   g.set_attr("pls_components", static_cast<std::int64_t>(o.metric.pls_components));
   g.set_attr("splits", static_cast<std::int64_t>(o.metric.splits));
@@ -399,7 +418,7 @@ void write_encoding_settings(const h5::Group& g, const EncodeOptions& o,
     h5::File f(file, h5::File::Mode::read);
     if (auto sim = h5::dataset_attr_string(f, path, "simulated")) g.set_attr("simulated", *sim);
     if (auto truth = h5::dataset_attr_string(f, path, "true_ceiling"))
-      g.set_attr("true_ceiling", std::stod(*truth));
+      g.set_attr("true_ceiling", number_attr(file, path, "true_ceiling", *truth));
   }
 }
 
@@ -475,10 +494,16 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   const EncodingBenchmark bench(std::move(responses), o.metric, o.halvings);
   EncodingTable table;
   std::vector<std::string> lines;
+  std::string matched_by;
   Progress bar("encode", static_cast<std::int64_t>(models.size()), "layers");
   for (const auto& lp : models) {
     check_interrupt();
     const auto layer = load_layer(file, lp);
+    // The benchmark joins the stimuli the same way for every layer of the file.
+    if (matched_by.empty())
+      matched_by = io::join_stimuli(layer.ids, file.path().string(), bench.responses().stimulus_ids,
+                                    bench.responses().source)
+                       .matched_by;
     FeatureMatrix x(layer.features.data(), layer.features.rows(), layer.features.cols());
     const auto result = bench.score(x, layer.ids, o.activations.string() + ":" + lp.label());
     table.add(result, o.metric.regression == Regression::pls);
@@ -488,7 +513,7 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   bar.finish();
   auto g = root.require_group("encoding");
   file.record_partial_rows(g);
-  write_encoding_settings(g, o, bench.responses(), stratified);
+  write_encoding_settings(g, o, bench.responses(), matched_by, stratified);
   write_encoding_scores(g, models, table, o.metric.splits, bench.responses().neuroid_ids);
   write_ceiling(g, bench);
   lines.push_back(ceiling_line(bench));
