@@ -154,10 +154,6 @@ std::int64_t ActivationFile::chunk_rows(const LayerPass& lp) const {
   return static_cast<std::int64_t>(ChunkReader(file_, dataset_path(lp)).chunk_rows());
 }
 
-bool ActivationFile::decodes_chunks(const LayerPass& lp) const {
-  return ChunkReader(file_, dataset_path(lp)).decodes_chunks();
-}
-
 ActivationBlock ActivationFile::read(const LayerPass& lp) const {
   const auto path = dataset_path(lp);
   const auto stored = h5::dataset_shape(file_, path);

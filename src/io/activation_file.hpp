@@ -96,9 +96,6 @@ class ActivationFile {
   // Rows per storage chunk (1 for unchunked datasets): batches that end on chunk boundaries decode
   // no chunk twice.
   std::int64_t chunk_rows(const LayerPass& lp) const;
-  // True when reads of the pass decode its compressed chunks here on threads() threads (deflate,
-  // optionally shuffled: see io::ChunkReader); false when HDF5 reads it.
-  bool decodes_chunks(const LayerPass& lp) const;
   // Every row. Reads decode on all threads when called outside a parallel region.
   ActivationBlock read(const LayerPass& lp) const;
   // Rows [first, first + count) into `out` (count x units floats).

@@ -23,7 +23,9 @@ namespace fs = std::filesystem;
 // The moments of each category for every unit of the (stimulus, unit) dataset `lp`. Rows
 // stream through two buffers of about 16 MiB, one read while the other is summed: memory stays
 // bounded by the batch. Batches end on chunk boundaries, so that no compressed chunk is decoded
-// twice. The buffers are freed before the tests, whose arrays can then reuse their pages.
+// twice. One thread decodes the next batch while the others sum: on a loaded machine this beats
+// decoding on all threads and then summing on all, whose waits at the ends of parallel regions
+// spin. The buffers are freed before the tests, whose arrays can then reuse their pages.
 stats::GroupMoments pass_moments(const io::ActivationFile& in, const io::LayerPass& lp,
                                  const Design& design, std::int64_t n_stimuli,
                                  std::int64_t n_units) {
@@ -37,18 +39,6 @@ stats::GroupMoments pass_moments(const io::ActivationFile& in, const io::LayerPa
   const std::unique_ptr<float[], Free> rows(
       static_cast<float*>(allocate_huge_pages(2 * batch_size * sizeof(float))));
   stats::MomentAccumulator accumulator(n_units, static_cast<int>(design.categories.size()));
-  // Compressed chunks decode on every thread only outside add_streamed's parallel region, where
-  // one thread reads; decoding on all threads, then summing on all, finishes sooner. The batches
-  // are the same, so the sums are bit-identical to those of the same data uncompressed.
-  if (in.decodes_chunks(lp)) {
-    for (std::int64_t first = 0; first < n_stimuli; first += batch) {
-      check_interrupt();
-      const auto count = std::min(batch, n_stimuli - first);
-      in.read_rows(lp, first, count, rows.get());
-      accumulator.add(rows.get(), count, design.group.data() + first);
-    }
-    return accumulator.take();
-  }
   accumulator.add_streamed(n_stimuli, batch, design.group.data(), rows.get(),
                            rows.get() + batch_size,
                            [&](std::int64_t first, std::int64_t count, float* out) {
