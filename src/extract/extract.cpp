@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
+#include "common/text.hpp"
 #include "extract/activation_writer.hpp"
 #include "extract/bounded_queue.hpp"
 #include "io/activation_file.hpp"
@@ -70,12 +71,6 @@ model::LoadedModel load_extraction_model(const ExtractOptions& o, const stimuli:
   return m;
 }
 
-std::string join(const std::vector<std::string>& v, const char* sep = ",") {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
 // Everything that decides the file's contents; --resume continues only a run with the same one.
 std::string run_signature(const ExtractOptions& o, const ExtractionPlan& plan,
                           const stimuli::StimulusSet& set) {
@@ -90,7 +85,7 @@ std::string run_signature(const ExtractOptions& o, const ExtractionPlan& plan,
   for (float v : pre.std) s << "," << v;
   std::vector<std::string> names;
   for (const auto& r : plan.requests) names.push_back(r.name);
-  s << "; layers=" << join(names) << "; passes=";
+  s << "; layers=" << join(names, ",") << "; passes=";
   for (int p : o.passes) s << p << " ";
   s << "; steer-source=" << o.steering.source << " first-pass=" << o.steering.first_pass;
   for (const auto& c : plan.conditions) s << "; condition " << c.name << ": " << c.describe();

@@ -13,15 +13,10 @@
 
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
+#include "common/text.hpp"
 
 namespace lrm::localizer {
 namespace {
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
 
 // One thread's working memory for testing pairs.
 struct Scratch {
@@ -236,18 +231,18 @@ Design make_design(const std::vector<std::string>& category, const Options& opti
     const int ti = index_of(target);
     if (ti < 0)
       throw InputError(what + ": target category '" + target + "' is not among its categories (" +
-                       joined(d.categories) + ")");
+                       join(d.categories) + ")");
     std::vector<int> others;
     for (const auto& other : options.others.empty() ? d.categories : options.others) {
       const int oi = index_of(other);
       if (oi < 0)
         throw InputError(what + ": comparison category '" + other +
-                         "' is not among its categories (" + joined(d.categories) + ")");
+                         "' is not among its categories (" + join(d.categories) + ")");
       if (oi != ti) others.push_back(oi);
     }
     if (others.empty())
       throw InputError(what + ": no category to compare '" + target +
-                       "' with (categories: " + joined(d.categories) + ")");
+                       "' with (categories: " + join(d.categories) + ")");
     involved[ti] = 1;
     for (int o : others) involved[o] = 1;
     d.comparisons.emplace_back(ti, std::move(others));

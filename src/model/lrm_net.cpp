@@ -6,15 +6,10 @@
 
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
+#include "common/text.hpp"
 
 namespace lrm::model {
 namespace {
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
 
 std::string underscored(std::string s) {
   for (auto& c : s)
