@@ -6,6 +6,7 @@
 #include "cli/stimulus_options.hpp"
 #include "common/error.hpp"
 #include "model/checkpoint.hpp"
+#include "model/metadata.hpp"
 #include "steering/attention.hpp"
 #include "steering/vectors.hpp"
 
@@ -58,10 +59,9 @@ void run(AttendArgs& a, const CLI::App* cmd, const Globals& g) {
   o.alpha = positive;
   if (negative != positive) o.alpha_negative = negative;
   auto model = model::load_model(o.model, o.weights, g.seed);
-  if (a.stimuli.preprocess.empty())
-    a.stimuli.preprocess = model.architecture.backbone == "mnist" ? "mnist" : "imagenet";
   auto set = a.stimuli.open();
-  const auto result = steering::run_attend(model, *set, a.stimuli.preprocessing(), o);
+  const auto result =
+      steering::run_attend(model, *set, a.stimuli.for_model()(model::preprocess_preset(model)), o);
   if (!g.quiet) print(result);
 }
 

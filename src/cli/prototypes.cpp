@@ -7,6 +7,7 @@
 #include "cli/stimulus_options.hpp"
 #include "common/error.hpp"
 #include "model/checkpoint.hpp"
+#include "model/metadata.hpp"
 
 namespace lrm::cli {
 namespace {
@@ -22,10 +23,9 @@ void run(PrototypeArgs& a, const Globals& g) {
   if (a.passes.size() > 1) throw SettingError("passes", "give one pass (one pass per file)");
   if (a.passes.size() == 1) a.o.pass = a.passes[0];
   auto model = model::load_model(a.o.model, a.o.weights, g.seed);
-  if (a.stimuli.preprocess.empty())
-    a.stimuli.preprocess = model.architecture.backbone == "mnist" ? "mnist" : "imagenet";
   auto set = a.stimuli.open();
-  const auto r = steering::run_prototypes(model, *set, a.stimuli.preprocessing(), a.o);
+  const auto r = steering::run_prototypes(
+      model, *set, a.stimuli.for_model()(model::preprocess_preset(model)), a.o);
   if (!g.quiet)
     std::printf("prototypes of %zu categories (layer %s, pass %d, %lld units) -> %s\n",
                 r.categories, r.layer.c_str(), r.pass, static_cast<long long>(r.units),

@@ -6,6 +6,7 @@
 #include "cli/stimulus_options.hpp"
 #include "common/error.hpp"
 #include "model/checkpoint.hpp"
+#include "model/metadata.hpp"
 #include "steering/challenge.hpp"
 
 namespace lrm::cli {
@@ -43,6 +44,13 @@ void print(const steering::SteerResult& r) {
         static_cast<long long>(r.top1_mismatches));
 }
 
+// The model's preset, except that ImageNet models see composites at 256×256 (imagenet-composite)
+// instead of cropped to 224×224.
+std::string composite_preset(const model::LoadedModel& model) {
+  const auto preset = model::preprocess_preset(model);
+  return preset == "imagenet" ? "imagenet-composite" : preset;
+}
+
 void run(SteerArgs& a, const CLI::App* cmd, const Globals& g) {
   note_deprecated(cmd, "--passes", "--passes N", "--num-passes N", g);
   note_deprecated(cmd, "--alphas", "--alphas", "--steer-strength", g);
@@ -63,10 +71,9 @@ void run(SteerArgs& a, const CLI::App* cmd, const Globals& g) {
     o.alphas_negative = std::move(gains.negative);
   }
   auto model = model::load_model(o.model, o.weights, g.seed);
-  if (a.stimuli.preprocess.empty())
-    a.stimuli.preprocess = model.architecture.backbone == "mnist" ? "mnist" : "imagenet-composite";
   auto set = a.stimuli.open();
-  const auto result = steering::run_steer(model, *set, a.stimuli.preprocessing(), o);
+  const auto result =
+      steering::run_steer(model, *set, a.stimuli.for_model()(composite_preset(model)), o);
   if (!g.quiet) print(result);
 }
 
