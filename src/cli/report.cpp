@@ -5,9 +5,12 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -15,6 +18,8 @@
 
 #include "cli/command.hpp"
 #include "common/error.hpp"
+#include "io/h5.hpp"
+#include "io/output_path.hpp"
 
 extern char** environ;
 
@@ -111,10 +116,30 @@ int run_and_wait(const std::vector<std::string>& argv) {
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+// The results file opens (not truncated or corrupt) and is not one the suite marked unfinished.
+void check_results(const std::string& results) {
+  if (!fs::exists(results)) throw InputError("results file " + results + " does not exist");
+  if (!fs::is_regular_file(results) || H5Fis_hdf5(results.c_str()) <= 0)
+    throw InputError("results file " + results + " is not an HDF5 file");
+  h5::File f(results, h5::File::Mode::read);
+  if (f.root().attr_number("complete").value_or(1) != 1)
+    throw InputError("results file " + results +
+                     " is not marked complete (an interrupted run?); finish or rerun it first");
+}
+
+// The report folder's parent exists and takes new entries (<out>.partial is made there).
+void check_report_folder(const fs::path& out) {
+  const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec))
+    throw SettingError("out", out.string() + ": " + parent.string() + " is not a folder");
+  if (access(parent.c_str(), W_OK | X_OK) != 0)
+    throw SettingError("out", out.string() + ": cannot write in " + parent.string() + " (" +
+                                  std::strerror(errno) + ")");
+}
+
 void report(const ReportArgs& a) {
-  if (!fs::exists(a.results)) throw InputError("results file " + a.results + " does not exist");
-  if (!fs::is_regular_file(a.results) || H5Fis_hdf5(a.results.c_str()) <= 0)
-    throw InputError("results file " + a.results + " is not an HDF5 file");
+  check_results(a.results);
   if (!fs::exists(kPython))
     throw InputError(std::string("lrm report needs ") + kPython +
                      " with python3-matplotlib and python3-xarray (apt-get install "
@@ -123,6 +148,8 @@ void report(const ReportArgs& a) {
   const fs::path out =
       a.out.empty() ? fs::path(fs::path(a.results).replace_extension("").string() + "_report")
                     : fs::path(a.out);
+  io::check_output_is_not_an_input(out, {a.results});
+  check_report_folder(out);
   std::vector<std::string> argv{kPython, (reports_dir() / "make_report.py").string(), a.results,
                                 "--out", out.string()};
   if (!a.only.empty()) {

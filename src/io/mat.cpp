@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <memory>
 
 #include "common/error.hpp"
@@ -25,11 +26,48 @@ using MatVar = std::unique_ptr<matvar_t, VarFreer>;
 // allocated for it.
 thread_local std::uint64_t t_max_bytes = 0;
 
+std::uint32_t u32(const unsigned char* b, bool swap) {
+  return swap ? (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) |
+                    (std::uint32_t{b[2]} << 8) | b[3]
+              : (std::uint32_t{b[3]} << 24) | (std::uint32_t{b[2]} << 16) |
+                    (std::uint32_t{b[1]} << 8) | b[0];
+}
+
+// A v5 file is a 128-byte header and top-level elements, each an 8-byte tag (type, byte count)
+// and its data. matio reads a truncated element's missing bytes as zeros, so every element is
+// checked to end within the file. v7.3 files (HDF5) are left to the HDF5 checks.
+void check_v5_elements(const std::filesystem::path& path, std::uint64_t size) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char header[128];
+  if (!in.read(reinterpret_cast<char*>(header), sizeof header)) return;  // matio refuses it
+  // Version 0x0100 and the endian indicator "MI", as written little- or big-endian.
+  const bool little =
+      header[124] == 0 && header[125] == 1 && std::memcmp(header + 126, "IM", 2) == 0;
+  const bool swap = header[124] == 1 && header[125] == 0 && std::memcmp(header + 126, "MI", 2) == 0;
+  if (!little && !swap) return;
+  for (std::uint64_t at = 128; at < size;) {
+    unsigned char tag[8];
+    if (at + 8 > size || !in.seekg(static_cast<std::streamoff>(at)) ||
+        !in.read(reinterpret_cast<char*>(tag), 8))
+      throw InputError(path.string() + " is truncated (a variable's tag at byte " +
+                       std::to_string(at) + " runs past the end)");
+    const std::uint64_t type = u32(tag, swap), bytes = u32(tag + 4, swap);
+    const std::uint64_t end = at + 8 + bytes;
+    if (end > size)
+      throw InputError(path.string() + " is truncated (a variable of " + std::to_string(bytes) +
+                       " bytes at byte " + std::to_string(at) + "; the file has " +
+                       std::to_string(size) + ")");
+    at = type == 15 ? end : (end + 7) / 8 * 8;  // miCOMPRESSED data is not padded
+  }
+}
+
 MatFile open_mat(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path))
     throw InputError("MATLAB file " + path.string() + " does not exist");
   std::error_code ec;
-  t_max_bytes = (std::filesystem::file_size(path, ec) + 1024) * 1100;
+  const std::uint64_t size = std::filesystem::file_size(path, ec);
+  t_max_bytes = (size + 1024) * 1100;
+  check_v5_elements(path, size);
   MatFile m(Mat_Open(path.string().c_str(), MAT_ACC_RDONLY));
   if (!m) throw InputError(path.string() + " is not a readable MATLAB .mat file (v5 or v7.3)");
   return m;

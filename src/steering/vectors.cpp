@@ -184,6 +184,9 @@ CategoryVectors read_category_vectors(const std::string& spec, const ClassList& 
   if (!std::filesystem::exists(file))
     throw InputError("steering vector file " + file.string() + " does not exist");
   h5::File f(file, h5::File::Mode::read);
+  if (f.root().attr_number("complete").value_or(1) != 1)  // a suite file marked unfinished
+    throw InputError("steering vector file " + file.string() +
+                     " is not marked complete (an interrupted run?)");
   CategoryVectors v;
   v.origin = spec;
   const bool own = path.empty();

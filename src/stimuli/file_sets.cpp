@@ -87,7 +87,7 @@ void ImageFileSet::add(const fs::path& path, std::string id, std::string categor
   }
   std::string problem;
   try {
-    problem = image_header_problem(path);
+    problem = image_problem(path);
   } catch (const InputError& e) {
     problem = e.what();
   }

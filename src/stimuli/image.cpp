@@ -142,12 +142,15 @@ bool header_readable(const std::string& bytes, const std::string& what) {
 
 }  // namespace
 
-std::string image_header_problem(const std::filesystem::path& path) {
-  // The header is in the first 64 KiB unless large metadata segments come first.
-  if (header_readable(read_bytes(path, 1 << 16), path.string()) ||
-      header_readable(read_bytes(path), path.string()))
-    return "";
-  return stbi_failure_reason();
+std::string image_problem(const std::filesystem::path& path) {
+  const std::string bytes = read_bytes(path);
+  if (!header_readable(bytes, path.string())) return stbi_failure_reason();
+  int w = 0, h = 0, n = 0;
+  unsigned char* pixels = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                                                static_cast<int>(bytes.size()), &w, &h, &n, 0);
+  if (pixels == nullptr) return stbi_failure_reason();
+  stbi_image_free(pixels);
+  return "";
 }
 
 Image decode_image(const std::filesystem::path& path) {
