@@ -5,6 +5,7 @@
 #include "cli/deprecation.hpp"
 #include "cli/stimulus_options.hpp"
 #include "common/error.hpp"
+#include "io/output_path.hpp"
 #include "model/checkpoint.hpp"
 #include "model/metadata.hpp"
 #include "steering/attention.hpp"
@@ -58,6 +59,7 @@ void run(AttendArgs& a, const CLI::App* cmd, const Globals& g) {
   const auto [negative, positive] = steering::parse_gain(a.strength);
   o.alpha = positive;
   if (negative != positive) o.alpha_negative = negative;
+  io::check_output_is_not_an_input(o.out, {a.stimuli.spec, o.weights, o.prototypes});
   auto model = model::load_model(o.model, o.weights, g.seed);
   auto set = a.stimuli.open();
   const auto result =

@@ -6,6 +6,7 @@
 
 #include "cli/command.hpp"
 #include "cli/deprecation.hpp"
+#include "cli/option_checks.hpp"
 #include "common/error.hpp"
 #include "compare/compare_file.hpp"
 #include "io/output_path.hpp"
@@ -189,7 +190,7 @@ void add_rsa(CLI::App* cmd, const Globals& g) {
   rc->add_flag("--squared", r->squared, "Square per-subject correlations (ceiling and mean score)");
   rc->add_option("--bootstrap", r->bootstrap,
                  "Bootstrap resamples over stimuli and subjects for 95% CIs (0: none)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   rc->add_flag("--save-rdms", r->save_rdms, "Also store every model RDM");
   on_parsed(rc, r, g, rsa);
@@ -214,16 +215,16 @@ void add_encode(CLI::App* cmd, const Globals& g) {
                  "pls (sklearn PLSRegression, scale=False), ridge (per-target LOO penalty) or ols")
       ->capture_default_str();
   ec->add_option("--pls-components", e->pls_components, "PLS components")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   ec->add_option("--splits", e->splits, "Stratified shuffle splits")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   ec->add_option("--test-fraction", e->test_fraction, "Held-out fraction per split")
       ->check(CLI::Range(0.01, 0.99))
       ->capture_default_str();
   ec->add_option("--halvings", e->halvings, "Random split-halves of repetitions for the ceiling")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   ec->add_option("--stimulus-coord", e->stimulus_coord,
                  "Stimulus id coordinate (default: stimulus_id, image_id or stimulus)");
@@ -243,7 +244,9 @@ void add_simulate(CLI::App* cmd, const Globals& g) {
   sc->add_option("--activations", s->activations, "Activation file from lrm extract")->required();
   sc->add_option("--layer", s->layer, "Layer whose features drive the simulated neuroids")
       ->required();
-  sc->add_option("--pass", s->pass, "Pass of that layer")->capture_default_str();
+  sc->add_option("--pass", s->pass, "Pass of that layer")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   add_allow_partial(sc, s->allow_partial);
   sc->add_option("--out", s->out, "Output HDF5 (read it with --brain out.h5:/responses)")
       ->required();
@@ -254,10 +257,10 @@ void add_simulate(CLI::App* cmd, const Globals& g) {
       ->check(CLI::Range(2, 1000))
       ->capture_default_str();
   sc->add_option("--mean-rate", s->sim.mean_rate, "Mean spike count per presentation")
-      ->check(CLI::PositiveNumber)
+      ->check(finite_positive() & CLI::Range(0.0, 1e6))
       ->capture_default_str();
   sc->add_option("--gain", s->sim.gain, "Slope of the softplus on the standardised drive")
-      ->check(CLI::PositiveNumber)
+      ->check(finite_positive() & CLI::Range(0.0, 1e6))
       ->capture_default_str();
   sc->add_option("--features-used", s->sim.features_used,
                  "Random subset of features that drives the network (0: all)")

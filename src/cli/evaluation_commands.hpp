@@ -9,6 +9,7 @@
 #include "cli/command.hpp"
 #include "cli/deprecation.hpp"
 #include "cli/stimulus_options.hpp"
+#include "io/output_path.hpp"
 #include "model/evaluation.hpp"
 
 namespace lrm::cli {
@@ -41,6 +42,9 @@ inline std::unique_ptr<stimuli::StimulusSet> evaluation_inputs(const CLI::App* c
                                                                const StimulusOptions& stimuli,
                                                                const Globals& globals) {
   note_deprecated(cmd, "--passes", "--passes N", "--num-passes N", globals);
+  std::vector<std::string> inputs(o.weights.begin(), o.weights.end());
+  inputs.push_back(stimuli.spec);
+  io::check_output_is_not_an_input(o.out, inputs);
   o.seed = globals.seed;
   o.stimuli = stimuli.spec;
   o.split = stimuli.split;

@@ -5,7 +5,9 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
+#include "cli/option_checks.hpp"
 #include "cli/stimulus_options.hpp"
+#include "io/output_path.hpp"
 
 namespace lrm::cli {
 
@@ -45,6 +47,7 @@ void add_extract_command(CLI::App& app, const Globals& globals) {
                   "Gain α on σ−/σ+: a (both) or a-:a+ (negative, positive entries)")
       ->capture_default_str();
   cmd->add_option("--steer-mix", o->x.steering.mix, "Mixing weight w (kept ← w·v + (1−w)·kept)")
+      ->check(finite_in(-std::numeric_limits<double>::max()))
       ->capture_default_str();
   cmd->add_flag("--steer-first-pass", o->x.steering.first_pass, "Also steer pass 0");
   cmd->add_option("--condition", o->x.conditions,
@@ -52,6 +55,7 @@ void add_extract_command(CLI::App& app, const Globals& globals) {
                   "(name=none: unsteered); repeat for several conditions in one file, written to "
                   "/activations/<layer>/pass<k>/steer-<name>");
   cmd->add_option("--batch-size", o->x.batch_size, "Images per batch (bounds the memory)")
+      ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
   cmd->add_flag("--resume", o->x.resume,
                 "Continue <out>.partial of an interrupted run after its last complete batch");
@@ -64,6 +68,10 @@ void add_extract_command(CLI::App& app, const Globals& globals) {
                    "a-:a+\n");
     std::tie(o->x.steering.strength_neg, o->x.steering.strength_pos) =
         extract::parse_strength(o->strength, "steer-strength");
+    std::vector<std::string> inputs{o->stimuli.spec, o->x.weights, o->x.torchscript,
+                                    o->x.steering.vector_spec};
+    for (const auto& c : o->x.conditions) inputs.push_back(c.substr(c.find('=') + 1));
+    io::check_output_is_not_an_input(o->x.out, inputs);
     o->x.seed = globals.seed;
     o->x.stimuli = o->stimuli.spec;
     o->x.preprocessing = o->stimuli.for_model();

@@ -6,7 +6,9 @@
 #include "cli/command.hpp"
 #include "cli/stimulus_options.hpp"
 #include "common/error.hpp"
+#include "io/output_path.hpp"
 #include "model/checkpoint.hpp"
+#include "model/lrm_net.hpp"
 #include "model/metadata.hpp"
 
 namespace lrm::cli {
@@ -22,6 +24,7 @@ void run(PrototypeArgs& a, const Globals& g) {
   a.o.seed = g.seed;
   if (a.passes.size() > 1) throw SettingError("passes", "give one pass (one pass per file)");
   if (a.passes.size() == 1) a.o.pass = a.passes[0];
+  io::check_output_is_not_an_input(a.o.out, {a.stimuli.spec, a.o.weights});
   auto model = model::load_model(a.o.model, a.o.weights, g.seed);
   auto set = a.stimuli.open();
   const auto r = steering::run_prototypes(
@@ -44,9 +47,12 @@ void add_prototypes_command(CLI::App& app, const Globals& g) {
   cmd->add_option("--weights", a->o.weights, "Checkpoint; none: random weights from --seed");
   add_stimulus_options(cmd, a->stimuli, true, "");
   cmd->add_option("--layer", a->o.layer, "Layer (default: the model's last layer, its output)");
-  cmd->add_option("--pass", a->o.pass, "Pass whose output is averaged")->capture_default_str();
+  cmd->add_option("--pass", a->o.pass, "Pass whose output is averaged")
+      ->check(CLI::Range(0, model::kMaxPasses - 1))
+      ->capture_default_str();
   cmd->add_option("--passes", a->passes, "The same as --pass, as the one-element list of passes")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->check(CLI::Range(0, model::kMaxPasses - 1));
   cmd->add_option("--batch-size", a->o.batch_size, "Images per forward call")
       ->capture_default_str();
   cmd->add_option("--out", a->o.out, "Results file (HDF5)")->required();

@@ -5,6 +5,7 @@
 #include "cli/deprecation.hpp"
 #include "cli/stimulus_options.hpp"
 #include "common/error.hpp"
+#include "io/output_path.hpp"
 #include "model/checkpoint.hpp"
 #include "model/metadata.hpp"
 #include "steering/challenge.hpp"
@@ -70,6 +71,7 @@ void run(SteerArgs& a, const CLI::App* cmd, const Globals& g) {
     o.alphas = std::move(gains.positive);
     o.alphas_negative = std::move(gains.negative);
   }
+  io::check_output_is_not_an_input(o.out, {a.stimuli.spec, o.weights, o.prototypes, o.vectors});
   auto model = model::load_model(o.model, o.weights, g.seed);
   auto set = a.stimuli.open();
   const auto result =

@@ -1,5 +1,9 @@
 #include "cli/stimulus_options.hpp"
 
+#include <cstdio>
+
+#include "cli/option_checks.hpp"
+#include "common/progress.hpp"
 #include "stimuli/file_sets.hpp"
 
 namespace lrm::cli {
@@ -10,7 +14,10 @@ std::unique_ptr<stimuli::StimulusSet> StimulusOptions::open() const {
   o.skip_bad = skip_bad;
   o.split = split;
   o.categories = categories;
-  return stimuli::open_stimulus_set(spec, o);
+  auto set = stimuli::open_stimulus_set(spec, o);
+  if (!Progress::quiet())
+    for (const auto& s : set->skipped()) std::fprintf(stderr, "lrm: note: skipped %s\n", s.c_str());
+  return set;
 }
 
 stimuli::Preprocess StimulusOptions::preprocessing() const {
@@ -49,12 +56,16 @@ void add_stimulus_options(CLI::App* cmd, StimulusOptions& o, bool required,
                   "model's own)")
       ->capture_default_str();
   cmd->add_option("--resize", o.resize,
-                  "Resize the short side to this (0: keep; default: the preset's)");
-  cmd->add_option("--crop", o.crop, "Centre crop to this square (0: none; default: the preset's)");
+                  "Resize the short side to this (0: keep; default: the preset's)")
+      ->check(CLI::Range(0, 8192));
+  cmd->add_option("--crop", o.crop, "Centre crop to this square (0: none; default: the preset's)")
+      ->check(CLI::Range(0, 8192));
   cmd->add_option("--mean", o.mean, "Normalisation mean per channel (default: the preset's)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->check(finite_in(-std::numeric_limits<double>::max()));
   cmd->add_option("--std", o.std, "Normalisation std per channel (default: the preset's)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->check(finite_positive());
 }
 
 }  // namespace lrm::cli

@@ -4,6 +4,7 @@
 #include "cli/command.hpp"
 #include "cli/deprecation.hpp"
 #include "cli/stimulus_options.hpp"
+#include "io/output_path.hpp"
 #include "model/training.hpp"
 
 namespace lrm::cli {
@@ -50,6 +51,7 @@ void add_train_command(CLI::App& app, const Globals& globals) {
   cmd->add_flag("--resume", o->resume, "Continue from --out after its last completed epoch");
   cmd->callback([o, stimuli, cmd, &globals] {
     note_deprecated(cmd, "--passes", "--passes N", "--num-passes N", globals);
+    io::check_output_is_not_an_input(o->out, {stimuli->spec});
     o->seed = globals.seed;
     o->stimuli = stimuli->spec;
     o->preprocess = stimuli->preprocess;

@@ -1,5 +1,6 @@
 #include "extract/steering_conditions.hpp"
 
+#include <cmath>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -13,10 +14,10 @@ double parse_number(const std::string& text, const std::string& setting,
   try {
     std::size_t used = 0;
     double v = std::stod(text, &used);
-    if (used == text.size()) return v;
+    if (used == text.size() && std::isfinite(v)) return v;
   } catch (const std::exception&) {
   }
-  throw SettingError(setting, context + "'" + text + "' is not a number");
+  throw SettingError(setting, context + "'" + text + "' is not a finite number");
 }
 
 // The vectors of `spec` as 1×D or N×D rows (a 1-D dataset is one vector for all stimuli); errors
@@ -101,6 +102,8 @@ Condition parse_condition(const std::string& text, const SteeringOptions& defaul
     }
   }
   if (c.name.empty()) throw SettingError("condition", context + "the condition has no name");
+  if (c.vector_spec.empty())
+    throw SettingError("condition", context + "no vector (file.h5:/vector, or none: unsteered)");
   for (char ch : c.name)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
       throw SettingError("condition",
@@ -150,7 +153,12 @@ std::vector<Condition> make_conditions(const SteeringOptions& steering,
   for (const auto& c : out) {
     if (!c.steered()) continue;
     auto s = batch_steering(c, steering, 0, 1);
-    net.check_steering(s, 1);
+    try {
+      net.check_steering(s, 1);
+    } catch (const InputError& e) {  // the model's words, with the vector they are about
+      throw SettingError(c.name.empty() ? "steer-vector" : "condition",
+                         c.vector_spec + ": " + e.what());
+    }
   }
   return out;
 }

@@ -214,7 +214,8 @@ Robustness robustness(const RobustnessOptions& o, const stimuli::StimulusSet& se
   check_common(o);
   if (o.epsilons.empty()) throw SettingError("epsilons", "give at least one value");
   for (double eps : o.epsilons)
-    if (eps < 0) throw SettingError("epsilons", "values must be ≥ 0");
+    if (!(eps >= 0 && std::isfinite(eps)))
+      throw SettingError("epsilons", "values must be finite and ≥ 0");
   if (o.attack_pass < 0 || o.attack_pass >= kMaxPasses)
     throw SettingError("attack-pass", "must lie in 0.." + std::to_string(kMaxPasses - 1));
   Robustness r;

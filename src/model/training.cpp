@@ -34,6 +34,10 @@ void check_options(const TrainOptions& o) {
   if (o.passes < 1 || o.passes > kMaxPasses)
     throw SettingError("num-passes", "must lie in 1.." + std::to_string(kMaxPasses));
   if (!(o.lr > 0)) throw SettingError("lr", "must be positive");
+  if (!(o.warmup >= 0 && o.warmup <= 1)) throw SettingError("warmup", "must be in [0, 1]");
+  if (!(o.momentum >= 0 && o.momentum <= 1)) throw SettingError("momentum", "must be in [0, 1]");
+  if (!(o.weight_decay >= 0 && std::isfinite(o.weight_decay)))
+    throw SettingError("weight-decay", "must be finite and at least 0");
   if (o.label_smoothing < 0 || o.label_smoothing >= 1)
     throw SettingError("label-smoothing", "must be in [0, 1)");
   if (o.num_classes < 0) throw SettingError("num-classes", "must be at least 0");

@@ -59,6 +59,8 @@ void check_options(const AttendOptions& o) {
   check_alphas({o.alpha, o.alpha_negative.value_or(o.alpha)}, "steer-strength");
   if (o.passes < 2)
     throw SettingError("num-passes", "must be at least 2 to steer (pass 0 is feed-forward)");
+  if (o.passes > model::kMaxPasses)
+    throw SettingError("num-passes", "must be at most " + std::to_string(model::kMaxPasses));
   if (o.pass < -1) throw SettingError("pass", "must be ≥ 0 (or -1 for the last)");
   const int pass = o.pass < 0 ? o.passes - 1 : o.pass;
   if (pass >= o.passes)

@@ -81,6 +81,8 @@ void check_options(const SteerOptions& o, const stimuli::StimulusSet& set) {
   if (o.targets.empty()) throw SettingError("targets", "give at least one role to steer toward");
   if (o.passes < 2)
     throw SettingError("num-passes", "must be at least 2 to steer (pass 0 is feed-forward)");
+  if (o.passes > model::kMaxPasses)
+    throw SettingError("num-passes", "must be at most " + std::to_string(model::kMaxPasses));
   if (o.vector_pass < 0 || o.vector_pass >= o.passes)
     throw SettingError("vector-pass", "must lie in 0.." + std::to_string(o.passes - 1));
   if (o.batch_size < 1) throw SettingError("batch-size", "must be at least 1");
