@@ -35,7 +35,10 @@ H5StimulusSet::H5StimulusSet(const std::filesystem::path& file, const std::strin
     const std::string p = group + "/" + name;
     if (!h5::exists(f, p)) return "";
     const auto s = h5::dataset_shape(f, p);
-    return (s.size() == 1 && s[0] == shape[0]) ? p : "";
+    if (s.size() != 1 || s[0] != shape[0])  // ids or categories that do not match the images
+      throw InputError("stimulus set " + file.string() + ": " + p +
+                       " is not one value per image (" + std::to_string(shape[0]) + " images)");
+    return p;
   };
   const size_t n = shape[0];
   if (auto p = sibling("stimulus"); !p.empty()) {

@@ -210,6 +210,11 @@ case("stimuli info: truncated JPEG", ["stimuli", "info", jpg_set], "cut.jpg")
 case("stimuli info: malformed CSV", ["stimuli", "info", bad_csv], "ragged.csv")
 case("stimuli info: truncated HDF5 set", ["stimuli", "info", truncated_copy(digits, "digits_cut.h5", 1500)],
      "digits_cut.h5")
+short = c.path("short_categories.h5")
+with h5py.File(short, "w") as f:
+    f["images"] = np.stack(images)
+    f["category"] = np.array(cats[:-1], dtype=h5py.string_dtype())
+case("stimuli info: /category with fewer rows than /images", ["stimuli", "info", short], "short_categories.h5")
 case("stimuli info: unknown stimulus source", ["stimuli", "info", c.path("notes.xyz")], "notes.xyz")
 case("stimuli info: absent split", ["stimuli", "info", digits, "--split", "test"], "test")
 case("stimuli info: empty --category-map", ["stimuli", "info", folder, "--category-map", "="], "category-map")
