@@ -36,23 +36,6 @@ Eigen::VectorXd column_means(const FeatureMatrix& x, const Rows& rows) {
          static_cast<double>(rows.size());
 }
 
-Eigen::VectorXd times_vector(const FeatureMatrix& x, const Rows& rows, const Eigen::VectorXd& mu,
-                             const Eigen::VectorXd& v) {
-  const Eigen::Index p = x.cols();
-  const double offset = mu.dot(v);
-  const double* vd = v.data();
-  Eigen::VectorXd out(static_cast<Eigen::Index>(rows.size()));
-#pragma omp parallel for schedule(static)
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const float* row = x.data() + rows[i] * p;
-    double s = 0;
-#pragma omp simd reduction(+ : s)
-    for (Eigen::Index j = 0; j < p; ++j) s += static_cast<double>(row[j]) * vd[j];
-    out[static_cast<Eigen::Index>(i)] = s - offset;
-  }
-  return out;
-}
-
 Eigen::VectorXd transpose_times_vector(const FeatureMatrix& x, const Rows& rows,
                                        const Eigen::VectorXd& mu, const Eigen::VectorXd& t) {
   const Eigen::Index p = x.cols();

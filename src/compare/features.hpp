@@ -13,9 +13,6 @@ using FeatureMatrix =
 using Rows = std::vector<Eigen::Index>;
 
 Eigen::VectorXd column_means(const FeatureMatrix& x, const Rows& rows);
-// (X[rows] - mu) v
-Eigen::VectorXd times_vector(const FeatureMatrix& x, const Rows& rows, const Eigen::VectorXd& mu,
-                             const Eigen::VectorXd& v);
 // (X[rows] - mu)^T t
 Eigen::VectorXd transpose_times_vector(const FeatureMatrix& x, const Rows& rows,
                                        const Eigen::VectorXd& mu, const Eigen::VectorXd& t);

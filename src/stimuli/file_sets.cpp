@@ -71,7 +71,7 @@ std::map<std::string, std::string> parse_category_map(const std::string& text) {
   while (std::getline(ss, item, ',')) {
     const auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
-      throw InputError("--category-map entry '" + item + "' is not folder=category");
+      throw SettingError("category-map", "entry '" + item + "' is not folder=category");
     map[item.substr(0, eq)] = item.substr(eq + 1);
   }
   return map;
