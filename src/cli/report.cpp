@@ -127,10 +127,13 @@ void check_results(const std::string& results) {
                      " is not marked complete (an interrupted run?); finish or rerun it first");
 }
 
-// The report folder's parent exists and takes new entries (<out>.partial is made there).
+// The nearest existing folder above the report folder takes new entries (the scripts make the
+// missing folders and <out>.partial there).
 void check_report_folder(const fs::path& out) {
-  const fs::path parent = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  fs::path parent = fs::absolute(out).parent_path();
   std::error_code ec;
+  while (!fs::exists(parent, ec) && parent.has_parent_path() && parent != parent.parent_path())
+    parent = parent.parent_path();
   if (!fs::is_directory(parent, ec))
     throw SettingError("out", out.string() + ": " + parent.string() + " is not a folder");
   if (access(parent.c_str(), W_OK | X_OK) != 0)
