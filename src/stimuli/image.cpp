@@ -275,8 +275,8 @@ Preprocess Preprocess::preset(const std::string& name) {
     p.std = {1.f, 1.f, 1.f};
     return p;
   }
-  throw InputError("unknown preprocessing preset '" + name +
-                   "' (valid: imagenet, imagenet-composite, mnist, none)");
+  throw SettingError("preprocess", "unknown preset '" + name +
+                                       "' (use imagenet, imagenet-composite, mnist or none)");
 }
 
 Image preprocess(const Image& in, const Preprocess& p) {
