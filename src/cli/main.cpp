@@ -7,6 +7,7 @@
 #endif
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "cli/command.hpp"
@@ -37,6 +38,13 @@ void add_commands(CLI::App& app, const cli::Globals& globals) {
 #endif
 }
 
+// "lrm: error: ", naming the stage when this process runs one for `lrm run`, so that the stage's
+// one line says where the input was refused.
+std::string error_prefix() {
+  const char* stage = std::getenv("LRM_STAGE");
+  return std::string("lrm: error: ") + (stage && *stage ? std::string(stage) + ": " : "");
+}
+
 // Runs the command line and turns each kind of failure into its one line and exit status: 2 bad
 // input, 3 internal error, 130 interrupted, 1 anything else.
 int run_command(CLI::App& app, int argc, char** argv) {
@@ -47,19 +55,22 @@ int run_command(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11 reports a mistyped subcommand as a missing one; name the word instead.
     if (const auto unknown = cli::unknown_subcommand(app, argc, argv); !unknown.empty()) {
-      std::fprintf(stderr, "lrm: error: unknown subcommand '%s' (see lrm --help)\n",
+      std::fprintf(stderr, "%sunknown subcommand '%s' (see lrm --help)\n", error_prefix().c_str(),
                    unknown.c_str());
       return 2;
     }
-    std::fprintf(stderr, "lrm: error: %s (see lrm --help)\n", e.what());
+    std::fprintf(stderr, "%s%s (see lrm --help)\n", error_prefix().c_str(), e.what());
     return 2;
   } catch (const SettingError& e) {
     // Settings are keyed by their option's long name.
-    std::fprintf(stderr, "lrm: error: --%s: %s\n", e.setting().c_str(), e.problem().c_str());
+    std::fprintf(stderr, "%s--%s: %s\n", error_prefix().c_str(), e.setting().c_str(),
+                 e.problem().c_str());
     return 2;
   } catch (const InputError& e) {
-    std::fprintf(stderr, "lrm: error: %s\n", e.what());
+    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), e.what());
     return 2;
+  } catch (const ReportedError& e) {
+    return e.status();
   } catch (const InternalError& e) {
     std::fprintf(stderr, "lrm: internal error: %s\n", e.what());
     return 3;
@@ -70,11 +81,11 @@ int run_command(CLI::App& app, int argc, char** argv) {
     return 130;
 #ifdef LRM_MODEL_COMMANDS
   } catch (const c10::Error& e) {
-    std::fprintf(stderr, "lrm: error: %s\n", e.what_without_backtrace());
+    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), e.what_without_backtrace());
     return 1;
 #endif
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "lrm: error: %s\n", e.what());
+    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), e.what());
     return 1;
   }
   return 0;

@@ -60,6 +60,7 @@ void info(const InfoOptions& o) {
   stimuli::OpenOptions open;
   open.category_map = stimuli::parse_category_map(o.category_map);
   open.skip_bad = o.skip_bad;
+  open.decode_all = true;  // info is the check: it refuses what extract would refuse
   open.split = o.split;
   const auto set = stimuli::open_stimulus_set(o.set, open);
   std::map<std::string, size_t> counts;

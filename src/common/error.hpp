@@ -36,6 +36,17 @@ class InternalError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A failure that a child process has already reported on stderr in its one line (a stage of
+// `lrm run` that exited 2); the CLI exits with its status without adding a second line.
+class ReportedError : public std::runtime_error {
+ public:
+  ReportedError(const std::string& what, int status) : std::runtime_error(what), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
 // The run was interrupted (SIGINT/SIGTERM); partial outputs are left under their temporary names.
 class Interrupted : public std::runtime_error {
  public:

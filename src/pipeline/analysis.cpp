@@ -294,9 +294,11 @@ void progress(const RunOptions& o, const std::string& line) {
 
 // The environment of the processes a run spawns: the analysis for their provenance, and the
 // analyses running (this one last) for check_no_recursion.
-Environment stage_environment(const Analysis& a, const RunOptions& o) {
+// A stage also learns its name, which its error line carries (see the CLI's error_prefix).
+Environment stage_environment(const Analysis& a, const RunOptions& o, const std::string& stage) {
   return {{"LRM_CONFIG_FILE", o.config_path.string()},
-          {kRunStackVariable, run_stack(o.enclosing, a)}};
+          {kRunStackVariable, run_stack(o.enclosing, a)},
+          {"LRM_STAGE", "stage '" + stage + "' of " + a.name}};
 }
 
 std::vector<std::string> lrm_command(const RunOptions& o, const std::vector<std::string>& args) {
@@ -325,8 +327,11 @@ void run_stage(const Analysis& a, const Stage& s, const RunOptions& o) {
   progress(o, "[" + s.name + "] lrm" + line);
   fs::remove(marker);
   const auto start = std::chrono::steady_clock::now();
-  const int status = spawn_and_wait(argv, stage_environment(a, o));
+  const int status = spawn_and_wait(argv, stage_environment(a, o, s.name));
   check_interrupt();
+  // Bad input in a stage was reported by the stage itself, on one line naming the stage.
+  if (status == 2)
+    throw ReportedError("stage '" + s.name + "' of " + a.name + " refused its input", status);
   if (status != 0)
     throw InputError("stage '" + s.name + "' of " + a.name + " failed (exit status " +
                      std::to_string(status) + ")");
@@ -363,7 +368,7 @@ fs::path run_analysis(const Analysis& a, const RunOptions& o) {
   if (!a.report.empty()) {
     const fs::path report_dir = a.run_dir / a.report;
     const auto argv = lrm_command(o, {"report", results.string(), "--out", report_dir.string()});
-    if (spawn_and_wait(argv, stage_environment(a, o)) != 0)
+    if (spawn_and_wait(argv, stage_environment(a, o, "report")) != 0)
       throw InputError("the report of " + a.name + " failed (see above)");
   }
   return results;

@@ -77,7 +77,9 @@ std::map<std::string, std::string> parse_category_map(const std::string& text) {
   return map;
 }
 
-void ImageFileSet::add(const fs::path& path, std::string id, std::string category, bool skip_bad) {
+void ImageFileSet::add(const fs::path& path, std::string id, std::string category,
+                       const OpenOptions& options) {
+  const bool skip_bad = options.skip_bad;
   if (!fs::exists(path)) {
     if (skip_bad) {
       skipped_.push_back(path.string() + " (missing)");
@@ -87,7 +89,7 @@ void ImageFileSet::add(const fs::path& path, std::string id, std::string categor
   }
   std::string problem;
   try {
-    problem = image_problem(path);
+    problem = image_problem(path, options.skip_bad || options.decode_all);
   } catch (const InputError& e) {
     problem = e.what();
   }
@@ -166,8 +168,7 @@ FolderStimulusSet::FolderStimulusSet(const fs::path& root, const OpenOptions& op
     }
     std::sort(files.begin(), files.end());
     const size_t before = paths_.size();
-    for (const auto& f : files)
-      add(f, sub + "/" + f.filename().string(), category, options.skip_bad);
+    for (const auto& f : files) add(f, sub + "/" + f.filename().string(), category, options);
     if (paths_.size() == before)
       throw InputError("category folder " + folder.string() + " has no images");
   }
@@ -216,7 +217,7 @@ ManifestStimulusSet::ManifestStimulusSet(const fs::path& csv, const OpenOptions&
       throw InputError("manifest " + csv.string() + " has the id '" + id + "' twice (line " +
                        std::to_string(line_no) + ")");
     const size_t before = paths_.size();
-    add(p, id, cells[category_col], options.skip_bad);
+    add(p, id, cells[category_col], options);
     if (paths_.size() > before)
       for (size_t i = 0; i < header.size(); ++i)
         if (extra_.count(header[i])) extra_[header[i]].push_back(cells[i]);

@@ -18,8 +18,10 @@ class ImageFileSet : public StimulusSet {
 
  protected:
   void keep_rows(const std::vector<std::size_t>& rows) override;
-  // Adds a stimulus after checking its header; with skip_bad a bad file is listed instead.
-  void add(const std::filesystem::path& path, std::string id, std::string category, bool skip_bad);
+  // Adds a stimulus after checking it (see OpenOptions); with skip_bad a bad file is listed
+  // instead.
+  void add(const std::filesystem::path& path, std::string id, std::string category,
+           const OpenOptions& options);
   std::vector<std::filesystem::path> paths_;
 };
 

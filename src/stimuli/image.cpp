@@ -142,7 +142,14 @@ bool header_readable(const std::string& bytes, const std::string& what) {
 
 }  // namespace
 
-std::string image_problem(const std::filesystem::path& path) {
+std::string image_problem(const std::filesystem::path& path, bool decode_pixels) {
+  if (!decode_pixels) {
+    // The header is in the first 64 KiB unless large metadata segments come first.
+    if (header_readable(read_bytes(path, 1 << 16), path.string()) ||
+        header_readable(read_bytes(path), path.string()))
+      return "";
+    return stbi_failure_reason();
+  }
   const std::string bytes = read_bytes(path);
   if (!header_readable(bytes, path.string())) return stbi_failure_reason();
   int w = 0, h = 0, n = 0;

@@ -16,10 +16,10 @@ struct Image {
   }
 };
 
-// Why an image file cannot be decoded (a bad header, or pixel data that is truncated or corrupt),
-// or "" when it can: sets are checked when opened, so --skip-bad can skip what decoding later
-// would refuse. A corrupt JPEG Huffman table is an InputError naming the file.
-std::string image_problem(const std::filesystem::path& path);
+// Why an image file cannot be read, or "" when it can: its header (size, channels) only, or with
+// `decode_pixels` its pixel data too (truncated or corrupt data), so --skip-bad can skip what
+// decoding later would refuse. A corrupt JPEG Huffman table is an InputError naming the file.
+std::string image_problem(const std::filesystem::path& path, bool decode_pixels);
 // Decodes a JPEG or PNG (or any format stb reads) to values in [0, 1]; throws InputError naming
 // the file when it is missing, corrupt or not an image.
 Image decode_image(const std::filesystem::path& path);

@@ -16,7 +16,11 @@ struct OpenOptions {
   // Subcategory folder → category (e.g. adult → faces, child → faces); empty: folder names.
   std::map<std::string, std::string> category_map;
   bool skip_bad = false;  // skip undecodable files (listed in skipped()) instead of failing
-  std::string split;      // HDF5 sets: keep only rows whose /split equals this ("train", "test")
+  // Decode every image when the set is opened, not only its header: a check costs a full decode,
+  // so it is done only where asked (stimuli info) or needed to skip (skip_bad); otherwise a bad
+  // file is an error naming it when the loader decodes it.
+  bool decode_all = false;
+  std::string split;  // HDF5 sets: keep only rows whose /split equals this ("train", "test")
   std::vector<std::string> categories;  // keep only these categories (empty: all)
 };
 
