@@ -4,6 +4,9 @@
 #
 #   tests/fuzz/run.sh [seconds per target, default 30] [target ...]
 #
+# LRM_FUZZ_MAX_CASES caps the cases per target (cases 0..N-1), so a run on a faster machine
+# tries no case a slower one did not: CI uses it to stay deterministic.
+#
 # Targets: activations (localize/compare inputs), netcdf (brain data), mat, image (PNG/JPEG),
 # csv (stimulus manifests), toml (analysis files). Builds the torch-free core with the sanitizers
 # in LRM_FUZZ_BUILD (default build-sanitize, the folder scripts/test.sh uses) and links lrm_fuzz
@@ -67,7 +70,8 @@ for target in "${targets[@]}"; do
     # size, instead of ASan poisoning gigabytes; a short HDF5 check limit keeps hangs cheap.
     ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=2048 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       LRM_H5_CHECK_SECONDS=2 "$build/lrm_fuzz" "$target" "tests/fuzz/corpus/$target" \
-      "$work" "$left" "$next" >"$work/log" 2>&1 || rc=$?
+      "$work" "$left" "$next" $((${LRM_FUZZ_MAX_CASES:-1000000000} - next)) >"$work/log" 2>&1 ||
+      rc=$?
     grep '^finding:' "$work/log" || true
     if [ "$rc" -le 1 ] && tail -n 1 "$work/log" | grep -q "^$target cases "; then
       read -r _ _ c _ a _ r _ f _ s _ _ < <(tail -n 1 "$work/log")
