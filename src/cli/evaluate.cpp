@@ -20,11 +20,8 @@ void add_evaluate_command(CLI::App& app, const Globals& globals) {
   cmd->add_option("--model", o->model,
                   "Preset for checkpoints that do not record their architecture");
   add_stimulus_options(cmd, *stimuli, true, "model");
-  cmd->add_option("--num-passes", o->passes, "Passes to run")->capture_default_str();
-  add_deprecated_alias(cmd, "--passes", o->passes);
-  cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
-  cmd->add_option("--out", o->out, "Output HDF5 file (/evaluation/top1, top5: model × pass)")
-      ->required();
+  add_run_options(cmd, *o, "Passes to run",
+                  "Output HDF5 file (/evaluation/top1, top5: model × pass)");
   cmd->callback([o, stimuli, cmd, &globals] {
     auto set = evaluation_inputs(cmd, *o, *stimuli, globals);
     const auto r = model::evaluate(*o, *set);

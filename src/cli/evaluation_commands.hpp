@@ -35,6 +35,15 @@ inline void print_model_pass_table(const std::vector<std::string>& models, int p
     }
 }
 
+// The pass count (and its old spelling), the batch size and the output file.
+inline void add_run_options(CLI::App* cmd, model::EvaluateOptions& o, const std::string& passes,
+                            const std::string& out) {
+  cmd->add_option("--num-passes", o.passes, passes)->capture_default_str();
+  add_deprecated_alias(cmd, "--passes", o.passes);
+  cmd->add_option("--batch-size", o.batch_size, "Images per batch")->capture_default_str();
+  cmd->add_option("--out", o.out, out)->required();
+}
+
 // After parsing: the deprecation note for --passes, the seed, the stimulus options in `o`, and the
 // opened stimulus set.
 inline std::unique_ptr<stimuli::StimulusSet> evaluation_inputs(const CLI::App* cmd,

@@ -22,10 +22,7 @@ void add_robustness_command(CLI::App& app, const Globals& globals) {
       ->capture_default_str();
   cmd->add_option("--attack-pass", o->attack_pass, "Pass whose loss gives the gradient")
       ->capture_default_str();
-  cmd->add_option("--num-passes", o->passes, "Passes to score")->capture_default_str();
-  add_deprecated_alias(cmd, "--passes", o->passes);
-  cmd->add_option("--batch-size", o->batch_size, "Images per batch")->capture_default_str();
-  cmd->add_option("--out", o->out, "Output HDF5 file (/robustness/...)")->required();
+  add_run_options(cmd, *o, "Passes to score", "Output HDF5 file (/robustness/...)");
   cmd->callback([o, stimuli, cmd, &globals] {
     auto set = evaluation_inputs(cmd, *o, *stimuli, globals);
     const auto r = model::robustness(*o, *set);
