@@ -11,6 +11,7 @@ packages=(
   hdf5-tools
   python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-matplotlib
   python3-scipy python3-statsmodels python3-sklearn python3-torch python3-torchvision python3-pil
+  python3-pytest python3-nibabel pybind11-dev python3-pybind11 libnifti2-dev
 )
 
 missing=()
