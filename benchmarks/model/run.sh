@@ -1,15 +1,40 @@
 #!/usr/bin/env bash
-# AlexNet-LRM3 (random weights), 2 passes, same batch and thread count: suite vs PyTorch.
-# Usage: benchmarks/model/run.sh [path/to/lrm] [threads] [batch]
+# Suite vs PyTorch on the same batch and thread count (no-grad forward, random weights, median s per call):
+#   alexnet:  AlexNet-LRM3, 2 passes; peer: the independent implementation in gen_lrm_parity.py.
+#   resnet50: ResNet-50 with three pathways, 2 passes, batch 32; peer: the published lrm-steering
+#             LRMNet, exported from a git mirror (LRM_STEERING, default: the fetched mirror).
+# Usage: benchmarks/model/run.sh [path/to/lrm] [threads] [alexnet batch] [alexnet|resnet50|all]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 lrm=${1:-$here/../../build/lrm}
 threads=${2:-2}
 batch=${3:-16}
-suite=$("$lrm" --threads "$threads" model bench alexnet-lrm3 --batch-size "$batch" --num-passes 2 --repeats 5)
-peer=$(/usr/bin/python3 "$here/bench_pytorch.py" --threads "$threads" --batch-size "$batch" --passes 2 --repeats 5)
-echo "suite:   $suite"
-echo "pytorch: $peer"
-s=$(echo "$suite" | sed -E 's/.*: ([0-9.]+) s per call.*/\1/')
-p=$(echo "$peer" | sed -E 's/.*: ([0-9.]+) s per call.*/\1/')
-awk -v s="$s" -v p="$p" -v t="$threads" 'BEGIN { printf "threads %d: suite/pytorch time ratio %.3f (< 1: suite faster)\n", t, s / p }'
+which=${4:-all}
+mirror=${LRM_STEERING:-/work/.mirror/harvard-visionlab+lrm-steering/repo}
+resnet_feedback=fc:layer4.0.conv1,layer4.2:layer2.0.conv1,layer3.5:conv1
+export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
+
+compare() {  # label, suite line, peer line
+  echo "suite:   $2"
+  echo "pytorch: $3"
+  local s p
+  s=$(echo "$2" | sed -E 's/.*: ([0-9.]+) s per call.*/\1/')
+  p=$(echo "$3" | sed -E 's/.*: ([0-9.]+) s per call.*/\1/')
+  awk -v l="$1" -v s="$s" -v p="$p" -v t="$threads" \
+    'BEGIN { printf "%s, threads %d: suite/pytorch time ratio %.3f (< 1: suite faster)\n", l, t, s / p }'
+}
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ $which == all || $which == alexnet ]]; then
+  compare alexnet-lrm3 \
+    "$("$lrm" --threads "$threads" model bench alexnet-lrm3 --batch-size "$batch" --num-passes 2 --repeats 5)" \
+    "$(/usr/bin/python3 "$here/bench_pytorch.py" --threads "$threads" --batch-size "$batch" --passes 2 --repeats 5)"
+fi
+if [[ $which == all || $which == resnet50 ]]; then
+  compare "resnet50 + 3 pathways" \
+    "$("$lrm" --threads "$threads" model bench resnet50 --feedback "$resnet_feedback" --batch-size 32 \
+      --num-passes 2 --repeats 3)" \
+    "$(/usr/bin/python3 "$here/bench_published.py" --lrm-steering "$mirror" --model resnet50 \
+      --feedback "$resnet_feedback" --threads "$threads" --batch-size 32 --passes 2 --repeats 3)"
+fi
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
