@@ -343,6 +343,8 @@ MatRdms read_mat_rdms(const std::filesystem::path& path, const std::string& vari
       add(std::move(square), n, label.empty() ? name + "_" + std::to_string(i + 1) : label);
     }
   } else if (is_numeric(v.get())) {
+    // An empty array's other dims may be anything (the loops below walk them).
+    if (element_count(v.get()) == 0) throw InputError(out.source + " is empty");
     auto a = to_c_order(v.get());
     if (a.shape.size() == 3 && a.shape[0] == a.shape[1]) {
       // n x n x k: the k-th RDM is the slice (:, :, k).
@@ -395,6 +397,8 @@ MatImages read_mat_images(const std::filesystem::path& path, const std::string& 
     const std::string what = source + "(" + std::to_string(i + 1) + ")." + image_field;
     if (!img || img->class_type != MAT_C_UINT8 || img->rank < 2 || img->rank > 3)
       throw InputError(what + " is not a uint8 image (y x x [x channel])");
+    // An empty image is refused too: its other dims may be anything (the loops below walk them).
+    if (element_count(img) == 0) throw InputError(what + " has no pixels");
     if (!data_fits(img, 1)) throw InputError(what + " holds fewer pixels than its size");
     const std::uint64_t h = img->dims[0], w = img->dims[1], c = img->rank == 3 ? img->dims[2] : 1;
     if (i == 0) {

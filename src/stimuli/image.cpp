@@ -79,43 +79,127 @@ Image from_interleaved_u8(const unsigned char* pixels, int height, int width, in
   return img;
 }
 
-// The length of the JPEG segment at `at` (its marker included); 0 when it runs past the end.
-std::size_t segment_length(const std::string& b, std::size_t at) {
-  if (at + 4 > b.size()) return 0;
-  const std::size_t len =
-      (static_cast<unsigned char>(b[at + 2]) << 8) | static_cast<unsigned char>(b[at + 3]);
-  return len >= 2 && at + 2 + len <= b.size() ? 2 + len : 0;
+// The bytes stb_image reads, read as stb reads them: past the end every read gives 0 and a skip
+// stops at the end.
+class JpegStream {
+ public:
+  explicit JpegStream(const std::string& b) : b_(b) {}
+  bool eof() const { return at_ >= b_.size(); }
+  int get8() { return eof() ? 0 : static_cast<unsigned char>(b_[at_++]); }
+  int get16() {
+    const int high = get8();
+    return (high << 8) | get8();
+  }
+  void skip(long n) { at_ = n < 0 ? b_.size() : std::min(b_.size(), at_ + n); }
+  // stbi__get_marker: 0xFF (no marker) unless the next byte is 0xFF; fill bytes are skipped.
+  int marker() {
+    int x = get8();
+    if (x != 0xFF) return kNoMarker;
+    while (x == 0xFF) x = get8();
+    return x;
+  }
+  static constexpr int kNoMarker = 0xFF;
+
+ private:
+  const std::string& b_;
+  std::size_t at_ = 0;
+};
+
+// A DHT segment as stbi__process_marker reads it: tables until its length is used up, each read
+// whole even past the segment's end. stb (Debian's 2022 version) trusts a table's symbol count
+// and writes past its 256-entry arrays when the count is larger: such a table is refused here.
+// Returns whether stb goes on after the segment.
+bool check_dht(JpegStream& s, const std::string& what) {
+  int left = s.get16() - 2;
+  while (left > 0) {
+    const int q = s.get8();
+    if ((q >> 4) > 1 || (q & 15) > 3) return false;
+    int count = 0;
+    for (int i = 0; i < 16; ++i) count += s.get8();
+    if (count > 256)
+      throw InputError("cannot decode image " + what + ": corrupt JPEG (a Huffman table of " +
+                       std::to_string(count) + " codes, at most 256)");
+    s.skip(count);
+    left -= 17 + count;
+  }
+  return left == 0;
 }
 
-// stb_image (Debian's 2022 version) trusts the symbol count of a JPEG Huffman table and writes
-// past its 256-entry arrays when a table claims more; such tables are refused here first. Walks
-// the segments (and skips the entropy-coded data after each start of scan) to every DHT segment.
+// stbi__process_marker for the segments that may come before and between scans; returns whether
+// stb accepts the segment and goes on.
+bool skip_segment(JpegStream& s, int marker, const std::string& what) {
+  if (marker == 0xC4) return check_dht(s, what);
+  if (marker == 0xDD) {  // DRI
+    if (s.get16() != 4) return false;
+    s.skip(2);
+    return true;
+  }
+  if (marker == 0xDB) {  // DQT: 8- or 16-bit tables until the length is used up
+    int left = s.get16() - 2;
+    while (left > 0) {
+      const int q = s.get8();
+      if ((q >> 4) > 1 || (q & 15) > 3) return false;
+      s.skip((q >> 4) ? 128 : 64);
+      left -= (q >> 4) ? 129 : 65;
+    }
+    return left == 0;
+  }
+  if ((marker >= 0xE0 && marker <= 0xEF) || marker == 0xFE) {  // APPn, COM
+    const int length = s.get16();
+    if (length < 2) return false;
+    s.skip(length - 2);
+    return true;
+  }
+  return false;
+}
+
+// The marker after a scan's entropy-coded data: stb's decoder stops at the first 0xFF not
+// followed by a stuffed 0 (restart markers continue the scan). Where the decoder stops early, stb
+// reads on to the next 0xFF, which is the same marker or one stb refuses.
+int marker_after_scan(JpegStream& s) {
+  while (!s.eof()) {
+    if (s.get8() != 0xFF) continue;
+    int c = s.get8();
+    while (c == 0xFF) c = s.get8();
+    if (c != 0 && !(c >= 0xD0 && c <= 0xD7)) return c;
+  }
+  return JpegStream::kNoMarker;
+}
+
+// Follows stb_image's JPEG reader (stbi__decode_jpeg_header and stbi__decode_jpeg_image) through
+// the same bytes to every DHT segment it would read, and checks each there. Where stb refuses the
+// file the walk stops; where stb's path depends on decoding the walk takes every path it could.
 void check_jpeg_huffman_tables(const std::string& b, const std::string& what) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(b[i]); };
-  if (b.size() < 4 || byte(0) != 0xFF || byte(1) != 0xD8) return;
-  std::size_t at = 2;
-  while (at + 1 < b.size()) {
-    if (byte(at) != 0xFF) {  // entropy-coded data: on to the next marker
-      ++at;
+  JpegStream s(b);
+  if (s.marker() != 0xD8) return;  // not a JPEG to stb
+  const auto is_sof = [](int m) { return m == 0xC0 || m == 0xC1 || m == 0xC2; };
+  int m = s.marker();
+  while (!is_sof(m)) {  // the header: stb skips junk between segments here
+    if (!skip_segment(s, m, what)) return;
+    m = s.marker();
+    while (m == JpegStream::kNoMarker) {
+      if (s.eof()) return;
+      m = s.marker();
+    }
+  }
+  const int frame = s.get16();
+  if (frame < 11) return;
+  s.skip(frame - 2);
+  for (m = s.marker(); m != 0xD9;) {
+    if (m == 0xDA) {  // start of scan: its header, then the entropy-coded data
+      const int length = s.get16();
+      if (length < 8) return;
+      s.skip(length - 2);
+      m = marker_after_scan(s);
       continue;
     }
-    const unsigned char marker = byte(at + 1);
-    if (marker == 0xFF || marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
-      at += marker == 0xFF ? 1 : 2;
-      continue;
+    if (m == 0xDC) {  // DNL
+      if (s.get16() != 4) return;
+      s.skip(2);
+    } else if (!skip_segment(s, m, what)) {
+      return;
     }
-    if (marker == 0xD9) return;
-    const std::size_t len = segment_length(b, at);
-    if (len == 0) return;  // stb reports the truncation
-    for (std::size_t t = at + 5; marker == 0xC4 && t + 16 < at + len;) {
-      std::size_t count = 0;
-      for (std::size_t i = 0; i < 16; ++i) count += byte(t + i);
-      if (count > 256)
-        throw InputError("cannot decode image " + what + ": corrupt JPEG (a Huffman table of " +
-                         std::to_string(count) + " codes, at most 256)");
-      t += 17 + count;
-    }
-    at += len;
+    m = s.marker();
   }
 }
 

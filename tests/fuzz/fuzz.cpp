@@ -10,6 +10,11 @@
 // prints one line: "<target> cases <n> accepted <a> refused <r> findings <f> isolated <s> next
 // <i>", where <s> counts the refusals of files on which the HDF5 library faulted or looped in the
 // checking process (io/h5_check.hpp).
+//
+//   lrm_fuzz <target> --replay <file>...
+//
+// reads each file once as it is (the fixed findings kept in tests/fuzz/regressions/<target>/) and
+// prints "<target> replayed <n> accepted <a> refused <r> findings <f>".
 #include <signal.h>
 #include <unistd.h>
 
@@ -235,29 +240,51 @@ std::uint64_t hash(const std::string& s) {
   return h;
 }
 
+struct Counts {
+  std::uint64_t accepted = 0, refused = 0, isolated = 0, findings = 0;
+};
+
+// Reads one file as the target's commands do and counts the outcome; a finding is printed and
+// kept in `work` (when given).
+void read_case(const Target& target, const fs::path& path, const fs::path& work, Counts& n) {
+  alarm(20);
+  try {
+    target.read(path);
+    ++n.accepted;
+  } catch (const InputError& e) {
+    ++n.refused;
+    // Refused because the HDF5 library faulted or looped on it in the checking process.
+    const std::string what = e.what();
+    if (what.find("crashes the HDF5 library") != std::string::npos ||
+        what.find("in the HDF5 library") != std::string::npos)
+      ++n.isolated;
+  } catch (const std::exception& e) {
+    ++n.findings;
+    std::cout << "finding: " << path.filename().string() << ": " << typeid(e).name() << ": "
+              << e.what() << "\n";
+    if (!work.empty())
+      fs::copy_file(path, work / ("finding-" + path.filename().string()),
+                    fs::copy_options::overwrite_existing);
+  }
+  alarm(0);
+}
+
 extern "C" void on_alarm(int) {
   const char msg[] = "lrm_fuzz: hang: the case ran past its time limit\n";
   (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
   _exit(124);
 }
 
-}  // namespace
+int replay(const std::string& name, const Target& target, char** files, int count) {
+  Counts n;
+  for (int f = 0; f < count; ++f) read_case(target, files[f], {}, n);
+  std::cout << name << " replayed " << count << " accepted " << n.accepted << " refused "
+            << n.refused << " findings " << n.findings << "\n";
+  return n.findings ? 1 : 0;
+}
 
-int main(int argc, char** argv) {
-  if (argc < 5) {
-    std::cerr << "usage: lrm_fuzz <target> <corpus dir> <work dir> <seconds> [first] [max]\n";
-    return 64;
-  }
-  const std::string name = argv[1];
-  const fs::path corpus = argv[2], work = argv[3];
-  const double seconds = std::atof(argv[4]);
-  const std::uint64_t first = argc > 5 ? std::strtoull(argv[5], nullptr, 10) : 0;
-  const std::uint64_t max_cases = argc > 6 ? std::strtoull(argv[6], nullptr, 10) : ~0ull;
-  auto it = targets().find(name);
-  if (it == targets().end()) {
-    std::cerr << "lrm_fuzz: unknown target " << name << "\n";
-    return 64;
-  }
+int fuzz(const std::string& name, const Target& target, const fs::path& corpus,
+         const fs::path& work, double seconds, std::uint64_t first, std::uint64_t max_cases) {
   std::vector<fs::path> seeds;
   for (const auto& e : fs::directory_iterator(corpus))
     if (e.is_regular_file() && e.path().extension() != ".py") seeds.push_back(e.path());
@@ -269,9 +296,9 @@ int main(int argc, char** argv) {
   std::vector<Bytes> seed_bytes;
   for (const auto& s : seeds) seed_bytes.push_back(read_file(s));
   fs::create_directories(work);
-  signal(SIGALRM, on_alarm);
   const auto start = std::chrono::steady_clock::now();
-  std::uint64_t cases = 0, accepted = 0, refused = 0, isolated = 0, findings = 0, i = first;
+  Counts n;
+  std::uint64_t cases = 0, i = first;
   for (; i - first < max_cases; ++i) {
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds)
       break;
@@ -280,7 +307,7 @@ int main(int argc, char** argv) {
     Bytes b = seed_bytes[s];
     const std::size_t n_mutations = 1 + rng.below(4);
     for (std::size_t m = 0; m < n_mutations; ++m) {
-      if (it->second.text && rng.below(2) == 0)
+      if (target.text && rng.below(2) == 0)
         mutate_text(rng, b);
       else
         mutate_binary(rng, b);
@@ -291,31 +318,35 @@ int main(int argc, char** argv) {
     write_file(path, b);
     ++cases;
     write_file(work / "current", path.string() + "\n" + std::to_string(cases) + " " +
-                                     std::to_string(accepted) + " " + std::to_string(refused) +
-                                     " " + std::to_string(findings) + " " +
-                                     std::to_string(isolated) + "\n");
-    alarm(20);
-    try {
-      it->second.read(path);
-      ++accepted;
-    } catch (const InputError& e) {
-      ++refused;
-      // Refused because the HDF5 library faulted or looped on it in the checking process.
-      const std::string what = e.what();
-      if (what.find("crashes the HDF5 library") != std::string::npos ||
-          what.find("in the HDF5 library") != std::string::npos)
-        ++isolated;
-    } catch (const std::exception& e) {
-      ++findings;
-      std::cout << "finding: " << path.filename().string() << ": " << typeid(e).name() << ": "
-                << e.what() << "\n";
-      fs::copy_file(path, work / ("finding-" + path.filename().string()),
-                    fs::copy_options::overwrite_existing);
-    }
-    alarm(0);
+                                     std::to_string(n.accepted) + " " + std::to_string(n.refused) +
+                                     " " + std::to_string(n.findings) + " " +
+                                     std::to_string(n.isolated) + "\n");
+    read_case(target, path, work, n);
     fs::remove(path);
   }
-  std::cout << name << " cases " << cases << " accepted " << accepted << " refused " << refused
-            << " findings " << findings << " isolated " << isolated << " next " << i << "\n";
-  return findings ? 1 : 0;
+  std::cout << name << " cases " << cases << " accepted " << n.accepted << " refused " << n.refused
+            << " findings " << n.findings << " isolated " << n.isolated << " next " << i << "\n";
+  return n.findings ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool replaying = argc > 2 && std::string(argv[2]) == "--replay";
+  if (argc < 5 && !replaying) {
+    std::cerr << "usage: lrm_fuzz <target> <corpus dir> <work dir> <seconds> [first] [max]\n"
+                 "       lrm_fuzz <target> --replay <file>...\n";
+    return 64;
+  }
+  const std::string name = argv[1];
+  auto it = targets().find(name);
+  if (it == targets().end()) {
+    std::cerr << "lrm_fuzz: unknown target " << name << "\n";
+    return 64;
+  }
+  signal(SIGALRM, on_alarm);
+  if (replaying) return replay(name, it->second, argv + 3, argc - 3);
+  return fuzz(name, it->second, argv[2], argv[3], std::atof(argv[4]),
+              argc > 5 ? std::strtoull(argv[5], nullptr, 10) : 0,
+              argc > 6 ? std::strtoull(argv[6], nullptr, 10) : ~0ull);
 }

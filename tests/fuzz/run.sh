@@ -4,13 +4,14 @@
 #
 #   tests/fuzz/run.sh [seconds per target, default 30] [target ...]
 #
-# LRM_FUZZ_MAX_CASES caps the cases per target (cases 0..N-1), so a run on a faster machine
-# tries no case a slower one did not: CI uses it to stay deterministic.
+# Case i of a target always gets the same mutations; LRM_FUZZ_MAX_CASES caps the cases per target
+# (cases 0..N-1), e.g. to repeat exactly the cases of a slower machine.
 #
 # Targets: activations (localize/compare inputs), netcdf (brain data), mat, image (PNG/JPEG),
 # csv (stimulus manifests), toml (analysis files). Builds the torch-free core with the sanitizers
 # in LRM_FUZZ_BUILD (default build-sanitize, the folder scripts/test.sh uses) and links lrm_fuzz
 # against it. A crash or hang ends the harness; the script keeps the case and restarts after it.
+# Each reader first reads the fixed findings in tests/fuzz/regressions/<target>/ as they are.
 # Prints one line per target; exits 1 when any target has a finding (an exception other than
 # InputError, a sanitizer report, a crash or a hang). Findings are kept in LRM_FUZZ_OUT (default
 # $LRM_FUZZ_BUILD/fuzz-findings).
@@ -56,7 +57,28 @@ fi
 
 mkdir -p "$out"
 failed=0
+# Allocations past 2 GiB fail (return null) as they do without the sanitizer on a corrupt size,
+# instead of ASan poisoning gigabytes; a short HDF5 check limit keeps hangs cheap.
+sanitizer_env=(ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=2048
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 LRM_H5_CHECK_SECONDS=2)
 for target in "${targets[@]}"; do
+  # First the fixed findings of this reader, each read once as it is.
+  regressions=()
+  for f in tests/fuzz/regressions/"$target"/*; do
+    [ -f "$f" ] && [ "${f%.py}" = "$f" ] && regressions+=("$f")
+  done
+  if [ ${#regressions[@]} -gt 0 ]; then
+    rc=0
+    env "${sanitizer_env[@]}" "$build/lrm_fuzz" "$target" --replay "${regressions[@]}" \
+      >"$out/regressions-$target.log" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+      echo "crash: $target regressions (exit $rc): $(grep -m1 -E 'ERROR|runtime error|hang|finding' \
+        "$out/regressions-$target.log" || tail -n 1 "$out/regressions-$target.log")"
+      failed=1
+    else
+      tail -n 1 "$out/regressions-$target.log"
+    fi
+  fi
   work=$(mktemp -d)
   # Manifests name images beside them.
   cp tests/fuzz/corpus/image/* "$work/"
@@ -66,10 +88,7 @@ for target in "${targets[@]}"; do
     left=$((seconds - (SECONDS - start)))
     [ "$left" -le 0 ] && break
     rc=0
-    # Allocations past 2 GiB fail (return null) as they do without the sanitizer on a corrupt
-    # size, instead of ASan poisoning gigabytes; a short HDF5 check limit keeps hangs cheap.
-    ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=2048 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-      LRM_H5_CHECK_SECONDS=2 "$build/lrm_fuzz" "$target" "tests/fuzz/corpus/$target" \
+    env "${sanitizer_env[@]}" "$build/lrm_fuzz" "$target" "tests/fuzz/corpus/$target" \
       "$work" "$left" "$next" $((${LRM_FUZZ_MAX_CASES:-1000000000} - next)) >"$work/log" 2>&1 ||
       rc=$?
     grep '^finding:' "$work/log" || true
