@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "io/chunk_reader.hpp"
 #include "io/h5.hpp"
 
 namespace lrm::io {
@@ -96,6 +97,8 @@ class ActivationFile {
   // Rows per storage chunk (1 for unchunked datasets): batches that end on chunk boundaries decode
   // no chunk twice.
   std::int64_t chunk_rows(const LayerPass& lp) const;
+  // A reader of the pass's stored rows, for many reads or reads from several threads at once.
+  ChunkReader reader(const LayerPass& lp) const { return ChunkReader(file_, dataset_path(lp)); }
   // Every row. Reads decode on all threads when called outside a parallel region.
   ActivationBlock read(const LayerPass& lp) const;
   // Rows [first, first + count) into `out` (count x units floats).

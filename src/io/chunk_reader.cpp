@@ -96,6 +96,13 @@ void copy_part(const unsigned char* chunk, bool shuffled, std::uint64_t cols,
   }
 }
 
+// HDF5 is not thread-safe: every call it makes for reads that may run on several threads at once
+// (concurrent reads of different rows, or the chunks of one read) holds this lock.
+std::mutex& hdf5_lock() {
+  static std::mutex m;
+  return m;
+}
+
 }  // namespace
 
 ChunkReader::ChunkReader(const h5::File& file, const std::string& path)
@@ -129,6 +136,7 @@ void ChunkReader::read(std::uint64_t row, std::uint64_t n_rows, std::uint64_t co
 }
 
 void ChunkReader::read_through_hdf5(const Block& b, float* out) const {
+  const std::lock_guard<std::mutex> lock(hdf5_lock());
   const h5::Handle file_space(H5Dget_space(dataset_.id()));
   const hsize_t start[2] = {b.row, b.col}, size[2] = {b.n_rows, b.n_cols};
   const h5::Handle memory_space(H5Screate_simple(2, size, nullptr));
@@ -147,7 +155,6 @@ bool ChunkReader::decode_chunks(const Block& b, float* out) const {
   const std::uint64_t elements = chunk_[0] * chunk_[1], bytes = elements * sizeof(float);
   // Filter k of the pipeline is skipped for a chunk whose mask has bit k set.
   const std::uint32_t deflate_bit = shuffled_ ? 2u : 1u;
-  std::mutex hdf5;  // the library is not thread-safe: one chunk read at a time
   std::atomic<bool> unwritten{false}, failed{false};
   std::exception_ptr error;
 #pragma omp parallel num_threads(static_cast <int>(std::min <std::int64_t>(threads(), n_chunks)))
@@ -163,7 +170,7 @@ bool ChunkReader::decode_chunks(const Block& b, float* out) const {
       std::uint32_t mask = 0;
       bool ok = true;
       {
-        const std::lock_guard<std::mutex> lock(hdf5);
+        const std::lock_guard<std::mutex> lock(hdf5_lock());
         haddr_t address = HADDR_UNDEF;
         hsize_t size = 0;
         if (H5Dget_chunk_info_by_coord(dataset_.id(), offset, &mask, &address, &size) < 0 ||

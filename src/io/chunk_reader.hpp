@@ -25,7 +25,8 @@ class ChunkReader {
   bool decodes_chunks() const { return decode_; }
 
   // Rows [row, row + n_rows) x columns [col, col + n_cols) into `out` (n_rows x n_cols, row-major).
-  // Decodes on threads() threads, or on the calling thread inside a parallel region.
+  // Decodes on threads() threads, or on the calling thread inside a parallel region. Safe to call
+  // from several threads at once (HDF5's part runs under one process-wide lock).
   void read(std::uint64_t row, std::uint64_t n_rows, std::uint64_t col, std::uint64_t n_cols,
             float* out) const;
 

@@ -21,16 +21,18 @@ namespace {
 namespace fs = std::filesystem;
 
 // The moments of each category for every unit of the (stimulus, unit) dataset `lp`. Rows
-// stream through two buffers of about 16 MiB, one read while the other is summed: memory stays
+// stream through two buffers of about 32 MiB, one read while the other is summed: memory stays
 // bounded by the batch. Batches end on chunk boundaries, so that no compressed chunk is decoded
-// twice. One thread decodes the next batch while the others sum: on a loaded machine this beats
-// decoding on all threads and then summing on all, whose waits at the ends of parallel regions
-// spin. The buffers are freed before the tests, whose arrays can then reuse their pages.
+// twice, and the chunks of the next batch are decoded by all threads in turn with the summing of
+// the last (decoding is most of the work on compressed files). The buffers are freed before the
+// tests, whose arrays can then reuse their pages.
 stats::GroupMoments pass_moments(const io::ActivationFile& in, const io::LayerPass& lp,
                                  const Design& design, std::int64_t n_stimuli,
                                  std::int64_t n_units) {
-  std::int64_t batch = std::max<std::int64_t>(1, (std::int64_t{16} << 20) / (4 * n_units));
-  if (const auto chunk = in.chunk_rows(lp); batch > chunk) batch -= batch % chunk;
+  const auto reader = in.reader(lp);
+  const auto chunk = static_cast<std::int64_t>(reader.chunk_rows());
+  std::int64_t batch = std::max<std::int64_t>(1, (std::int64_t{32} << 20) / (4 * n_units));
+  if (batch > chunk) batch -= batch % chunk;
   batch = std::min(batch, n_stimuli);
   const auto batch_size = static_cast<std::size_t>(batch * n_units);
   struct Free {
@@ -39,12 +41,14 @@ stats::GroupMoments pass_moments(const io::ActivationFile& in, const io::LayerPa
   const std::unique_ptr<float[], Free> rows(
       static_cast<float*>(allocate_huge_pages(2 * batch_size * sizeof(float))));
   stats::MomentAccumulator accumulator(n_units, static_cast<int>(design.categories.size()));
-  accumulator.add_streamed(n_stimuli, batch, design.group.data(), rows.get(),
-                           rows.get() + batch_size,
-                           [&](std::int64_t first, std::int64_t count, float* out) {
-                             check_interrupt();
-                             in.read_rows(lp, first, count, out);
-                           });
+  accumulator.add_streamed(
+      n_stimuli, batch, design.group.data(), rows.get(), rows.get() + batch_size,
+      [&](std::int64_t first, std::int64_t count, float* out) {
+        check_interrupt();
+        reader.read(static_cast<std::uint64_t>(first), static_cast<std::uint64_t>(count), 0,
+                    static_cast<std::uint64_t>(n_units), out);
+      },
+      reader.decodes_chunks() ? chunk : 0);
   return accumulator.take();
 }
 

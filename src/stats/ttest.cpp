@@ -257,9 +257,11 @@ void MomentAccumulator::add_batch(const T* data, std::int64_t n_rows, const int*
 }
 
 void MomentAccumulator::add_streamed(std::int64_t n_rows, std::int64_t batch, const int* group,
-                                     float* buffer0, float* buffer1, const BatchReader& read) {
+                                     float* buffer0, float* buffer1, const BatchReader& read,
+                                     std::int64_t piece) {
   if (n_rows == 0) return;
   const std::int64_t n_batches = (n_rows + batch - 1) / batch;
+  if (piece <= 0 || piece > batch) piece = batch;
   std::vector<BatchGroups> groups;
   for (std::int64_t b = 0; b < n_batches; ++b)
     groups.push_back(batch_groups(group + b * batch, std::min(batch, n_rows - b * batch),
@@ -267,12 +269,14 @@ void MomentAccumulator::add_streamed(std::int64_t n_rows, std::int64_t batch, co
   if (handed_out_) set_empty(0.0);
   handed_out_ = false;
   float* const buffers[2] = {buffer0, buffer1};
-  read(0, std::min(batch, n_rows), buffers[0]);
   const std::int64_t n_blocks = (m_.n_units + block - 1) / block;
-  // The threads claim blocks of a batch one at a time and wait for one another between batches
-  // asleep: spinning at an OpenMP barrier while the calling thread reads would take the CPU from
-  // other processes.
-  std::unique_ptr<std::atomic<std::int64_t>[]> next(new std::atomic<std::int64_t>[n_batches]());
+  const std::int64_t n_units = m_.n_units;
+  // Round r reads batch r piece by piece and sums batch r − 1 block by block: every thread claims
+  // pieces first, then blocks, so decoding is shared by all threads and overlaps the summing.
+  // Between rounds the threads wait for one another asleep: spinning at an OpenMP barrier while
+  // one of them still reads would take the CPU from other processes.
+  const std::int64_t n_rounds = n_batches + 1;
+  std::unique_ptr<std::atomic<std::int64_t>[]> next(new std::atomic<std::int64_t>[n_rounds]());
   std::mutex mutex;
   std::condition_variable passed;
   std::int64_t arrived = 0, generation = 0;
@@ -282,18 +286,26 @@ void MomentAccumulator::add_streamed(std::int64_t n_rows, std::int64_t batch, co
   {
     const int team = omp_get_num_threads();
     BlockScratch scratch(static_cast<int>(m_.n_groups));
-    for (std::int64_t b = 0; b < n_batches; ++b) {
-      if (omp_get_thread_num() == 0 && b + 1 < n_batches && !failed) {
+    for (std::int64_t r = 0; r < n_rounds; ++r) {
+      const std::int64_t first = r * batch,
+                         rows = r < n_batches ? std::min(batch, n_rows - first) : 0;
+      const std::int64_t n_pieces = (rows + piece - 1) / piece;
+      const std::int64_t n_items = n_pieces + (r > 0 ? n_blocks : 0);
+      for (std::int64_t k; (k = next[r]++) < n_items;) {
+        if (failed) continue;
         try {
-          const std::int64_t first = (b + 1) * batch;
-          read(first, std::min(batch, n_rows - first), buffers[(b + 1) % 2]);
+          if (k < n_pieces) {
+            const std::int64_t row = first + k * piece;
+            read(row, std::min(piece, first + rows - row),
+                 buffers[r % 2] + (row - first) * n_units);
+          } else {
+            accumulate_block(m_, buffers[(r - 1) % 2], groups[r - 1], scratch, k - n_pieces);
+          }
         } catch (...) {
-          error = std::current_exception();
-          failed = true;
+          std::lock_guard<std::mutex> lock(mutex);
+          if (!failed.exchange(true)) error = std::current_exception();
         }
       }
-      for (std::int64_t k; (k = next[b]++) < n_blocks;)
-        if (!failed) accumulate_block(m_, buffers[b % 2], groups[b], scratch, k);
       std::unique_lock<std::mutex> lock(mutex);
       if (++arrived == team) {
         arrived = 0;

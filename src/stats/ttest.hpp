@@ -33,11 +33,13 @@ class MomentAccumulator {
   void add(const float* rows, std::int64_t n_rows, const int* group);
   void add(const double* rows, std::int64_t n_rows, const int* group);
   // Reads `n_rows` rows batch by batch with `read(first, count, out)` into alternating buffers of
-  // `batch` rows: the calling thread reads the next batch while the others start on the last
-  // one. `group` labels all `n_rows` rows; an exception from `read` is rethrown.
+  // `batch` rows, `out` pointing at row `first`'s place. Each batch is read in pieces of `piece`
+  // rows (0: the whole batch at once) that all threads claim, several at a time, while they sum
+  // the previous batch: `read` must be safe to call concurrently for different rows. `group`
+  // labels all `n_rows` rows; an exception from `read` is rethrown.
   using BatchReader = std::function<void(std::int64_t first, std::int64_t count, float* out)>;
   void add_streamed(std::int64_t n_rows, std::int64_t batch, const int* group, float* buffer0,
-                    float* buffer1, const BatchReader& read);
+                    float* buffer1, const BatchReader& read, std::int64_t piece = 0);
   // A group without finite values in a unit has mean and squared deviations NaN.
   const GroupMoments& moments();
   GroupMoments take();

@@ -105,6 +105,24 @@ TEST(ChunkReader, DecodesOnOneThreadInsideAParallelRegion) {
   EXPECT_TRUE(same_bits(out, expected.data));
 }
 
+// Several threads reading different rows of one dataset at once (as the localizer's streamed
+// batches do) get HDF5's values, whatever the layout and filter.
+TEST(ChunkReader, ConcurrentReadsOfDifferentRowsAreSafe) {
+  set_threads(2);
+  const h5::File f(fixture, h5::File::Mode::read);
+  const auto expected = h5::read_array<float>(f, "/expected");
+  for (const char* name : {"gzip_shuffle", "gzip_rows", "gzip", "chunked_plain", "fletcher32"}) {
+    SCOPED_TRACE(name);
+    const io::ChunkReader reader(f, name);
+    std::vector<float> out(expected.data.size());
+    for (int repeat = 0; repeat < 20; ++repeat) {
+#pragma omp parallel for num_threads(4) schedule(dynamic, 1)
+      for (int row = 0; row < 37; ++row) reader.read(row, 1, 0, 53, out.data() + row * 53);
+      ASSERT_TRUE(same_bits(out, expected.data));
+    }
+  }
+}
+
 // The suite's own writers: RowWriter (HDF5's filters) and direct chunks (libdeflate), as lrm
 // extract writes activations (shuffle + deflate), with a partial last chunk of rows.
 TEST(ChunkReader, ReadsTheSuitesOwnCompressedRows) {

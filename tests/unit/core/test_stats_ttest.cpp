@@ -116,7 +116,15 @@ TEST(StatsTTest, BatchesMergeToTheMomentsOfTheWholeMatrix) {
                         [&](std::int64_t first, std::int64_t count, float* out) {
                           std::copy_n(m.data() + first * units, count * units, out);
                         });
-  for (const auto* merged : {&batches.moments(), &streamed.moments()}) {
+  // Read in pieces of 2 rows that the threads share while they sum the previous batch.
+  MomentAccumulator pieces(units, 3);
+  pieces.add_streamed(
+      rows, 5, group.data(), buffer0.data(), buffer1.data(),
+      [&](std::int64_t first, std::int64_t count, float* out) {
+        std::copy_n(m.data() + first * units, count * units, out);
+      },
+      2);
+  for (const auto* merged : {&batches.moments(), &streamed.moments(), &pieces.moments()}) {
     EXPECT_EQ(merged->count, whole.count);
     EXPECT_EQ(merged->nonfinite, whole.nonfinite);
     for (std::size_t i = 0; i < whole.mean.size(); ++i) {
@@ -125,6 +133,7 @@ TEST(StatsTTest, BatchesMergeToTheMomentsOfTheWholeMatrix) {
     }
   }
   EXPECT_EQ(batches.moments().mean, streamed.moments().mean);
+  EXPECT_EQ(batches.moments().mean, pieces.moments().mean);
 }
 
 TEST(StatsTTest, GroupsWithoutValuesHaveUndefinedMoments) {
