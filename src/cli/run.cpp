@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
+#include "common/error.hpp"
 #include "common/threads.hpp"
 #include "pipeline/analysis.hpp"
 
@@ -12,10 +13,22 @@ struct RunArgs {
   std::string analysis;
   bool force = false;
   std::vector<std::string> only;
+  std::vector<std::string> set;  // name=value
 };
 
+pipeline::VariableOverrides overrides(const std::vector<std::string>& set) {
+  pipeline::VariableOverrides out;
+  for (const auto& item : set) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw SettingError("set", "expected name=value, got '" + item + "'");
+    out.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+  }
+  return out;
+}
+
 void run(const RunArgs& r, const Globals& g) {
-  const auto analysis = pipeline::read_analysis(r.analysis);
+  const auto analysis = pipeline::read_analysis(r.analysis, overrides(r.set));
   pipeline::RunOptions o;
   o.force = r.force;
   o.only = r.only;
@@ -47,6 +60,9 @@ void add_run_command(CLI::App& app, const Globals& g) {
   cmd->add_flag("--force", args->force, "Re-run stages whose outputs are complete");
   cmd->add_option("--only", args->only, "Run only these stages (comma-separated names)")
       ->delimiter(',');
+  cmd->add_option("--set", args->set,
+                  "A variable of the analysis's [vars] table for this run: name=value "
+                  "(repeatable), e.g. --set imagenet_val=/data/imagenet/val");
   cmd->callback([args, &g] { run(*args, g); });
 }
 

@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -93,7 +94,7 @@ std::string nested_analysis(const std::vector<std::string>& args) {
     if (args[i] == "--threads" || args[i] == "--seed") ++i;  // global options with a value
   if (i >= args.size() || args[i] != "run") return "";
   for (++i; i < args.size(); ++i) {
-    if (args[i] == "--only")
+    if (args[i] == "--only" || args[i] == "--set")
       ++i;
     else if (args[i].rfind('-', 0) != 0)
       return args[i];
@@ -230,7 +231,75 @@ bool stage_output_complete(const fs::path& output) {
   return true;
 }
 
-Analysis read_analysis(const fs::path& path) {
+namespace {
+
+// The [vars] table in file order, with `overrides` replacing values; every value a string.
+std::vector<std::pair<std::string, std::string>> read_vars(const toml::table& t,
+                                                           const fs::path& path,
+                                                           const VariableOverrides& overrides) {
+  std::vector<std::pair<std::string, std::string>> vars;
+  if (const auto* node = t.get("vars")) {
+    const auto* table = node->as_table();
+    if (!table) throw InputError("analysis file " + path.string() + ": vars must be a table");
+    for (const auto& [key, value] : *table) {
+      const auto text = value.value<std::string>();
+      if (!text)
+        throw InputError("analysis file " + path.string() + ": variable '" +
+                         std::string(key.str()) + "' must be a string");
+      if (key.str() == "run")
+        throw InputError("analysis file " + path.string() +
+                         ": 'run' is not a variable name ({run} is the run folder)");
+      vars.emplace_back(std::string(key.str()), *text);
+    }
+  }
+  for (const auto& [name, value] : overrides) {
+    auto it =
+        std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.first == name; });
+    if (it == vars.end()) {
+      std::string names;
+      for (const auto& v : vars) names += (names.empty() ? "" : ", ") + v.first;
+      throw SettingError("set", "analysis " + path.string() + " has no variable '" + name +
+                                    "' (its variables: " + (names.empty() ? "none" : names) + ")");
+    }
+    it->second = value;
+  }
+  return vars;
+}
+
+// `s` with each {variable} replaced; a {word} left that is not {run} names no variable.
+std::string substitute_vars(std::string s, const Analysis& a, const std::string& where) {
+  for (const auto& [name, value] : a.vars) {
+    const std::string key = "{" + name + "}";
+    for (size_t pos = s.find(key); pos != std::string::npos; pos = s.find(key, pos + value.size()))
+      s.replace(pos, key.size(), value);
+  }
+  for (size_t open = s.find('{'); open != std::string::npos; open = s.find('{', open + 1)) {
+    const size_t close = s.find('}', open);
+    if (close == std::string::npos) break;
+    const std::string word = s.substr(open + 1, close - open - 1);
+    const bool identifier =
+        !word.empty() && std::all_of(word.begin(), word.end(), [](unsigned char c) {
+          return std::isalnum(c) || c == '_' || c == '-';
+        });
+    if (identifier && word != "run")
+      throw InputError("analysis file " + a.file.string() + ": " + where + " uses {" + word +
+                       "}, which is not a variable of the analysis (declare it under [vars])");
+  }
+  return s;
+}
+
+void substitute_vars(Analysis& a) {
+  a.run_dir = substitute_vars(a.run_dir.string(), a, "run_dir");
+  a.report = substitute_vars(a.report, a, "report");
+  for (auto& s : a.stages) {
+    for (auto& arg : s.args) arg = substitute_vars(arg, a, "stage '" + s.name + "'");
+    s.output = substitute_vars(s.output, a, "stage '" + s.name + "'");
+  }
+}
+
+}  // namespace
+
+Analysis read_analysis(const fs::path& path, const VariableOverrides& overrides) {
   if (!fs::exists(path)) throw InputError("analysis file " + path.string() + " does not exist");
   Analysis a;
   a.file = path;
@@ -247,6 +316,9 @@ Analysis read_analysis(const fs::path& path) {
         << e.description();
     throw InputError(msg.str());
   }
+  a.vars = read_vars(t, path, overrides);
+  // The run's own values are part of its provenance.
+  for (const auto& [name, value] : overrides) a.text += "\n# lrm run --set " + name + "=" + value;
   a.name = t["name"].value_or(path.stem().string());
   a.run_dir = t["run_dir"].value_or("runs/" + a.name);
   a.results = t["results"].value_or(std::string("results.h5"));
@@ -283,6 +355,7 @@ Analysis read_analysis(const fs::path& path) {
     s.merge_into = (*st)["merge_into"].value_or(std::string("/"));
     a.stages.push_back(std::move(s));
   }
+  substitute_vars(a);
   return a;
 }
 

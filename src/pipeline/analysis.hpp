@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lrm::pipeline {
@@ -20,6 +21,9 @@ struct Stage {
 struct Analysis {
   std::filesystem::path file;  // the analysis file as named on the command line
   std::string name;
+  // The [vars] table (e.g. data paths), with the run's overrides; {name} in run_dir, report,
+  // args and outputs stands for the value.
+  std::vector<std::pair<std::string, std::string>> vars;
   std::filesystem::path run_dir;
   std::string results = "results.h5";
   std::string report;  // folder (under run_dir) for `lrm report` on the results file; "" for none
@@ -27,8 +31,12 @@ struct Analysis {
   std::string text;  // the TOML as read, for provenance
 };
 
-// Reads and checks an analysis file; errors name the file and the offending key.
-Analysis read_analysis(const std::filesystem::path& path);
+// A variable's value given for one run (`name=value`), replacing the file's.
+using VariableOverrides = std::vector<std::pair<std::string, std::string>>;
+
+// Reads and checks an analysis file and substitutes its variables; errors name the file and the
+// offending key. An override of a variable the file does not declare is a "set" SettingError.
+Analysis read_analysis(const std::filesystem::path& path, const VariableOverrides& overrides = {});
 
 struct RunOptions {
   bool force = false;
