@@ -9,6 +9,7 @@
 #include "cli/option_checks.hpp"
 #include "common/error.hpp"
 #include "compare/compare_file.hpp"
+#include "compare/gram.hpp"
 #include "io/output_path.hpp"
 #include "io/results.hpp"
 
@@ -20,6 +21,7 @@ struct Selection {
   std::string activations;
   std::vector<std::string> layers, passes;
   bool allow_partial = false;
+  std::string memory;
 };
 
 struct RsaArgs {
@@ -51,6 +53,8 @@ void select(Options& o, const Selection& in) {
   o.layers = in.layers;
   for (const auto& p : in.passes) o.passes.push_back(io::parse_pass_index(p, "passes"));
   o.allow_partial = in.allow_partial;
+  o.memory =
+      in.memory.empty() ? compare::default_memory_budget() : compare::parse_memory(in.memory);
 }
 
 // Writes `out` atomically; `run` fills its root and returns the summary lines the CLI prints.
@@ -143,6 +147,9 @@ void add_selection(CLI::App* c, Selection& in, const std::string& activations_he
   add_deprecated_alias(c, "--layer", in.layers);
   add_deprecated_alias(c, "--pass", in.passes);
   add_allow_partial(c, in.allow_partial);
+  c->add_option("--memory", in.memory,
+                "Memory for activations and their products, e.g. 4G or 512M: larger layers "
+                "stream through it in blocks (default: a quarter of this machine's memory)");
 }
 
 // Runs `run` on the parsed arguments, after a note for each old spelling used.

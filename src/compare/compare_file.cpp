@@ -9,6 +9,7 @@
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
 #include "compare/rsa.hpp"
+#include "compare/streamed_layer.hpp"
 #include "io/assembly.hpp"
 #include "io/mat.hpp"
 #include "io/neural_responses.hpp"
@@ -232,31 +233,26 @@ struct ModelRdm {
 // The RDM of one layer and pass over the brain's conditions: joined by stimulus id, or in the
 // model's stimulus order when the brain RDMs have no ids.
 ModelRdm model_rdm(const io::ActivationFile& file, const LayerPass& lp, const BrainRdms& brain,
-                   RdmMethod method) {
-  auto layer = load_layer(file, lp);
+                   RdmMethod method, std::int64_t memory) {
+  const auto ids = layer_stimulus_ids(file, lp);
   const std::string what = file.path().string() + ":" + lp.label();
   const Eigen::Index n = brain.rdms[0].rows();
   ModelRdm out;
   Rows rows;
   if (brain.stimulus_ids.empty()) {
-    if (static_cast<Eigen::Index>(layer.ids.size()) != n)
+    if (static_cast<Eigen::Index>(ids.size()) != n)
       throw InputError(brain.source + " has " + std::to_string(n) +
                        " conditions without stimulus ids, but " + what + " has " +
-                       std::to_string(layer.ids.size()) +
-                       " stimuli (conditions are matched by order)");
+                       std::to_string(ids.size()) + " stimuli (conditions are matched by order)");
     rows = all_rows(n);
-    out.condition_ids = layer.ids;
+    out.condition_ids = ids;
   } else {
-    const auto join =
-        io::join_stimuli(layer.ids, file.path().string(), brain.stimulus_ids, brain.source);
+    const auto join = io::join_stimuli(ids, file.path().string(), brain.stimulus_ids, brain.source);
     rows = join.model_rows;
     out.condition_ids = join.ids;
     out.matched_by = join.matched_by;
   }
-  RowMatrixXf selected(n, layer.features.cols());
-  for (Eigen::Index i = 0; i < n; ++i) selected.row(i) = layer.features.row(rows[i]);
-  layer.features.resize(0, 0);
-  out.rdm = rdm_of(std::move(selected), method, what);
+  out.rdm = layer_rdm(file, lp, rows, method, memory);
   return out;
 }
 
@@ -334,7 +330,7 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   Progress bar("rsa", static_cast<std::int64_t>(models.size()), "layers");
   for (const auto& lp : models) {
     check_interrupt();
-    auto m = model_rdm(file, lp, brain, o.model_rdm);
+    auto m = model_rdm(file, lp, brain, o.model_rdm, o.memory);
     scores.push_back(score_rdm(m.rdm, brain.rdms, brain_mean, scoring,
                                o.activations.string() + ":" + lp.label()));
     if (o.save_rdms) write_model_rdm(g, lp, m);
@@ -378,11 +374,12 @@ io::NeuralResponses load_responses(const EncodeOptions& o, const io::ActivationF
                                    const LayerPass& first_model) {
   auto responses = io::group_responses(io::read_assembly_spec(o.brain), o.response_options);
   if (!responses.categories.empty()) return responses;
-  const auto first = load_layer(file, first_model);
-  if (first.categories.empty()) return responses;
+  const auto categories = file.categories(first_model.layer);
+  if (categories.empty()) return responses;
+  const auto ids = layer_stimulus_ids(file, first_model);
   const auto join =
-      io::join_stimuli(first.ids, file.path().string(), responses.stimulus_ids, responses.source);
-  for (auto row : join.model_rows) responses.categories.push_back(first.categories[row]);
+      io::join_stimuli(ids, file.path().string(), responses.stimulus_ids, responses.source);
+  for (auto row : join.model_rows) responses.categories.push_back(categories[row]);
   return responses;
 }
 
@@ -498,14 +495,11 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   Progress bar("encode", static_cast<std::int64_t>(models.size()), "layers");
   for (const auto& lp : models) {
     check_interrupt();
-    const auto layer = load_layer(file, lp);
     // The benchmark joins the stimuli the same way for every layer of the file.
     if (matched_by.empty())
-      matched_by = io::join_stimuli(layer.ids, file.path().string(), bench.responses().stimulus_ids,
-                                    bench.responses().source)
-                       .matched_by;
-    FeatureMatrix x(layer.features.data(), layer.features.rows(), layer.features.cols());
-    const auto result = bench.score(x, layer.ids, o.activations.string() + ":" + lp.label());
+      matched_by = bench.join(layer_stimulus_ids(file, lp), file.path().string()).matched_by;
+    const auto result =
+        score_layer(bench, file, lp, o.memory, o.activations.string() + ":" + lp.label());
     table.add(result, o.metric.regression == Regression::pls);
     lines.push_back(encoding_line(lp, result));
     bar.advance();

@@ -49,6 +49,7 @@ struct RsaOptions {
   int bootstrap = 0;  // resamples (0: none)
   std::uint64_t seed = 0;
   bool save_rdms = false;
+  std::int64_t memory = std::int64_t{4} << 30;  // bytes of activations and products in memory
 };
 // Writes /rsa; returns one summary line per model (and the ceiling).
 std::vector<std::string> run_rsa(const RsaOptions& options, const h5::Group& root);
@@ -62,6 +63,7 @@ struct EncodeOptions {
   io::ResponseOptions response_options;
   PredictivityOptions metric;
   int halvings = 10;
+  std::int64_t memory = std::int64_t{4} << 30;  // bytes of activations and products in memory
 };
 std::vector<std::string> run_encoding(const EncodeOptions& options, const h5::Group& root);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 
 #include "common/error.hpp"
@@ -60,54 +61,42 @@ std::vector<Split> stratified_shuffle_splits(Eigen::Index n,
   return splits;
 }
 
-Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
-                                 const Eigen::MatrixXd& responses,
-                                 const std::vector<std::string>& categories,
-                                 const PredictivityOptions& options) {
-  const auto n = static_cast<Eigen::Index>(model_rows.size());
+namespace {
+
+// Held-out predictions of one split from its training responses.
+using SplitPredictor = std::function<Eigen::MatrixXd(std::size_t s, const Split& split,
+                                                     const Eigen::MatrixXd& y_train)>;
+
+Eigen::MatrixXd response_rows(const Eigen::MatrixXd& responses, const Rows& rows) {
+  Eigen::MatrixXd out(static_cast<Eigen::Index>(rows.size()), responses.cols());
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    out.row(static_cast<Eigen::Index>(i)) = responses.row(rows[i]);
+  return out;
+}
+
+void check_responses(const Eigen::MatrixXd& responses, Eigen::Index n) {
   if (responses.rows() != n) throw InputError("responses and model rows differ in stimuli");
   if (!responses.allFinite())
     throw InputError(
         "neural responses contain NaN after averaging repetitions (a stimulus without any valid "
         "repetition for some neuroid)");
-  int components = options.pls_components;
-  if (options.regression == Regression::pls && x.cols() < components)
-    throw SettingError("pls-components", "the layer has " + std::to_string(x.cols()) +
-                                             " features, fewer than the " +
-                                             std::to_string(components) + " PLS components");
-  const auto splits =
-      stratified_shuffle_splits(n, categories, options.splits, options.test_fraction, options.seed);
+}
+
+// Pearson r per split and neuroid of the predictions, and their summary.
+Predictivity score_splits(const Eigen::MatrixXd& responses, const std::vector<Split>& splits,
+                          const SplitPredictor& predict, int components) {
   Predictivity out;
   out.r.resize(static_cast<Eigen::Index>(splits.size()), responses.cols());
   out.median_per_split.resize(static_cast<Eigen::Index>(splits.size()));
   out.components_used = components;
-  PlsCrossValidation pls;
-  if (options.regression == Regression::pls) {
-    pls = cross_validate_pls(x, model_rows, responses, splits, {components, 500, 1e-6});
-    for (int used : pls.components_used) out.components_used = std::min(out.components_used, used);
-  }
   for (std::size_t s = 0; s < splits.size(); ++s) {
     check_interrupt();
-    Eigen::MatrixXd y_test(static_cast<Eigen::Index>(splits[s].test.size()), responses.cols());
-    for (std::size_t i = 0; i < splits[s].test.size(); ++i)
-      y_test.row(i) = responses.row(splits[s].test[i]);
-    Eigen::MatrixXd prediction;
-    if (options.regression == Regression::pls) {
-      prediction = std::move(pls.prediction[s]);
-    } else {
-      Rows train_rows, test_rows;
-      for (auto i : splits[s].train) train_rows.push_back(model_rows[i]);
-      for (auto i : splits[s].test) test_rows.push_back(model_rows[i]);
-      Eigen::MatrixXd y_train(static_cast<Eigen::Index>(splits[s].train.size()), responses.cols());
-      for (std::size_t i = 0; i < splits[s].train.size(); ++i)
-        y_train.row(i) = responses.row(splits[s].train[i]);
-      prediction = fit_regression(options.regression, x, train_rows, y_train, components)
-                       .predict(x, test_rows);
-    }
-    out.r.row(static_cast<Eigen::Index>(s)) =
-        stats::pearson_columns(prediction, y_test).transpose();
-    out.median_per_split[static_cast<Eigen::Index>(s)] =
-        nan_median(out.r.row(static_cast<Eigen::Index>(s)).transpose());
+    const Eigen::MatrixXd prediction =
+        predict(s, splits[s], response_rows(responses, splits[s].train));
+    const auto row = static_cast<Eigen::Index>(s);
+    out.r.row(row) =
+        stats::pearson_columns(prediction, response_rows(responses, splits[s].test)).transpose();
+    out.median_per_split[row] = nan_median(out.r.row(row).transpose());
   }
   for (Eigen::Index j = 0; j < out.r.cols(); ++j)
     if (!out.r.col(j).allFinite()) ++out.undefined_neuroids;
@@ -119,6 +108,58 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
   out.error =
       std::sqrt((out.median_per_split.array() - out.score).square().sum() / k) / std::sqrt(k);
   return out;
+}
+
+}  // namespace
+
+Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
+                                 const Eigen::MatrixXd& responses,
+                                 const std::vector<std::string>& categories,
+                                 const PredictivityOptions& options) {
+  const auto n = static_cast<Eigen::Index>(model_rows.size());
+  check_responses(responses, n);
+  int components = options.pls_components;
+  if (options.regression == Regression::pls && x.cols() < components)
+    throw SettingError("pls-components", "the layer has " + std::to_string(x.cols()) +
+                                             " features, fewer than the " +
+                                             std::to_string(components) + " PLS components");
+  const auto splits =
+      stratified_shuffle_splits(n, categories, options.splits, options.test_fraction, options.seed);
+  const auto model = [&](const Rows& stimuli) {
+    Rows rows;
+    for (auto i : stimuli) rows.push_back(model_rows[i]);
+    return rows;
+  };
+  if (options.regression != Regression::pls)
+    return score_splits(
+        responses, splits,
+        [&](std::size_t, const Split& split, const Eigen::MatrixXd& y_train) {
+          return fit_regression(options.regression, x, model(split.train), y_train, components)
+              .predict(x, model(split.test));
+        },
+        components);
+  auto pls = cross_validate_pls(x, model_rows, responses, splits, {components, 500, 1e-6});
+  for (int used : pls.components_used) components = std::min(components, used);
+  return score_splits(
+      responses, splits,
+      [&](std::size_t s, const Split&, const Eigen::MatrixXd&) {
+        return std::move(pls.prediction[s]);
+      },
+      components);
+}
+
+Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& responses,
+                                      const std::vector<std::string>& categories,
+                                      const PredictivityOptions& options) {
+  check_responses(responses, gram.rows());
+  const auto splits = stratified_shuffle_splits(gram.rows(), categories, options.splits,
+                                                options.test_fraction, options.seed);
+  return score_splits(
+      responses, splits,
+      [&](std::size_t, const Split& split, const Eigen::MatrixXd& y_train) {
+        return kernel_predict(options.regression, gram, split.train, split.test, y_train);
+      },
+      options.pls_components);
 }
 
 InternalConsistency internal_consistency(const io::NeuralResponses& responses, int halvings,
@@ -200,20 +241,37 @@ EncodingBenchmark::EncodingBenchmark(io::NeuralResponses responses, Predictivity
   ceiling_ = internal_consistency(responses_, halvings, metric_.seed);
 }
 
+io::StimulusJoin EncodingBenchmark::join(const std::vector<std::string>& model_ids,
+                                         const std::string& model_name) const {
+  return io::join_stimuli(model_ids, model_name, responses_.stimulus_ids, responses_.source);
+}
+
+EncodingBenchmark::Joined EncodingBenchmark::joined(const io::StimulusJoin& join) const {
+  Joined j{Eigen::MatrixXd(static_cast<Eigen::Index>(join.ids.size()), responses_.mean.cols()), {}};
+  for (std::size_t i = 0; i < join.ids.size(); ++i) {
+    j.y.row(static_cast<Eigen::Index>(i)) = responses_.mean.row(join.brain_rows[i]);
+    if (!responses_.categories.empty())
+      j.categories.push_back(responses_.categories[join.brain_rows[i]]);
+  }
+  return j;
+}
+
 EncodingBenchmark::Result EncodingBenchmark::score(const FeatureMatrix& x,
                                                    const std::vector<std::string>& model_ids,
                                                    const std::string& model_name) const {
-  const auto join =
-      io::join_stimuli(model_ids, model_name, responses_.stimulus_ids, responses_.source);
-  Eigen::MatrixXd y(static_cast<Eigen::Index>(join.ids.size()), responses_.mean.cols());
-  std::vector<std::string> categories;
-  for (std::size_t i = 0; i < join.ids.size(); ++i) {
-    y.row(static_cast<Eigen::Index>(i)) = responses_.mean.row(join.brain_rows[i]);
-    if (!responses_.categories.empty())
-      categories.push_back(responses_.categories[join.brain_rows[i]]);
-  }
+  const auto stimuli = join(model_ids, model_name);
+  const auto j = joined(stimuli);
   Result r;
-  r.predictivity = neural_predictivity(x, join.model_rows, y, categories, metric_);
+  r.predictivity = neural_predictivity(x, stimuli.model_rows, j.y, j.categories, metric_);
+  r.score = ceil_score(r.predictivity.score, ceiling_.ceiling);
+  return r;
+}
+
+EncodingBenchmark::Result EncodingBenchmark::score_gram(const Eigen::MatrixXd& gram,
+                                                        const io::StimulusJoin& stimuli) const {
+  const auto j = joined(stimuli);
+  Result r;
+  r.predictivity = neural_predictivity_gram(gram, j.y, j.categories, metric_);
   r.score = ceil_score(r.predictivity.score, ceiling_.ceiling);
   return r;
 }

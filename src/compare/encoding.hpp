@@ -45,6 +45,13 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
                                  const std::vector<std::string>& categories,
                                  const PredictivityOptions& options);
 
+// The same metric from the Gram matrix of the model's features over the stimuli of `responses`
+// (in their order): ridge and least squares in their kernel form (see kernel_predict), for
+// layers with more features than stimuli, whose features need never be in memory.
+Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& responses,
+                                      const std::vector<std::string>& categories,
+                                      const PredictivityOptions& options);
+
 struct InternalConsistency {
   double ceiling = 0;  // mean over halvings of the median over neuroids
   Eigen::VectorXd per_halving;
@@ -79,8 +86,19 @@ class EncodingBenchmark {
   // model_ids: the stimulus id of each row of x (joined to the neural stimuli by id).
   Result score(const FeatureMatrix& x, const std::vector<std::string>& model_ids,
                const std::string& model_name) const;
+  // The stimuli score() joins: the model's ids to those of the responses.
+  io::StimulusJoin join(const std::vector<std::string>& model_ids,
+                        const std::string& model_name) const;
+  // score() from the Gram matrix of the model's features over join.model_rows, in that order
+  // (ridge and least squares; see neural_predictivity_gram).
+  Result score_gram(const Eigen::MatrixXd& gram, const io::StimulusJoin& join) const;
 
  private:
+  struct Joined {
+    Eigen::MatrixXd y;
+    std::vector<std::string> categories;
+  };
+  Joined joined(const io::StimulusJoin& join) const;
   io::NeuralResponses responses_;
   PredictivityOptions metric_;
   InternalConsistency ceiling_;

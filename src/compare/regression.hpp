@@ -64,4 +64,12 @@ inline const char* regression_name(Regression r) { return regression_names.name(
 LinearFit fit_regression(Regression r, const FeatureMatrix& x, const Rows& rows,
                          const Eigen::MatrixXd& y, int pls_components = 25);
 
+// Ridge or least squares (not PLS) in their kernel form: `gram` holds the features' dot products
+// between every pair of stimuli (shifted by any common vector, as compare/gram.hpp's streamed
+// Gram); trained on the stimuli `train` with responses y_train, the predictions for `test`. The
+// same predictions as fit_regression(...).predict, without the features in memory.
+Eigen::MatrixXd kernel_predict(Regression r, const Eigen::MatrixXd& gram, const Rows& train,
+                               const Rows& test, const Eigen::MatrixXd& y_train,
+                               const RidgeOptions& options = {});
+
 }  // namespace lrm::compare
