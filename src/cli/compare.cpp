@@ -27,7 +27,7 @@ struct Selection {
 struct RsaArgs {
   Selection in;
   std::string brain, out, comparison = "spearman", model_rdm = "correlation",
-                          brain_rdm = "correlation", sessions = "average";
+                          brain_rdm = "correlation", sessions = "average", ceiling_pool = "pooled";
   bool noise_ceiling = false, squared = false, save_rdms = false;
   int bootstrap = 0;
 };
@@ -81,6 +81,7 @@ void rsa(const RsaArgs& a, const Globals& g) {
   o.comparison = stats::parse_correlation(a.comparison, "comparison");
   o.model_rdm = compare::rdm_method_names.parse(a.model_rdm, "model-rdm");
   o.noise_ceiling = a.noise_ceiling;
+  o.ceiling_pool = compare::ceiling_pool_names.parse(a.ceiling_pool, "ceiling-pool");
   o.squared = a.squared;
   o.bootstrap = a.bootstrap;
   o.seed = g.seed;
@@ -194,6 +195,11 @@ void add_rsa(CLI::App* cmd, const Globals& g) {
       ->capture_default_str();
   rc->add_flag("--noise-ceiling", r->noise_ceiling,
                "Noise ceiling over the brain RDMs as subjects (upper and lower bound)");
+  rc->add_option("--ceiling-pool", r->ceiling_pool,
+                 "How the ceiling averages subjects' RDMs: pooled (rsatoolbox's pool_rdm: ranks "
+                 "for rank comparisons, z-scores for pearson, unit RMS for cosine) or mean (plain "
+                 "mean, as Net2Brain and Algonauts)")
+      ->capture_default_str();
   rc->add_flag("--squared", r->squared, "Square per-subject correlations (ceiling and mean score)");
   rc->add_option("--bootstrap", r->bootstrap,
                  "Bootstrap resamples over stimuli and subjects for 95% CIs (0: none)")

@@ -206,20 +206,23 @@ void write_rsa_settings(const h5::Group& g, const RsaOptions& o, const BrainRdms
   g.set_attr("comparison", std::string(stats::correlation_name(o.comparison)));
   g.set_attr("model_rdm", std::string(rdm_method_name(o.model_rdm)));
   g.set_attr("squared", static_cast<std::int64_t>(o.squared));
+  g.set_attr("ceiling_pool", ceiling_pool_names.name(o.ceiling_pool));
   g.set_attr("bootstrap_resamples", static_cast<std::int64_t>(o.bootstrap));
   h5::write_coordinate(g, "brain_rdm", brain.names);
 }
 
 // Computes and writes the noise ceiling; returns its summary line.
 std::string write_noise_ceiling(const h5::Group& g, const RsaOptions& o, const BrainRdms& brain) {
-  const auto nc = noise_ceiling(brain.rdms, o.comparison, o.squared);
+  const auto nc = noise_ceiling(brain.rdms, o.comparison, o.squared, o.ceiling_pool);
   h5::write_scalar(g, "noise_ceiling_upper", nc.upper);
   h5::write_scalar(g, "noise_ceiling_lower", nc.lower);
   write_vector(g, "noise_ceiling_upper_per_rdm", nc.upper_per_subject, "brain_rdm");
   write_vector(g, "noise_ceiling_lower_per_rdm", nc.lower_per_subject, "brain_rdm");
   char line[200];
-  std::snprintf(line, sizeof line, "noise ceiling (%s%s, %lld RDMs): lower %.4f, upper %.4f",
+  std::snprintf(line, sizeof line,
+                "noise ceiling (%s%s, %s RDMs pooled, %lld RDMs): lower %.4f, upper %.4f",
                 stats::correlation_name(o.comparison), o.squared ? ", squared" : "",
+                ceiling_pool_names.name(o.ceiling_pool).c_str(),
                 static_cast<long long>(brain.rdms.size()), nc.lower, nc.upper);
   return line;
 }

@@ -10,6 +10,7 @@
 
 #include "compare/encoding.hpp"
 #include "compare/rdm.hpp"
+#include "compare/rsa.hpp"
 #include "compare/simulate.hpp"
 #include "io/activation_file.hpp"
 #include "io/h5.hpp"
@@ -45,6 +46,7 @@ struct RsaOptions {
   stats::Correlation comparison = stats::Correlation::spearman;
   RdmMethod model_rdm = RdmMethod::correlation;
   bool noise_ceiling = false;
+  CeilingPool ceiling_pool = CeilingPool::pooled;
   bool squared = false;
   int bootstrap = 0;  // resamples (0: none)
   std::uint64_t seed = 0;

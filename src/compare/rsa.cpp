@@ -55,19 +55,44 @@ Eigen::MatrixXd mean_rdm(const std::vector<Eigen::MatrixXd>& rdms) {
   return m / static_cast<double>(rdms.size());
 }
 
+Eigen::VectorXd pool_transform(const Eigen::VectorXd& upper, stats::Correlation c) {
+  using stats::Correlation;
+  if (c == Correlation::pearson) {
+    const Eigen::ArrayXd centred = upper.array() - upper.mean();
+    const double sd = std::sqrt(centred.square().mean());
+    return sd > 0 ? Eigen::VectorXd(centred / sd)
+                  : Eigen::VectorXd::Constant(upper.size(), std::nan(""));
+  }
+  if (c == Correlation::cosine) {
+    const double rms = std::sqrt(upper.array().square().mean());
+    return rms > 0 ? Eigen::VectorXd(upper / rms)
+                   : Eigen::VectorXd::Constant(upper.size(), std::nan(""));
+  }
+  return stats::average_ranks(upper);
+}
+
 NoiseCeiling noise_ceiling(const std::vector<Eigen::MatrixXd>& subjects, stats::Correlation c,
-                           bool squared) {
+                           bool squared, CeilingPool pool) {
   const auto n = static_cast<Eigen::Index>(subjects.size());
   if (n < 2)
     throw InputError("a noise ceiling needs RDMs of at least 2 subjects, got " + std::to_string(n));
-  const Eigen::MatrixXd all = mean_rdm(subjects);
+  const Eigen::Index conditions = subjects[0].rows();
+  std::vector<Eigen::VectorXd> raw, pooled;
+  Eigen::VectorXd all = Eigen::VectorXd::Zero(conditions * (conditions - 1) / 2);
+  for (const auto& s : subjects) {
+    check_same_size(subjects[0], s);
+    raw.push_back(upper_triangle(s));
+    pooled.push_back(pool == CeilingPool::pooled ? pool_transform(raw.back(), c) : raw.back());
+    all += pooled.back();
+  }
+  all /= static_cast<double>(n);
   NoiseCeiling nc;
   nc.upper_per_subject.resize(n);
   nc.lower_per_subject.resize(n);
   for (Eigen::Index s = 0; s < n; ++s) {
-    const Eigen::MatrixXd others =
-        (all * static_cast<double>(n) - subjects[s]) / static_cast<double>(n - 1);
-    double up = compare_rdms(subjects[s], all, c), lo = compare_rdms(subjects[s], others, c);
+    const Eigen::VectorXd others =
+        (all * static_cast<double>(n) - pooled[s]) / static_cast<double>(n - 1);
+    double up = stats::correlate(c, raw[s], all), lo = stats::correlate(c, raw[s], others);
     if (std::isnan(up) || std::isnan(lo))
       throw InputError("noise ceiling: subject RDM " + std::to_string(s + 1) +
                        " is constant, its correlation is undefined");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/names.hpp"
 #include "stats/correlation.hpp"
 
 namespace lrm::compare {
@@ -14,14 +15,28 @@ namespace lrm::compare {
 // r(upper(a), upper(b)); RDMs of different sizes are an InputError.
 double compare_rdms(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, stats::Correlation c);
 
+// How subjects' RDMs are averaged into the reference RDM of a noise ceiling. `pooled` is
+// rsatoolbox's pool_rdm: each RDM is transformed the way the comparison is invariant to before
+// the mean (ranks for spearman, rho_a and the taus; z-scores for pearson; unit root-mean-square
+// for cosine), so the pooled RDM is the best predictor under that comparison. `mean` is the plain
+// mean (Net2Brain, Algonauts).
+enum class CeilingPool { pooled, mean };
+inline const Names<CeilingPool> ceiling_pool_names{{"pooled", CeilingPool::pooled},
+                                                   {"mean", CeilingPool::mean}};
+
+// The transform pool_rdm applies to one RDM's upper triangle under comparison `c` (NaN when the
+// vector is constant and `c` is pearson or cosine).
+Eigen::VectorXd pool_transform(const Eigen::VectorXd& upper, stats::Correlation c);
+
 struct NoiseCeiling {
   double upper = 0, lower = 0;
   Eigen::VectorXd upper_per_subject, lower_per_subject;
 };
-// Upper: mean over subjects of r(RDM_s, mean of all); lower: mean of r(RDM_s, mean of the
-// others); `squared` squares each subject's r before the mean (as for r^2 scores).
+// Upper: mean over subjects of r(RDM_s, pool of all); lower: mean of r(RDM_s, pool of the
+// others) (rsatoolbox's boot_noise_ceiling); `squared` squares each subject's r before the mean
+// (as for r^2 scores).
 NoiseCeiling noise_ceiling(const std::vector<Eigen::MatrixXd>& subjects, stats::Correlation c,
-                           bool squared);
+                           bool squared, CeilingPool pool);
 
 Eigen::MatrixXd mean_rdm(const std::vector<Eigen::MatrixXd>& rdms);
 

@@ -15,8 +15,10 @@ namespace {
 const std::filesystem::path source(LRM_SOURCE_DIR);
 const auto fixture = source / "tests/fixtures/compare/rsa_fixture.h5";
 
-double value(const std::string& path) {
-  h5::File f(fixture, h5::File::Mode::read);
+const auto parity = source / "tests/fixtures/compare/rsa_parity/rsa_parity.h5";
+
+double value(const std::string& path, const std::filesystem::path& file = fixture) {
+  h5::File f(file, h5::File::Mode::read);
   return h5::read_array<double>(f, path).data.at(0);
 }
 
@@ -55,15 +57,38 @@ TEST(RsaParity, RealRdmComparisonsMatchScipy) {
 TEST(RsaParity, NoiseCeilingOfFourSubjectsMatchesNumpy) {
   const auto s = subjects();
   for (const char* name : {"spearman", "pearson", "kendall_tau_a"}) {
-    const auto nc = noise_ceiling(s, stats::parse_correlation(name, "test"), false);
+    const auto nc =
+        noise_ceiling(s, stats::parse_correlation(name, "test"), false, CeilingPool::mean);
     EXPECT_NEAR(nc.upper, value(std::string("/noise_ceiling/") + name + "/upper"), 1e-12) << name;
     EXPECT_NEAR(nc.lower, value(std::string("/noise_ceiling/") + name + "/lower"), 1e-12) << name;
     EXPECT_GT(nc.upper, nc.lower);
   }
-  const auto sq = noise_ceiling(s, stats::Correlation::spearman, true);
-  const auto plain = noise_ceiling(s, stats::Correlation::spearman, false);
+  const auto sq = noise_ceiling(s, stats::Correlation::spearman, true, CeilingPool::mean);
+  const auto plain = noise_ceiling(s, stats::Correlation::spearman, false, CeilingPool::mean);
   EXPECT_NEAR(sq.upper, plain.upper_per_subject.array().square().mean(), 1e-15);
   EXPECT_NEAR(sq.lower, plain.lower_per_subject.array().square().mean(), 1e-15);
+}
+
+TEST(RsaCeiling, PooledCeilingsEqualRsatoolboxBootNoiseCeiling) {
+  const auto s = subjects();
+  for (const char* name :
+       {"spearman", "pearson", "cosine", "rho_a", "kendall_tau_a", "kendall_tau_b"}) {
+    const auto nc =
+        noise_ceiling(s, stats::parse_correlation(name, "test"), false, CeilingPool::pooled);
+    EXPECT_NEAR(nc.lower, value(std::string("/ceiling/") + name + "/lower", parity), 1e-9) << name;
+    EXPECT_NEAR(nc.upper, value(std::string("/ceiling/") + name + "/upper", parity), 1e-9) << name;
+  }
+}
+
+TEST(RsaCeiling, PoolTransformsAsPoolRdm) {
+  const Eigen::VectorXd v = (Eigen::VectorXd(4) << 2, 4, 4, 10).finished();
+  EXPECT_EQ(pool_transform(v, stats::Correlation::spearman),
+            (Eigen::VectorXd(4) << 1, 2.5, 2.5, 4).finished());
+  const Eigen::VectorXd z = pool_transform(v, stats::Correlation::pearson);
+  EXPECT_NEAR(z.mean(), 0, 1e-15);
+  EXPECT_NEAR(z.squaredNorm() / 4, 1, 1e-15);
+  EXPECT_NEAR(pool_transform(v, stats::Correlation::cosine).squaredNorm() / 4, 1, 1e-15);
+  EXPECT_TRUE(pool_transform(Eigen::VectorXd::Ones(4), stats::Correlation::pearson).hasNaN());
 }
 
 TEST(Rdm, CorrelationAndEuclideanMatchNumpy) {
