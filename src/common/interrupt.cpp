@@ -19,4 +19,7 @@ void check_interrupt() {
   if (g_interrupted) throw Interrupted();
 }
 
+void request_interrupt() { g_interrupted = 1; }
+void clear_interrupt() { g_interrupted = 0; }
+
 }  // namespace lrm
