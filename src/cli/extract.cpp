@@ -19,7 +19,7 @@ void add_extract_command(CLI::App& app, const Globals& globals) {
   struct Options {
     extract::ExtractOptions x;
     StimulusOptions stimuli;
-    std::string passes = "0", strength = "1";
+    std::string passes = "0", strength = "1", pca_fit;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("--model", o->x.model,
@@ -54,6 +54,17 @@ void add_extract_command(CLI::App& app, const Globals& globals) {
                   "A named steering condition, name=file.h5:/v[,alpha=A|alpha=NEG:POS][,mix=W] "
                   "(name=none: unsteered); repeat for several conditions in one file, written to "
                   "/activations/<layer>/pass<k>/steer-<name>");
+  cmd->add_option("--reduce", o->x.reduce,
+                  "Reduce units as they are written: one reduction for all layers or "
+                  "layer=reduction items (features.10=pca:100,classifier.5=none; a bare item "
+                  "covers the layers not named): none, avgpool, maxpool (one unit per channel), "
+                  "avgpool:HxW, maxpool:HxW, srp:K[:SEED] (sparse random projection, seed "
+                  "default --seed), pca:K (with --pca-fit) or pca[:K] (with --pca-from)");
+  cmd->add_option("--pca-fit", o->pca_fit,
+                  "Stimulus set to fit pca on (same preprocessing as --stimuli); the fits are "
+                  "stored under /pca of the output");
+  cmd->add_option("--pca-from", o->x.pca_from,
+                  "A file with stored pca fits (/pca: the output of a run with --pca-fit)");
   cmd->add_option("--batch-size", o->x.batch_size, "Images per batch (bounds the memory)")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
@@ -68,14 +79,25 @@ void add_extract_command(CLI::App& app, const Globals& globals) {
                    "a-:a+\n");
     std::tie(o->x.steering.strength_neg, o->x.steering.strength_pos) =
         extract::parse_strength(o->strength, "steer-strength");
-    std::vector<std::string> inputs{o->stimuli.spec, o->x.weights, o->x.torchscript,
-                                    o->x.steering.vector_spec};
+    std::vector<std::string> inputs{o->stimuli.spec,  o->x.weights,
+                                    o->x.torchscript, o->x.steering.vector_spec,
+                                    o->pca_fit,       o->x.pca_from.string()};
     for (const auto& c : o->x.conditions) inputs.push_back(c.substr(c.find('=') + 1));
     io::check_output_is_not_an_input(o->x.out, inputs);
     o->x.seed = globals.seed;
     o->x.stimuli = o->stimuli.spec;
     o->x.preprocessing = o->stimuli.for_model();
     auto set = o->stimuli.open();
+    std::unique_ptr<stimuli::StimulusSet> fit_set;
+    if (!o->pca_fit.empty()) {
+      auto fit_options = o->stimuli;
+      fit_options.spec = o->pca_fit;
+      fit_options.split.clear();
+      fit_options.categories.clear();
+      fit_set = fit_options.open();
+      o->x.pca_fit = o->pca_fit;
+      o->x.pca_fit_set = fit_set.get();
+    }
     const auto summary = extract::run_extraction(o->x, *set);
     if (globals.quiet) return;
     const auto out = o->x.out.string();

@@ -10,14 +10,16 @@ namespace lrm::extract {
 
 ActivationWriter::ActivationWriter(h5::File& file, std::vector<LayerRequest> requests,
                                    std::vector<int> passes, std::vector<Condition> conditions,
-                                   const stimuli::StimulusSet& set, std::uint64_t batch_rows)
+                                   const stimuli::StimulusSet& set, std::uint64_t batch_rows,
+                                   std::vector<Reducer> reducers)
     : file_(file),
       activations_(file.root().require_group(io::activations_group)),
       requests_(std::move(requests)),
       passes_(std::move(passes)),
       conditions_(std::move(conditions)),
       set_(set),
-      batch_rows_(batch_rows) {}
+      batch_rows_(batch_rows),
+      reducers_(std::move(reducers)) {}
 
 std::size_t ActivationWriter::index(std::size_t request, std::size_t pass,
                                     std::size_t condition) const {
@@ -28,21 +30,32 @@ std::string ActivationWriter::dataset_name(std::size_t pass, std::size_t conditi
   return io::activation_dataset_name(passes_[pass], conditions_[condition].name);
 }
 
+std::vector<std::string> ActivationWriter::write_units(
+    const h5::Group& g, std::size_t request, const std::vector<std::int64_t>& sizes) const {
+  // Units are numbered in C order over the layer's C×H×W (vector layers: C×1×1).
+  const std::int64_t c = sizes[1], h = sizes.size() == 4 ? sizes[2] : 1,
+                     w = sizes.size() == 4 ? sizes[3] : 1;
+  std::vector<std::int64_t> unit(c * h * w), channel(unit.size()), y(unit.size()), x(unit.size());
+  for (std::int64_t i = 0; i < c * h * w; ++i) {
+    unit[i] = i;
+    channel[i] = i / (h * w);
+    y[i] = (i / w) % h;
+    x[i] = i % w;
+  }
+  h5::write_coordinate(g, "unit", unit);
+  // Projected units (srp, pca) have no place in the feature map.
+  if (!reducers_.empty() && !reducers_[request].positional()) return {};
+  h5::write_aux_coordinate(g, "channel", "unit", channel);
+  h5::write_aux_coordinate(g, "y", "unit", y);
+  h5::write_aux_coordinate(g, "x", "unit", x);
+  return {"channel", "y", "x"};
+}
+
 void ActivationWriter::create(const WriteJob& first) {
   const std::uint64_t n = set_.size();
   for (std::size_t r = 0; r < requests_.size(); ++r) {
     const auto& req = requests_[r];
-    // Units are numbered in C order over the layer's C×H×W (vector layers: C×1×1).
     auto sizes = first.arrays[index(r, 0, 0)].sizes().vec();
-    const std::int64_t c = sizes[1], h = sizes.size() == 4 ? sizes[2] : 1,
-                       w = sizes.size() == 4 ? sizes[3] : 1;
-    std::vector<std::int64_t> unit(c * h * w), channel(unit.size()), y(unit.size()), x(unit.size());
-    for (std::int64_t i = 0; i < c * h * w; ++i) {
-      unit[i] = i;
-      channel[i] = i / (h * w);
-      y[i] = (i / w) % h;
-      x[i] = i % w;
-    }
     auto g = activations_.require_group(req.name);
     g.set_attr("layer", req.layer);
     g.set_attr("output", output_kinds.name(req.output));
@@ -50,24 +63,25 @@ void ActivationWriter::create(const WriteJob& first) {
     for (std::size_t d = 1; d < sizes.size(); ++d)
       unit_shape += (d > 1 ? "," : "") + std::to_string(sizes[d]);
     g.set_attr("unit_shape", unit_shape);
+    if (!reducers_.empty()) reducers_[r].describe(g);
     h5::write_coordinate(g, "stimulus", set_.ids());
     h5::write_aux_coordinate(g, "category", "stimulus", set_.categories());
-    h5::write_coordinate(g, "unit", unit);
-    h5::write_aux_coordinate(g, "channel", "unit", channel);
-    h5::write_aux_coordinate(g, "y", "unit", y);
-    h5::write_aux_coordinate(g, "x", "unit", x);
+    auto coordinates = write_units(g, r, sizes);
+    coordinates.insert(coordinates.begin(), "category");
+    std::uint64_t units = 1;
+    for (std::size_t d = 1; d < sizes.size(); ++d) units *= static_cast<std::uint64_t>(sizes[d]);
     for (std::size_t p = 0; p < passes_.size(); ++p) {
       for (std::size_t k = 0; k < conditions_.size(); ++k) {
         const auto& cond = conditions_[k];
         h5::ArrayOptions opts;
-        opts.coordinates = {"category", "channel", "y", "x"};
+        opts.coordinates = coordinates;
         opts.attrs = {{"pass", std::to_string(passes_[p])}};
         if (!cond.name.empty()) {
           g.require_group(io::pass_dataset_name(passes_[p]));
           opts.attrs.push_back({"condition", cond.name});
           opts.attrs.push_back({"steering", cond.describe()});
         }
-        writers_.emplace_back(g, dataset_name(p, k), std::vector<std::uint64_t>{unit.size()}, n,
+        writers_.emplace_back(g, dataset_name(p, k), std::vector<std::uint64_t>{units}, n,
                               batch_rows_, std::vector<std::string>{"stimulus", "unit"}, opts);
       }
     }

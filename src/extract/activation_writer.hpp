@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "extract/layers.hpp"
+#include "extract/reduce.hpp"
 #include "extract/steering_conditions.hpp"
 #include "io/direct_chunks.hpp"
 #include "io/h5.hpp"
@@ -18,7 +19,7 @@
 namespace lrm::extract {
 
 // One batch's arrays, in dataset order (request-major, then pass, then condition), each B×C×H×W
-// or B×C as the model gave them (flattened to units when written).
+// or B×C as the model gave them, or as a reduction left them (flattened to units when written).
 struct WriteJob {
   std::size_t first = 0, count = 0;
   std::vector<torch::Tensor> arrays;
@@ -28,7 +29,7 @@ class ActivationWriter {
  public:
   ActivationWriter(h5::File& file, std::vector<LayerRequest> requests, std::vector<int> passes,
                    std::vector<Condition> conditions, const stimuli::StimulusSet& set,
-                   std::uint64_t batch_rows);
+                   std::uint64_t batch_rows, std::vector<Reducer> reducers = {});
   std::size_t dataset_count() const {
     return requests_.size() * passes_.size() * conditions_.size();
   }
@@ -45,6 +46,9 @@ class ActivationWriter {
 
  private:
   std::string dataset_name(std::size_t pass, std::size_t condition) const;
+  // Writes the layer group's unit coordinates; returns the auxiliary ones arrays list.
+  std::vector<std::string> write_units(const h5::Group& g, std::size_t request,
+                                       const std::vector<std::int64_t>& sizes) const;
   void open_direct();
   h5::File& file_;
   h5::Group activations_;
@@ -53,6 +57,7 @@ class ActivationWriter {
   std::vector<Condition> conditions_;
   const stimuli::StimulusSet& set_;
   std::uint64_t batch_rows_;
+  std::vector<Reducer> reducers_;  // per request; empty: none
   std::vector<h5::RowWriter<float>> writers_;
   std::vector<std::optional<h5::DirectRows>> direct_;  // per dataset, where chunks align
 };

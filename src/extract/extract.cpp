@@ -14,6 +14,7 @@
 #include "common/text.hpp"
 #include "extract/activation_writer.hpp"
 #include "extract/bounded_queue.hpp"
+#include "extract/reduce.hpp"
 #include "io/activation_file.hpp"
 #include "io/h5.hpp"
 #include "io/results.hpp"
@@ -46,6 +47,8 @@ struct ExtractionPlan {
   int n_passes = 1;           // passes the model runs (the highest requested + 1)
   bool shared_pass0 = false;  // pass 0 runs once for all conditions (none steers it)
   std::string signature;
+  std::vector<Reducer> reducers;  // one per request; empty: no reduction
+  bool fit_pca = false;           // pca fits on the fitting set before the first batch
 };
 
 // The model: a preset and/or checkpoint, or a chain-style TorchScript module (no feedback) whose
@@ -92,6 +95,87 @@ std::string run_signature(const ExtractOptions& o, const ExtractionPlan& plan,
   return s.str();
 }
 
+// The unit shape (C×H×W or C) of every request, from pass 0 of the first stimulus.
+std::vector<std::vector<std::int64_t>> probe_unit_shapes(ExtractionPlan& plan,
+                                                         const stimuli::StimulusSet& set) {
+  std::vector<std::int64_t> shape;
+  auto data = set.load_batch(0, 1, plan.preprocess, shape);
+  torch::NoGradGuard no_grad;
+  auto result = plan.model.net->forward(torch::from_blob(data.data(), shape, torch::kFloat), 1,
+                                        nullptr, plan.record);
+  std::vector<std::vector<std::int64_t>> out;
+  for (const auto& r : plan.requests) {
+    const auto sizes = select_output(result.passes[0], r).sizes().vec();
+    out.emplace_back(sizes.begin() + 1, sizes.end());
+  }
+  return out;
+}
+
+// Gives every pca reducer its fit for each extracted pass, stored in `file`.
+void attach_fits(ExtractionPlan& plan, const ExtractOptions& o, const PcaFits& fits,
+                 const std::filesystem::path& file) {
+  for (std::size_t r = 0; r < plan.requests.size(); ++r) {
+    if (plan.reducers[r].reduction().kind != ReduceKind::pca) continue;
+    const auto& name = plan.requests[r].name;
+    std::vector<std::shared_ptr<const PcaFit>> per_pass;
+    for (int pass : o.passes) per_pass.push_back(find_pca_fit(fits, name, pass, file));
+    plan.reducers[r].set_pca(per_pass, file.string() + ":/" + pca_group + "/" + name);
+  }
+}
+
+// Checks --reduce against the requested layers' shapes and the pca source; makes the reducers.
+void plan_reductions(ExtractionPlan& plan, const ExtractOptions& o,
+                     const stimuli::StimulusSet& set) {
+  const bool fitting = o.pca_fit_set != nullptr, stored = !o.pca_from.empty();
+  if (fitting && stored)
+    throw SettingError("pca-from",
+                       "excludes a fitting set (pca-fit): fit new components or use "
+                       "stored ones, not both");
+  if (o.reduce.empty()) {
+    if (fitting || stored)
+      throw SettingError(fitting ? "pca-fit" : "pca-from", "no layer uses pca");
+    return;
+  }
+  const auto spec = parse_reduce_spec(o.reduce, "reduce");
+  std::vector<std::string> names;
+  for (const auto& r : plan.requests) names.push_back(r.name);
+  for (const auto& item : spec.per_layer)
+    if (std::find(names.begin(), names.end(), item.first) == names.end())
+      throw SettingError("reduce", "names layer " + item.first + ", which is not extracted (" +
+                                       join(names, ", ") + ")");
+  const auto shapes = probe_unit_shapes(plan, set);
+  bool pca = false;
+  for (std::size_t r = 0; r < names.size(); ++r) {
+    const auto& reduction = spec.for_layer(names[r]);
+    plan.reducers.emplace_back(reduction, names[r], shapes[r], o.seed);
+    if (reduction.kind != ReduceKind::pca) continue;
+    pca = true;
+    if (fitting && reduction.k == 0)
+      throw SettingError("reduce", "pca for layer " + names[r] + " needs a count (pca:K) to fit");
+    if (fitting && reduction.k > static_cast<std::int64_t>(o.pca_fit_set->size()))
+      throw SettingError("reduce", reduction.text() + " for layer " + names[r] +
+                                       " asks for more components than the fitting set has "
+                                       "stimuli (" +
+                                       std::to_string(o.pca_fit_set->size()) + ")");
+  }
+  if (pca != (fitting || stored))
+    throw pca
+        ? SettingError("reduce", "pca needs a fitting set (pca-fit) or stored fits (pca-from)")
+        : SettingError(fitting ? "pca-fit" : "pca-from", "no layer uses pca");
+  plan.fit_pca = fitting;
+  if (stored)
+    attach_fits(plan, o, read_pca_fits(h5::File(o.pca_from, h5::File::Mode::read)), o.pca_from);
+  std::ostringstream s;
+  s << "; reduce=";
+  for (std::size_t r = 0; r < names.size(); ++r)
+    s << names[r] << "=" << plan.reducers[r].reduction().text() << " ";
+  s << "seed " << o.seed;
+  if (fitting)
+    s << "; pca-fit=" << o.pca_fit_set->checksum() << " (" << o.pca_fit_set->size() << ")";
+  if (stored) s << "; pca-from=" << o.pca_from.string();
+  plan.signature += s.str();
+}
+
 ExtractionPlan plan_extraction(const ExtractOptions& o, const stimuli::StimulusSet& set) {
   ExtractionPlan plan;
   plan.model = load_extraction_model(o, set);
@@ -109,6 +193,7 @@ ExtractionPlan plan_extraction(const ExtractOptions& o, const stimuli::StimulusS
   plan.n_passes = o.passes.back() + 1;
   plan.shared_pass0 = plan.conditions.size() > 1 && !o.steering.first_pass;
   plan.signature = run_signature(o, plan, set);
+  plan_reductions(plan, o, set);
   return plan;
 }
 
@@ -210,8 +295,11 @@ WriteJob compute_batch(ExtractionPlan& plan, const ExtractOptions& o, Batch& b,
     for (std::size_t p = 0; p < o.passes.size(); ++p) {
       const auto& pass = shared && o.passes[p] == 0 ? pass0.passes[0]
                                                     : result.passes[o.passes[p] - (shared ? 1 : 0)];
-      for (std::size_t r = 0; r < plan.requests.size(); ++r)
-        job.arrays[writer.index(r, p, k)] = select_output(pass, plan.requests[r]);
+      for (std::size_t r = 0; r < plan.requests.size(); ++r) {
+        auto array = select_output(pass, plan.requests[r]);
+        job.arrays[writer.index(r, p, k)] =
+            plan.reducers.empty() ? array : plan.reducers[r].apply(array, p);
+      }
     }
   }
   return job;
@@ -272,6 +360,71 @@ void stream(ExtractionPlan& plan, const ExtractOptions& o, const stimuli::Stimul
   bar.finish();
 }
 
+// Fits the pca reductions on the fitting set, unsteered, one fit per layer and extracted pass.
+PcaFits fit_pca(ExtractionPlan& plan, const ExtractOptions& o) {
+  const auto& set = *o.pca_fit_set;
+  const auto n = static_cast<std::int64_t>(set.size());
+  struct Target {
+    std::size_t request, pass;
+    std::unique_ptr<PcaFitter> fitter;
+  };
+  std::vector<Target> targets;
+  for (std::size_t r = 0; r < plan.requests.size(); ++r) {
+    const auto& reducer = plan.reducers[r];
+    if (reducer.reduction().kind != ReduceKind::pca) continue;
+    for (std::size_t p = 0; p < o.passes.size(); ++p) {
+      const auto scratch = o.out.string() + ".pca-scratch-" + std::to_string(targets.size());
+      targets.push_back(
+          {r, p,
+           std::make_unique<PcaFitter>(plan.requests[r].name, o.passes[p], reducer.units(), n,
+                                       reducer.reduction().k, scratch)});
+    }
+  }
+  Progress bar("pca fit", n, "images");
+  torch::NoGradGuard no_grad;
+  for (std::int64_t first = 0; first < n; first += o.batch_size) {
+    check_interrupt();
+    const auto count = std::min<std::int64_t>(o.batch_size, n - first);
+    std::vector<std::int64_t> shape;
+    auto data = set.load_batch(first, count, plan.preprocess, shape);
+    auto result = plan.model.net->forward(torch::from_blob(data.data(), shape, torch::kFloat),
+                                          plan.n_passes, nullptr, plan.record);
+    for (auto& t : targets) {
+      const auto& request = plan.requests[t.request];
+      auto rows = select_output(result.passes[o.passes[t.pass]], request).flatten(1).contiguous();
+      if (rows.size(1) != plan.reducers[t.request].units())
+        throw InputError("the fitting set " + o.pca_fit + " gives layer " + request.name + " " +
+                         std::to_string(rows.size(1)) + " units; the extracted set gives " +
+                         std::to_string(plan.reducers[t.request].units()) +
+                         " (images of another size?)");
+      t.fitter->add(rows.data_ptr<float>(), count);
+    }
+    bar.advance(count);
+  }
+  bar.finish();
+  PcaFits fits;
+  for (auto& t : targets) {
+    auto fit = std::make_shared<PcaFit>(t.fitter->finish());
+    t.fitter.reset();  // frees its scratch file before the next fit's
+    fits[{fit->layer, fit->pass}] = std::move(fit);
+  }
+  return fits;
+}
+
+// The pca fits of a fitting run: read back from the partial file of an interrupted run, or fitted
+// and stored under /pca of the output before the first batch.
+void prepare_pca(ExtractionPlan& plan, const ExtractOptions& o, io::ResultFile& out) {
+  if (!plan.fit_pca) return;
+  if (has_pca_fits(out.file())) {
+    attach_fits(plan, o, read_pca_fits(out.file()), o.out);
+    return;
+  }
+  const auto fits = fit_pca(plan, o);
+  write_pca_fits(out.root(), fits, {o.pca_fit, o.pca_fit_set->checksum(), plan.model.description});
+  out.file().flush();
+  attach_fits(plan, o, fits, o.out);
+}
+
 }  // namespace
 
 std::vector<int> parse_passes(const std::string& text, const std::string& setting) {
@@ -303,8 +456,9 @@ ExtractSummary run_extraction(const ExtractOptions& o, const stimuli::StimulusSe
   auto plan = plan_extraction(o, set);
   std::uint64_t start = 0;
   auto out = open_output(o, plan, set, start, summary);
+  prepare_pca(plan, o, *out);
   ActivationWriter writer(out->file(), plan.requests, o.passes, plan.conditions, set,
-                          static_cast<std::uint64_t>(o.batch_size));
+                          static_cast<std::uint64_t>(o.batch_size), plan.reducers);
   if (start > 0) writer.reopen(start);
   stream(plan, o, set, writer, start);
   out->commit();

@@ -25,6 +25,12 @@ struct ExtractOptions {
   std::vector<int> passes{0};
   SteeringOptions steering;
   std::vector<std::string> conditions;  // --condition texts (several conditions in one file)
+  // Reductions (README "Reductions"): a --reduce spec (empty: none); pca fits on
+  // `pca_fit_set` (stored under /pca of the output) or uses the fits stored in `pca_from`.
+  std::string reduce;
+  const stimuli::StimulusSet* pca_fit_set = nullptr;
+  std::string pca_fit;  // the fitting set's spec, for provenance
+  std::filesystem::path pca_from;
   int batch_size = 32;
   bool resume = false;
   std::uint64_t seed = 0;
