@@ -27,7 +27,8 @@ struct Selection {
 struct RsaArgs {
   Selection in;
   std::string brain, out, comparison = "spearman", model_rdm = "correlation",
-                          brain_rdm = "correlation", sessions = "average", ceiling_pool = "pooled";
+                          brain_rdm = "correlation", sessions = "average", ceiling_pool = "pooled",
+                          run_coord, noise_precision = "measurements";
   bool noise_ceiling = false, squared = false, save_rdms = false;
   int bootstrap = 0;
 };
@@ -78,6 +79,9 @@ void rsa(const RsaArgs& a, const Globals& g) {
     throw SettingError("sessions", "use average or separate, not '" + a.sessions + "'");
   o.brain_options.average_sessions = a.sessions == "average";
   o.brain_options.method = compare::rdm_method_names.parse(a.brain_rdm, "brain-rdm");
+  o.brain_options.run_coord = a.run_coord;
+  o.brain_options.noise =
+      compare::noise_precision_names.parse(a.noise_precision, "noise-precision");
   o.comparison = stats::parse_correlation(a.comparison, "comparison");
   o.model_rdm = compare::rdm_method_names.parse(a.model_rdm, "model-rdm");
   o.noise_ceiling = a.noise_ceiling;
@@ -188,7 +192,14 @@ void add_rsa(CLI::App* cmd, const Globals& g) {
       ->capture_default_str();
   rc->add_option(
         "--brain-rdm", r->brain_rdm,
-        "RDM from brain responses: correlation, euclidean or crossvalidated (needs repetitions)")
+        "RDM from brain responses: correlation, euclidean, crossvalidated-euclidean (needs "
+        "repetitions) or crossnobis (noise-whitened, cross-validated over runs)")
+      ->capture_default_str();
+  rc->add_option("--run-coord", r->run_coord,
+                 "Run coordinate of the responses for crossnobis folds (default: run or session)");
+  rc->add_option("--noise-precision", r->noise_precision,
+                 "Crossnobis noise whitening (shrinkage to the diagonal): measurements, residuals "
+                 "(around condition x run means) or identity")
       ->capture_default_str();
   rc->add_option("--sessions", r->sessions,
                  ".mat struct arrays 1 x subjects x sessions: average or separate")

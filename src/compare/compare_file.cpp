@@ -59,12 +59,17 @@ Eigen::MatrixXd rdm_of(RowMatrixXf features, RdmMethod method, const std::string
       ": cross-validated distances need repeated measurements (use them for brain responses)");
 }
 
-BrainRdms rdms_from_responses(const io::Assembly& a, RdmMethod method) {
+BrainRdms rdms_from_responses(const io::Assembly& a, const BrainRdmOptions& options) {
+  const RdmMethod method = options.method;
   const auto r = io::group_responses(a);
   BrainRdms b;
   b.source = a.source;
   b.stimulus_ids = r.stimulus_ids;
   b.names = {"responses"};
+  if (method == RdmMethod::crossnobis) {
+    b.rdms = {crossnobis_from_responses(a, r, options.run_coord, options.noise, b.note)};
+    return b;
+  }
   if (method == RdmMethod::crossvalidated) {
     std::vector<Rows> per_stimulus(r.stimulus_ids.size());
     for (std::size_t p = 0; p < r.stimulus_of.size(); ++p)
@@ -162,7 +167,7 @@ BrainRdms load_brain_rdms(const std::string& spec, const BrainRdmOptions& option
   const auto& s = a.shape;
   const bool stack = s.size() == 3 && s[1] == s[2];
   const bool single = s.size() == 2 && s[0] == s[1] && !a.has("stimulus_id") && !a.has("image_id");
-  if (!stack && !single) return rdms_from_responses(a, options.method);
+  if (!stack && !single) return rdms_from_responses(a, options);
   BrainRdms b;
   b.source = a.source;
   const std::uint64_t n = s.back(), k = stack ? s[0] : 1;

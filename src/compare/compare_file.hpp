@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "compare/crossnobis.hpp"
 #include "compare/encoding.hpp"
 #include "compare/rdm.hpp"
 #include "compare/rsa.hpp"
@@ -31,6 +32,8 @@ struct BrainRdms {
 struct BrainRdmOptions {
   bool average_sessions = true;               // .mat struct arrays n x subjects x sessions
   RdmMethod method = RdmMethod::correlation;  // for RDMs computed from responses
+  std::string run_coord;                      // crossnobis folds (default: run or session)
+  NoisePrecision noise = NoisePrecision::measurements;  // crossnobis whitening
 };
 // `spec`: file.mat[:variable], file.nc[:/variable] (responses), file.h5:/path (RDMs: (n, n) or
 // (rdm, n, n); anything else is read as responses).

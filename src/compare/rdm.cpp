@@ -38,7 +38,7 @@ Eigen::MatrixXd rdm_from_gram(Eigen::MatrixXd g, RdmMethod method, Eigen::Index 
 Eigen::MatrixXd rdm_of_rows(const RowSource& rows, RdmMethod method, std::int64_t memory,
                             const std::string& what, std::int64_t reserved) {
   check_size(rows.rows(), what);
-  if (method == RdmMethod::crossvalidated)
+  if (method == RdmMethod::crossvalidated || method == RdmMethod::crossnobis)
     throw InputError(
         what +
         ": cross-validated distances need repeated measurements (use them for brain responses)");

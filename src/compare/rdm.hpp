@@ -2,7 +2,7 @@
 // Representational dissimilarity matrices (rsatoolbox's calc module): from a stimulus x feature
 // matrix by correlation distance (1 - Pearson, Brain-Score and Net2Brain's default) or squared
 // Euclidean distance / n_features (rsatoolbox's "euclidean"), and cross-validated Euclidean
-// distances from repeated measurements.
+// distances from repeated measurements (crossnobis, whitened by the noise, is compare/crossnobis).
 #include <Eigen/Dense>
 #include <cstdint>
 #include <string>
@@ -15,11 +15,13 @@ namespace lrm::compare {
 
 using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-enum class RdmMethod { correlation, euclidean, crossvalidated };
-inline const Names<RdmMethod> rdm_method_names{{"correlation", RdmMethod::correlation},
-                                               {"euclidean", RdmMethod::euclidean},
-                                               {"crossvalidated", RdmMethod::crossvalidated},
-                                               {"crossnobis", RdmMethod::crossvalidated, true}};
+enum class RdmMethod { correlation, euclidean, crossvalidated, crossnobis };
+inline const Names<RdmMethod> rdm_method_names{
+    {"correlation", RdmMethod::correlation},
+    {"euclidean", RdmMethod::euclidean},
+    {"crossvalidated-euclidean", RdmMethod::crossvalidated},
+    {"crossvalidated", RdmMethod::crossvalidated, true},
+    {"crossnobis", RdmMethod::crossnobis}};
 inline const char* rdm_method_name(RdmMethod m) { return rdm_method_names.name(m).c_str(); }
 
 // 1 - Pearson between rows. Rows are centred and scaled in place (the caller's copy is consumed,

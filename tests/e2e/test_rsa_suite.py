@@ -9,6 +9,7 @@ import sys
 
 import h5py
 import numpy as np
+import xarray as xr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lrm_e2e import Checks  # noqa: E402
@@ -38,5 +39,43 @@ t.check("--ceiling-pool mean keeps the plain-mean ceiling", pool == "mean"
         and abs(up - old["noise_ceiling/spearman/upper"][()]) < 1e-12)
 t.bad_input("unknown ceiling pool", ["compare", "rsa", "--brain", brain, "--noise-ceiling",
                                      "--ceiling-pool", "median", "--out", t.path("x.h5")], "--ceiling-pool")
+
+
+def responses(path, runs=True, run_values=None):
+    """The fixture's crossnobis responses as a brainio-style .nc (6 stimuli, 4 runs, 10 neuroids)."""
+    cn = parity["crossnobis"]
+    coords = {"stimulus_id": ("presentation", [f"s{c}" for c in cn["condition"][()]]),
+              "neuroid_id": ("neuroid", [f"n{i}" for i in range(10)])}
+    if runs:
+        values = run_values if run_values is not None else cn["run"][()]
+        coords["run"] = ("presentation", [f"run{r}" for r in values])
+    xr.DataArray(cn["measurements"][()], dims=("presentation", "neuroid"),
+                 coords=coords).rename("responses").to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+acts = t.path("acts6.h5")
+with h5py.File(acts, "w") as f:
+    f["activations/fc/stimulus"] = np.array([f"s{i}" for i in range(6)], dtype=object)
+    f["activations/fc/pass0"] = np.random.default_rng(1).standard_normal((6, 20)).astype(np.float32)
+nc = responses(t.path("runs.nc"))
+for noise in ("measurements", "residuals", "identity"):
+    out = t.path(f"cn_{noise}.h5")
+    t.run("compare", "rsa", "--activations", acts, "--brain", nc, "--brain-rdm", "crossnobis",
+          "--noise-precision", noise, "--out", out)
+    with h5py.File(out, "r") as f:
+        got, want = f["rsa/brain_rdm_mean"][()], parity[f"crossnobis/rdm_{noise}"][()]
+        t.check(f"crossnobis ({noise}) RDM equals rsatoolbox's", np.abs(got - want).max() < 1e-9,
+                f"max diff {np.abs(got - want).max()}")
+cv = t.path("cv.h5")
+t.run("compare", "rsa", "--activations", acts, "--brain", nc, "--brain-rdm", "crossvalidated-euclidean",
+      "--out", cv)
+t.check("crossvalidated-euclidean runs", os.path.exists(cv))
+crossnobis = ["compare", "rsa", "--activations", acts, "--brain-rdm", "crossnobis", "--out", t.path("bad.h5"),
+              "--brain"]
+t.bad_input("crossnobis without run labels", crossnobis + [responses(t.path("noruns.nc"), runs=False)],
+            "run labels")
+t.bad_input("crossnobis with a single run",
+            crossnobis + [responses(t.path("onerun.nc"), run_values=np.zeros(48, int))], "at least 2 runs")
 
 t.finish()
