@@ -15,8 +15,9 @@
 namespace lrm::compare {
 namespace {
 
-// Features per product: the order of every sum, fixed so that results do not depend on blocks.
-constexpr Eigen::Index feature_chunk = 1024;
+// Features per product: the order of every sum, fixed so that results do not depend on blocks;
+// long enough that adding each product into the double Gram costs little beside it.
+constexpr Eigen::Index feature_chunk = 4096;
 // Rows whose mean is the shift of GramKind::shifted.
 constexpr Eigen::Index shift_rows = 64;
 // Rows per streamed batch when the rows do not all fit: enough for efficient products.
@@ -92,6 +93,7 @@ void add_products(const Block& a, const Block& b, Eigen::Index p, GramKind kind,
   const int ra = static_cast<int>(a.count), rb = static_cast<int>(b.count);
   const int ld = static_cast<int>(g.rows());
   for (Eigen::Index c0 = 0; c0 < p; c0 += feature_chunk) {
+    check_interrupt();
     const Eigen::Index f = std::min(feature_chunk, p - c0);
     const int fi = static_cast<int>(f), pi = static_cast<int>(p);
     if (kind == GramKind::shifted) {
@@ -115,7 +117,8 @@ void add_products(const Block& a, const Block& b, Eigen::Index p, GramKind kind,
     else
       cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, ra, rb, fi, 1.0f, a.rows + c0, pi,
                   b.rows + c0, pi, 0.0f, prod, ra);
-#pragma omp parallel for schedule(static)
+      // Dynamic: the triangle's columns differ in length.
+#pragma omp parallel for schedule(dynamic, 16)
     for (int j = 0; j < rb; ++j) {
       double* col = &g(a.first, b.first + j);
       const float* from = prod + static_cast<std::size_t>(j) * ra;
@@ -156,26 +159,23 @@ std::string mib(std::int64_t bytes) {
   return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB";
 }
 
-Plan plan_blocks(Eigen::Index n, Eigen::Index p, GramKind kind, std::int64_t budget,
-                 const std::string& what) {
+// The most rows held per block beside batches of up to batch_rows (fewer when memory is short);
+// the caller has checked that a block and a batch of one row each fit.
+Plan plan_blocks(Eigen::Index n, Eigen::Index p, GramKind kind, std::int64_t budget) {
   if (pair_bytes(n, 0, p, kind) <= budget) return {n, 0};
-  Plan plan{0, std::min(batch_rows, n - 1)};
-  for (; plan.inner >= 1; plan.inner /= 2) {
-    Eigen::Index lo = 0, hi = n - 1;  // the most rows held with this batch
-    while (lo < hi) {
-      const Eigen::Index mid = (lo + hi + 1) / 2;
-      if (pair_bytes(mid, plan.inner, p, kind) <= budget)
-        lo = mid;
-      else
-        hi = mid - 1;
-    }
-    plan.outer = lo;
-    if (plan.outer >= plan.inner) return plan;
+  Plan plan{1, std::min(batch_rows, n - 1)};
+  for (; plan.inner > 1; plan.inner /= 2)
+    if (pair_bytes(plan.inner, plan.inner, p, kind) <= budget) break;
+  Eigen::Index lo = plan.inner, hi = n - 1;
+  while (lo < hi) {
+    const Eigen::Index mid = (lo + hi + 1) / 2;
+    if (pair_bytes(mid, plan.inner, p, kind) <= budget)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
-  throw SettingError("memory", mib(budget) + " left for " + what + " (" + std::to_string(p) +
-                                   " features) is too small for one block of two stimuli, which "
-                                   "needs " +
-                                   mib(pair_bytes(1, 1, p, kind)));
+  plan.outer = lo;
+  return plan;
 }
 
 struct FreeFloats {
@@ -239,13 +239,15 @@ Eigen::MatrixXd streamed_gram(const RowSource& source, GramKind kind, std::int64
   const std::int64_t result = std::int64_t{8} * n * n;
   const std::int64_t shift_bytes = kind == GramKind::shifted ? std::int64_t{8} * p : 0;
   const std::int64_t budget = memory - reserved - result - shift_bytes;
-  if (budget <= 0)
-    throw SettingError("memory", mib(memory) + " cannot hold " + what + "'s " + std::to_string(n) +
-                                     " x " + std::to_string(n) + " matrix (" + mib(result) +
-                                     ") and one block of stimuli");
+  if (budget < pair_bytes(1, 1, p, kind))
+    throw SettingError("memory", mib(memory) + " is too small for " + what + ": its " +
+                                     std::to_string(n) + " x " + std::to_string(n) +
+                                     " products and a block of two stimuli need " +
+                                     mib(memory - budget - reserved + pair_bytes(1, 1, p, kind)) +
+                                     " beside the " + mib(reserved) + " already in use");
   // Rows in memory are one block (they are prepared in place, once).
   const bool in_place = source.rows_in_place(0, n) != nullptr;
-  const Plan plan = in_place ? Plan{n, 0} : plan_blocks(n, p, kind, budget, what);
+  const Plan plan = in_place ? Plan{n, 0} : plan_blocks(n, p, kind, budget);
   Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
   const Floats held = floats(in_place ? 0 : plan.outer * p);
   const Floats batch = floats(in_place ? 0 : std::max<Eigen::Index>(plan.inner, 1) * p);

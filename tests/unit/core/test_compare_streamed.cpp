@@ -114,7 +114,7 @@ TEST(StreamedRdm, TooLittleMemoryIsASettingErrorAndBadRowsNameTheStimulus) {
     FAIL() << "no error";
   } catch (const SettingError& e) {
     EXPECT_EQ(e.setting(), "memory");
-    EXPECT_NE(std::string(e.what()).find("too small for one block"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("is too small for test"), std::string::npos) << e.what();
   }
   x.row(7).setConstant(2.0f);
   const io::ActivationFile constant(write_file(x, "constant.h5"));
