@@ -1,11 +1,15 @@
 #include "io/mat.hpp"
 
 #include <matio.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -33,9 +37,163 @@ std::uint32_t u32(const unsigned char* b, bool swap) {
                     (std::uint32_t{b[1]} << 8) | b[0];
 }
 
+// The bytes of one top-level element, read in order: the file's own, or those a miCOMPRESSED
+// element inflates to (inflated as they are read, so memory stays small whatever they claim).
+class ElementBytes {
+ public:
+  ElementBytes(std::ifstream& in, std::uint64_t at, std::uint64_t bytes, bool compressed)
+      : in_(in), left_(bytes), compressed_(compressed) {
+    in_.seekg(static_cast<std::streamoff>(at));
+    if (compressed_ && inflateInit(&z_) != Z_OK) compressed_ = false, left_ = 0;
+  }
+  ~ElementBytes() {
+    if (compressed_) inflateEnd(&z_);
+  }
+  ElementBytes(const ElementBytes&) = delete;
+  ElementBytes& operator=(const ElementBytes&) = delete;
+
+  // False when the element ends (or its data is corrupt) before n bytes.
+  bool read(unsigned char* out, std::size_t n) {
+    if (!compressed_) {
+      if (n > left_ || !in_.read(reinterpret_cast<char*>(out), static_cast<std::streamsize>(n)))
+        return false;
+      left_ -= n;
+      return true;
+    }
+    z_.next_out = out;
+    z_.avail_out = static_cast<uInt>(n);
+    while (z_.avail_out > 0) {
+      if (z_.avail_in == 0) {
+        const std::size_t chunk = std::min<std::uint64_t>(sizeof input_, left_);
+        if (chunk == 0 || !in_.read(reinterpret_cast<char*>(input_), chunk)) return false;
+        left_ -= chunk;
+        z_.next_in = input_;
+        z_.avail_in = static_cast<uInt>(chunk);
+      }
+      const int rc = inflate(&z_, Z_NO_FLUSH);
+      if (rc != Z_OK && !(rc == Z_STREAM_END && z_.avail_out == 0)) return false;
+    }
+    return true;
+  }
+  bool skip(std::uint64_t n) {
+    if (!compressed_) {
+      if (n > left_ || !in_.seekg(static_cast<std::streamoff>(n), std::ios::cur)) return false;
+      left_ -= n;
+      return true;
+    }
+    unsigned char sink[4096];
+    for (; n > 0; n -= std::min<std::uint64_t>(n, sizeof sink))
+      if (!read(sink, std::min<std::uint64_t>(n, sizeof sink))) return false;
+    return true;
+  }
+
+ private:
+  std::ifstream& in_;
+  std::uint64_t left_;
+  bool compressed_;
+  z_stream z_{};
+  unsigned char input_[1 << 14];
+};
+
+// A data element of a matrix: its type, byte count and (when kept) its bytes.
+struct SubElement {
+  std::uint64_t bytes = 0;   // of data
+  std::uint64_t stored = 0;  // in the stream: tag, data and padding
+  std::vector<unsigned char> data;
+};
+
+// Reads a data element, keeping its data when it is at most `keep` bytes; nullopt when the
+// element's bytes end first. The small format packs up to 4 bytes of data into the tag.
+std::optional<SubElement> read_sub(ElementBytes& e, bool swap, std::uint64_t keep) {
+  unsigned char tag[8];
+  if (!e.read(tag, 8)) return std::nullopt;
+  SubElement s;
+  const std::uint32_t first = u32(tag, swap);
+  if (first >> 16) {
+    s.bytes = std::min<std::uint64_t>(first >> 16, 4), s.stored = 8;
+    if (s.bytes <= keep) s.data.assign(tag + 4, tag + 4 + s.bytes);
+    return s;
+  }
+  s.bytes = u32(tag + 4, swap), s.stored = 8 + (s.bytes + 7) / 8 * 8;
+  if (s.bytes > keep) return e.skip(s.stored - 8) ? std::optional<SubElement>(s) : std::nullopt;
+  s.data.resize(s.stored - 8);
+  if (!e.read(s.data.data(), s.data.size())) return std::nullopt;
+  return s;
+}
+
+struct Corrupt {
+  std::string what;
+};
+
+constexpr std::uint32_t kMiMatrix = 14, kMiCompressed = 15;
+
+// Checks the miMATRIX data of `bytes` bytes: a cell or struct array must have room for a tag of
+// 8 bytes per element (and field), since matio makes every child it claims before reading them.
+void check_matrix(ElementBytes& e, std::uint64_t bytes, bool swap, int depth) {
+  std::uint64_t used = 0;
+  const auto sub = [&](std::uint64_t max_data) {
+    auto s = read_sub(e, swap, max_data);
+    if (!s || (used += s->stored) > bytes) throw Corrupt{"a matrix header runs past its element"};
+    return *s;
+  };
+  const auto flags = sub(64);
+  const auto dims = sub(4096);
+  if (dims.data.size() < dims.bytes) throw Corrupt{"a matrix claims more than 1024 dimensions"};
+  sub(0);  // name
+  const unsigned cls = flags.data.size() < 4 ? 0 : u32(flags.data.data(), swap) & 0xff;
+  std::uint64_t children = 1;
+  for (std::size_t i = 0; i + 4 <= dims.bytes; i += 4) {
+    const std::uint64_t d = u32(dims.data.data() + i, swap);
+    children = d != 0 && children > ~0ull / d ? ~0ull : children * d;
+  }
+  if (cls == 2 || cls == 3) {  // struct, object: (class name), field name length, field names
+    if (cls == 3) sub(0);
+    const auto length = sub(4);
+    const auto names = sub(0);
+    const std::uint64_t len = length.data.size() >= 4 ? u32(length.data.data(), swap) : 0;
+    const std::uint64_t fields = len == 0 ? 0 : names.bytes / len;
+    children = fields != 0 && children > ~0ull / fields ? ~0ull : children * fields;
+  } else if (cls != 1) {
+    if (!e.skip(bytes - used)) throw Corrupt{"a matrix runs past its element"};
+    return;
+  }
+  if (children > (bytes - used) / 8)
+    throw Corrupt{"a cell or struct array claims " + std::to_string(children) +
+                  " elements, more than its " + std::to_string(bytes - used) + " bytes can hold"};
+  for (std::uint64_t c = 0; c < children; ++c) {
+    unsigned char tag[8];
+    if ((used += 8) > bytes || !e.read(tag, 8)) throw Corrupt{"a field runs past its element"};
+    const std::uint64_t n = u32(tag + 4, swap);
+    if (u32(tag, swap) != kMiMatrix || n > bytes - used)
+      throw Corrupt{"a field is not a matrix within its element"};
+    if (depth < 32)
+      check_matrix(e, n, swap, depth + 1);
+    else if (!e.skip(n))
+      throw Corrupt{"a field runs past its element"};
+    used += n;
+  }
+  if (!e.skip(bytes - used)) throw Corrupt{"a matrix runs past its element"};
+}
+
+// A top-level element's matrix (inflated first when compressed).
+void check_element(std::ifstream& in, std::uint64_t at, std::uint64_t type, std::uint64_t bytes,
+                   bool swap) {
+  if (type != kMiMatrix && type != kMiCompressed) return;
+  ElementBytes e(in, at + 8, bytes, type == kMiCompressed);
+  std::uint64_t matrix_bytes = bytes;
+  if (type == kMiCompressed) {
+    unsigned char tag[8];
+    // Data that does not inflate to a matrix is for matio to refuse.
+    if (!e.read(tag, 8) || u32(tag, swap) != kMiMatrix) return;
+    matrix_bytes = u32(tag + 4, swap);
+  }
+  check_matrix(e, matrix_bytes, swap, 0);
+}
+
 // A v5 file is a 128-byte header and top-level elements, each an 8-byte tag (type, byte count)
 // and its data. matio reads a truncated element's missing bytes as zeros, so every element is
-// checked to end within the file. v7.3 files (HDF5) are left to the HDF5 checks.
+// checked to end within the file, and the cell and struct arrays in it to fit their bytes.
+// v7.3 files (HDF5) are left to the HDF5 checks.
 void check_v5_elements(const std::filesystem::path& path, std::uint64_t size) {
   std::ifstream in(path, std::ios::binary);
   unsigned char header[128];
@@ -57,7 +215,14 @@ void check_v5_elements(const std::filesystem::path& path, std::uint64_t size) {
       throw InputError(path.string() + " is truncated (a variable of " + std::to_string(bytes) +
                        " bytes at byte " + std::to_string(at) + "; the file has " +
                        std::to_string(size) + ")");
-    at = type == 15 ? end : (end + 7) / 8 * 8;  // miCOMPRESSED data is not padded
+    try {
+      check_element(in, at, type, bytes, swap);
+    } catch (const Corrupt& c) {
+      throw InputError(path.string() + " is corrupt (the variable at byte " + std::to_string(at) +
+                       ": " + c.what + ")");
+    }
+    in.clear();
+    at = type == kMiCompressed ? end : (end + 7) / 8 * 8;  // miCOMPRESSED data is not padded
   }
 }
 
