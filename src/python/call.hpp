@@ -22,6 +22,10 @@ namespace py = pybind11;
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
 using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
+// Seconds the last call spent in the core (on the worker thread), for benchmarks/python: the rest
+// of a call's time is the cost of calling through Python.
+double& last_compute_seconds();
+
 // The thread count for a call: `threads` when positive, else the module default
 // (lrmsuite.set_threads), else every core.
 int resolve_threads(int threads);
@@ -33,7 +37,11 @@ auto compute(int threads, F&& f) -> decltype(f()) {
   // OpenMP's thread count is per thread: set it on the worker.
   std::packaged_task<Result()> task([&f, n] {
     set_threads(n);
-    return f();
+    const auto start = std::chrono::steady_clock::now();
+    auto result = f();
+    last_compute_seconds() =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
   });
   auto result = task.get_future();
   bool interrupted = false;

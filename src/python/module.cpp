@@ -31,6 +31,11 @@ void translate(std::exception_ptr error) {
 
 }  // namespace
 
+double& last_compute_seconds() {
+  static double seconds = 0;
+  return seconds;
+}
+
 int resolve_threads(int threads) {
   if (threads > 0) return threads;
   return g_default_threads > 0 ? g_default_threads : hardware_threads();
@@ -52,6 +57,7 @@ PYBIND11_MODULE(_core, m) {
       py::arg("n"));
   m.def("get_threads", [] { return resolve_threads(0); });
   m.def("hardware_threads", &lrm::hardware_threads);
+  m.def("last_compute_seconds", [] { return last_compute_seconds(); });
   add_analyses(m);
   add_statistics(m);
 }
