@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "model/pth_reader.hpp"
 
 namespace lrm::model {
@@ -69,6 +70,23 @@ Checkpoint read_checkpoint(const std::filesystem::path& path) {
 }
 
 void load_state_dict(torch::nn::Module& net, const StateDict& state, const std::string& source) {
+  // A spatial feedback norm's C×H×W weight and bias are resized to the source at run time, so the
+  // H×W they were made at (the destination's at the input size the model was built for, e.g. a
+  // model trained at 64×64) may differ from this model's: take the checkpoint's.
+  auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  for (auto& p : net.named_parameters()) {
+    const auto& key = p.key();
+    const bool norm =
+        ends_with(key, ".rescale.norm.weight") || ends_with(key, ".rescale.norm.bias");
+    auto it = state.find(key);
+    if (norm && it != state.end() && it->second.dim() == 3 && p.value().dim() == 3 &&
+        it->second.size(0) == p.value().size(0)) {
+      torch::NoGradGuard no_grad;
+      p.value().set_data(torch::empty(it->second.sizes(), p.value().options()));
+    }
+  }
   std::map<std::string, torch::Tensor> expected;
   for (const auto& p : net.named_parameters()) expected[p.key()] = p.value();
   for (const auto& b : net.named_buffers()) expected[b.key()] = b.value();
@@ -85,14 +103,37 @@ void load_state_dict(torch::nn::Module& net, const StateDict& state, const std::
   for (const auto& kv : state)
     if (!expected.count(kv.first)) unexpected.push_back(kv.first);
   if (!missing.empty() || !unexpected.empty() || !misshaped.empty()) {
+    // A model of another backbone misses hundreds of keys: name the first key of each of the
+    // first few modules (a feedback pathway's module for lrm.* keys).
+    constexpr std::size_t kModules = 6;
     std::string msg = "checkpoint " + source + " does not fit the model (another architecture?)";
+    auto module_of = [](const std::string& key) {
+      if (key.rfind("lrm.", 0) == 0) return key.substr(0, key.find('.', key.find('.', 4) + 1));
+      return key.substr(0, key.rfind('.'));
+    };
     auto list = [&](const char* what, const std::vector<std::string>& keys) {
       if (keys.empty()) return;
       msg += std::string("; ") + what + " (" + std::to_string(keys.size()) + "): ";
-      for (std::size_t i = 0; i < keys.size(); ++i) msg += (i ? ", " : "") + keys[i];
+      std::vector<std::string> modules;
+      for (const auto& key : keys) {
+        const auto m = module_of(key);
+        if (std::find(modules.begin(), modules.end(), m) != modules.end()) continue;
+        if (modules.size() == kModules) {
+          msg += ", …";
+          break;
+        }
+        msg += (modules.empty() ? "" : ", ") + key;
+        modules.push_back(m);
+      }
     };
-    list("missing keys", missing);
-    list("unexpected keys", unexpected);
+    auto with_shape = [](const std::string& key, const torch::Tensor& t) {
+      return key + " " + shape_text(t.sizes());
+    };
+    std::vector<std::string> missing_shaped, unexpected_shaped;
+    for (const auto& key : missing) missing_shaped.push_back(with_shape(key, expected.at(key)));
+    for (const auto& key : unexpected) unexpected_shaped.push_back(with_shape(key, state.at(key)));
+    list("missing keys", missing_shaped);
+    list("unexpected keys", unexpected_shaped);
     list("mis-shaped keys", misshaped);
     throw InputError(msg);
   }
@@ -145,37 +186,107 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& net,
   std::filesystem::rename(tmp, path);
 }
 
+namespace {
+
+std::string pathway_text(const std::vector<Pathway>& pathways) {
+  if (pathways.empty()) return "none";
+  std::string out;
+  for (const auto& p : pathways) out += (out.empty() ? "" : ",") + p.source + ":" + p.destination;
+  return out;
+}
+
+// The architecture of a suite checkpoint, checked against what the command line asks for.
+Architecture recorded_architecture(const Architecture& recorded, const ModelSpec& spec,
+                                   const std::string& weights) {
+  if (!spec.name.empty()) {
+    const auto asked = architecture(spec);
+    if (asked.backbone != recorded.backbone)
+      throw InputError("checkpoint " + weights + " holds a " + recorded.backbone +
+                       " model, not a " + asked.backbone + " (model '" + spec.name + "')");
+    if (!(asked.pathways == recorded.pathways))
+      throw SettingError(spec.feedback ? "feedback" : "model",
+                         "checkpoint " + weights + " was trained with the pathways " +
+                             pathway_text(recorded.pathways) + ", not " +
+                             pathway_text(asked.pathways));
+    if (asked.motif != recorded.motif)
+      throw SettingError(spec.motif ? "motif" : "model",
+                         "checkpoint " + weights + " was trained with the " +
+                             motif_names.name(recorded.motif) + " motif");
+  } else {
+    if (spec.feedback && !(*spec.feedback == recorded.pathways))
+      throw SettingError("feedback", "checkpoint " + weights + " was trained with the pathways " +
+                                         pathway_text(recorded.pathways) + ", not " +
+                                         pathway_text(*spec.feedback));
+    if (spec.motif && *spec.motif != recorded.motif)
+      throw SettingError("motif", "checkpoint " + weights + " was trained with the " +
+                                      motif_names.name(recorded.motif) + " motif");
+  }
+  if (spec.num_classes > 0 && recorded.num_classes > 0 && spec.num_classes != recorded.num_classes)
+    throw SettingError("num-classes", "checkpoint " + weights + " has " +
+                                          std::to_string(recorded.num_classes) + " outputs");
+  return recorded;
+}
+
+// A state dict of the backbone alone (torchvision's, CORnet's): no key of the LRM wrapper.
+bool backbone_only(const StateDict& state) {
+  return std::none_of(state.begin(), state.end(), [](const auto& kv) {
+    return kv.first.rfind("feedforward.", 0) == 0 || kv.first.rfind("lrm.", 0) == 0;
+  });
+}
+
+}  // namespace
+
 LoadedModel load_model(const std::string& model, const std::string& weights, std::uint64_t seed) {
   LoadedModel out;
+  const auto spec = ModelSpec::parse(model);
   Checkpoint ck;
   if (!weights.empty()) ck = read_checkpoint(weights);
-  if (!model.empty()) {
-    out.architecture = preset(model);
-    out.description = model;
-    if (ck.architecture && (ck.architecture->backbone != out.architecture.backbone ||
-                            !(ck.architecture->pathways == out.architecture.pathways) ||
-                            ck.architecture->motif != out.architecture.motif))
-      throw InputError("checkpoint " + weights + " is for another architecture (" +
-                       ck.architecture->to_string() + ") than model '" + model + "'");
-    if (ck.architecture) out.architecture.num_classes = ck.architecture->num_classes;
-  } else if (ck.architecture) {
-    out.architecture = *ck.architecture;
-    out.description = weights;
+  if (ck.architecture) {
+    out.architecture = recorded_architecture(*ck.architecture, spec, weights);
+    out.description = spec.name.empty() ? weights : spec.name;
+  } else if (!spec.name.empty()) {
+    out.architecture = architecture(spec);
+    out.description = spec.name;
   } else if (weights.empty()) {
     throw SettingError("model", "no model given: give a preset and/or weights (a checkpoint)");
   } else {
-    std::string valid;
-    for (const auto& n : preset_names()) valid += (valid.empty() ? "" : ", ") + n;
-    throw SettingError("model", "checkpoint " + weights +
-                                    " does not record its architecture; give a preset (" + valid +
-                                    ")");
+    throw SettingError(
+        "model", "checkpoint " + weights + " does not record its architecture; give a preset (" +
+                     join(preset_names()) + ") or a backbone (" + join(backbone_names()) + ")");
   }
   torch::manual_seed(seed);
   out.net = build(out.architecture);
-  if (!weights.empty()) load_state_dict(*out.net, ck.state, weights);
+  if (!weights.empty()) {
+    if (!ck.architecture && backbone_only(ck.state)) {
+      // Backbone weights (torchvision, CORnet): the feedback parameters keep their seeded start.
+      load_state_dict(*out.net->backbone(), ck.state, weights);
+      if (!out.architecture.pathways.empty())
+        out.description += " (feedback parameters initialised from the seed)";
+    } else {
+      load_state_dict(*out.net, ck.state, weights);
+    }
+  }
   out.meta = ck.meta;
   out.net->eval();
   return out;
+}
+
+LoadedModel load_torchscript(const std::string& path, const std::string& model,
+                             std::vector<std::int64_t> probe, std::uint64_t seed) {
+  const auto spec = ModelSpec::parse(model);
+  if (!spec.name.empty())
+    throw SettingError("torchscript",
+                       "excludes a model preset (the TorchScript file is the model)");
+  LoadedModel m;
+  torch::manual_seed(seed);
+  m.architecture.backbone = "torchscript";
+  m.architecture.pathways = spec.feedback.value_or(std::vector<Pathway>{});
+  m.architecture.motif = spec.motif.value_or(Motif::multiplicative);
+  m.net = LrmNet(Chain(ChainImpl::from_torchscript(path)), m.architecture.pathways,
+                 m.architecture.motif, std::move(probe));
+  m.description = path;
+  m.net->eval();
+  return m;
 }
 
 }  // namespace lrm::model

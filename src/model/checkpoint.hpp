@@ -30,8 +30,11 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& net,
                      const Architecture& arch, const std::map<std::string, std::string>& meta = {},
                      const StateDict& extra = {});
 
-// The model a command asks for: `model` is a preset name (or empty when `weights` is a suite
-// checkpoint); `weights` a checkpoint path or empty (random weights from `seed`).
+// The model a command asks for: `model` is a model spec text (ModelSpec: a preset or backbone name
+// with optional feedback, motif and class count; the name may be empty when `weights` is a suite
+// checkpoint); `weights` a checkpoint path or empty (random weights from `seed`). Checkpoints: the
+// suite's (architecture recorded), the published LRM models' (feedforward.* and lrm.* keys), or a
+// backbone's own state dict (torchvision, CORnet), whose feedback parameters start from `seed`.
 struct LoadedModel {
   LrmNet net{nullptr};
   Architecture architecture;
@@ -39,5 +42,9 @@ struct LoadedModel {
   std::map<std::string, std::string> meta;  // suite checkpoints: training record (classes, epoch)
 };
 LoadedModel load_model(const std::string& model, const std::string& weights, std::uint64_t seed);
+// A chain-style TorchScript model with the pathways and motif of `model` (a model spec text
+// without a name); `probe` (C×H×W) sizes the feedback.
+LoadedModel load_torchscript(const std::string& path, const std::string& model,
+                             std::vector<std::int64_t> probe, std::uint64_t seed);
 
 }  // namespace lrm::model

@@ -11,11 +11,14 @@ namespace lrm::model {
 std::string model_info(const std::string& model, const std::string& weights, int height,
                        int width) {
   std::string m = model, w = weights;
-  const auto presets = preset_names();
-  const bool is_preset = std::find(presets.begin(), presets.end(), model) != presets.end();
-  if (!is_preset && w.empty() && std::filesystem::exists(model)) {
-    w = model;
-    m.clear();
+  // A suite checkpoint in place of the model name: `model` is then the spec's remainder.
+  const auto name = model.substr(0, model.find(';'));
+  const auto presets = preset_names(), backbones = backbone_names();
+  const bool named = std::find(presets.begin(), presets.end(), name) != presets.end() ||
+                     std::find(backbones.begin(), backbones.end(), name) != backbones.end();
+  if (!named && w.empty() && !name.empty() && std::filesystem::exists(name)) {
+    w = name;
+    m = model.substr(name.size());
   }
   // The description runs one image through the model; its layers' outputs grow with the area.
   constexpr std::int64_t kMaxSide = 4096;

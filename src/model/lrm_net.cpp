@@ -33,6 +33,35 @@ std::shared_ptr<torch::nn::Module> child_holder(torch::nn::Module& parent,
   return parent.register_module(name, std::make_shared<torch::nn::Module>());
 }
 
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const auto up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The `count` names nearest to `name` by edit distance (ties in the model's order).
+std::vector<std::string> closest(const std::string& name, const std::vector<std::string>& names,
+                                 std::size_t count) {
+  std::vector<std::pair<std::size_t, std::size_t>> scored;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    scored.emplace_back(edit_distance(name, names[i]), i);
+  std::stable_sort(scored.begin(), scored.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < std::min(count, scored.size()); ++i)
+    out.push_back(names[scored[i].second]);
+  return out;
+}
+
 torch::Tensor bilinear(const torch::Tensor& x, std::int64_t h, std::int64_t w) {
   if (x.size(-2) == h && x.size(-1) == w) return x;
   return torch::upsample_bilinear2d(x, {h, w}, /*align_corners=*/true);
@@ -41,31 +70,60 @@ torch::Tensor bilinear(const torch::Tensor& x, std::int64_t h, std::int64_t w) {
 }  // namespace
 
 // ----------------------------------------------------------------------------------- Chain
-void ChainImpl::push_layer(std::string name, std::string type,
-                           std::function<torch::Tensor(torch::Tensor)> run, bool flatten) {
+std::size_t ChainImpl::add_layer(std::string name, std::string type) {
   names_.push_back(std::move(name));
   types_.push_back(std::move(type));
-  run_.push_back(std::move(run));
-  flatten_.push_back(flatten);
+  stage_of_.push_back(stages_.size());
+  return names_.size() - 1;
 }
 
-void ChainImpl::add(const std::string& name, torch::nn::AnyModule layer) {
+void ChainImpl::add(const std::string& name, torch::nn::AnyModule layer, bool flatten_input) {
   register_module(name, layer.ptr());
-  auto type = short_type(layer.ptr()->name());
-  push_layer(
-      name, type, [layer](torch::Tensor x) mutable { return layer.forward(x); }, false);
+  add_layer(name, short_type(layer.ptr()->name()));
+  stages_.push_back({[layer, name](torch::Tensor x, const Tap& tap) mutable {
+                       return tap(name, layer.forward(x));
+                     },
+                     flatten_input});
+}
+
+void ChainImpl::expand(const std::string& name, const torch::nn::Sequential& block,
+                       bool flatten_first) {
+  const auto container = add_layer(name, short_type(block->name()));
+  const auto children = block->named_children();
+  if (children.is_empty()) throw std::invalid_argument("empty block " + name);
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    const auto child = name + "." + children[i].key();
+    if (auto inner = std::dynamic_pointer_cast<torch::nn::SequentialImpl>(children[i].value())) {
+      expand(child, torch::nn::Sequential(inner), flatten_first && i == 0);
+      continue;
+    }
+    add_layer(child, short_type(children[i].value()->name()));
+    stages_.push_back(
+        {[seq = torch::nn::Sequential(block), i, child](torch::Tensor x, const Tap& tap) mutable {
+           return tap(child, (seq->begin() + i)->forward(x));
+         },
+         flatten_first && i == 0});
+  }
+  // The container reports after its last child, in the same stage.
+  stage_of_[container] = stages_.size() - 1;
+  auto& last = stages_.back().run;
+  last = [inner = last, name](torch::Tensor x, const Tap& tap) {
+    return tap(name, inner(std::move(x), tap));
+  };
 }
 
 void ChainImpl::add_block(const std::string& name, torch::nn::Sequential block,
                           bool flatten_input) {
   register_module(name, block);
-  for (std::size_t i = 0; i < block->size(); ++i) {
-    auto type = short_type(block->ptr(i)->name());
-    push_layer(
-        name + "." + std::to_string(i), type,
-        [block, i](torch::Tensor x) mutable { return (block->begin() + i)->forward(x); },
-        flatten_input && i == 0);
-  }
+  expand(name, block, flatten_input);
+}
+
+void ChainImpl::add_stage(const std::string& name, std::shared_ptr<torch::nn::Module> module,
+                          Stage run) {
+  register_module(name, module);
+  for (const auto& m : module->named_modules(name))
+    add_layer(m.key(), short_type(m.value()->name()));
+  stages_.push_back({std::move(run), false});
 }
 
 std::shared_ptr<ChainImpl> ChainImpl::from_torchscript(const std::string& path) {
@@ -76,8 +134,11 @@ std::shared_ptr<ChainImpl> ChainImpl::from_torchscript(const std::string& path) 
     throw InputError("cannot load TorchScript model " + path + ": " + e.what_without_backtrace());
   }
   auto chain = std::make_shared<ChainImpl>();
-  auto add_leaf = [&](const std::string& name, torch::jit::Module leaf, bool flatten) {
-    // Share the script's parameter tensors under the same nested names.
+  auto type_of = [](const torch::jit::Module& m) {
+    return short_type(m.type()->name() ? m.type()->name()->qualifiedName() : "Module");
+  };
+  // Shares the script's parameter tensors under the same nested names.
+  auto share = [&](const std::string& name, const torch::jit::Module& leaf) {
     torch::nn::Module* holder = chain.get();
     std::stringstream parts(name);
     std::string part;
@@ -90,28 +151,35 @@ std::shared_ptr<ChainImpl> ChainImpl::from_torchscript(const std::string& path) 
       holder->register_parameter(p.name, p.value);
     for (const auto& b : leaf.named_buffers(/*recurse=*/false))
       holder->register_buffer(b.name, b.value);
-    auto type = short_type(leaf.type()->name() ? leaf.type()->name()->qualifiedName() : "Module");
-    chain->push_layer(
-        name, type, [leaf](torch::Tensor x) mutable { return leaf.forward({x}).toTensor(); },
-        flatten);
   };
-  for (const auto& child : script->named_children()) {
-    auto grandchildren = child.value.named_children();
-    if (grandchildren.size() == 0) {
-      add_leaf(child.name, child.value, false);
-      continue;
-    }
-    bool has_linear = false;
-    for (const auto& g : grandchildren)
-      if (g.value.type()->name() && short_type(g.value.type()->name()->qualifiedName()) == "Linear")
-        has_linear = true;
-    bool first = true;
-    for (const auto& g : grandchildren) {
-      add_leaf(child.name + "." + g.name, g.value, has_linear && first);
-      first = false;
-    }
-  }
-  if (chain->size() == 0)
+  std::function<void(const std::string&, const torch::jit::Module&, bool)> expand_script =
+      [&](const std::string& name, const torch::jit::Module& m, bool flatten) {
+        auto children = m.named_children();
+        if (children.size() == 0) {
+          share(name, m);
+          chain->add_layer(name, type_of(m));
+          chain->stages_.push_back({[leaf = m, name](torch::Tensor x, const Tap& tap) mutable {
+                                      return tap(name, leaf.forward({x}).toTensor());
+                                    },
+                                    flatten});
+          return;
+        }
+        const auto container = chain->add_layer(name, type_of(m));
+        bool has_linear = false;
+        for (const auto& g : children) has_linear = has_linear || type_of(g.value) == "Linear";
+        bool first = true;
+        for (const auto& g : children) {
+          expand_script(name + "." + g.name, g.value, (flatten || has_linear) && first);
+          first = false;
+        }
+        chain->stage_of_[container] = chain->stages_.size() - 1;
+        auto& last = chain->stages_.back().run;
+        last = [inner = last, name](torch::Tensor x, const Tap& tap) {
+          return tap(name, inner(std::move(x), tap));
+        };
+      };
+  for (const auto& child : script->named_children()) expand_script(child.name, child.value, false);
+  if (chain->stage_count() == 0)
     throw InputError("TorchScript model " + path + " has no child modules to chain");
   chain->script_train_ = [script](bool on) { script->train(on); };
   return chain;
@@ -124,14 +192,21 @@ void ChainImpl::train(bool on) {
 
 std::size_t ChainImpl::index_of(const std::string& name, const std::string& what) const {
   auto it = std::find(names_.begin(), names_.end(), name);
-  if (it == names_.end())
-    throw InputError("unknown " + what + " '" + name + "'; valid layers: " + join(names_));
-  return static_cast<std::size_t>(it - names_.begin());
+  if (it != names_.end()) return static_cast<std::size_t>(it - names_.begin());
+  // Few names: list them all; many (a ResNet has hundreds): the closest ones.
+  constexpr std::size_t kListAll = 40;
+  std::string msg =
+      "unknown " + what + " '" + name + "'; closest: " + join(closest(name, names_, 5));
+  if (names_.size() <= kListAll)
+    msg += "; valid layers: " + join(names_);
+  else
+    msg += " (" + std::to_string(names_.size()) + " layers in all)";
+  throw InputError(msg);
 }
 
-torch::Tensor ChainImpl::run_layer(std::size_t i, torch::Tensor x) {
-  if (flatten_[i] && x.dim() > 2) x = x.flatten(1);
-  return run_[i](std::move(x));
+torch::Tensor ChainImpl::run_stage(std::size_t stage, torch::Tensor x, const Tap& tap) {
+  if (stages_[stage].flatten && x.dim() > 2) x = x.flatten(1);
+  return stages_[stage].run(std::move(x), tap);
 }
 
 // ----------------------------------------------------------------------------------- helpers
@@ -165,7 +240,7 @@ PassState PassState::select(const torch::Tensor& rows) const {
 
 PassPrefix PassPrefix::select(const torch::Tensor& rows) const {
   PassPrefix out;
-  out.layer = layer;
+  out.stage = stage;
   out.x = x.index_select(0, rows);
   for (const auto& [name, t] : kept) out.kept[name] = t.index_select(0, rows);
   for (const auto& [name, t] : layers) out.layers[name] = t.index_select(0, rows);
@@ -198,9 +273,16 @@ torch::Tensor ModBlockImpl::forward(const torch::Tensor& source, std::int64_t he
                                     const torch::Tensor& pos_gain) {
   torch::Tensor a;
   if (norm_weight.dim() == 1) {
-    auto v = source.flatten(1);
-    a = torch::tanh(torch::layer_norm(v, {v.size(1)}, norm_weight, norm_bias, 1e-5));
-    a = a.view({a.size(0), a.size(1), 1, 1});
+    // Vector sources, and sources 1×1 at the probe size: a layer norm over channels, then the
+    // (broadcasting) B×C×1×1 without resizing.
+    const auto c = norm_weight.size(0);
+    if (source.dim() == 2) {
+      a = torch::layer_norm(source, {c}, norm_weight, norm_bias, 1e-5).view({-1, c, 1, 1});
+    } else {
+      a = torch::layer_norm(source.permute({0, 2, 3, 1}), {c}, norm_weight, norm_bias, 1e-5)
+              .permute({0, 3, 1, 2});
+    }
+    a = torch::tanh(a);
   } else {
     const auto h = source.size(2), w = source.size(3);
     auto weight = bilinear(norm_weight.unsqueeze(0), h, w).squeeze(0);
@@ -215,51 +297,69 @@ torch::Tensor ModBlockImpl::forward(const torch::Tensor& source, std::int64_t he
 }
 
 // ----------------------------------------------------------------------------------- LrmNet
+namespace {
+
+// Each layer's output shape (its last call's) for one zero image of shape `probe`.
+std::map<std::string, std::vector<std::int64_t>> probe_shapes(
+    ChainImpl& backbone, const std::vector<std::int64_t>& probe) {
+  std::map<std::string, std::vector<std::int64_t>> shapes;
+  torch::NoGradGuard no_grad;
+  const bool was_training = backbone.is_training();
+  backbone.eval();
+  std::vector<std::int64_t> in{1};
+  in.insert(in.end(), probe.begin(), probe.end());
+  auto x = torch::zeros(in);
+  const ChainImpl::Tap tap = [&](const std::string& name, torch::Tensor y) {
+    shapes[name] = y.sizes().vec();
+    return y;
+  };
+  for (std::size_t s = 0; s < backbone.stage_count(); ++s) x = backbone.run_stage(s, x, tap);
+  backbone.train(was_training);
+  return shapes;
+}
+
+}  // namespace
+
 LrmNetImpl::LrmNetImpl(Chain backbone, std::vector<Pathway> pathways, Motif motif,
                        std::vector<std::int64_t> probe)
     : pathways_(std::move(pathways)), motif_(motif), probe_(std::move(probe)) {
   feedforward_ = register_module("feedforward", backbone);
-  incoming_.assign(feedforward_->size(), {});
   // Output shapes at the probe input size the norms and the 1×1 convs.
-  std::vector<std::vector<std::int64_t>> shapes;
-  {
-    torch::NoGradGuard no_grad;
-    const bool was_training = feedforward_->is_training();
-    feedforward_->eval();
-    std::vector<std::int64_t> in{1};
-    in.insert(in.end(), probe_.begin(), probe_.end());
-    auto x = torch::zeros(in);
-    for (std::size_t i = 0; i < feedforward_->size(); ++i) {
-      x = feedforward_->run_layer(i, x);
-      shapes.push_back(x.sizes().vec());
-    }
-    feedforward_->train(was_training);
-  }
+  const auto shapes = pathways_.empty() ? decltype(probe_shapes(*feedforward_, probe_)){}
+                                        : probe_shapes(*feedforward_, probe_);
+  auto shape_of = [&](const std::string& layer) -> std::vector<std::int64_t> {
+    auto it = shapes.find(layer);
+    if (it == shapes.end())
+      throw InputError("layer '" + layer + "' produces no output when the model runs");
+    return it->second;
+  };
   auto lrm = register_module("lrm", std::make_shared<torch::nn::Module>());
   for (std::size_t k = 0; k < pathways_.size(); ++k) {
     const auto& p = pathways_[k];
     for (std::size_t j = 0; j < k; ++j)
       if (pathways_[j] == p)
         throw InputError("pathway " + p.source + " -> " + p.destination + " is listed twice");
-    auto s = feedforward_->index_of(p.source, "pathway source");
-    auto d = feedforward_->index_of(p.destination, "pathway destination");
-    const auto& ds = shapes[d];
+    feedforward_->index_of(p.source, "pathway source");
+    const auto d = feedforward_->index_of(p.destination, "pathway destination");
+    const auto ds = shape_of(p.destination);
     if (ds.size() != 4)
       throw InputError("pathway destination '" + p.destination +
-                       "' must be a conv layer with a C×H×W output (it is a " +
-                       feedforward_->layer_type(d) + ")");
-    const auto& ss = shapes[s];
+                       "' has no spatial (C×H×W) output to modulate: it is a " +
+                       feedforward_->layer_type(d) + " with " + std::to_string(ds.back()) +
+                       " outputs");
+    const auto ss = shape_of(p.source);
     if (ss.size() != 2 && ss.size() != 4)
       throw InputError("pathway source '" + p.source + "' must output B×C or B×C×H×W");
+    // A source that is 1×1 at the probe size is normalised over channels like a vector.
     std::vector<std::int64_t> spatial;
-    if (ss.size() == 4) spatial = {ds[2], ds[3]};
+    if (ss.size() == 4 && (ss[2] != 1 || ss[3] != 1)) spatial = {ds[2], ds[3]};
     auto block = ModBlock(ss[1], spatial, ds[1]);
     auto dest_holder = child_holder(*lrm, underscored(p.destination) + "_modulation");
     dest_holder->register_module(
         "from_" + underscored(p.source) + "_to_" + underscored(p.destination), block);
     blocks_.push_back(block);
-    incoming_[d].push_back(k);
-    source_layers_.insert(s);
+    incoming_[p.destination].push_back(k);
+    source_layers_.insert(p.source);
   }
 }
 
@@ -317,23 +417,27 @@ ForwardResult LrmNetImpl::forward_from(const PassState& state, const torch::Tens
 }
 
 PassPrefix LrmNetImpl::forward_prefix(const PassState& state, const torch::Tensor& input,
-                                      std::size_t layer, const Record& record) {
+                                      std::size_t stage, const Record& record) {
   check_input(input, record);
-  if (layer > feedforward_->size()) throw std::invalid_argument("forward_prefix: no such layer");
+  if (stage > feedforward_->stage_count())
+    throw std::invalid_argument("forward_prefix: no such stage");
   PassOutput out;
   PassPrefix prefix;
-  prefix.layer = layer;
+  prefix.stage = stage;
   const auto used = sources_read(state, state.passes_done, nullptr, input.scalar_type());
-  prefix.x = run_layers(0, layer, input, used, nullptr, record, out, prefix.kept);
+  prefix.x = run_stages(0, stage, input, used, nullptr, record, out, prefix.kept);
   prefix.layers = std::move(out.layers);
   return prefix;
 }
 
 std::size_t LrmNetImpl::first_reader(const std::string& source) const {
-  for (std::size_t i = 0; i < incoming_.size(); ++i)
-    for (auto k : incoming_[i])
-      if (pathways_[k].source == source) return i;
-  throw InputError("no feedback pathway starts at " + source);
+  std::size_t first = feedforward_->stage_count();
+  for (const auto& p : pathways_)
+    if (p.source == source)
+      first = std::min(first, feedforward_->stage_of(feedforward_->index_of(p.destination)));
+  if (first == feedforward_->stage_count())
+    throw InputError("no feedback pathway starts at " + source);
+  return first;
 }
 
 void LrmNetImpl::check_input(const torch::Tensor& input, const Record& record) const {
@@ -367,38 +471,38 @@ std::map<std::string, torch::Tensor> LrmNetImpl::sources_read(const PassState& s
   return used;
 }
 
-torch::Tensor LrmNetImpl::run_layers(std::size_t from, std::size_t to, torch::Tensor x,
+torch::Tensor LrmNetImpl::run_stages(std::size_t from, std::size_t to, torch::Tensor x,
                                      const std::map<std::string, torch::Tensor>& used,
                                      const Steering* steering, const Record& record,
                                      PassOutput& out, std::map<std::string, torch::Tensor>& kept) {
   const auto one = torch::ones({});
-  for (std::size_t i = from; i < to; ++i) {
+  const ChainImpl::Tap tap = [&](const std::string& name, torch::Tensor y) {
+    if (auto in = incoming_.find(name); in != incoming_.end()) {
+      torch::Tensor F;
+      for (auto k : in->second) {
+        const auto& p = pathways_[k];
+        auto src = used.find(p.source);
+        if (src == used.end()) continue;
+        const bool steered = steering && steering->source == p.source;
+        auto f = blocks_[k]->forward(src->second, y.size(2), y.size(3),
+                                     steered ? steering->strength_neg : one,
+                                     steered ? steering->strength_pos : one);
+        F = F.defined() ? F + f : f;
+      }
+      if (record.modulation) out.pre_modulation[name] = y;
+      if (F.defined()) {
+        if (record.modulation) out.modulation[name] = F;
+        y = motif_ == Motif::multiplicative ? torch::relu(y + y * F) : torch::relu(y + F);
+      }
+    }
+    if (record.layers.count(name)) out.layers[name] = y;
+    if (source_layers_.count(name)) kept[name] = y;
+    return y;
+  };
+  for (std::size_t s = from; s < to; ++s) {
     // A forward call of many passes on a large batch can take minutes; Ctrl-C stops it here.
     check_interrupt();
-    x = feedforward_->run_layer(i, x);
-    const auto& name = feedforward_->layer_names()[i];
-    torch::Tensor F;
-    for (auto k : incoming_[i]) {
-      const auto& p = pathways_[k];
-      auto src = used.find(p.source);
-      if (src == used.end()) continue;
-      const bool steered = steering && steering->source == p.source;
-      auto f = blocks_[k]->forward(src->second, x.size(2), x.size(3),
-                                   steered ? steering->strength_neg : one,
-                                   steered ? steering->strength_pos : one);
-      F = F.defined() ? F + f : f;
-    }
-    if (F.defined()) {
-      if (record.modulation) {
-        out.pre_modulation[name] = x;
-        out.modulation[name] = F;
-      }
-      x = motif_ == Motif::multiplicative ? torch::relu(x + x * F) : torch::relu(x + F);
-    } else if (record.modulation && !incoming_[i].empty()) {
-      out.pre_modulation[name] = x;
-    }
-    if (record.layers.count(name)) out.layers[name] = x;
-    if (source_layers_.count(i)) kept[name] = x;
+    x = feedforward_->run_stage(s, x, tap);
   }
   return x;
 }
@@ -419,11 +523,12 @@ ForwardResult LrmNetImpl::run(PassState state, const torch::Tensor& input, int p
     auto x = input;
     std::size_t from = 0;
     if (prefix && pass == first_pass) {
-      from = prefix->layer;
+      from = prefix->stage;
       x = prefix->x;
       kept = prefix->kept;
     }
-    out.logits = run_layers(from, feedforward_->size(), x, used, steering, record, out, kept);
+    out.logits =
+        run_stages(from, feedforward_->stage_count(), x, used, steering, record, out, kept);
     result.passes.push_back(std::move(out));
     state.kept = std::move(kept);
     state.passes_done = pass + 1;

@@ -1,10 +1,11 @@
 #pragma once
-// Long-range modulatory (LRM) feedback networks (Konkle & Alvarez): a backbone that is a chain
-// of named layers, feedback pathways from source layers to destination convs, multiplicative or
-// additive motifs, several passes over the same input, and cognitive steering. Pass 0 is plain
-// feed-forward; in pass k ≥ 1 a destination's output y (before its ReLU) becomes relu(y + y ⊙ F)
+// Long-range modulatory (LRM) feedback networks (Konkle & Alvarez): a backbone of named modules,
+// feedback pathways from any source module to any destination module with a C×H×W output,
+// multiplicative or additive motifs, several passes over the same input, and cognitive steering.
+// Pass 0 is plain feed-forward; in pass k ≥ 1 a destination's output y becomes relu(y + y ⊙ F)
 // (multiplicative) or relu(y + F) (additive), F summing its pathways' modulations of the source
-// outputs kept from pass k − 1.
+// outputs kept from pass k − 1. A module run several times in a pass (a shared ReLU, a recurrent
+// CORnet area) is modulated at every call; its last call's output is the one kept and recorded.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -19,35 +20,53 @@
 namespace lrm::model {
 
 // ---------------------------------------------------------------------------------------------
-// Backbone: layers run in order; each has a user-facing name (torchvision's `features.3`, ...).
+// Backbone: stages run in order (a chain's layers, a ResNet's conv1 … layer4, fc, a CORnet's
+// areas). Every named module at any depth is a layer with its reference code's name (torchvision's
+// `features.3`, `layer4.1.conv2`, CORnet's `V2.conv_input`): a stage reports each module's output
+// to a tap as the module produces it, and the tap returns the output that the stage goes on with
+// (modulated where a feedback pathway ends there).
 class ChainImpl : public torch::nn::Module {
  public:
-  // A single layer registered under `name` (no dots), e.g. "avgpool".
-  void add(const std::string& name, torch::nn::AnyModule layer);
-  // A block whose children become layers `name.0`, `name.1`, ...; with flatten_input, inputs of
-  // more than two dimensions are flattened to B×N before its first layer (AlexNet's classifier).
+  using Tap = std::function<torch::Tensor(const std::string& layer, torch::Tensor output)>;
+  using Stage = std::function<torch::Tensor(torch::Tensor, const Tap&)>;
+
+  // A single module registered under `name` (no dots), e.g. "avgpool"; with flatten_input,
+  // inputs of more than two dimensions are flattened to B×N first (ResNet's fc).
+  void add(const std::string& name, torch::nn::AnyModule layer, bool flatten_input = false);
+  // A Sequential whose leaves become stages `name.0`, `name.1`, ... (nested Sequentials are
+  // expanded at any depth, each reported after its last child); with flatten_input, inputs of
+  // more than two dimensions are flattened before its first layer (AlexNet's classifier).
   void add_block(const std::string& name, torch::nn::Sequential block, bool flatten_input = false);
+  // A module whose forward is not a chain (a ResNet layer, a recurrent CORnet area): `run` calls
+  // the tap for every named module inside it, and last for `name` itself.
+  void add_stage(const std::string& name, std::shared_ptr<torch::nn::Module> module, Stage run);
   // A chain-style TorchScript module (torch.jit.script/trace of a model whose forward runs its
-  // children in order, e.g. torchvision's AlexNet): children that hold children are expanded into
-  // `name.i`, and a block containing a Linear flattens its input.
+  // children in order, e.g. torchvision's AlexNet or VGG): children that hold children are
+  // expanded at any depth, and a block containing a Linear flattens its input.
   static std::shared_ptr<ChainImpl> from_torchscript(const std::string& path);
 
+  // Every named module, parents before their children (PyTorch's named_modules order).
   const std::vector<std::string>& layer_names() const { return names_; }
-  std::size_t size() const { return names_.size(); }
-  // Index of a layer; throws InputError naming it and listing the valid names.
-  std::size_t index_of(const std::string& name, const std::string& what = "layer") const;
-  // Runs layer i (flattening first where the chain says so).
-  torch::Tensor run_layer(std::size_t i, torch::Tensor x);
-  // Module type of layer i (e.g. "Conv2d", "ReLU", "Linear", "MaxPool2d").
+  // Module type of layer i (e.g. "Conv2d", "ReLU", "Linear", "BasicBlock", "Sequential").
   const std::string& layer_type(std::size_t i) const { return types_[i]; }
+  // Index of a layer in layer_names(); throws InputError naming it and the closest names.
+  std::size_t index_of(const std::string& name, const std::string& what = "layer") const;
+  std::size_t stage_count() const { return stages_.size(); }
+  // The stage during which `layer` reports its output.
+  std::size_t stage_of(std::size_t layer) const { return stage_of_[layer]; }
+  torch::Tensor run_stage(std::size_t stage, torch::Tensor x, const Tap& tap);
   void train(bool on = true) override;  // also switches a TorchScript backbone
 
  private:
-  void push_layer(std::string name, std::string type,
-                  std::function<torch::Tensor(torch::Tensor)> run, bool flatten);
+  std::size_t add_layer(std::string name, std::string type);
+  void expand(const std::string& name, const torch::nn::Sequential& block, bool flatten_first);
   std::vector<std::string> names_, types_;
-  std::vector<std::function<torch::Tensor(torch::Tensor)>> run_;
-  std::vector<bool> flatten_;
+  std::vector<std::size_t> stage_of_;
+  struct StageEntry {
+    Stage run;
+    bool flatten = false;
+  };
+  std::vector<StageEntry> stages_;
   std::function<void(bool)> script_train_;
 };
 TORCH_MODULE(Chain);
@@ -62,8 +81,8 @@ inline const Names<Motif> motif_names{{"multiplicative", Motif::multiplicative},
                                       {"additive", Motif::additive}};
 
 struct Pathway {
-  std::string source;       // output of any layer (a ReLU, MaxPool, Linear, ...)
-  std::string destination;  // a conv layer, modulated before its ReLU
+  std::string source;       // output of any named module (a ReLU, MaxPool, Linear, block, ...)
+  std::string destination;  // a module with a C×H×W output (AlexNet: a conv, before its ReLU)
   bool operator==(const Pathway& o) const {
     return source == o.source && destination == o.destination;
   }
@@ -106,14 +125,14 @@ struct PassState {
   PassState select(const torch::Tensor& rows) const;
 };
 
-// One pass up to (not including) chain layer `layer`: the input to that layer, the sources kept
-// before it and the recorded layers before it. Steering conditions on one source give the same
-// pass up to the first layer that reads the source, so they can share this part.
+// One pass up to (not including) backbone stage `stage`: the input to that stage, the sources
+// kept before it and the recorded layers before it. Steering conditions on one source give the
+// same pass up to the first stage that reads the source, so they can share this part.
 struct PassPrefix {
-  std::size_t layer = 0;
+  std::size_t stage = 0;
   torch::Tensor x;
   std::map<std::string, torch::Tensor> kept;
-  std::map<std::string, torch::Tensor> layers;  // Record.layers before `layer`
+  std::map<std::string, torch::Tensor> layers;  // Record.layers before `stage`
   // Rows `rows` of every tensor (e.g. repeated for several steering conditions).
   PassPrefix select(const torch::Tensor& rows) const;
 };
@@ -153,14 +172,14 @@ class LrmNetImpl : public torch::nn::Module {
   // once by forward(input, 1) and shared by several steering conditions). `input` must be the
   // input that produced `state` (same rows).
   // With `prefix` (from forward_prefix on the same state and input), the first pass starts at
-  // prefix->layer; layers before it are neither run nor recorded.
+  // prefix->stage; stages before it are neither run nor recorded.
   ForwardResult forward_from(const PassState& state, const torch::Tensor& input, int passes,
                              const Steering* steering = nullptr, const Record& record = {},
                              const PassPrefix* prefix = nullptr);
-  // Pass state.passes_done, unsteered, up to chain layer `layer`.
-  PassPrefix forward_prefix(const PassState& state, const torch::Tensor& input, std::size_t layer,
+  // Pass state.passes_done, unsteered, up to backbone stage `stage`.
+  PassPrefix forward_prefix(const PassState& state, const torch::Tensor& input, std::size_t stage,
                             const Record& record = {});
-  // The first chain layer that a pathway from `source` modulates: passes steered at `source`
+  // The first backbone stage that a pathway from `source` modulates: passes steered at `source`
   // equal the unsteered pass before it.
   std::size_t first_reader(const std::string& source) const;
 
@@ -181,8 +200,8 @@ class LrmNetImpl : public torch::nn::Module {
   std::map<std::string, torch::Tensor> sources_read(const PassState& state, int pass,
                                                     const Steering* steering,
                                                     torch::ScalarType dtype) const;
-  // Chain layers [from, to) of one pass on x (the input to layer `from`).
-  torch::Tensor run_layers(std::size_t from, std::size_t to, torch::Tensor x,
+  // Backbone stages [from, to) of one pass on x (the input to stage `from`).
+  torch::Tensor run_stages(std::size_t from, std::size_t to, torch::Tensor x,
                            const std::map<std::string, torch::Tensor>& used,
                            const Steering* steering, const Record& record, PassOutput& out,
                            std::map<std::string, torch::Tensor>& kept);
@@ -190,9 +209,9 @@ class LrmNetImpl : public torch::nn::Module {
   std::vector<Pathway> pathways_;
   Motif motif_;
   std::vector<std::int64_t> probe_;
-  std::vector<ModBlock> blocks_;                    // parallel to pathways_
-  std::vector<std::vector<std::size_t>> incoming_;  // per chain layer: pathway indices
-  std::set<std::size_t> source_layers_;
+  std::vector<ModBlock> blocks_;                              // parallel to pathways_
+  std::map<std::string, std::vector<std::size_t>> incoming_;  // destination → pathway indices
+  std::set<std::string> source_layers_;
 };
 TORCH_MODULE(LrmNet);
 

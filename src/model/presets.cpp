@@ -1,9 +1,12 @@
 #include "model/presets.hpp"
 
+#include <algorithm>
 #include <iomanip>
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
+#include "model/backbones/backbones.hpp"
 
 namespace lrm::model {
 namespace nn = torch::nn;
@@ -34,6 +37,8 @@ nn::Sequential in_order(std::initializer_list<nn::AnyModule> layers) {
   for (const auto& layer : layers) s->push_back(layer);
   return s;
 }
+
+std::string list_text(const std::vector<std::string>& names) { return join(names); }
 
 std::string shape_text(const std::vector<std::int64_t>& s, std::size_t from) {
   std::string out;
@@ -85,7 +90,8 @@ Architecture Architecture::parse(const std::string& text) {
       }
     }
   }
-  if (a.backbone != "alexnet" && a.backbone != "mnist")
+  const auto backbones = backbone_names();
+  if (std::find(backbones.begin(), backbones.end(), a.backbone) == backbones.end())
     throw InputError("architecture record names an unknown backbone '" + a.backbone + "'");
   return a;
 }
@@ -95,13 +101,76 @@ std::vector<std::string> preset_names() {
           "mnist-lrm", "mnist-lrm-additive", "mnist-ff"};
 }
 
-Architecture preset(const std::string& name) {
+std::vector<std::string> backbone_names() {
+  std::vector<std::string> out{"alexnet"};
+  for (const char* depth : {"11", "13", "16", "19"})
+    for (const char* variant : {"", "_bn"}) out.push_back(std::string("vgg") + depth + variant);
+  for (const char* depth : {"18", "34", "50", "101", "152"})
+    out.push_back(std::string("resnet") + depth);
+  out.insert(out.end(), {"cornet_z", "cornet_s", "mnist"});
+  return out;
+}
+
+std::vector<Pathway> parse_pathways(const std::string& text, const std::string& setting) {
+  std::vector<Pathway> out;
+  std::stringstream items(text);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    const auto colon = item.find(':');
+    if (colon == std::string::npos) {
+      if (item.size() == 4 && item.rfind("lrm", 0) == 0 && item[3] >= '1' && item[3] <= '3') {
+        for (const auto& p : lrm_pathways(item[3] - '0')) out.push_back(p);
+        continue;
+      }
+      throw SettingError(setting, "'" + item +
+                                      "' is neither source:destination nor a pathway set "
+                                      "(lrm1, lrm2, lrm3)");
+    }
+    if (colon == 0 || colon + 1 == item.size() || item.find(':', colon + 1) != std::string::npos)
+      throw SettingError(setting, "'" + item + "' is not source:destination (two module names)");
+    out.push_back({item.substr(0, colon), item.substr(colon + 1)});
+  }
+  if (out.empty()) throw SettingError(setting, "no pathways given");
+  return out;
+}
+
+ModelSpec ModelSpec::parse(const std::string& text) {
+  ModelSpec spec;
+  std::stringstream fields(text);
+  std::string field;
+  std::getline(fields, spec.name, ';');
+  while (std::getline(fields, field, ';')) {
+    const auto eq = field.find('=');
+    const auto key = field.substr(0, eq),
+               value = eq == std::string::npos ? "" : field.substr(eq + 1);
+    if (key == "feedback") {
+      auto more = parse_pathways(value, "feedback");
+      if (!spec.feedback) spec.feedback.emplace();
+      spec.feedback->insert(spec.feedback->end(), more.begin(), more.end());
+    } else if (key == "motif") {
+      spec.motif = motif_names.parse(value, "motif");
+    } else if (key == "classes") {
+      try {
+        spec.num_classes = std::stoll(value);
+      } catch (const std::exception&) {
+        spec.num_classes = 0;
+      }
+      if (spec.num_classes <= 0) throw SettingError("num-classes", "'" + value + "' is not ≥ 1");
+    } else {
+      throw SettingError("model", "'" + field + "' in '" + text +
+                                      "' is not feedback=..., motif=... or classes=...");
+    }
+  }
+  return spec;
+}
+
+Architecture architecture(const ModelSpec& spec) {
   Architecture a;
-  a.preset = name;
-  if (name == "alexnet") {
-    a.backbone = "alexnet";
-  } else if (name.rfind("alexnet-lrm", 0) == 0 && name.size() == 12 && name[11] >= '1' &&
-             name[11] <= '3') {
+  a.preset = spec.name;
+  const auto& name = spec.name;
+  const auto backbones = backbone_names();
+  if (name.rfind("alexnet-lrm", 0) == 0 && name.size() == 12 && name[11] >= '1' &&
+      name[11] <= '3') {
     a.backbone = "alexnet";
     a.pathways = lrm_pathways(name[11] - '0');
   } else if (name == "mnist-lrm" || name == "mnist-lrm-additive") {
@@ -110,13 +179,26 @@ Architecture preset(const std::string& name) {
     if (name == "mnist-lrm-additive") a.motif = Motif::additive;
   } else if (name == "mnist-ff") {
     a.backbone = "mnist";
+  } else if (std::find(backbones.begin(), backbones.end(), name) != backbones.end()) {
+    a.backbone = name;
   } else {
-    std::string valid;
-    for (const auto& n : preset_names()) valid += (valid.empty() ? "" : ", ") + n;
-    throw InputError("unknown model '" + name + "'; valid presets: " + valid);
+    throw InputError("unknown model '" + name + "'; valid presets: " + list_text(preset_names()) +
+                     "; backbones: " + list_text(backbones));
   }
+  if (spec.feedback) {
+    if (!a.pathways.empty())
+      throw SettingError("feedback", "model " + name +
+                                         " already names its pathways; give its backbone " +
+                                         a.backbone + " with these pathways instead");
+    a.pathways = *spec.feedback;
+    a.preset = a.backbone;
+  }
+  if (spec.motif) a.motif = *spec.motif;
+  a.num_classes = spec.num_classes;
   return a;
 }
+
+Architecture preset(const std::string& spec) { return architecture(ModelSpec::parse(spec)); }
 
 namespace {
 
@@ -160,6 +242,21 @@ Chain mnist_backbone(std::int64_t num_classes) {
   return alexnet_layout(features, 32, 3, 128, 0.1, num_classes);
 }
 
+Chain make_backbone(const std::string& backbone, std::int64_t num_classes) {
+  if (backbone == "alexnet") return alexnet_backbone(num_classes);
+  if (backbone == "mnist") return mnist_backbone(num_classes);
+  if (backbone == "cornet_z") return backbones::cornet_z(num_classes);
+  if (backbone == "cornet_s") return backbones::cornet_s(num_classes);
+  if (backbone.rfind("resnet", 0) == 0)
+    return backbones::resnet(std::stoi(backbone.substr(6)), num_classes);
+  if (backbone.rfind("vgg", 0) == 0) {
+    const bool bn = backbone.size() > 3 && backbone.compare(backbone.size() - 3, 3, "_bn") == 0;
+    return backbones::vgg(std::stoi(backbone.substr(3)), bn, num_classes);
+  }
+  throw InputError("unknown backbone '" + backbone +
+                   "'; backbones: " + list_text(backbone_names()));
+}
+
 std::int64_t default_num_classes(const std::string& backbone) {
   return backbone == "mnist" ? 10 : 1000;
 }
@@ -171,8 +268,8 @@ std::vector<std::int64_t> probe_shape(const std::string& backbone) {
 
 LrmNet build(const Architecture& arch) {
   const auto classes = arch.num_classes > 0 ? arch.num_classes : default_num_classes(arch.backbone);
-  Chain chain = arch.backbone == "mnist" ? mnist_backbone(classes) : alexnet_backbone(classes);
-  return LrmNet(chain, arch.pathways, arch.motif, probe_shape(arch.backbone));
+  return LrmNet(make_backbone(arch.backbone, classes), arch.pathways, arch.motif,
+                probe_shape(arch.backbone));
 }
 
 std::int64_t parameter_count(torch::nn::Module& m) {
@@ -193,24 +290,28 @@ std::string describe(LrmNetImpl& net, const std::vector<std::int64_t>& input_sha
   net.train(was_training);
 
   auto params = net.backbone()->named_parameters();
+  const auto& names = net.backbone()->layer_names();
+  std::size_t width = 16;
+  for (const auto& name : names) width = std::max(width, name.size() + 2);
   std::ostringstream out;
   out << "input: " << shape_text(in, 1) << "\n\nlayers:\n";
-  out << "  " << std::left << std::setw(16) << "name" << std::setw(20) << "type" << std::setw(16)
-      << "output"
+  out << "  " << std::left << std::setw(static_cast<int>(width)) << "name" << std::setw(20)
+      << "type" << std::setw(16) << "output"
       << "parameters\n";
-  for (std::size_t i = 0; i < net.backbone()->size(); ++i) {
-    const auto& name = net.backbone()->layer_names()[i];
+  for (std::size_t i = 0; i < names.size(); ++i) {
     std::int64_t n = 0;
     for (const auto& p : params)
-      if (p.key().rfind(name + ".", 0) == 0) n += p.value().numel();
-    out << "  " << std::setw(16) << name << std::setw(20) << net.backbone()->layer_type(i)
-        << std::setw(16) << shape_text(result.passes[0].layers.at(name).sizes().vec(), 1) << n
-        << "\n";
+      if (p.key().rfind(names[i] + ".", 0) == 0) n += p.value().numel();
+    auto shape = result.passes[0].layers.find(names[i]);
+    out << "  " << std::setw(static_cast<int>(width)) << names[i] << std::setw(20)
+        << net.backbone()->layer_type(i) << std::setw(16)
+        << (shape == result.passes[0].layers.end() ? std::string("-")
+                                                   : shape_text(shape->second.sizes().vec(), 1))
+        << n << "\n";
   }
   out << "\npathways (" << motif_names.name(net.motif()) << " motif):";
   if (net.pathways().empty()) out << " none";
   out << "\n";
-  auto lrm = net.named_children();
   std::int64_t feedback = 0;
   for (const auto& c : net.named_children())
     if (c.key() == "lrm") feedback = parameter_count(*c.value());

@@ -1,5 +1,8 @@
 #pragma once
-// Named architectures: the paper's AlexNet family and the embedded MNIST models.
+// Named architectures: backbones (AlexNet, VGG, ResNet, CORnet, the small MNIST AlexNet) with
+// feedback pathways between any of their named modules; the paper's AlexNet-LRM presets are named
+// pathway sets on alexnet.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,7 +12,7 @@ namespace lrm::model {
 
 // What a checkpoint of the suite records so that `--weights` alone rebuilds the model.
 struct Architecture {
-  std::string backbone;  // "alexnet" | "mnist"
+  std::string backbone;  // one of backbone_names()
   std::vector<Pathway> pathways;
   Motif motif = Motif::multiplicative;
   std::string preset;            // the preset it came from, if any
@@ -19,14 +22,36 @@ struct Architecture {
   static Architecture parse(const std::string& text);
 };
 
+// What a command asks for: a model name (a preset or a backbone) and the feedback pathways,
+// motif and output count its options give. Commands pass it on as one text,
+// "name;feedback=src:dst,...;motif=additive;classes=N" (every part but the name optional; the name
+// may be empty when a suite checkpoint records the architecture).
+struct ModelSpec {
+  std::string name;
+  std::optional<std::vector<Pathway>> feedback;
+  std::optional<Motif> motif;
+  std::int64_t num_classes = 0;  // 0: the checkpoint's or the backbone's
+  static ModelSpec parse(const std::string& text);
+};
+
 // alexnet, alexnet-lrm1, alexnet-lrm2, alexnet-lrm3, mnist-lrm, mnist-lrm-additive, mnist-ff.
 std::vector<std::string> preset_names();
-Architecture preset(const std::string& name);  // InputError listing the presets if unknown
+// alexnet, vgg11, vgg11_bn, ..., vgg19_bn, resnet18, ..., resnet152, cornet_z, cornet_s, mnist.
+std::vector<std::string> backbone_names();
+// `source:destination,...`; an item without a colon names a pathway set of alexnet and mnist
+// (lrm1, lrm2, lrm3). SettingError under `setting` for a malformed item.
+std::vector<Pathway> parse_pathways(const std::string& text, const std::string& setting);
+// The architecture of a preset, a backbone or a full model spec text (ModelSpec) with a name;
+// InputError listing the presets and backbones if the name is unknown.
+Architecture preset(const std::string& spec);
+Architecture architecture(const ModelSpec& spec);
 
 Chain alexnet_backbone(std::int64_t num_classes = 1000);
 // 28×28 digits, 1 channel; AlexNet's layer names (features.0..12, avgpool, classifier.0..6).
 Chain mnist_backbone(std::int64_t num_classes = 10);
-// The backbone's own output count (mnist 10, alexnet 1000).
+// Backbone `backbone` (a name of backbone_names()) with `num_classes` outputs.
+Chain make_backbone(const std::string& backbone, std::int64_t num_classes);
+// The backbone's own output count (mnist 10, the ImageNet backbones 1000).
 std::int64_t default_num_classes(const std::string& backbone);
 // Input shape (C×H×W) the backbone's models were designed for.
 std::vector<std::int64_t> probe_shape(const std::string& backbone);

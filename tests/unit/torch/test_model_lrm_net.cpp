@@ -142,7 +142,7 @@ TEST(LrmNet, BadInputIsNamed) {
   auto not_source = Steering::make("features.3", torch::zeros({1, 10}));
   expect_message([&] { net->forward(torch::zeros({1, 1, 28, 28}), 2, &not_source); }, "features.9");
   expect_message([] { load_model("mnist-ff", kFixtures + "mnist_lrm3.pth", 0); },
-                 "lrm.features_8_modulation.from_classifier_6_to_features_8.neg_scale");
+                 "lrm.features_8_modulation.from_classifier_6_to_features_8");
   auto truncated = lrm::test_support::temp_path("truncated.pth");
   {
     std::ifstream in(kFixtures + "mnist_lrm3.pth", std::ios::binary);
