@@ -8,6 +8,7 @@
 #include "cli/deprecation.hpp"
 #include "cli/option_checks.hpp"
 #include "common/error.hpp"
+#include "compare/cka.hpp"
 #include "compare/compare_file.hpp"
 #include "compare/gram.hpp"
 #include "io/output_path.hpp"
@@ -31,6 +32,13 @@ struct RsaArgs {
                           run_coord, noise_precision = "measurements";
   bool noise_ceiling = false, squared = false, save_rdms = false;
   int bootstrap = 0;
+};
+
+struct CkaArgs {
+  Selection in;
+  std::string out, kernel = "linear";
+  bool debiased = false;
+  double rbf_threshold = 1.0;
 };
 
 struct EncodeArgs {
@@ -96,6 +104,19 @@ void rsa(const RsaArgs& a, const Globals& g) {
     provenance.inputs["activations_sha256"] = io::sha256_file(a.in.activations);
   write_result(a.out, provenance, g,
                [&](const h5::Group& root) { return compare::run_rsa(o, root); });
+}
+
+void cka(const CkaArgs& a, const Globals& g) {
+  io::check_output_is_not_an_input(a.out, {a.in.activations});
+  compare::CkaRunOptions o;
+  select(o, a.in);
+  o.cka.kernel = compare::cka_kernel_names.parse(a.kernel, "kernel");
+  o.cka.debiased = a.debiased;
+  o.cka.rbf_threshold = a.rbf_threshold;
+  auto provenance = io::current_provenance(g.seed);
+  provenance.inputs["activations_sha256"] = io::sha256_file(a.in.activations);
+  write_result(a.out, provenance, g,
+               [&](const h5::Group& root) { return compare::run_cka(o, root); });
 }
 
 void encode(const EncodeArgs& a, const Globals& g) {
@@ -220,6 +241,24 @@ void add_rsa(CLI::App* cmd, const Globals& g) {
   on_parsed(rc, r, g, rsa);
 }
 
+void add_cka(CLI::App* cmd, const Globals& g) {
+  auto c = std::make_shared<CkaArgs>();
+  auto* cc = cmd->add_subcommand("cka",
+                                 "Centred kernel alignment between every pair of layers x passes "
+                                 "of an activation file (Kornblith et al. 2019): the map of how "
+                                 "feedback passes change representations.");
+  add_selection(cc, c->in, "Activation file from lrm extract");
+  cc->get_option("--activations")->required();
+  cc->add_option("--out", c->out, "Result file (HDF5, written atomically)")->required();
+  cc->add_option("--kernel", c->kernel, "linear or rbf")->capture_default_str();
+  cc->add_flag("--debiased", c->debiased, "Unbiased HSIC (Song et al. 2012; Nguyen et al. 2021)");
+  cc->add_option("--rbf-threshold", c->rbf_threshold,
+                 "RBF bandwidth: sigma^2 = threshold^2 x the median squared distance")
+      ->check(finite_positive() & CLI::Range(1e-6, 1e6))
+      ->capture_default_str();
+  on_parsed(cc, c, g, cka);
+}
+
 void add_encode(CLI::App* cmd, const Globals& g) {
   auto e = std::make_shared<EncodeArgs>();
   auto* ec = cmd->add_subcommand("encode",
@@ -300,6 +339,7 @@ void add_compare_command(CLI::App& app, const Globals& g) {
       "compare", "Compare model activations with brain data (RSA, encoding models)");
   cmd->require_subcommand(1);
   add_rsa(cmd, g);
+  add_cka(cmd, g);
   add_encode(cmd, g);
   add_simulate(cmd, g);
 }

@@ -78,4 +78,41 @@ t.bad_input("crossnobis without run labels", crossnobis + [responses(t.path("nor
 t.bad_input("crossnobis with a single run",
             crossnobis + [responses(t.path("onerun.nc"), run_values=np.zeros(48, int))], "at least 2 runs")
 
+
+def numpy_cka(x, y, debiased):
+    """Linear CKA from the published HSIC formulas (biased tr(KHLH); Song et al.'s unbiased)."""
+    def hsic(k, l):
+        n = len(k)
+        if not debiased:
+            h = np.eye(n) - 1 / n
+            return np.trace(k @ h @ l @ h)
+        k, l = k.copy(), l.copy()
+        np.fill_diagonal(k, 0)
+        np.fill_diagonal(l, 0)
+        return np.trace(k @ l) + k.sum() * l.sum() / ((n - 1) * (n - 2)) - 2 / (n - 2) * k.sum(0) @ l.sum(1)
+    k, l = x @ x.T, y @ y.T
+    return hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l))
+
+
+# CKA map: every layer x pass against every other, equal to numpy.
+maps = t.path("acts_cka.h5")
+rng = np.random.default_rng(5)
+feats = {}
+with h5py.File(maps, "w") as f:
+    for layer, units in (("conv", 40), ("fc", 12)):
+        f[f"activations/{layer}/stimulus"] = np.array([f"s{i}" for i in range(30)], dtype=object)
+        for p in (0, 1):
+            feats[f"{layer}/pass{p}"] = rng.standard_normal((30, units)).astype(np.float32) + p
+            f[f"activations/{layer}/pass{p}"] = feats[f"{layer}/pass{p}"]
+for debiased in (False, True):
+    out = t.path(f"cka{int(debiased)}.h5")
+    t.run("compare", "cka", "--activations", maps, "--out", out, *(["--debiased"] if debiased else []))
+    with h5py.File(out, "r") as f:
+        labels = [l.decode() if isinstance(l, bytes) else l for l in f["cka/model"][()]]
+        got = f["cka/cka"][()]
+    want = np.array([[numpy_cka(feats[a].astype(np.float64), feats[b].astype(np.float64), debiased)
+                      for b in labels] for a in labels])
+    t.check(f"CKA map ({'debiased' if debiased else 'biased'}) equals numpy", np.abs(got - want).max() < 1e-9,
+            f"max diff {np.abs(got - want).max()}")
+
 t.finish()
