@@ -203,11 +203,37 @@ toml_noargs = c.path("no_args.toml")
 with open(toml_noargs, "w") as f:
     f.write(f'name = "n"\nrun_dir = "{c.path("run_n")}"\n\n[[stage]]\nname = "s"\noutput = "{{run}}/s.h5"\n')
 
+# The fuzz findings (tests/fuzz/regressions): JPEGs whose Huffman tables would overrun stb_image's
+# arrays, a compressed .mat struct claiming billions of fields, a .mat image with no pixels.
+REGRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "regressions")
+huffman_sets = []
+for name in sorted(os.listdir(os.path.join(REGRESSIONS, "image"))):
+    if name.endswith(".jpg"):
+        data = open(os.path.join(REGRESSIONS, "image", name), "rb").read()
+        huffman_sets.append((name, folder_with("huffman_" + name[:-4], name, data)))
+struct_mat = os.path.join(REGRESSIONS, "mat", "compressed-struct-huge-dims-case4131.mat")
+empty_image_mat = c.path("empty_image.mat")
+stimuli_92 = np.zeros((1, 2), dtype=[("image", object), ("category", object)])
+stimuli_92[0, 0] = (np.zeros((6, 0, 3), np.uint8), "a")
+stimuli_92[0, 1] = (np.zeros((6, 5, 3), np.uint8), "b")
+sio.savemat(empty_image_mat, {"stimuli_92objs": stimuli_92})
+
 # --- The table ----------------------------------------------------------------------------------
 # stimuli
 case("stimuli info: truncated PNG", ["stimuli", "info", png_set], "cut.png")
 case("stimuli info: truncated JPEG", ["stimuli", "info", jpg_set], "cut.jpg")
 case("stimuli info: malformed CSV", ["stimuli", "info", bad_csv], "ragged.csv")
+for name, huffman_set in huffman_sets:
+    case(f"stimuli info: JPEG with an oversized Huffman table ({name})", ["stimuli", "info", huffman_set], name)
+case("extract: JPEG with an oversized Huffman table", ["extract", *MODEL, "--stimuli", huffman_sets[0][1], "--layers",
+                                                       "classifier.6", "--out", out("huffman.h5")],
+     huffman_sets[0][0], out("huffman.h5"))
+case("compare rsa: compressed .mat struct claiming more fields than it holds",
+     ["compare", "rsa", "--brain", struct_mat, "--noise-ceiling", "--out", out("struct_mat.h5")],
+     "compressed-struct-huge-dims-case4131.mat", out("struct_mat.h5"))
+case("stimuli import kriegeskorte: a .mat image with no pixels",
+     ["stimuli", "import", "kriegeskorte", "--mat", empty_image_mat, "--out", out("k92.h5")], "empty_image.mat",
+     out("k92.h5"))
 case("stimuli info: truncated HDF5 set", ["stimuli", "info", truncated_copy(digits, "digits_cut.h5", 1500)],
      "digits_cut.h5")
 short = c.path("short_categories.h5")
