@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
+#include "compare/compare_file.hpp"
 #include "compare/gram.hpp"
 #include "io/activation_file.hpp"
 
@@ -105,16 +106,9 @@ std::vector<std::string> run_cka(const CkaRunOptions& o, const h5::Group& root) 
   g.set_attr("rbf_threshold", o.cka.rbf_threshold);
   g.set_attr("stimuli", static_cast<std::int64_t>(ids.size()));
   file.record_partial_rows(g);
-  std::vector<std::string> labels, layers;
-  std::vector<std::int64_t> passes;
-  for (const auto& m : models) {
-    labels.push_back(m.label());
-    layers.push_back(m.layer);
-    passes.push_back(m.pass);
-  }
-  h5::write_coordinate(g, "model", labels);
-  h5::write_aux_coordinate(g, "layer", "model", layers);
-  h5::write_aux_coordinate(g, "pass", "model", passes);
+  write_models(g, models);
+  std::vector<std::string> labels;
+  for (const auto& m : models) labels.push_back(m.label());
   h5::write_coordinate(g, "model_b", labels);
   const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rm = map;
   h5::write_array(g, "cka", rm.data(),

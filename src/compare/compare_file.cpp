@@ -113,6 +113,8 @@ void write_matrix(const h5::Group& g, const std::string& name, const Eigen::Matr
                   dims);
 }
 
+}  // namespace
+
 void write_models(const h5::Group& g, const std::vector<LayerPass>& models) {
   std::vector<std::string> labels, layers;
   std::vector<std::int64_t> passes;
@@ -125,6 +127,8 @@ void write_models(const h5::Group& g, const std::vector<LayerPass>& models) {
   h5::write_aux_coordinate(g, "layer", "model", layers);
   h5::write_aux_coordinate(g, "pass", "model", passes);
 }
+
+namespace {
 
 h5::ArrayOptions model_coords() { return {{"layer", "pass"}, true, {}}; }
 // Correlations, their CIs and ceiled scores are dimensionless.

@@ -56,6 +56,9 @@ struct RsaOptions {
   bool save_rdms = false;
   std::int64_t memory = std::int64_t{4} << 30;  // bytes of activations and products in memory
 };
+// The `model` coordinate (layer/passK labels) with its `layer` and `pass` auxiliaries.
+void write_models(const h5::Group& g, const std::vector<LayerPass>& models);
+
 // Writes /rsa; returns one summary line per model (and the ceiling).
 std::vector<std::string> run_rsa(const RsaOptions& options, const h5::Group& root);
 

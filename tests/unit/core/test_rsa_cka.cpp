@@ -1,25 +1,13 @@
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "compare/cka.hpp"
-#include "io/h5.hpp"
+#include "rsa_parity.hpp"
 
 using namespace lrm;
 using namespace lrm::compare;
 
 namespace {
-const auto parity =
-    std::filesystem::path(LRM_SOURCE_DIR) / "tests/fixtures/compare/rsa_parity/rsa_parity.h5";
-using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-Eigen::MatrixXd read(const std::string& path) {
-  h5::File f(parity, h5::File::Mode::read);
-  auto a = h5::read_array<double>(f, path);
-  if (a.shape.size() < 2) return Eigen::MatrixXd::Constant(1, 1, a.data.at(0));
-  return RowMatrixXd(Eigen::Map<RowMatrixXd>(a.data.data(), static_cast<Eigen::Index>(a.shape[0]),
-                                             static_cast<Eigen::Index>(a.shape[1])));
-}
+Eigen::MatrixXd read(const std::string& path) { return test::parity_matrix(path); }
 
 double cka_of(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y, const CkaOptions& o) {
   return cka(centred_kernel(x * x.transpose(), o), centred_kernel(y * y.transpose(), o));

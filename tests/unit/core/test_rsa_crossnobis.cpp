@@ -1,29 +1,18 @@
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "common/error.hpp"
 #include "compare/crossnobis.hpp"
 #include "io/h5.hpp"
+#include "rsa_parity.hpp"
 
 using namespace lrm;
 using namespace lrm::compare;
 
 namespace {
-const auto parity =
-    std::filesystem::path(LRM_SOURCE_DIR) / "tests/fixtures/compare/rsa_parity/rsa_parity.h5";
-
-using RowMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-Eigen::MatrixXd matrix(const std::string& path) {
-  h5::File f(parity, h5::File::Mode::read);
-  auto a = h5::read_array<double>(f, path);
-  return RowMatrixXd(Eigen::Map<RowMatrixXd>(a.data.data(), static_cast<Eigen::Index>(a.shape[0]),
-                                             static_cast<Eigen::Index>(a.shape[1])));
-}
+Eigen::MatrixXd matrix(const std::string& path) { return test::parity_matrix(path); }
 
 std::vector<Eigen::Index> labels(const std::string& path) {
-  h5::File f(parity, h5::File::Mode::read);
+  h5::File f(test::rsa_parity, h5::File::Mode::read);
   const auto a = h5::read_array<std::int64_t>(f, path);
   return {a.data.begin(), a.data.end()};
 }
