@@ -11,16 +11,17 @@
 #include "model/checkpoint.hpp"
 #include "model/labelled_data.hpp"
 #include "model/metadata.hpp"
+#include "stimuli/batch_stream.hpp"
 
 namespace lrm::model {
 namespace {
 
-// A checkpoint and the labelled set, preprocessed and labelled as the model expects.
+// A checkpoint and the labels of the set as the model orders its classes; the images are streamed
+// in batches, preprocessed as the model expects.
 struct Prepared {
   LoadedModel model;
   stimuli::Preprocess preprocess;
-  LabelledData data;
-  torch::Tensor X, Y;
+  std::vector<std::int64_t> labels;
 };
 
 Prepared prepare(const EvaluateOptions& o, const std::string& weights,
@@ -29,10 +30,23 @@ Prepared prepare(const EvaluateOptions& o, const std::string& weights,
   e.model = load_model(o.model, weights, o.seed);
   const auto preset = preprocess_preset(e.model);
   e.preprocess = o.preprocessing ? o.preprocessing(preset) : stimuli::Preprocess::preset(preset);
-  e.data = load_labelled(set, e.preprocess, class_names(e.model, set));
-  e.X = torch::from_blob(e.data.images.data(), e.data.shape, torch::kFloat);
-  e.Y = torch::tensor(e.data.labels, torch::kLong);
+  e.labels = class_labels(set, class_names(e.model, set));
   return e;
+}
+
+// The set in order, in batches of the batch size.
+stimuli::BatchStream stream(const Prepared& e, const EvaluateOptions& o,
+                            const stimuli::StimulusSet& set) {
+  stimuli::StreamOptions so;
+  so.preprocess = e.preprocess;
+  return stimuli::BatchStream(set, stimuli::sequential_batches(set.size(), o.batch_size), so);
+}
+
+// A streamed batch's images and labels as tensors (the images share the batch's buffer).
+std::pair<torch::Tensor, torch::Tensor> tensors(const Prepared& e, stimuli::Batch& b) {
+  std::vector<std::int64_t> y;
+  for (auto row : b.rows) y.push_back(e.labels[row]);
+  return {torch::from_blob(b.data.data(), b.shape, torch::kFloat), torch::tensor(y, torch::kLong)};
 }
 
 io::Provenance provenance(const EvaluateOptions& o, const stimuli::StimulusSet& set) {
@@ -59,18 +73,17 @@ std::vector<std::int64_t> pass_coordinate(int passes) {
 }
 
 // Images whose label is the top-1 and among the top-5 outputs, per pass.
-void count_hits(Prepared& e, const EvaluateOptions& o, const std::string& label,
-                std::vector<double>& top1, std::vector<double>& top5) {
+void count_hits(Prepared& e, const EvaluateOptions& o, const stimuli::StimulusSet& set,
+                const std::string& label, std::vector<double>& top1, std::vector<double>& top5) {
   torch::NoGradGuard no_grad;
-  const auto n = e.Y.size(0);
   top1.assign(o.passes, 0);
   top5.assign(o.passes, 0);
-  Progress bar("evaluate " + label, n, "images");
-  for (std::int64_t first = 0; first < n; first += o.batch_size) {
+  Progress bar("evaluate " + label, static_cast<std::int64_t>(set.size()), "images");
+  auto batches = stream(e, o, set);
+  while (auto b = batches.next()) {
     check_interrupt();
-    const auto last = std::min<std::int64_t>(n, first + o.batch_size);
-    auto y = e.Y.slice(0, first, last);
-    auto r = e.model.net->forward(e.X.slice(0, first, last), o.passes);
+    auto [x, y] = tensors(e, *b);
+    auto r = e.model.net->forward(x, o.passes);
     for (int k = 0; k < o.passes; ++k) {
       const auto& logits = r.passes[k].logits;
       auto top = std::get<1>(logits.topk(std::min<std::int64_t>(5, logits.size(1)), 1));
@@ -78,7 +91,7 @@ void count_hits(Prepared& e, const EvaluateOptions& o, const std::string& label,
       top1[k] += hit.select(1, 0).sum().item<double>();
       top5[k] += hit.any(1).sum().item<double>();
     }
-    bar.advance(last - first);
+    bar.advance(y.size(0));
   }
   bar.finish();
 }
@@ -98,39 +111,47 @@ void write_evaluation(io::ResultFile& out, const Evaluation& r, const std::strin
   g.set_attr("split", split);
 }
 
+// The normalisation's std and the normalised values of pixels 0 and 1, per channel.
+struct PixelRange {
+  torch::Tensor std, lo, hi;
+};
+
+PixelRange pixel_range(const stimuli::Preprocess& p, std::int64_t channels) {
+  auto mean = torch::zeros({1, channels, 1, 1}), std = torch::ones({1, channels, 1, 1});
+  for (std::int64_t c = 0; c < channels && c < static_cast<std::int64_t>(p.mean.size()); ++c) {
+    mean[0][c] = p.mean[c];
+    std[0][c] = p.std[c];
+  }
+  return {std, (0 - mean) / std, (1 - mean) / std};
+}
+
 // Accuracy per ε and pass under FGSM in [0, 1] pixel units (x + ε·sign(∇x loss), clipped to the
 // valid pixel range), the gradient taken of the attack pass's cross-entropy.
 std::vector<double> fgsm_accuracy(Prepared& e, const RobustnessOptions& o, int passes,
-                                  const std::string& label) {
-  const auto channels = e.X.size(1);
-  auto mean = torch::zeros({1, channels, 1, 1}), std = torch::ones({1, channels, 1, 1});
-  for (std::int64_t c = 0; c < channels && c < static_cast<std::int64_t>(e.preprocess.mean.size());
-       ++c) {
-    mean[0][c] = e.preprocess.mean[c];
-    std[0][c] = e.preprocess.std[c];
-  }
-  auto lo = (0 - mean) / std, hi = (1 - mean) / std;
-  const auto n = e.Y.size(0);
+                                  const stimuli::StimulusSet& set, const std::string& label) {
+  const auto n = static_cast<std::int64_t>(set.size());
   const auto n_eps = o.epsilons.size();
   std::vector<double> accuracy(n_eps * passes, 0.0);
   Progress bar("fgsm " + label, n, "images");
-  for (std::int64_t first = 0; first < n; first += o.batch_size) {
+  auto batches = stream(e, o, set);
+  while (auto b = batches.next()) {
     check_interrupt();
-    const auto last = std::min<std::int64_t>(n, first + o.batch_size);
-    auto y = e.Y.slice(0, first, last);
-    auto x = e.X.slice(0, first, last).clone().requires_grad_(true);
+    auto [images, y] = tensors(e, *b);
+    const auto range = pixel_range(e.preprocess, images.size(1));
+    auto x = images.clone().requires_grad_(true);
     auto r = e.model.net->forward(x, o.attack_pass + 1);
     auto loss = torch::nn::functional::cross_entropy(r.passes[o.attack_pass].logits, y);
     auto grad = torch::autograd::grad({loss}, {x})[0].sign();
     torch::NoGradGuard no_grad;
     for (std::size_t k = 0; k < n_eps; ++k) {
-      auto adv = torch::max(torch::min(x.detach() + o.epsilons[k] * grad / std, hi), lo);
+      auto adv =
+          torch::max(torch::min(x.detach() + o.epsilons[k] * grad / range.std, range.hi), range.lo);
       auto ra = e.model.net->forward(adv, passes);
       for (int p = 0; p < passes; ++p)
         accuracy[k * passes + p] +=
             ra.passes[p].logits.argmax(1).eq(y).sum().item<double>() / static_cast<double>(n);
     }
-    bar.advance(last - first);
+    bar.advance(y.size(0));
   }
   bar.finish();
   return accuracy;
@@ -174,8 +195,8 @@ Evaluation evaluate(const EvaluateOptions& o, const stimuli::StimulusSet& set) {
     auto e = prepare(o, w, set);
     if (e.model.architecture.pathways.empty()) baseline = w;
     std::vector<double> c1, c5;
-    count_hits(e, o, file_label(w), c1, c5);
-    r.n_images = e.Y.size(0);
+    count_hits(e, o, set, file_label(w), c1, c5);
+    r.n_images = static_cast<std::int64_t>(set.size());
     for (int k = 0; k < o.passes; ++k) {
       r.top1.push_back(c1[k] / static_cast<double>(r.n_images));
       r.top5.push_back(c5[k] / static_cast<double>(r.n_images));
@@ -228,7 +249,7 @@ Robustness robustness(const RobustnessOptions& o, const stimuli::StimulusSet& se
   io::ResultFile out(o.out, provenance(o, set));
   for (const auto& m : r.models) {
     auto e = prepare(o, m, set);
-    const auto a = fgsm_accuracy(e, o, r.passes, file_label(m));
+    const auto a = fgsm_accuracy(e, o, r.passes, set, file_label(m));
     r.accuracy.insert(r.accuracy.end(), a.begin(), a.end());
   }
   const auto base =

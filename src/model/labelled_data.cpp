@@ -1,25 +1,28 @@
 #include "model/labelled_data.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "common/error.hpp"
 
 namespace lrm::model {
 
-LabelledData load_labelled(const stimuli::StimulusSet& set, const stimuli::Preprocess& p,
-                           const std::vector<std::string>& classes) {
+std::vector<std::int64_t> class_labels(const stimuli::StimulusSet& set,
+                                       const std::vector<std::string>& classes) {
   if (set.size() == 0) throw InputError("stimulus set " + set.source() + " is empty");
-  LabelledData d;
-  d.classes = classes;
+  std::map<std::string, std::int64_t> index;
+  for (std::size_t k = 0; k < classes.size(); ++k)
+    index.emplace(classes[k], static_cast<std::int64_t>(k));
+  std::vector<std::int64_t> labels;
+  labels.reserve(set.size());
   for (const auto& c : set.categories()) {
-    auto it = std::find(classes.begin(), classes.end(), c);
-    if (it == classes.end())
+    auto it = index.find(c);
+    if (it == index.end())
       throw InputError("stimulus set " + set.source() + " has category '" + c +
                        "', which the model does not know");
-    d.labels.push_back(it - classes.begin());
+    labels.push_back(it->second);
   }
-  d.images = set.load_batch(0, set.size(), p, d.shape);
-  return d;
+  return labels;
 }
 
 }  // namespace lrm::model

@@ -1,5 +1,6 @@
 #pragma once
-// A labelled stimulus set held in memory for training and evaluation (small sets such as MNIST).
+// The labels of a stimulus set for training and evaluation; the images themselves are streamed in
+// batches (stimuli/batch_stream.hpp), so a set of any size fits in memory.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -8,17 +9,10 @@
 
 namespace lrm::model {
 
-struct LabelledData {
-  std::vector<float> images;         // N×C×H×W, preprocessed
-  std::vector<std::int64_t> shape;   // {N, C, H, W}
-  std::vector<std::int64_t> labels;  // class index per image
-  std::vector<std::string> classes;  // class names (categories) by index
-};
-
-// Every image of `set`, preprocessed with `p`, labelled by the index of its category in `classes`
-// (the model's class names in output order). InputError if the set is empty or a category is not
-// among `classes`.
-LabelledData load_labelled(const stimuli::StimulusSet& set, const stimuli::Preprocess& p,
-                           const std::vector<std::string>& classes);
+// The class index of each image of `set`: the index of its category in `classes` (the model's
+// class names in output order). InputError if the set is empty or a category is not among
+// `classes`.
+std::vector<std::int64_t> class_labels(const stimuli::StimulusSet& set,
+                                       const std::vector<std::string>& classes);
 
 }  // namespace lrm::model

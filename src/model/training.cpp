@@ -43,13 +43,14 @@ void check_options(const TrainOptions& o) {
   if (o.num_classes < 0) throw SettingError("num-classes", "must be at least 0");
 }
 
-// A training run: the network, its labelled data and the optimizer state.
+// A training run: the network, the labels of its set and the optimizer state.
 struct Run {
   Architecture arch;
   LrmNet net{nullptr};
-  std::string preprocess;            // preset recorded in the checkpoint
-  std::vector<std::string> classes;  // in output order
-  torch::Tensor X, Y;
+  std::string preprocess;             // preset recorded in the checkpoint
+  stimuli::Preprocess preprocessing;  // what it gives, with the size and normalisation options
+  std::vector<std::string> classes;   // in output order
+  std::vector<std::int64_t> labels;   // class index per image of the set
   int passes = 1;
   std::vector<std::pair<std::string, torch::Tensor>> params;
   std::vector<torch::Tensor> momentum;
@@ -75,12 +76,9 @@ Run plan(const TrainOptions& o, const stimuli::StimulusSet& set) {
   r.preprocess = o.preprocess.empty() || o.preprocess == "model"
                      ? backbone_preprocess(r.arch.backbone)
                      : o.preprocess;
-  auto data = load_labelled(
-      set,
-      o.preprocessing ? o.preprocessing(r.preprocess) : stimuli::Preprocess::preset(r.preprocess),
-      r.classes);
-  r.X = torch::from_blob(data.images.data(), data.shape, torch::kFloat).clone();
-  r.Y = torch::tensor(data.labels, torch::kLong);
+  r.preprocessing =
+      o.preprocessing ? o.preprocessing(r.preprocess) : stimuli::Preprocess::preset(r.preprocess);
+  r.labels = class_labels(set, r.classes);
   for (const auto& p : r.net->named_parameters()) {
     r.params.emplace_back(p.key(), p.value());
     r.momentum.push_back(torch::zeros_like(p.value()));
@@ -123,24 +121,38 @@ void sgd_step(Run& r, const TrainOptions& o, double lr) {
   }
 }
 
-EpochRecord run_epoch(Run& r, const TrainOptions& o, int epoch) {
-  const auto n = r.Y.size(0);
-  const std::int64_t steps = (n + o.batch_size - 1) / o.batch_size;
-  // Seeds per epoch so that a resumed run continues exactly as an uninterrupted one.
-  torch::manual_seed(o.seed * 1000003 + static_cast<std::uint64_t>(epoch) + 1);
-  std::vector<std::int64_t> order(n);
+// The epoch's batches: a seeded shuffle of the set, streamed by a loader thread (augmented with
+// draws seeded by the epoch and the image's place in it).
+stimuli::BatchStream epoch_batches(const Run& r, const TrainOptions& o, int epoch,
+                                   const stimuli::StimulusSet& set) {
+  std::vector<std::size_t> order(set.size());
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(o.seed * 7919 + static_cast<std::uint64_t>(epoch));
   std::shuffle(order.begin(), order.end(), rng);
-  auto perm = torch::tensor(order, torch::kLong);
+  stimuli::StreamOptions so;
+  so.preprocess = r.preprocessing;
+  so.augmentation = o.augmentation;
+  so.seed = stimuli::draw_seed(o.seed, static_cast<std::uint64_t>(epoch), 0);
+  return stimuli::BatchStream(set, stimuli::cut_batches(order, o.batch_size), so);
+}
+
+EpochRecord run_epoch(Run& r, const TrainOptions& o, int epoch, const stimuli::StimulusSet& set) {
+  const auto n = static_cast<std::int64_t>(set.size());
+  const std::int64_t steps = (n + o.batch_size - 1) / o.batch_size;
+  // Seeds per epoch so that a resumed run continues exactly as an uninterrupted one.
+  torch::manual_seed(o.seed * 1000003 + static_cast<std::uint64_t>(epoch) + 1);
+  auto batches = epoch_batches(r, o, epoch, set);
   auto ce = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing);
   r.net->train();
   Progress bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs), n, "images");
-  double loss_sum = 0, correct = 0;
-  for (std::int64_t s = 0; s < steps; ++s) {
+  double loss_sum = 0, correct = 0, seen = 0;
+  while (auto batch = batches.next()) {
     check_interrupt();
-    auto idx = perm.slice(0, s * o.batch_size, std::min<std::int64_t>(n, (s + 1) * o.batch_size));
-    auto x = r.X.index_select(0, idx), y = r.Y.index_select(0, idx);
+    const auto s = static_cast<std::int64_t>(batch->index);
+    std::vector<std::int64_t> labels;
+    for (auto row : batch->rows) labels.push_back(r.labels[row]);
+    auto x = torch::from_blob(batch->data.data(), batch->shape, torch::kFloat);
+    auto y = torch::tensor(labels, torch::kLong);
     auto result = r.net->forward(x, r.passes);
     torch::Tensor loss = torch::zeros({});
     for (const auto& p : result.passes)
@@ -157,11 +169,11 @@ EpochRecord run_epoch(Run& r, const TrainOptions& o, int epoch) {
     loss.backward();
     const double lr = one_cycle(o.lr, o.warmup, epoch * steps + s, steps * o.epochs);
     sgd_step(r, o, lr);
-    const auto b = idx.size(0);
-    loss_sum += batch_loss * static_cast<double>(b);
+    const auto b = static_cast<double>(labels.size());
+    loss_sum += batch_loss * b;
     correct += result.passes.back().logits.argmax(1).eq(y).sum().item<double>();
-    bar.advance(b);
-    const double seen = static_cast<double>(std::min<std::int64_t>(n, (s + 1) * o.batch_size));
+    seen += b;
+    bar.advance(static_cast<std::int64_t>(labels.size()));
     char note[96];
     std::snprintf(note, sizeof note, "loss %.4f acc %.1f%% lr %.4f", loss_sum / seen,
                   100 * correct / seen, lr);
@@ -174,10 +186,15 @@ EpochRecord run_epoch(Run& r, const TrainOptions& o, int epoch) {
 
 void write_checkpoint(Run& r, const TrainOptions& o, const EpochRecord& e) {
   std::map<std::string, std::string> meta{
-      {"epoch", std::to_string(e.epoch)},         {"epochs", std::to_string(o.epochs)},
-      {kClassesKey, join_class_names(r.classes)}, {kPreprocessKey, r.preprocess},
-      {"seed", std::to_string(o.seed)},           {"stimuli", o.stimuli},
-      {"loss", std::to_string(e.loss)},           {"train_accuracy", std::to_string(e.accuracy)}};
+      {"epoch", std::to_string(e.epoch)},
+      {"epochs", std::to_string(o.epochs)},
+      {kClassesKey, join_class_names(r.classes)},
+      {kPreprocessKey, r.preprocess},
+      {"seed", std::to_string(o.seed)},
+      {"stimuli", o.stimuli},
+      {"loss", std::to_string(e.loss)},
+      {"train_accuracy", std::to_string(e.accuracy)},
+      {"augment", stimuli::augmentation_names.name(o.augmentation)}};
   StateDict extra;
   for (std::size_t i = 0; i < r.params.size(); ++i)
     extra["momentum." + r.params[i].first] = r.momentum[i];
@@ -196,7 +213,7 @@ TrainSummary train(const TrainOptions& o, const stimuli::StimulusSet& set) {
   summary.trained_passes = r.passes;
   summary.classes = r.classes;
   for (int epoch = r.start_epoch; epoch < o.epochs; ++epoch) {
-    const auto e = run_epoch(r, o, epoch);
+    const auto e = run_epoch(r, o, epoch, set);
     write_checkpoint(r, o, e);
     if (o.on_epoch) o.on_epoch(e);
     summary.epochs_done = e.epoch;

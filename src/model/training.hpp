@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "stimuli/batch_stream.hpp"
 #include "stimuli/stimulus_set.hpp"
 
 namespace lrm::model {
@@ -38,6 +39,7 @@ struct TrainOptions {
   double momentum = 0.9;
   double weight_decay = 5e-5;
   double label_smoothing = 0.1;  // as in the released training script
+  stimuli::Augmentation augmentation = stimuli::Augmentation::none;
   std::uint64_t seed = 0;
   std::filesystem::path out;  // checkpoint, rewritten after every epoch
   bool resume = false;        // continue from `out` after its last completed epoch
@@ -53,7 +55,8 @@ struct TrainSummary {
   double seconds = 0;
 };
 
-// Trains on every image of `set` (the categories become the classes in training_class_order).
+// Trains on every image of `set` (the categories become the classes in training_class_order),
+// streamed in batches: memory is bounded by the batches in flight, not by the set.
 TrainSummary train(const TrainOptions& options, const stimuli::StimulusSet& set);
 
 }  // namespace lrm::model

@@ -14,7 +14,7 @@ struct PrototypeOptions {
   std::string model, weights;  // recorded in the provenance
   std::string layer;           // empty: the model's last layer (its output)
   int pass = 0;
-  int batch_size = 32;
+  int batch_size = 32;  // images per forward call, streamed as `lrm extract` streams them
   std::uint64_t seed = 0;
   std::filesystem::path out;
 };
