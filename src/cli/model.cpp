@@ -3,6 +3,7 @@
 
 #include "cli/command.hpp"
 #include "cli/deprecation.hpp"
+#include "cli/model_options.hpp"
 #include "common/error.hpp"
 #include "model/info.hpp"
 
@@ -12,18 +13,22 @@ void add_model_command(CLI::App& app, const Globals& globals) {
   auto* model = app.add_subcommand("model", "Describe LRM networks");
   model->require_subcommand(1);
   auto* info = model->add_subcommand("info",
-                                     "Layers with output shapes, feedback pathways and parameter "
-                                     "counts of a preset or checkpoint");
+                                     "Every named module with its type, output shape and "
+                                     "parameter count, the feedback pathways and parameter counts "
+                                     "of a preset, backbone or checkpoint");
   struct Options {
     std::string model, weights, input_size;
   };
   auto o = std::make_shared<Options>();
   info->add_option("model", o->model,
-                   "Preset (alexnet, alexnet-lrm1/2/3, mnist-lrm, mnist-lrm-additive, mnist-ff) or "
-                   "a suite checkpoint")
+                   "Preset (alexnet-lrm1..3, mnist-lrm, mnist-lrm-additive, mnist-ff), backbone "
+                   "(alexnet, vgg11..vgg19[_bn], resnet18..resnet152, cornet_z, cornet_s) or a "
+                   "suite checkpoint")
       ->required();
+  add_feedback_options(info, o->model, /*num_classes=*/true);
   info->add_option("--weights", o->weights,
-                   "Checkpoint to load into the preset (e.g. a published .pth)");
+                   "Checkpoint to load: a published LRM .pth, a torchvision or CORnet state dict "
+                   "(its feedback parameters start from the seed), or a suite checkpoint");
   info->add_option("--input-size", o->input_size,
                    "Input size: N (N×N) or HxW, e.g. 224 or 224x448 (default: the model's)");
   info->callback([o] {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 
 namespace lrm::extract {
 namespace {
@@ -11,14 +12,26 @@ namespace {
 const Names<Output> suffixes{
     {"", Output::layer}, {":pre", Output::pre_modulation}, {":F", Output::modulation}};
 
-std::vector<LayerRequest> all_requests(model::LrmNetImpl& net) {
+struct Candidate {
+  LayerRequest request;
+  bool in_all = true;
+};
+
+// Every request the model serves, in the model's order.
+std::vector<Candidate> candidates(model::LrmNetImpl& net) {
   const auto destinations = net.destinations();
-  std::vector<LayerRequest> out;
-  for (const auto& layer : net.backbone()->layer_names()) {
-    out.push_back({layer, layer, Output::layer});
-    if (std::find(destinations.begin(), destinations.end(), layer) == destinations.end()) continue;
+  const auto& names = net.backbone()->layer_names();
+  std::vector<Candidate> out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto& layer = names[i];
+    const bool destination =
+        std::find(destinations.begin(), destinations.end(), layer) != destinations.end();
+    // A Sequential's output is its last child's: `all` leaves it out unless feedback ends there.
+    out.push_back({{layer, layer, Output::layer},
+                   destination || net.backbone()->layer_type(i) != "Sequential"});
+    if (!destination) continue;
     for (auto o : {Output::pre_modulation, Output::modulation})
-      out.push_back({layer + suffixes.name(o), layer, o});
+      out.push_back({{layer + suffixes.name(o), layer, o}, true});
   }
   return out;
 }
@@ -28,29 +41,34 @@ std::vector<LayerRequest> all_requests(model::LrmNetImpl& net) {
 std::vector<LayerRequest> resolve_layers(const std::vector<std::string>& names,
                                          model::LrmNetImpl& net) {
   if (names.empty()) throw SettingError("layers", "give at least one layer name (or all)");
-  const auto every = all_requests(net);
+  const auto every = candidates(net);
   std::vector<bool> wanted(every.size(), false);
   for (const auto& name : names) {
     if (name == "all") {
-      std::fill(wanted.begin(), wanted.end(), true);
+      for (std::size_t i = 0; i < every.size(); ++i) wanted[i] = wanted[i] || every[i].in_all;
       continue;
     }
     auto it = std::find_if(every.begin(), every.end(),
-                           [&](const LayerRequest& r) { return r.name == name; });
-    if (it == every.end()) {
-      std::string valid;
-      for (const auto& r : every) valid += ", " + r.name;
-      throw SettingError(
-          "layers",
-          "unknown layer '" + name + "'; valid names: all" + valid +
-              (net.pathways().empty() ? ""
-                                      : " (:pre and :F exist for feedback destinations only)"));
+                           [&](const Candidate& c) { return c.request.name == name; });
+    if (it != every.end()) {
+      wanted[it - every.begin()] = true;
+      continue;
     }
-    wanted[it - every.begin()] = true;
+    const auto layer = name.substr(0, name.find(':'));
+    try {
+      net.backbone()->index_of(layer);
+    } catch (const InputError& e) {
+      throw SettingError("layers", e.what());
+    }
+    throw SettingError(
+        "layers",
+        "'" + name + "': " + layer + " is not a feedback destination; :pre and :F exist for " +
+            (net.pathways().empty() ? std::string("destinations only") : join(net.destinations())) +
+            " only");
   }
   std::vector<LayerRequest> out;
   for (std::size_t i = 0; i < every.size(); ++i)
-    if (wanted[i]) out.push_back(every[i]);
+    if (wanted[i]) out.push_back(every[i].request);
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// What `--layers` names: a layer's output (`features.8`), and for feedback destinations the
-// output before modulation (`features.8:pre`) and the modulation itself (`features.8:F`).
+// What `--layers` names: a module's output (`features.8`, `layer4.1`), and for feedback
+// destinations the output before modulation (`features.8:pre`) and the modulation itself
+// (`features.8:F`).
 #include <string>
 #include <vector>
 
@@ -21,8 +22,10 @@ struct LayerRequest {
   Output output = Output::layer;
 };
 
-// Resolves names and `all` (every layer output plus every destination's :pre and :F), in chain
-// order without duplicates; InputError listing the valid names for an unknown one.
+// Resolves names (any named module of the backbone, at any depth) and `all` (every module's
+// output but a Sequential's, which repeats its last child's, plus every destination's :pre and
+// :F), in the model's order without duplicates; SettingError naming the closest layers for an
+// unknown one.
 std::vector<LayerRequest> resolve_layers(const std::vector<std::string>& names,
                                          model::LrmNetImpl& net);
 // What the forward call must keep to serve the requests.
