@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
+#include "cli/model_options.hpp"
 #include "cli/deprecation.hpp"
 #include "cli/stimulus_options.hpp"
 #include "common/error.hpp"
@@ -77,7 +78,7 @@ void add_attend_command(CLI::App& app, const Globals& g) {
       "Attention modulation of category-selective units: localise A- and B-selective units on "
       "single images, steer A+B blends toward A's and toward B's prototype, and compare the "
       "units' mean activation (2×2 table with CIs, modulation index, paired t-test)");
-  cmd->add_option("--model", o.model, "Model preset; may be omitted for a suite checkpoint");
+  add_model_options(cmd, o.model);
   cmd->add_option("--weights", o.weights, "Checkpoint; none: random weights from --seed");
   add_stimulus_options(cmd, a->stimuli, true, "");
   cmd->add_option("--attend", a->attend, "The two categories A,B (e.g. faces,places or 3,7)")

@@ -1,5 +1,6 @@
 // lrm evaluate: top-1/top-5 accuracy per pass on a labelled set.
 #include "cli/command.hpp"
+#include "cli/model_options.hpp"
 #include "cli/deprecation.hpp"
 #include "cli/evaluation_commands.hpp"
 #include "cli/stimulus_options.hpp"
@@ -17,8 +18,7 @@ void add_evaluate_command(CLI::App& app, const Globals& globals) {
                   "Checkpoints (suite checkpoints, or published ones with --model)")
       ->required()
       ->delimiter(',');
-  cmd->add_option("--model", o->model,
-                  "Preset for checkpoints that do not record their architecture");
+  add_model_options(cmd, o->model);
   add_stimulus_options(cmd, *stimuli, true, "model");
   add_run_options(cmd, *o, "Passes to run",
                   "Output HDF5 file (/evaluation/top1, top5: model × pass)");

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
+#include "cli/model_options.hpp"
 #include "cli/option_checks.hpp"
 #include "cli/stimulus_options.hpp"
 #include "io/output_path.hpp"
@@ -22,9 +23,7 @@ void add_extract_command(CLI::App& app, const Globals& globals) {
     std::string passes = "0", strength = "1", pca_fit;
   };
   auto o = std::make_shared<Options>();
-  cmd->add_option("--model", o->x.model,
-                  "Preset (alexnet, alexnet-lrm1..3, mnist-lrm, ...); optional for suite "
-                  "checkpoints");
+  add_model_options(cmd, o->x.model);
   cmd->add_option("--weights", o->x.weights,
                   "Checkpoint: a published .pth (with --model) or a suite checkpoint; default: "
                   "random weights from --seed");

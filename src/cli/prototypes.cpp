@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
+#include "cli/model_options.hpp"
 #include "cli/stimulus_options.hpp"
 #include "common/error.hpp"
 #include "io/output_path.hpp"
@@ -43,7 +44,7 @@ void add_prototypes_command(CLI::App& app, const Globals& g) {
       "prototypes",
       "Category prototypes: the mean output of a layer over every exemplar of each "
       "category, stored in /prototypes for lrm steer and lrm attend");
-  cmd->add_option("--model", a->o.model, "Model preset; may be omitted for a suite checkpoint");
+  add_model_options(cmd, a->o.model);
   cmd->add_option("--weights", a->o.weights, "Checkpoint; none: random weights from --seed");
   add_stimulus_options(cmd, a->stimuli, true, "");
   cmd->add_option("--layer", a->o.layer, "Layer (default: the model's last layer, its output)");

@@ -1,5 +1,6 @@
 // lrm robustness: FGSM accuracy vs ε per pass, AUC and its change against a no-feedback baseline.
 #include "cli/command.hpp"
+#include "cli/model_options.hpp"
 #include "cli/deprecation.hpp"
 #include "cli/evaluation_commands.hpp"
 #include "cli/stimulus_options.hpp"
@@ -14,8 +15,7 @@ void add_robustness_command(CLI::App& app, const Globals& globals) {
   stimuli->split = "test";
   cmd->add_option("--weights", o->weights, "Checkpoints to attack")->required()->delimiter(',');
   cmd->add_option("--baseline", o->baseline, "No-feedback checkpoint: AUC % change is against it");
-  cmd->add_option("--model", o->model,
-                  "Preset for checkpoints that do not record their architecture");
+  add_model_options(cmd, o->model);
   add_stimulus_options(cmd, *stimuli, true, "model");
   cmd->add_option("--epsilons", o->epsilons, "FGSM step sizes in [0,1] pixel units")
       ->delimiter(',')

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
+#include "cli/model_options.hpp"
 #include "cli/deprecation.hpp"
 #include "cli/stimulus_options.hpp"
 #include "common/error.hpp"
@@ -91,9 +92,7 @@ void add_steer_command(CLI::App& app, const Globals& g) {
       "with each vector type and gain; hit and false-alarm rates with bootstrap CIs, A', A, d' and "
       "mean outputs per condition. Pass 0 runs once per composite; the modulated passes of all "
       "conditions run in one batch");
-  cmd->add_option(
-      "--model", o.model,
-      "Model preset (e.g. mnist-lrm, alexnet-lrm3); may be omitted for a suite checkpoint");
+  add_model_options(cmd, o.model);
   cmd->add_option("--weights", o.weights,
                   "Checkpoint (.pth or suite checkpoint); none: random weights from --seed");
   add_stimulus_options(cmd, a->stimuli, true, "");

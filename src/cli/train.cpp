@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
+#include "cli/model_options.hpp"
 #include "cli/deprecation.hpp"
 #include "cli/stimulus_options.hpp"
 #include "io/output_path.hpp"
@@ -27,8 +28,7 @@ void add_train_command(CLI::App& app, const Globals& globals) {
   auto o = std::make_shared<model::TrainOptions>();
   auto stimuli = std::make_shared<StimulusOptions>();
   stimuli->split = "train";
-  cmd->add_option("--model", o->model, "Preset, e.g. mnist-lrm, mnist-lrm-additive, mnist-ff")
-      ->required();
+  add_model_options(cmd, o->model, /*num_classes=*/false)->required();
   add_stimulus_options(cmd, *stimuli, true, "model");
   cmd->add_option("--num-classes", o->num_classes,
                   "Outputs of the model's head (default: one per category of the set)");
