@@ -2,8 +2,8 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
-#include "cli/model_options.hpp"
 #include "cli/deprecation.hpp"
+#include "cli/model_options.hpp"
 #include "cli/stimulus_options.hpp"
 #include "io/output_path.hpp"
 #include "model/training.hpp"
@@ -27,6 +27,7 @@ void add_train_command(CLI::App& app, const Globals& globals) {
       "train", "Train a model (loss: mean over passes of each pass's cross-entropy)");
   auto o = std::make_shared<model::TrainOptions>();
   auto stimuli = std::make_shared<StimulusOptions>();
+  auto augment = std::make_shared<std::string>("none");
   stimuli->split = "train";
   add_model_options(cmd, o->model, /*num_classes=*/false)->required();
   add_stimulus_options(cmd, *stimuli, true, "model");
@@ -47,10 +48,15 @@ void add_train_command(CLI::App& app, const Globals& globals) {
   cmd->add_option("--label-smoothing", o->label_smoothing,
                   "Label smoothing (as in the released script)")
       ->capture_default_str();
+  cmd->add_option("--augment", *augment,
+                  "Augmentation: none, or imagenet (torchvision's training recipe: "
+                  "RandomResizedCrop to the crop size and a horizontal flip, seeded)")
+      ->capture_default_str();
   cmd->add_option("--out", o->out, "Checkpoint, rewritten after every epoch")->required();
   cmd->add_flag("--resume", o->resume, "Continue from --out after its last completed epoch");
-  cmd->callback([o, stimuli, cmd, &globals] {
+  cmd->callback([o, stimuli, augment, cmd, &globals] {
     note_deprecated(cmd, "--passes", "--passes N", "--num-passes N", globals);
+    o->augmentation = stimuli::augmentation_names.parse(*augment, "augment");
     io::check_output_is_not_an_input(o->out, {stimuli->spec});
     o->seed = globals.seed;
     o->stimuli = stimuli->spec;
