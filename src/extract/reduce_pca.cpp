@@ -170,10 +170,12 @@ void write_pca_fits(const h5::Group& root, const PcaFits& fits, const PcaProvena
     g.set_attr("pass", static_cast<std::int64_t>(fit->pass));
     g.set_attr("fit_stimuli", fit->fit_rows);
     auto c = fit->components.contiguous();
+    // Uncompressed: float64 mantissas barely compress, and deflate on one thread takes longer
+    // than the fit.
     h5::write_array(
         g, "components", c.data_ptr<double>(),
         {static_cast<std::uint64_t>(fit->k()), static_cast<std::uint64_t>(fit->units())},
-        {"component", "unit"});
+        {"component", "unit"}, h5::ArrayOptions{{}, false, {}});
     write_vector(g, "mean", fit->mean, "unit");
     write_vector(g, "explained_variance", fit->explained_variance, "component");
     write_vector(g, "explained_variance_ratio", fit->explained_variance_ratio, "component");

@@ -7,7 +7,10 @@ reduced file, and bad input naming the layer.
 Usage: /usr/bin/python3 tests/e2e/test_reduce.py path/to/lrm"""
 import math
 import os
+import signal
+import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -146,6 +149,28 @@ c.check("--pca-from applies the stored fit (equal to the fitting run's output)",
         all(np.array_equal(acts(reused, l, p), acts(fitted, l, p)) for l in ("features.10", "classifier.5") for p in (0, 1)))
 first5 = extract(target, c.path("pca5.h5"), "--reduce", "pca:5", "--pca-from", fitted, layers="features.10")
 c.check("pca:5 from a 10-component fit keeps the first five", np.array_equal(acts(first5, "features.10"), acts(fitted, "features.10")[:, :5]))
+
+# An interrupted fitting run resumes with the fits its partial file holds (or fits again when it
+# was stopped before they were stored) and equals a straight run.
+many = make_images(c.path("many.h5"), 160, 5)
+resume_args = [*COMMON, "--stimuli", many, "--layers", "features.0,features.10", "--reduce", "features.10=pca:10",
+               "--pca-fit", fit_set]
+straight = c.path("pca_straight.h5")
+c.run(*resume_args, "--out", straight)
+stopped = c.path("pca_stopped.h5")
+p = subprocess.Popen([c.lrm, "--quiet", *resume_args, "--out", stopped], stderr=subprocess.PIPE, text=True)
+deadline = time.time() + 120
+while time.time() < deadline and p.poll() is None and \
+        (not os.path.exists(stopped + ".partial") or os.path.getsize(stopped + ".partial") < 2 * 2**20):
+    time.sleep(0.02)
+mid_run = p.poll() is None
+p.send_signal(signal.SIGKILL)
+p.communicate()
+r = c.run(*resume_args, "--out", stopped, "--resume", check=False)
+c.check("a killed fitting run resumes to the straight run's result",
+        mid_run and r.returncode == 0
+        and all(np.array_equal(acts(stopped, l, q), acts(straight, l, q)) for l in ("features.0", "features.10") for q in (0, 1)),
+        f"mid-run {mid_run}, status {r.returncode}, {r.stderr.strip()}")
 
 
 # 4. Bad input: one line naming the layer (or the option), exit status 2, no output.
