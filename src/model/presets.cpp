@@ -1,7 +1,6 @@
 #include "model/presets.hpp"
 
 #include <algorithm>
-#include <iomanip>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -36,6 +35,13 @@ nn::Sequential in_order(std::initializer_list<nn::AnyModule> layers) {
   nn::Sequential s;
   for (const auto& layer : layers) s->push_back(layer);
   return s;
+}
+
+// `text` padded with spaces to `width` characters (not bytes: shapes hold the two-byte ×).
+std::string padded(const std::string& text, std::size_t width) {
+  std::size_t chars = 0;
+  for (unsigned char ch : text) chars += (ch & 0xC0) != 0x80;
+  return text + std::string(width > chars ? width - chars : 1, ' ');
 }
 
 std::string list_text(const std::vector<std::string>& names) { return join(names); }
@@ -295,18 +301,18 @@ std::string describe(LrmNetImpl& net, const std::vector<std::int64_t>& input_sha
   for (const auto& name : names) width = std::max(width, name.size() + 2);
   std::ostringstream out;
   out << "input: " << shape_text(in, 1) << "\n\nlayers:\n";
-  out << "  " << std::left << std::setw(static_cast<int>(width)) << "name" << std::setw(20)
-      << "type" << std::setw(16) << "output"
+  out << "  " << padded("name", width) << padded("type", 20) << padded("output", 16)
       << "parameters\n";
   for (std::size_t i = 0; i < names.size(); ++i) {
     std::int64_t n = 0;
     for (const auto& p : params)
       if (p.key().rfind(names[i] + ".", 0) == 0) n += p.value().numel();
     auto shape = result.passes[0].layers.find(names[i]);
-    out << "  " << std::setw(static_cast<int>(width)) << names[i] << std::setw(20)
-        << net.backbone()->layer_type(i) << std::setw(16)
-        << (shape == result.passes[0].layers.end() ? std::string("-")
-                                                   : shape_text(shape->second.sizes().vec(), 1))
+    out << "  " << padded(names[i], width) << padded(net.backbone()->layer_type(i), 20)
+        << padded(shape == result.passes[0].layers.end()
+                      ? std::string("-")
+                      : shape_text(shape->second.sizes().vec(), 1),
+                  16)
         << n << "\n";
   }
   out << "\npathways (" << motif_names.name(net.motif()) << " motif):";
