@@ -29,7 +29,7 @@ struct RsaArgs {
   Selection in;
   std::string brain, out, comparison = "spearman", model_rdm = "correlation",
                           brain_rdm = "correlation", sessions = "average", ceiling_pool = "pooled",
-                          run_coord, noise_precision = "measurements";
+                          run_coord, noise_precision = "measurements", inference;
   bool noise_ceiling = false, squared = false, save_rdms = false;
   int bootstrap = 0;
 };
@@ -96,6 +96,8 @@ void rsa(const RsaArgs& a, const Globals& g) {
   o.ceiling_pool = compare::ceiling_pool_names.parse(a.ceiling_pool, "ceiling-pool");
   o.squared = a.squared;
   o.bootstrap = a.bootstrap;
+  if (!a.inference.empty())
+    o.inference = compare::bootstrap_over_names.parse(a.inference, "inference");
   o.seed = g.seed;
   o.save_rdms = a.save_rdms;
   auto provenance = io::current_provenance(g.seed);
@@ -237,6 +239,11 @@ void add_rsa(CLI::App* cmd, const Globals& g) {
                  "Bootstrap resamples over stimuli and subjects for 95% CIs (0: none)")
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
+  rc->add_option("--inference", r->inference,
+                 "Compare the layers x passes with each other and the ceiling (/rsa/inference): "
+                 "bootstrap over stimuli, subjects or both (rsatoolbox's corrected dual "
+                 "bootstrap), --bootstrap resamples (default 1000); pairwise t-tests with FDR, "
+                 "each model vs 0 and vs the lower ceiling, the ceiling vs chance");
   rc->add_flag("--save-rdms", r->save_rdms, "Also store every model RDM");
   on_parsed(rc, r, g, rsa);
 }

@@ -322,6 +322,7 @@ void write_rsa_scores(const h5::Group& g, const std::vector<LayerPass>& models,
 
 std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   const BrainRdms brain = load_checked_brain(o);
+  if (o.inference) check_inference_input(brain.source, brain.rdms.size(), *o.inference);
   auto g = root.require_group("rsa");
   write_rsa_settings(g, o, brain);
   const Eigen::MatrixXd brain_mean = mean_rdm(brain.rdms);
@@ -337,6 +338,7 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   file.record_partial_rows(g);
   const RdmScoring scoring{o.comparison, o.squared, o.bootstrap, o.seed};
   std::vector<RdmScore> scores;
+  std::vector<Eigen::MatrixXd> model_rdms;  // kept for the inference
   std::vector<std::string> condition_ids;
   std::string matched_by;
   Progress bar("rsa", static_cast<std::int64_t>(models.size()), "layers");
@@ -346,6 +348,7 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
     scores.push_back(score_rdm(m.rdm, brain.rdms, brain_mean, scoring,
                                o.activations.string() + ":" + lp.label()));
     if (o.save_rdms) write_model_rdm(g, lp, m);
+    if (o.inference) model_rdms.push_back(m.rdm);
     lines.push_back(rsa_line(lp, o, scores.back()));
     condition_ids = std::move(m.condition_ids);
     matched_by = std::move(m.matched_by);
@@ -356,6 +359,17 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   h5::write_coordinate(g, "stimulus", condition_ids);
   write_matrix(g, "brain_rdm_mean", brain_mean, {"stimulus", "stimulus_b"});
   write_rsa_scores(g, models, scores, o);
+  if (o.inference) {
+    const InferenceOptions io{o.comparison,
+                              o.ceiling_pool,
+                              o.squared,
+                              *o.inference,
+                              o.bootstrap > 0 ? o.bootstrap : 1000,
+                              o.seed,
+                              0.95};
+    for (auto& l : write_inference(g, models, model_rdms, brain.rdms, io))
+      lines.push_back(std::move(l));
+  }
   return lines;
 }
 

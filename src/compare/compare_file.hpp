@@ -5,11 +5,13 @@
 // "Model-brain comparison") into an open result file.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "compare/crossnobis.hpp"
 #include "compare/encoding.hpp"
+#include "compare/inference.hpp"
 #include "compare/rdm.hpp"
 #include "compare/rsa.hpp"
 #include "compare/simulate.hpp"
@@ -51,7 +53,8 @@ struct RsaOptions {
   bool noise_ceiling = false;
   CeilingPool ceiling_pool = CeilingPool::pooled;
   bool squared = false;
-  int bootstrap = 0;  // resamples (0: none)
+  int bootstrap = 0;                       // resamples (0: none)
+  std::optional<BootstrapOver> inference;  // model comparison tests (/rsa/inference)
   std::uint64_t seed = 0;
   bool save_rdms = false;
   std::int64_t memory = std::int64_t{4} << 30;  // bytes of activations and products in memory

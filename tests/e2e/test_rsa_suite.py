@@ -115,4 +115,37 @@ for debiased in (False, True):
     t.check(f"CKA map ({'debiased' if debiased else 'biased'}) equals numpy", np.abs(got - want).max() < 1e-9,
             f"max diff {np.abs(got - want).max()}")
 
+
+# Inference between the layers x passes of one run (Kriegeskorte 4 subjects, 92 stimuli).
+acts92 = t.path("acts92.h5")
+rng = np.random.default_rng(0)
+with h5py.File(acts92, "w") as f:
+    for layer, units in (("conv", 60), ("fc", 30)):
+        f[f"activations/{layer}/stimulus"] = np.array([f"k{i:03d}" for i in range(92)], dtype=object)
+        latent = rng.standard_normal((92, 6))
+        for p in (0, 1):
+            f[f"activations/{layer}/pass{p}"] = (latent @ rng.standard_normal((6, units))
+                                                 + rng.standard_normal((92, units))).astype(np.float32)
+out = t.path("inference.h5")
+t.run("compare", "rsa", "--activations", acts92, "--brain", brain, "--inference", "both",
+      "--bootstrap", "60", "--noise-ceiling", "--out", out)
+with h5py.File(out, "r") as f:
+    inf = f["rsa/inference"]
+    p = inf["p_pairwise"][()]
+    t.check("inference: model x model p, FDR-adjusted p and differences",
+            p.shape == (4, 4) and inf["p_pairwise_fdr"].shape == (4, 4) and inf["difference"].shape == (4, 4)
+            and np.all(np.isnan(np.diag(p))) and np.nanmin(p) >= 0 and np.nanmax(p) <= 1
+            and np.allclose(p, p.T, equal_nan=True))
+    t.check("inference: evaluation is the mean score",
+            np.allclose(inf["evaluation"][()], f["rsa/r_mean"][()], atol=1e-12))
+    t.check("inference: the ceiling is the pooled ceiling",
+            abs(inf["noise_ceiling_lower"][()] - f["rsa/noise_ceiling_lower"][()]) < 1e-12)
+    t.check("inference: tests vs 0, vs the lower ceiling, ceiling vs chance",
+            inf["p_vs_zero"].shape == (4,) and inf["p_vs_lower_ceiling"].shape == (4,)
+            and 0 <= inf["p_ceiling_vs_chance"][()] <= 1 and inf.attrs["dof"] == 3)
+two = "neural_data/kriegeskorte2008/Kriegeskorte_Neuron2008_supplementalData.mat:RDMs_mIT_hIT_fig1"
+t.bad_input("subject bootstrap with 2 subjects", ["compare", "rsa", "--activations", acts92, "--brain", two,
+                                                  "--inference", "subjects", "--out", t.path("bad2.h5")],
+            "at least 3 subjects")
+
 t.finish()
