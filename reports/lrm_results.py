@@ -578,6 +578,35 @@ def read_rsa(f):
     return out
 
 
+def read_rsa_inference(f):
+    """`lrm compare rsa --inference`: /<prefix>/rsa/inference with `model` × `model_b` arrays
+    difference, p_pairwise, p_pairwise_fdr; per model evaluation, evaluation_ci_low/high,
+    p_vs_zero, p_vs_lower_ceiling; scalars noise_ceiling_lower/upper, p_ceiling_vs_chance."""
+    out = []
+    for path, ds in analyses(f, "inference", "p_pairwise"):
+        rsa_path = path.rsplit("/", 1)[0]
+        out.append(dict(
+            path=path, brain=brain_label(f, rsa_path, "rsa"), models=strings(ds["model"]),
+            evaluation=floats(ds["evaluation"]), low=floats(ds["evaluation_ci_low"]),
+            high=floats(ds["evaluation_ci_high"]), p_fdr=np.asarray(ds["p_pairwise_fdr"].values, float),
+            p_zero=floats(ds["p_vs_zero"]), p_ceiling=floats(ds["p_vs_lower_ceiling"]),
+            ceiling=(float(ds["noise_ceiling_lower"]), float(ds["noise_ceiling_upper"])),
+            p_chance=float(ds["p_ceiling_vs_chance"]), over=str(ds.attrs.get("bootstrap_over", "")),
+            comparison=f.dataset(rsa_path).attrs.get("comparison")))
+    return out
+
+
+def read_cka(f):
+    """`lrm compare cka`: /<prefix>/cka/cka (model × model_b, layer/pass<k> labels) with attributes
+    kernel and debiased."""
+    out = []
+    for path, ds in analyses(f, "cka", "cka"):
+        out.append(dict(path=path, name=prefix_of(path, "cka") or "", models=strings(ds["model"]),
+                        cka=np.asarray(ds["cka"].values, float), kernel=str(ds.attrs.get("kernel")),
+                        debiased=bool(ds.attrs.get("debiased"))))
+    return out
+
+
 def _stimulus_categories(f):
     """stimulus id -> category from every group of the file with a `category` along its
     `stimulus` coordinate (activations, stimulus sets)."""

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """RDM heatmaps ordered by category: model RDMs per layer (columns) and pass (rows), and the brain
-RDMs, each shown as percentiles of its dissimilarities (as in Kriegeskorte et al. 2008).
+RDMs, each shown as percentiles of its dissimilarities (as in Kriegeskorte et al. 2008); and a
+classical MDS of the stimuli under each RDM, coloured by category.
 
 Reads the RDMs of `lrm compare rsa --save-rdms`: /<prefix>/rsa/model_rdm/<layer>/pass<k> and
 /<prefix>/rsa/brain_rdm_mean (stimulus × stimulus_b), the stimuli ordered by the categories the
@@ -47,6 +48,35 @@ def _order(category):
     return order, bounds
 
 
+def classical_mds(rdm):
+    """Torgerson's classical MDS: the top two eigenvectors of the double-centred squared
+    dissimilarities, scaled by the square roots of their eigenvalues."""
+    n = rdm.shape[0]
+    j = np.eye(n) - 1.0 / n
+    w, v = np.linalg.eigh(-0.5 * j @ (rdm ** 2) @ j)
+    top = np.argsort(w)[::-1][:2]
+    return v[:, top] * np.sqrt(np.maximum(w[top], 0))
+
+
+def plot_mds(group, cells, out_dir):
+    """One MDS panel per RDM of the heatmap figure, stimuli coloured by category."""
+    fig, axes = plt.subplots(1, len(cells), figsize=(min(R.DOUBLE_COLUMN, 1.5 * len(cells) + 0.6),
+                                                     1.7), squeeze=False)
+    for ax, (title, rdm, category) in zip(axes[0], cells):
+        xy = classical_mds(rdm)
+        cats = list(dict.fromkeys(category)) if category is not None else [None]
+        for i, cat in enumerate(cats):
+            keep = np.ones(len(xy), bool) if cat is None else np.asarray(category) == cat
+            ax.scatter(xy[keep, 0], xy[keep, 1], s=4, color=R.colour(i), label=cat)
+        ax.set_title(title, fontsize=6)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if cells and cells[0][2] is not None and len(set(cells[0][2])) <= 12:
+        axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=5, markerscale=2)
+    fig.tight_layout()
+    return R.save(fig, out_dir, R.slug("rdm_mds", group["name"]))
+
+
 def plot(group, out_dir, options=None):
     rdms = group["rdms"]
     model = [r for r in rdms if r["pass_index"] is not None]
@@ -66,6 +96,7 @@ def plot(group, out_dir, options=None):
     # Brain RDMs of the model's stimuli share their categories when they carry none themselves.
     shared = next((r["category"] for r in model if r["category"] is not None), None)
     im = None
+    mds = []
     for row, col, r, title in cells:
         ax = axes[row, col]
         ax.set_visible(True)
@@ -73,6 +104,8 @@ def plot(group, out_dir, options=None):
         if category is None and shared is not None and len(shared) == r["rdm"].shape[0]:
             category = shared
         order, bounds = _order(category)
+        mds.append((title if row == len(passes) else f"{title} pass {r['pass_index']}", r["rdm"],
+                    category))
         m = _percentile(r["rdm"])
         if order is not None:
             m = m[np.ix_(order, order)]
@@ -104,9 +137,11 @@ def plot(group, out_dir, options=None):
     cats = next((r["category"] for r in rdms if r["category"] is not None), None)
     order_text = (" Stimuli ordered by category (" + ", ".join(dict.fromkeys(cats)) + "); white "
                   "lines separate categories." if cats is not None else "")
-    return R.Figure([stem], f"Representational dissimilarity matrices ({group['name'] or '/'}): "
+    mds_stem = plot_mds(group, mds, out_dir)
+    return R.Figure([stem, mds_stem], f"Representational dissimilarity matrices ({group['name'] or '/'}): "
                     "model layers per pass, and brain RDMs, as percentiles of each RDM's "
-                    f"dissimilarities.{order_text}")
+                    f"dissimilarities.{order_text} Second figure: classical MDS of the stimuli "
+                    "under each RDM, coloured by category.")
 
 
 if __name__ == "__main__":

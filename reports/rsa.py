@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """RSA: model–brain RDM correlation per layer and pass, with the noise-ceiling band; one panel per
-brain data set (each `lrm compare rsa` run in the file).
+brain data set (each `lrm compare rsa` run in the file). With `--inference`, a model comparison in
+rsatoolbox's style (bars with CIs, ceiling band, lines over pairs that differ after FDR); with
+`lrm compare cka`, the layer × pass by layer × pass CKA map.
 
 Reads /<prefix>/rsa/{r_mean, ci_subjects_low/high or ci_stimuli_low/high} per (layer, pass) model
-and noise_ceiling_lower/upper. Usable alone:
+and noise_ceiling_lower/upper; /<prefix>/rsa/inference; /<prefix>/cka/cka. Usable alone:
     /usr/bin/python3 reports/rsa.py results.h5 --out figures/
 """
 import sys
@@ -24,7 +26,68 @@ SYMBOL = {"spearman": "Spearman ρ", "pearson": "Pearson r", "kendall_tau_a": "K
 
 def find(f):
     items = R.read_rsa(f)
-    return [dict(items=items)] if items else []
+    return (([dict(items=items)] if items else [])
+            + [dict(inference=i) for i in R.read_rsa_inference(f)]
+            + [dict(cka=c) for c in R.read_cka(f)])
+
+
+def plot_inference(inf, out_dir):
+    """Bars of each model's score with its CI, the noise-ceiling band, and a line over each pair of
+    models whose difference is significant after FDR (rsatoolbox's plot_model_comparison)."""
+    n = len(inf["models"])
+    fig, ax = plt.subplots(figsize=(min(R.DOUBLE_COLUMN, 0.35 * n + 1.4), 2.4))
+    x = np.arange(n)
+    ax.axhspan(*inf["ceiling"], color="0.85", lw=0, label="noise ceiling")
+    y = inf["evaluation"]
+    ax.bar(x, y, color=[R.pass_colour(int(m.rsplit("pass", 1)[-1])) if "pass" in m else "C0"
+                        for m in inf["models"]], width=0.7)
+    ax.errorbar(x, y, yerr=np.abs(np.vstack([y - inf["low"], inf["high"] - y])), fmt="none",
+                ecolor="k", elinewidth=0.8, label="95% CI")
+    top = max(np.nanmax(inf["high"]), inf["ceiling"][1])
+    step, level = 0.04 * max(top, 0.1), top
+    for i in range(n):
+        for j in range(i + 1, n):
+            if inf["p_fdr"][i, j] < 0.05:
+                level += step
+                ax.plot([i, j], [level, level], color="0.3", lw=0.6)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xticks(x)
+    ax.set_xticklabels(inf["models"], rotation=45, ha="right")
+    sym = SYMBOL.get(str(inf["comparison"]).lower(), inf["comparison"] or "correlation")
+    ax.set_ylabel(f"RDM correlation ({sym})")
+    ax.set_title(f"{inf['brain']}: model comparison")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    stem = R.save(fig, out_dir, R.slug("rsa_models", inf["brain"]))
+    rows = [[m, f"{e:.3f} [{lo:.3f}, {hi:.3f}]", f"{pz:.3g}", f"{pc:.3g}"]
+            for m, e, lo, hi, pz, pc in zip(inf["models"], y, inf["low"], inf["high"],
+                                            inf["p_zero"], inf["p_ceiling"])]
+    table = R.html_table(["model", "score [95% CI]", "p vs 0", "p vs lower ceiling"], rows,
+                         f"Model inference (bootstrap over {inf['over']}); lower ceiling vs chance "
+                         f"p = {inf['p_chance']:.3g}")
+    return R.Figure([stem], "Model comparison: mean RDM correlation per layer and pass with 95% "
+                    f"CIs from a bootstrap over {inf['over']}; grey band: noise ceiling; lines: "
+                    "pairs of models that differ (t-test on the bootstrap variance, Benjamini–"
+                    "Hochberg FDR 0.05 across pairs).", [table])
+
+
+def plot_cka(c, out_dir):
+    """The layer × pass by layer × pass CKA map."""
+    n = len(c["models"])
+    size = min(R.DOUBLE_COLUMN, 0.3 * n + 1.6)
+    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    im = ax.imshow(c["cka"], vmin=min(0.0, np.nanmin(c["cka"])), vmax=1, cmap="viridis")
+    ax.set_xticks(np.arange(n))
+    ax.set_yticks(np.arange(n))
+    ax.set_xticklabels(c["models"], rotation=90)
+    ax.set_yticklabels(c["models"])
+    kind = f"{'debiased ' if c['debiased'] else ''}{c['kernel']} CKA"
+    ax.set_title(kind)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="CKA")
+    fig.tight_layout()
+    stem = R.save(fig, out_dir, R.slug("rsa_cka", c["name"] or "map"))
+    return R.Figure([stem], f"Centred kernel alignment ({kind}) between every layer and pass: how "
+                    "feedback passes change each layer's representation.")
 
 
 def _symbol(rs):
@@ -33,6 +96,10 @@ def _symbol(rs):
 
 
 def plot(group, out_dir, options=None):
+    if "inference" in group:
+        return plot_inference(group["inference"], out_dir)
+    if "cka" in group:
+        return plot_cka(group["cka"], out_dir)
     items = group["items"]
     n = len(items)
     cols = min(n, 2)

@@ -5,6 +5,7 @@ crossnobis RDMs, and the bad inputs of each (one line, exit 2).
 Usage: test_rsa_suite.py path/to/lrm   (run from the repository root)
 """
 import os
+import subprocess
 import sys
 
 import h5py
@@ -147,5 +148,18 @@ two = "neural_data/kriegeskorte2008/Kriegeskorte_Neuron2008_supplementalData.mat
 t.bad_input("subject bootstrap with 2 subjects", ["compare", "rsa", "--activations", acts92, "--brain", two,
                                                   "--inference", "subjects", "--out", t.path("bad2.h5")],
             "at least 3 subjects")
+
+
+# Figures: the model comparison, the CKA map and the MDS of RDMs.
+figs = t.path("figures")
+for results, script in ((out, "rsa"), (t.path("cka1.h5"), "rsa")):
+    subprocess.run([sys.executable, f"reports/{script}.py", results, "--out", figs], check=True,
+                   capture_output=True)
+rdms = t.path("rdms.h5")
+t.run("compare", "rsa", "--activations", acts92, "--brain", brain, "--save-rdms", "--out", rdms)
+subprocess.run([sys.executable, "reports/rdm.py", rdms, "--out", figs], check=True, capture_output=True)
+made = sorted(os.listdir(figs))
+t.check("report: model comparison, CKA map and MDS figures",
+        all(f"{stem}.png" in made for stem in ("rsa_models-92_brainRDMs", "rsa_cka-map", "rdm_mds")), made)
 
 t.finish()
