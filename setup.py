@@ -19,7 +19,7 @@ class CMakeBuild(build_ext):
             subprocess.run(["cmake", "-S", ROOT, "-B", build, "-G", "Ninja",
                             "-DCMAKE_BUILD_TYPE=Release", "-DLRM_WITH_PYTHON=ON"], check=True)
         target = MODULES[ext.name]
-        if ext.name.endswith("_torch") and target not in _targets(build):
+        if ext.name.endswith("_torch") and not _with_torch(build):
             return  # a build without LibTorch: the package works without models
         subprocess.run(["cmake", "--build", build, "--target", target], check=True)
         name = ext.name.split(".")[-1]
@@ -29,10 +29,9 @@ class CMakeBuild(build_ext):
         shutil.copy(built[0], dest)
 
 
-def _targets(build):
-    out = subprocess.run(["cmake", "--build", build, "--target", "help"], capture_output=True,
-                         text=True).stdout
-    return {line.split(":")[0].strip() for line in out.splitlines()}
+def _with_torch(build):
+    with open(os.path.join(build, "CMakeCache.txt")) as cache:
+        return "LRM_WITH_TORCH:BOOL=OFF" not in cache.read()
 
 
 # setuptools' own build files go under the CMake build folder, out of the source tree.

@@ -5,7 +5,7 @@
 # simulated recordings, and signal-detection scores. Each function returns xarray objects named as
 # the suite's HDF5 files. Run it as a script (`PYTHONPATH=build/python /usr/bin/python3
 # examples/notebook.py`) or cell by cell in an editor that knows `# %%`. Figures go to
-# $LRM_NOTEBOOK_OUT (default: examples/figures).
+# $LRM_NOTEBOOK_OUT (default: runs/notebook).
 
 # %%
 import os
@@ -23,7 +23,7 @@ from scipy.spatial.distance import squareform
 import lrmsuite
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.environ.get("LRM_NOTEBOOK_OUT", os.path.join(ROOT, "examples", "figures"))
+OUT = os.environ.get("LRM_NOTEBOOK_OUT", os.path.join(ROOT, "runs", "notebook"))
 os.makedirs(OUT, exist_ok=True)
 lrmsuite.set_threads(2)
 

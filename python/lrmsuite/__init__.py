@@ -16,9 +16,10 @@ __all__ = ["ceiling", "compare_rdms", "encode", "get_threads", "hardware_threads
            "localize", "noise_ceiling", "open_results", "rdm", "set_threads", "signal_detection"]
 
 
-def load_model(name, weights=None, **options):
-    """A model of the suite (e.g. "alexnet-lrm3") with `weights` (a checkpoint or published .pth),
-    run through LibTorch; see lrmsuite.models.Model."""
+def load_model(name, weights=None, seed=0):
+    """A model of the suite (e.g. "alexnet-lrm3") with `weights` (a checkpoint or published .pth;
+    None: random weights from `seed`), run through LibTorch, which is loaded here and not on
+    import; see lrmsuite.models.Model."""
     from .models import load_model as load
 
-    return load(name, weights=weights, **options)
+    return load(name, weights=weights, seed=seed)

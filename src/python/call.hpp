@@ -27,8 +27,10 @@ using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecas
 double& last_compute_seconds();
 
 // The thread count for a call: `threads` when positive, else the module default
-// (lrmsuite.set_threads), else every core.
+// (lrmsuite.set_threads), else every core. Each extension module keeps its own default, so the
+// package hands the models module its threads explicitly.
 int resolve_threads(int threads);
+void set_default_threads(int n);
 
 template <typename F>
 auto compute(int threads, F&& f) -> decltype(f()) {
