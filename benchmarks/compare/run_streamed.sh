@@ -9,6 +9,7 @@
 # Needs about 12 GB free under $LRM_BENCH_DIR (default /tmp/lrm_bench_streamed); the generated
 # files are deleted at the end unless LRM_BENCH_KEEP=1.
 # Usage: benchmarks/compare/run_streamed.sh [LRM]   (default build/lrm)
+# LRM_BENCH_ONLY=rsa,encode,subset (a comma list) runs those parts in that order.
 set -e
 cd "$(dirname "$0")/../.."
 lrm=${1:-build/lrm}
@@ -17,4 +18,4 @@ export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 LRM_THREADS=2
 mkdir -p "$work"
 df -h "$work"
 /usr/bin/python3 benchmarks/compare/bench_streamed.py "$lrm" "$work"
-[ "${LRM_BENCH_KEEP:-0}" = 1 ] || rm -f "$work"/*.h5
+[ "${LRM_BENCH_KEEP:-0}" = 1 ] || rm -f "$work"/*.h5 "$work"/*.h5.partial
