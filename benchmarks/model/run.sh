@@ -32,7 +32,7 @@ if [[ $which == all || $which == alexnet ]]; then
 fi
 if [[ $which == all || $which == resnet50 ]]; then
   compare "resnet50 + 3 pathways" \
-    "$("$lrm" --threads "$threads" model bench resnet50 --feedback "$resnet_feedback" --batch-size 32 \
+    "$("$lrm" --threads "$threads" model bench "resnet50;feedback=$resnet_feedback" --batch-size 32 \
       --num-passes 2 --repeats 3)" \
     "$(/usr/bin/python3 "$here/bench_published.py" --lrm-steering "$mirror" --model resnet50 \
       --feedback "$resnet_feedback" --threads "$threads" --batch-size 32 --passes 2 --repeats 3)"
