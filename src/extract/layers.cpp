@@ -54,17 +54,18 @@ std::vector<LayerRequest> resolve_layers(const std::vector<std::string>& names,
       wanted[it - every.begin()] = true;
       continue;
     }
-    const auto layer = name.substr(0, name.find(':'));
-    try {
-      net.backbone()->index_of(layer);
-    } catch (const InputError& e) {
-      throw SettingError("layers", e.what());
-    }
-    throw SettingError(
-        "layers",
-        "'" + name + "': " + layer + " is not a feedback destination; :pre and :F exist for " +
-            (net.pathways().empty() ? std::string("destinations only") : join(net.destinations())) +
-            " only");
+    // Few names (AlexNet's): list them all; many (a ResNet has hundreds): the closest ones.
+    std::vector<std::string> valid;
+    for (const auto& c : every) valid.push_back(c.request.name);
+    std::string msg =
+        "unknown layer '" + name + "'; closest: " + join(model::closest_names(name, valid, 5));
+    constexpr std::size_t kListAll = 80;
+    if (valid.size() <= kListAll)
+      msg += "; valid names: all, " + join(valid) +
+             (net.pathways().empty() ? "" : " (:pre and :F exist for feedback destinations only)");
+    else
+      msg += " (" + std::to_string(valid.size()) + " names; the model's description lists them)";
+    throw SettingError("layers", msg);
   }
   std::vector<LayerRequest> out;
   for (std::size_t i = 0; i < every.size(); ++i)

@@ -48,9 +48,16 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
-// The `count` names nearest to `name` by edit distance (ties in the model's order).
-std::vector<std::string> closest(const std::string& name, const std::vector<std::string>& names,
-                                 std::size_t count) {
+torch::Tensor bilinear(const torch::Tensor& x, std::int64_t h, std::int64_t w) {
+  if (x.size(-2) == h && x.size(-1) == w) return x;
+  return torch::upsample_bilinear2d(x, {h, w}, /*align_corners=*/true);
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------------------------- Chain
+std::vector<std::string> closest_names(const std::string& name,
+                                       const std::vector<std::string>& names, std::size_t count) {
   std::vector<std::pair<std::size_t, std::size_t>> scored;
   for (std::size_t i = 0; i < names.size(); ++i)
     scored.emplace_back(edit_distance(name, names[i]), i);
@@ -62,14 +69,6 @@ std::vector<std::string> closest(const std::string& name, const std::vector<std:
   return out;
 }
 
-torch::Tensor bilinear(const torch::Tensor& x, std::int64_t h, std::int64_t w) {
-  if (x.size(-2) == h && x.size(-1) == w) return x;
-  return torch::upsample_bilinear2d(x, {h, w}, /*align_corners=*/true);
-}
-
-}  // namespace
-
-// ----------------------------------------------------------------------------------- Chain
 std::size_t ChainImpl::add_layer(std::string name, std::string type) {
   names_.push_back(std::move(name));
   types_.push_back(std::move(type));
@@ -196,7 +195,7 @@ std::size_t ChainImpl::index_of(const std::string& name, const std::string& what
   // Few names: list them all; many (a ResNet has hundreds): the closest ones.
   constexpr std::size_t kListAll = 40;
   std::string msg =
-      "unknown " + what + " '" + name + "'; closest: " + join(closest(name, names_, 5));
+      "unknown " + what + " '" + name + "'; closest: " + join(closest_names(name, names_, 5));
   if (names_.size() <= kListAll)
     msg += "; valid layers: " + join(names_);
   else

@@ -215,6 +215,11 @@ class LrmNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(LrmNet);
 
+// The `count` names nearest to `name` by edit distance (ties in the order of `names`), for
+// messages about unknown names.
+std::vector<std::string> closest_names(const std::string& name,
+                                       const std::vector<std::string>& names, std::size_t count);
+
 // Name of a pathway's module under `lrm.` (spec): `<dest>_modulation.from_<src>_to_<dest>`.
 std::string pathway_module_name(const Pathway& p);
 
