@@ -111,16 +111,20 @@ def encode(features, responses, regression="pls", splits=10, test_fraction=0.1,
            pls_components=25, seed=0, categories=None, ceiling=None, threads=None):
     """Brain-Score-style neural predictivity, as `lrm compare encode`: held-out Pearson r per split
     and neuroid of a regression ("pls", "ridge", "ols") from features (stimulus, feature; float32
-    read in place) to responses (stimulus, neuroid; rows in the same order). Splits are stratified
-    by `categories` (default: the features' `category` coordinate). With `ceiling` (a number or
-    ceiling()'s Dataset) the ceiled scores are added. Returns the Dataset of /encoding for one
-    model."""
+    read in place) to responses.
+
+    responses: (stimulus, neuroid) in the features' row order, or recordings as a DataArray
+    (presentation, neuroid[, time_bin]) with a stimulus_id (image_id, stimulus) coordinate, which
+    are averaged per stimulus (NaN skipped) and joined to the features' `stimulus` coordinate by
+    id, as the command does. Splits are stratified by `categories` (default: the recordings' or
+    the features' `category` coordinate). With `ceiling` (a number or ceiling()'s Dataset) the
+    ceiled scores are added. Returns the Dataset of /encoding for one model."""
     data, _ = rows(features, "features")
-    y = np.asarray(values(responses), dtype=np.float64)
+    y, model_rows, neuroids, grouped = _responses(features, responses)
     if categories is None:
-        categories = coord(features, "category")
+        categories = grouped or coord(features, "category")
     cats = [] if categories is None else [str(c) for c in np.asarray(categories)]
-    p = _core.encode(data, y, cats, regression, int(pls_components), int(splits),
+    p = _core.encode(data, y, model_rows, cats, regression, int(pls_components), int(splits),
                      float(test_fraction), int(seed), _threads(threads))
     ds = xr().Dataset({"r": (("split", "neuroid"), p["r"]),
                        **{k: ((), p[k]) for k in ("score_raw", "score_error",
@@ -128,7 +132,6 @@ def encode(features, responses, regression="pls", splits=10, test_fraction=0.1,
                       attrs={"regression": regression, "pls_components": int(pls_components),
                              "splits": int(splits), "test_fraction": float(test_fraction),
                              "stratified": int(bool(cats))})
-    neuroids = coord(responses, "neuroid")
     if neuroids is not None:
         ds = ds.assign_coords(neuroid=neuroids)
     if ceiling is not None:
@@ -137,6 +140,24 @@ def encode(features, responses, regression="pls", splits=10, test_fraction=0.1,
         for k, v in _core.ceil_score(p["score_raw"], c).items():
             ds[k] = ((), v)
     return ds
+
+
+def _responses(features, responses):
+    """Response rows, the feature row of each (empty: the same rows), neuroid ids, and the
+    recordings' categories per joined stimulus (None without them)."""
+    data, dims, coords, key = (_assembly(responses, None) if is_xarray(responses)
+                               else (None, None, None, ""))
+    if not key:
+        return (np.asarray(values(responses), dtype=np.float64), [],
+                coord(responses, "neuroid"), None)
+    g = _core.group_responses(data, dims, coords, key, "")
+    model_ids = coord(features, "stimulus")
+    if model_ids is None:
+        raise ValueError("features: recordings are joined by stimulus id; give features a "
+                         "'stimulus' coordinate")
+    model_rows, brain_rows, _ = _core.join_stimuli([str(i) for i in model_ids], g["stimulus"])
+    categories = [g["category"][r] for r in brain_rows] if g["category"] else None
+    return g["mean"][brain_rows], list(model_rows), np.asarray(g["neuroid"]), categories
 
 
 _STIMULUS_COORDS = ("stimulus_id", "image_id", "stimulus")

@@ -174,15 +174,17 @@ py::dict noise_ceiling(const DoubleArray& rdms, const std::string& comparison, b
   return d;
 }
 
+// `model_rows[i]`: the feature row of response row i (from join_stimuli); empty: the same rows.
 py::dict encode(const FloatArray& features, const DoubleArray& responses,
-                const std::vector<std::string>& categories, const std::string& regression,
-                int pls_components, int splits, double test_fraction, std::uint64_t seed,
-                int threads) {
+                const compare::Rows& model_rows, const std::vector<std::string>& categories,
+                const std::string& regression, int pls_components, int splits, double test_fraction,
+                std::uint64_t seed, int threads) {
   if (features.ndim() != 2) throw InputError("features: expected a (stimulus, feature) array");
   if (responses.ndim() != 2) throw InputError("responses: expected a (stimulus, neuroid) array");
-  if (responses.shape(0) != features.shape(0))
+  const auto rows = model_rows.empty() ? compare::all_rows(features.shape(0)) : model_rows;
+  if (responses.shape(0) != static_cast<py::ssize_t>(rows.size()))
     throw InputError("responses: " + std::to_string(responses.shape(0)) +
-                     " stimuli, features: " + std::to_string(features.shape(0)));
+                     " stimuli, features: " + std::to_string(rows.size()));
   compare::PredictivityOptions options;
   options.regression = compare::parse_regression(regression);
   options.pls_components = pls_components;
@@ -192,9 +194,8 @@ py::dict encode(const FloatArray& features, const DoubleArray& responses,
   const compare::FeatureMatrix x(features.data(), features.shape(0), features.shape(1));
   const Eigen::MatrixXd y =
       Eigen::Map<const RowMatrixXd>(responses.data(), responses.shape(0), responses.shape(1));
-  const auto p = compute(threads, [&] {
-    return compare::neural_predictivity(x, compare::all_rows(x.rows()), y, categories, options);
-  });
+  const auto p = compute(
+      threads, [&] { return compare::neural_predictivity(x, rows, y, categories, options); });
   return py::dict(py::arg("r") = p.r, py::arg("median_per_split") = p.median_per_split,
                   py::arg("score_raw") = p.score, py::arg("score_error") = p.error,
                   py::arg("undefined_neuroids") = p.undefined_neuroids,
@@ -256,8 +257,9 @@ void add_analyses(py::module_& m) {
   m.def("compare_rdms", &compare_rdms, arg("a"), arg("b"), arg("comparison"));
   m.def("noise_ceiling", &noise_ceiling, arg("rdms"), arg("comparison"), arg("squared"),
         arg("pool"));
-  m.def("encode", &encode, arg("features"), arg("responses"), arg("categories"), arg("regression"),
-        arg("pls_components"), arg("splits"), arg("test_fraction"), arg("seed"), arg("threads"));
+  m.def("encode", &encode, arg("features"), arg("responses"), arg("model_rows"), arg("categories"),
+        arg("regression"), arg("pls_components"), arg("splits"), arg("test_fraction"), arg("seed"),
+        arg("threads"));
   m.def("ceiling", &ceiling, arg("data"), arg("dims"), arg("coords"), arg("stimulus_coord"),
         arg("halvings"), arg("seed"), arg("threads"));
   m.def(
@@ -269,6 +271,13 @@ void add_analyses(py::module_& m) {
             io::group_responses(assembly(data, dims, coords), {stimulus_coord, category_coord}));
       },
       arg("data"), arg("dims"), arg("coords"), arg("stimulus_coord"), arg("category_coord"));
+  m.def(
+      "join_stimuli",
+      [](const std::vector<std::string>& model_ids, const std::vector<std::string>& brain_ids) {
+        const auto j = io::join_stimuli(model_ids, "features", brain_ids, "responses");
+        return py::make_tuple(j.model_rows, j.brain_rows, j.matched_by);
+      },
+      arg("model_ids"), arg("brain_ids"));
   m.def("ceil_score", [](double raw, double c) {
     const auto s = compare::ceil_score(raw, c);
     return py::dict(py::arg("score_ceiled") = s.ceiled,

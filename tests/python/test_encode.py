@@ -102,3 +102,25 @@ def test_ceiling_estimates_the_true_reliability():
 def test_ceiling_needs_repetitions():
     with pytest.raises(ValueError, match="repeated presentations of at least 3 stimuli"):
         lrmsuite.ceiling(np.ones((5, 2)), stimulus=["a", "b", "c", "d", "e"])
+
+
+def test_encode_groups_recordings_and_joins_by_stimulus_id():
+    """Recordings with repetitions are averaged and joined by id like `lrm compare encode`: the
+    same result as the means in the features' order."""
+    counts, stimulus, _ = simulated(n_stimuli=90, neuroids=6, repetitions=4)
+    rng = np.random.default_rng(2)
+    ids = np.array([f"s{i}" for i in range(90)])
+    order = rng.permutation(90)  # the features list the stimuli in another order
+    means = counts.reshape(90, 4, 6).mean(1)
+    x = (means[order] @ rng.normal(size=(6, 30)) + rng.normal(size=(90, 30))).astype(np.float32)
+    features = xr.DataArray(x, dims=("stimulus", "unit"), coords={"stimulus": ids[order]})
+    recordings = xr.DataArray(counts, dims=("presentation", "neuroid"),
+                              coords={"stimulus_id": ("presentation", stimulus),
+                                      "neuroid": [f"n{j}" for j in range(6)]})
+    joined = lrmsuite.encode(features, recordings, splits=3, pls_components=5)
+    inverse = np.argsort(order)  # the recordings' stimulus order
+    aligned = lrmsuite.encode(x[inverse], means, splits=3, pls_components=5)
+    np.testing.assert_allclose(joined["r"], aligned["r"], atol=1e-10)
+    assert list(joined["neuroid"].values) == [f"n{j}" for j in range(6)]
+    with pytest.raises(ValueError, match="missing|not|ids"):
+        lrmsuite.encode(features[:80], recordings, splits=3, pls_components=5)
