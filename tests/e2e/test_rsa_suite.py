@@ -162,4 +162,22 @@ made = sorted(os.listdir(figs))
 t.check("report: model comparison, CKA map and MDS figures",
         all(f"{stem}.png" in made for stem in ("rsa_models-92_brainRDMs", "rsa_cka-map", "rdm_mds")), made)
 
+
+# Weighted RSA and variance partitioning of model RDMs saved by compare rsa --save-rdms.
+comps = [f"{rdms}:/rsa/model_rdm/{layer}/pass{k}" for layer, k in (("conv", 0), ("fc", 1))]
+wout = t.path("weighted.h5")
+t.run("compare", "weighted", "--brain", brain, "--components", comps[0], "--components", comps[1],
+      "--vpa", "--bootstrap", "20", "--out", wout)
+with h5py.File(wout, "r") as f:
+    w = f["weighted"]
+    t.check("weighted RSA: non-negative weights, a cross-validated score, a variance partition",
+            w["weights"].shape == (2,) and np.all(w["weights"][()] >= 0) and np.isfinite(w["score_cv"][()])
+            and w["vpa/explained_variance"].shape == (3,) and w["vpa/ci_low"].shape == (3,))
+small = t.path("rdms6.h5")
+t.run("compare", "rsa", "--activations", acts, "--brain", nc, "--brain-rdm", "crossnobis", "--save-rdms",
+      "--out", small)
+t.bad_input("component RDMs of other stimuli",
+            ["compare", "weighted", "--brain", brain, "--components", f"{small}:/rsa/model_rdm/fc/pass0",
+             "--out", t.path("bad3.h5")], "other stimuli")
+
 t.finish()
