@@ -11,7 +11,8 @@
 #include "compare/cka.hpp"
 #include "compare/compare_file.hpp"
 #include "compare/gram.hpp"
-#include "compare/weighted.hpp"
+#include "compare/id_split.hpp"
+#include "compare/ridge_cv.hpp"
 #include "io/output_path.hpp"
 #include "io/results.hpp"
 
@@ -42,16 +43,9 @@ struct CkaArgs {
   double rbf_threshold = 1.0;
 };
 
-struct WeightedArgs {
-  std::string brain, out, comparison = "pearson";
-  std::vector<std::string> components;
-  int folds = 5, bootstrap = 0;
-  bool vpa = false;
-};
-
 struct EncodeArgs {
   Selection in;
-  std::string brain, out, regression = "pls", stimulus_coord, category_coord;
+  std::string brain, out, regression = "pls", stimulus_coord, category_coord, alphas, test_ids;
   int pls_components = 25, splits = 10, halvings = 10;
   double test_fraction = 0.1;
 };
@@ -129,24 +123,6 @@ void cka(const CkaArgs& a, const Globals& g) {
                [&](const h5::Group& root) { return compare::run_cka(o, root); });
 }
 
-void weighted(const WeightedArgs& a, const Globals& g) {
-  std::vector<std::string> inputs = a.components;
-  inputs.push_back(a.brain);
-  io::check_output_is_not_an_input(a.out, inputs);
-  compare::WeightedRunOptions o;
-  o.brain = a.brain;
-  o.components = a.components;
-  o.fit.comparison = stats::parse_correlation(a.comparison, "comparison");
-  o.fit.folds = a.folds;
-  o.fit.seed = g.seed;
-  o.partition = a.vpa;
-  o.resamples = a.bootstrap;
-  auto provenance = io::current_provenance(g.seed);
-  provenance.inputs["brain"] = a.brain;
-  write_result(a.out, provenance, g,
-               [&](const h5::Group& root) { return compare::run_weighted(o, root); });
-}
-
 void encode(const EncodeArgs& a, const Globals& g) {
   io::check_output_is_not_an_input(a.out, {a.in.activations, a.brain});
   compare::EncodeOptions o;
@@ -159,6 +135,13 @@ void encode(const EncodeArgs& a, const Globals& g) {
   o.metric.splits = a.splits;
   o.metric.test_fraction = a.test_fraction;
   o.metric.seed = g.seed;
+  if (!a.alphas.empty() && o.metric.regression != compare::Regression::ridgecv)
+    throw SettingError("alphas", "applies to --regression ridgecv only");
+  if (!a.alphas.empty()) o.metric.alphas = compare::parse_alphas(a.alphas);
+  if (!a.test_ids.empty()) {
+    o.metric.test_ids = compare::read_id_list(a.test_ids);
+    o.metric.splits = 1;
+  }
   o.halvings = a.halvings;
   auto provenance = io::current_provenance(g.seed);
   provenance.inputs["brain"] = a.brain;
@@ -292,31 +275,6 @@ void add_cka(CLI::App* cmd, const Globals& g) {
   on_parsed(cc, c, g, cka);
 }
 
-void add_weighted(CLI::App* cmd, const Globals& g) {
-  auto w = std::make_shared<WeightedArgs>();
-  auto* wc =
-      cmd->add_subcommand("weighted",
-                          "Weighted RSA: non-negative weights of component RDMs fitted to "
-                          "the brain RDMs, cross-validated over stimuli and subjects; with "
-                          "--vpa, variance partitioning of 2-3 components (Net2Brain's VPA).");
-  wc->add_option("--brain", w->brain, "Brain RDMs (as compare rsa --brain)")->required();
-  wc->add_option("--components", w->components,
-                 "Files of component RDMs (as --brain; e.g. model RDMs saved by compare rsa "
-                 "--save-rdms as file.h5:/rsa/model_rdm/<layer>/pass<k>), repeatable")
-      ->required();
-  wc->add_option("--out", w->out, "Result file (HDF5, written atomically)")->required();
-  wc->add_option("--comparison", w->comparison, "How held-out predictions are scored")
-      ->capture_default_str();
-  wc->add_option("--folds", w->folds, "Stimulus folds of the cross-validation")
-      ->check(CLI::Range(2, 1000))
-      ->capture_default_str();
-  wc->add_flag("--vpa", w->vpa, "Also partition the explained variance between the components");
-  wc->add_option("--bootstrap", w->bootstrap, "Stimulus resamples for the partition's 95% CIs")
-      ->check(CLI::Range(0, 1000000))
-      ->capture_default_str();
-  wc->callback([w, &g] { weighted(*w, g); });
-}
-
 void add_encode(CLI::App* cmd, const Globals& g) {
   auto e = std::make_shared<EncodeArgs>();
   auto* ec = cmd->add_subcommand("encode",
@@ -333,8 +291,15 @@ void add_encode(CLI::App* cmd, const Globals& g) {
       ->required();
   ec->add_option("--out", e->out, "Result file (HDF5, written atomically)")->required();
   ec->add_option("--regression", e->regression,
-                 "pls (sklearn PLSRegression, scale=False), ridge (per-target LOO penalty) or ols")
+                 "pls (sklearn PLSRegression, scale=False), ridge (per-target LOO penalty), ols, "
+                 "or ridgecv (sklearn RidgeCV(alphas, alpha_per_target=True): a penalty per "
+                 "target from --alphas by leave-one-out)")
       ->capture_default_str();
+  ec->add_option("--alphas", e->alphas,
+                 "ridgecv penalties: lo:hi:n (log-spaced) or a comma list (default 1e-2:1e6:20)");
+  ec->add_option("--test-ids", e->test_ids,
+                 "File of stimulus ids (one a line) held out as the one fixed test set, the rest "
+                 "training (instead of --splits shuffle splits)");
   ec->add_option("--pls-components", e->pls_components, "PLS components")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
@@ -398,7 +363,6 @@ void add_compare_command(CLI::App& app, const Globals& g) {
   cmd->require_subcommand(1);
   add_rsa(cmd, g);
   add_cka(cmd, g);
-  add_weighted(cmd, g);
   add_encode(cmd, g);
   add_simulate(cmd, g);
 }

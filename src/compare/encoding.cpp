@@ -7,7 +7,9 @@
 
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
+#include "compare/id_split.hpp"
 #include "compare/resampling.hpp"
+#include "compare/ridge_cv.hpp"
 #include "stats/correlation.hpp"
 
 namespace lrm::compare {
@@ -123,8 +125,10 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
     throw SettingError("pls-components", "the layer has " + std::to_string(x.cols()) +
                                              " features, fewer than the " +
                                              std::to_string(components) + " PLS components");
-  const auto splits =
-      stratified_shuffle_splits(n, categories, options.splits, options.test_fraction, options.seed);
+  const auto splits = options.fixed_splits.empty()
+                          ? stratified_shuffle_splits(n, categories, options.splits,
+                                                      options.test_fraction, options.seed)
+                          : options.fixed_splits;
   const auto model = [&](const Rows& stimuli) {
     Rows rows;
     for (auto i : stimuli) rows.push_back(model_rows[i]);
@@ -134,8 +138,12 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
     return score_splits(
         responses, splits,
         [&](std::size_t, const Split& split, const Eigen::MatrixXd& y_train) {
-          return fit_regression(options.regression, x, model(split.train), y_train, components)
-              .predict(x, model(split.test));
+          const auto fit =
+              options.regression == Regression::ridgecv
+                  ? fit_ridge_cv(x, model(split.train), y_train,
+                                 options.alphas.empty() ? default_alphas() : options.alphas)
+                  : fit_regression(options.regression, x, model(split.train), y_train, components);
+          return fit.predict(x, model(split.test));
         },
         components);
   auto pls = cross_validate_pls(x, model_rows, responses, splits, {components, 500, 1e-6});
@@ -152,12 +160,15 @@ Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::
                                       const std::vector<std::string>& categories,
                                       const PredictivityOptions& options) {
   check_responses(responses, gram.rows());
-  const auto splits = stratified_shuffle_splits(gram.rows(), categories, options.splits,
-                                                options.test_fraction, options.seed);
+  const auto splits = options.fixed_splits.empty()
+                          ? stratified_shuffle_splits(gram.rows(), categories, options.splits,
+                                                      options.test_fraction, options.seed)
+                          : options.fixed_splits;
   return score_splits(
       responses, splits,
       [&](std::size_t, const Split& split, const Eigen::MatrixXd& y_train) {
-        return kernel_predict(options.regression, gram, split.train, split.test, y_train);
+        return kernel_predict(options.regression, gram, split.train, split.test, y_train,
+                              {options.alphas});
       },
       options.pls_components);
 }
@@ -246,6 +257,13 @@ io::StimulusJoin EncodingBenchmark::join(const std::vector<std::string>& model_i
   return io::join_stimuli(model_ids, model_name, responses_.stimulus_ids, responses_.source);
 }
 
+PredictivityOptions EncodingBenchmark::metric_for(const io::StimulusJoin& join) const {
+  PredictivityOptions metric = metric_;
+  if (!metric.test_ids.empty())
+    metric.fixed_splits = {split_by_ids(join.ids, metric.test_ids, "test ids")};
+  return metric;
+}
+
 EncodingBenchmark::Joined EncodingBenchmark::joined(const io::StimulusJoin& join) const {
   Joined j{Eigen::MatrixXd(static_cast<Eigen::Index>(join.ids.size()), responses_.mean.cols()), {}};
   for (std::size_t i = 0; i < join.ids.size(); ++i) {
@@ -262,7 +280,8 @@ EncodingBenchmark::Result EncodingBenchmark::score(const FeatureMatrix& x,
   const auto stimuli = join(model_ids, model_name);
   const auto j = joined(stimuli);
   Result r;
-  r.predictivity = neural_predictivity(x, stimuli.model_rows, j.y, j.categories, metric_);
+  r.predictivity =
+      neural_predictivity(x, stimuli.model_rows, j.y, j.categories, metric_for(stimuli));
   r.score = ceil_score(r.predictivity.score, ceiling_.ceiling);
   return r;
 }
@@ -271,7 +290,7 @@ EncodingBenchmark::Result EncodingBenchmark::score_gram(const Eigen::MatrixXd& g
                                                         const io::StimulusJoin& stimuli) const {
   const auto j = joined(stimuli);
   Result r;
-  r.predictivity = neural_predictivity_gram(gram, j.y, j.categories, metric_);
+  r.predictivity = neural_predictivity_gram(gram, j.y, j.categories, metric_for(stimuli));
   r.score = ceil_score(r.predictivity.score, ceiling_.ceiling);
   return r;
 }

@@ -27,6 +27,9 @@ struct PredictivityOptions {
   int splits = 10;
   double test_fraction = 0.1;
   std::uint64_t seed = 0;
+  std::vector<double> alphas;         // ridgecv: the penalties (default 1e-2:1e6:20)
+  std::vector<std::string> test_ids;  // when given, one fixed split: these test, the rest train
+  std::vector<Split> fixed_splits;    // used instead of shuffled splits when given
 };
 
 struct Predictivity {
@@ -99,6 +102,8 @@ class EncodingBenchmark {
     std::vector<std::string> categories;
   };
   Joined joined(const io::StimulusJoin& join) const;
+  // The metric with the split of its test ids over the joined stimuli, if it has test ids.
+  PredictivityOptions metric_for(const io::StimulusJoin& join) const;
   io::NeuralResponses responses_;
   PredictivityOptions metric_;
   InternalConsistency ceiling_;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "compare/ridge_cv.hpp"
 
 extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
                         double* w, double* work, const int* lwork, int* iwork, const int* liwork,
@@ -160,6 +161,10 @@ Eigen::MatrixXd kernel_predict(Regression r, const Eigen::MatrixXd& gram, const 
                                const RidgeOptions& options) {
   if (r == Regression::pls)
     throw InternalError("PLS has no kernel form here; it needs the features");
+  if (r == Regression::ridgecv)
+    return ridge_cv_kernel(gram, train, test, y_train,
+                           options.penalties.empty() ? default_alphas() : options.penalties)
+        .prediction;
   const auto n = static_cast<Eigen::Index>(train.size());
   if (n < (r == Regression::ridge ? 3 : 2))
     throw InputError(std::string(regression_name(r)) + " needs at least " +
@@ -203,6 +208,8 @@ LinearFit fit_regression(Regression r, const FeatureMatrix& x, const Rows& rows,
       return fit_ridge(x, rows, y);
     case Regression::ols:
       return fit_ols(x, rows, y);
+    case Regression::ridgecv:
+      return fit_ridge_cv(x, rows, y, default_alphas());
   }
   throw InternalError("a regression without a fit");
 }

@@ -54,9 +54,11 @@ LinearFit fit_ridge(const FeatureMatrix& x, const Rows& rows, const Eigen::Matri
                     const RidgeOptions& options = {});
 LinearFit fit_ols(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixXd& y);
 
-enum class Regression { pls, ridge, ols };
-inline const Names<Regression> regression_names{
-    {"pls", Regression::pls}, {"ridge", Regression::ridge}, {"ols", Regression::ols}};
+enum class Regression { pls, ridge, ols, ridgecv };
+inline const Names<Regression> regression_names{{"pls", Regression::pls},
+                                                {"ridge", Regression::ridge},
+                                                {"ols", Regression::ols},
+                                                {"ridgecv", Regression::ridgecv}};
 inline Regression parse_regression(const std::string& name) {
   return regression_names.parse(name, "regression");
 }

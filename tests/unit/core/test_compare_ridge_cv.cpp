@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "common/error.hpp"
+#include "compare/id_split.hpp"
+#include "compare/ridge_cv.hpp"
+#include "io/h5.hpp"
+
+using namespace lrm;
+using namespace lrm::compare;
+
+namespace {
+const std::filesystem::path fixture =
+    std::filesystem::path(LRM_SOURCE_DIR) / "tests/fixtures/compare/ridgecv/ridgecv_fixture.h5";
+
+Eigen::MatrixXd to_matrix(const h5::Array<double>& a) {
+  const Eigen::Index cols = a.shape.size() > 1 ? static_cast<Eigen::Index>(a.shape[1]) : 1;
+  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      a.data.data(), static_cast<Eigen::Index>(a.shape[0]), cols);
+}
+
+struct Case {
+  std::vector<float> x;
+  Eigen::Index n = 0, p = 0;
+  Eigen::MatrixXd y, expected;
+  Eigen::VectorXd alpha;
+  std::vector<double> alphas;
+  Rows train, test;
+  Eigen::MatrixXd y_train() const {
+    Eigen::MatrixXd out(static_cast<Eigen::Index>(train.size()), y.cols());
+    for (std::size_t i = 0; i < train.size(); ++i)
+      out.row(static_cast<Eigen::Index>(i)) = y.row(train[i]);
+    return out;
+  }
+};
+
+Case load(const std::string& name) {
+  h5::File f(fixture, h5::File::Mode::read);
+  Case c;
+  const auto x = h5::read_array<float>(f, "/" + name + "/x");
+  c.x = x.data;
+  c.n = static_cast<Eigen::Index>(x.shape[0]);
+  c.p = static_cast<Eigen::Index>(x.shape[1]);
+  c.y = to_matrix(h5::read_array<double>(f, "/" + name + "/y"));
+  c.expected = to_matrix(h5::read_array<double>(f, "/" + name + "/prediction"));
+  c.alpha = to_matrix(h5::read_array<double>(f, "/" + name + "/alpha"));
+  c.alphas = h5::read_array<double>(f, "/" + name + "/alphas").data;
+  for (auto v : h5::read_array<std::int64_t>(f, "/" + name + "/train").data) c.train.push_back(v);
+  for (auto v : h5::read_array<std::int64_t>(f, "/" + name + "/test").data) c.test.push_back(v);
+  return c;
+}
+
+double max_error(const Eigen::MatrixXd& got, const Eigen::MatrixXd& want) {
+  return (got - want).cwiseAbs().maxCoeff();
+}
+}  // namespace
+
+class RidgeCvParity : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(RidgeCvParity, FeaturesMatchSklearnWithin1e6) {
+  const Case c = load(GetParam());
+  const FeatureMatrix x(c.x.data(), c.n, c.p);
+  const LinearFit fit = fit_ridge_cv(x, c.train, c.y_train(), c.alphas);
+  EXPECT_EQ(fit.penalty, c.alpha) << GetParam();
+  const double err = max_error(fit.predict(x, c.test), c.expected);
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", err);
+  RecordProperty("max_abs_error", text);
+  EXPECT_LT(err, 1e-6) << GetParam();
+}
+
+TEST_P(RidgeCvParity, KernelFormFromAShiftedGramMatchesSklearn) {
+  const Case c = load(GetParam());
+  const FeatureMatrix x(c.x.data(), c.n, c.p);
+  // Features shifted by their first row, as the streamed Gram's shift: it cancels.
+  const Eigen::VectorXd shift = x.row(0).cast<double>().transpose();
+  const Eigen::MatrixXd gram_all = gram(x, all_rows(c.n), all_rows(c.n), shift);
+  const auto got = ridge_cv_kernel(gram_all, c.train, c.test, c.y_train(), c.alphas);
+  EXPECT_EQ(got.penalty, c.alpha) << GetParam();
+  EXPECT_LT(max_error(got.prediction, c.expected), 1e-6) << GetParam();
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixture, RidgeCvParity,
+                         ::testing::Values("n120_p40_q8", "n60_p300_q6", "n100_p40_q5_dup"));
+
+TEST(RidgeCv, AlphasParseAsNumpyLogspaceOrAList) {
+  const auto grid = parse_alphas("1e-2:1e6:20");
+  ASSERT_EQ(grid.size(), 20u);
+  EXPECT_DOUBLE_EQ(grid.front(), 1e-2);
+  EXPECT_NEAR(grid.back(), 1e6, 1e-6);
+  EXPECT_EQ(parse_alphas("0.5,2"), (std::vector<double>{0.5, 2}));
+  EXPECT_EQ(parse_alphas("3:3:1"), (std::vector<double>{3}));
+  for (const char* bad : {"0,1", "-1", "1:2", "1:10:2.5", "a", "1:10:0", ""})
+    EXPECT_THROW(parse_alphas(bad), SettingError) << bad;
+}
+
+TEST(RidgeCv, TooFewTrainingStimuliIsAnInputError) {
+  const std::vector<float> data(8, 1.0f);
+  const FeatureMatrix x(data.data(), 2, 4);
+  EXPECT_THROW(fit_ridge_cv(x, {0, 1}, Eigen::MatrixXd::Zero(2, 1), {1.0}), InputError);
+}
+
+TEST(IdSplit, TestIdsAreTheTestSetAndMissingOnesAreNamed) {
+  const std::vector<std::string> ids{"a", "b", "c", "d", "e", "f", "g"};
+  const Split s = split_by_ids(ids, {"g", "b", "d"}, "shared.txt");
+  EXPECT_EQ(s.test, (Rows{1, 3, 6}));
+  EXPECT_EQ(s.train, (Rows{0, 2, 4, 5}));
+  try {
+    split_by_ids(ids, {"a", "zz", "b", "c"}, "shared.txt");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("zz"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("shared.txt"), std::string::npos);
+  }
+  EXPECT_THROW(split_by_ids(ids, {"a", "b"}, "shared.txt"), InputError);
+}
