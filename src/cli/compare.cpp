@@ -13,6 +13,7 @@
 #include "compare/gram.hpp"
 #include "compare/id_split.hpp"
 #include "compare/ridge_cv.hpp"
+#include "compare/weighted.hpp"
 #include "io/output_path.hpp"
 #include "io/results.hpp"
 
@@ -41,6 +42,13 @@ struct CkaArgs {
   std::string out, kernel = "linear";
   bool debiased = false;
   double rbf_threshold = 1.0;
+};
+
+struct WeightedArgs {
+  std::string brain, out, comparison = "pearson";
+  std::vector<std::string> components;
+  int folds = 5, bootstrap = 0;
+  bool vpa = false;
 };
 
 struct EncodeArgs {
@@ -121,6 +129,24 @@ void cka(const CkaArgs& a, const Globals& g) {
   provenance.inputs["activations_sha256"] = io::sha256_file(a.in.activations);
   write_result(a.out, provenance, g,
                [&](const h5::Group& root) { return compare::run_cka(o, root); });
+}
+
+void weighted(const WeightedArgs& a, const Globals& g) {
+  std::vector<std::string> inputs = a.components;
+  inputs.push_back(a.brain);
+  io::check_output_is_not_an_input(a.out, inputs);
+  compare::WeightedRunOptions o;
+  o.brain = a.brain;
+  o.components = a.components;
+  o.fit.comparison = stats::parse_correlation(a.comparison, "comparison");
+  o.fit.folds = a.folds;
+  o.fit.seed = g.seed;
+  o.partition = a.vpa;
+  o.resamples = a.bootstrap;
+  auto provenance = io::current_provenance(g.seed);
+  provenance.inputs["brain"] = a.brain;
+  write_result(a.out, provenance, g,
+               [&](const h5::Group& root) { return compare::run_weighted(o, root); });
 }
 
 void encode(const EncodeArgs& a, const Globals& g) {
@@ -275,6 +301,31 @@ void add_cka(CLI::App* cmd, const Globals& g) {
   on_parsed(cc, c, g, cka);
 }
 
+void add_weighted(CLI::App* cmd, const Globals& g) {
+  auto w = std::make_shared<WeightedArgs>();
+  auto* wc =
+      cmd->add_subcommand("weighted",
+                          "Weighted RSA: non-negative weights of component RDMs fitted to "
+                          "the brain RDMs, cross-validated over stimuli and subjects; with "
+                          "--vpa, variance partitioning of 2-3 components (Net2Brain's VPA).");
+  wc->add_option("--brain", w->brain, "Brain RDMs (as compare rsa --brain)")->required();
+  wc->add_option("--components", w->components,
+                 "Files of component RDMs (as --brain; e.g. model RDMs saved by compare rsa "
+                 "--save-rdms as file.h5:/rsa/model_rdm/<layer>/pass<k>), repeatable")
+      ->required();
+  wc->add_option("--out", w->out, "Result file (HDF5, written atomically)")->required();
+  wc->add_option("--comparison", w->comparison, "How held-out predictions are scored")
+      ->capture_default_str();
+  wc->add_option("--folds", w->folds, "Stimulus folds of the cross-validation")
+      ->check(CLI::Range(2, 1000))
+      ->capture_default_str();
+  wc->add_flag("--vpa", w->vpa, "Also partition the explained variance between the components");
+  wc->add_option("--bootstrap", w->bootstrap, "Stimulus resamples for the partition's 95% CIs")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  wc->callback([w, &g] { weighted(*w, g); });
+}
+
 void add_encode(CLI::App* cmd, const Globals& g) {
   auto e = std::make_shared<EncodeArgs>();
   auto* ec = cmd->add_subcommand("encode",
@@ -363,6 +414,7 @@ void add_compare_command(CLI::App& app, const Globals& g) {
   cmd->require_subcommand(1);
   add_rsa(cmd, g);
   add_cka(cmd, g);
+  add_weighted(cmd, g);
   add_encode(cmd, g);
   add_simulate(cmd, g);
 }
