@@ -102,11 +102,13 @@ struct SubElement {
   std::vector<unsigned char> data;
 };
 
-// Reads a data element, keeping its data when it is at most `keep` bytes; nullopt when the
-// element's bytes end first. The small format packs up to 4 bytes of data into the tag.
-std::optional<SubElement> read_sub(ElementBytes& e, bool swap, std::uint64_t keep) {
+// Reads a data element of at most `limit` bytes (tag, data and padding), keeping its data when it
+// is at most `keep` bytes; nullopt when it claims more. The small format packs up to 4 bytes of
+// data into the tag.
+std::optional<SubElement> read_sub(ElementBytes& e, bool swap, std::uint64_t keep,
+                                   std::uint64_t limit) {
   unsigned char tag[8];
-  if (!e.read(tag, 8)) return std::nullopt;
+  if (limit < 8 || !e.read(tag, 8)) return std::nullopt;
   SubElement s;
   const std::uint32_t first = u32(tag, swap);
   if (first >> 16) {
@@ -114,9 +116,12 @@ std::optional<SubElement> read_sub(ElementBytes& e, bool swap, std::uint64_t kee
     if (s.bytes <= keep) s.data.assign(tag + 4, tag + 4 + s.bytes);
     return s;
   }
-  s.bytes = u32(tag + 4, swap), s.stored = 8 + (s.bytes + 7) / 8 * 8;
-  if (s.bytes > keep) return e.skip(s.stored - 8) ? std::optional<SubElement>(s) : std::nullopt;
-  s.data.resize(s.stored - 8);
+  s.bytes = u32(tag + 4, swap);
+  if (s.bytes > limit - 8) return std::nullopt;
+  const std::uint64_t padded = std::min<std::uint64_t>((s.bytes + 7) / 8 * 8, limit - 8);
+  s.stored = 8 + padded;
+  if (s.bytes > keep) return e.skip(padded) ? std::optional<SubElement>(s) : std::nullopt;
+  s.data.resize(padded);
   if (!e.read(s.data.data(), s.data.size())) return std::nullopt;
   return s;
 }
@@ -131,16 +136,26 @@ constexpr std::uint32_t kMiMatrix = 14, kMiCompressed = 15;
 // 8 bytes per element (and field), since matio makes every child it claims before reading them.
 void check_matrix(ElementBytes& e, std::uint64_t bytes, bool swap, int depth) {
   std::uint64_t used = 0;
+  // matio allocates what each data element claims before reading it.
   const auto sub = [&](std::uint64_t max_data) {
-    auto s = read_sub(e, swap, max_data);
-    if (!s || (used += s->stored) > bytes) throw Corrupt{"a matrix header runs past its element"};
+    auto s = read_sub(e, swap, max_data, bytes - used);
+    if (!s) throw Corrupt{"a data element runs past its matrix"};
+    used += s->stored;
     return *s;
   };
-  const auto flags = sub(64);
+  // matio reads fixed-size parts whatever their tags say: the array flags (16 bytes, the class
+  // taken only from a uint32 or int32 element) and a struct's field name length (8 bytes).
+  const auto fixed = [&](unsigned char* out, std::size_t n) {
+    if ((used += n) > bytes || !e.read(out, n))
+      throw Corrupt{"a matrix header runs past its matrix"};
+  };
+  unsigned char flags[16];
+  fixed(flags, sizeof flags);
+  const std::uint32_t flags_type = u32(flags, swap);
+  const unsigned cls = flags_type == 5 || flags_type == 6 ? u32(flags + 8, swap) & 0xff : 0;
   const auto dims = sub(4096);
   if (dims.data.size() < dims.bytes) throw Corrupt{"a matrix claims more than 1024 dimensions"};
   sub(0);  // name
-  const unsigned cls = flags.data.size() < 4 ? 0 : u32(flags.data.data(), swap) & 0xff;
   std::uint64_t children = 1;
   for (std::size_t i = 0; i + 4 <= dims.bytes; i += 4) {
     const std::uint64_t d = u32(dims.data.data() + i, swap);
@@ -148,13 +163,14 @@ void check_matrix(ElementBytes& e, std::uint64_t bytes, bool swap, int depth) {
   }
   if (cls == 2 || cls == 3) {  // struct, object: (class name), field name length, field names
     if (cls == 3) sub(0);
-    const auto length = sub(4);
+    unsigned char length[8];
+    fixed(length, sizeof length);
     const auto names = sub(0);
-    const std::uint64_t len = length.data.size() >= 4 ? u32(length.data.data(), swap) : 0;
+    const std::uint64_t len = u32(length + 4, swap);
     const std::uint64_t fields = len == 0 ? 0 : names.bytes / len;
     children = fields != 0 && children > ~0ull / fields ? ~0ull : children * fields;
-  } else if (cls != 1) {
-    if (!e.skip(bytes - used)) throw Corrupt{"a matrix runs past its element"};
+  } else if (cls != 1) {  // numeric, char, sparse, ...: data elements (real, imaginary, indices)
+    while (used < bytes) sub(0);
     return;
   }
   if (children > (bytes - used) / 8)
@@ -274,8 +290,9 @@ std::size_t class_size(matio_classes c) {
 bool data_fits(const matvar_t* v, std::size_t elem_size) {
   const std::uint64_t n = element_count(v);
   if (n == 0) return true;
-  return v->data != nullptr && n != ~0ull && elem_size != 0 && v->nbytes / elem_size >= n &&
-         n <= t_max_bytes / elem_size;
+  // A complex variable's data is a pair of pointers (real, imaginary), not its values.
+  return !v->isComplex && v->data != nullptr && n != ~0ull && elem_size != 0 &&
+         v->nbytes / elem_size >= n && n <= t_max_bytes / elem_size;
 }
 
 // A struct array's data is one matvar_t pointer per element and field.
@@ -564,6 +581,7 @@ MatImages read_mat_images(const std::filesystem::path& path, const std::string& 
       throw InputError(what + " is not a uint8 image (y x x [x channel])");
     // An empty image is refused too: its other dims may be anything (the loops below walk them).
     if (element_count(img) == 0) throw InputError(what + " has no pixels");
+    if (img->isComplex) throw InputError(what + " is complex, not a uint8 image");
     if (!data_fits(img, 1)) throw InputError(what + " holds fewer pixels than its size");
     const std::uint64_t h = img->dims[0], w = img->dims[1], c = img->rank == 3 ? img->dims[2] : 1;
     if (i == 0) {
