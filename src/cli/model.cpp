@@ -54,7 +54,8 @@ void add_model_command(CLI::App& app, const Globals& globals) {
     int batch = 16, passes = 2, repeats = 5;
   };
   auto b = std::make_shared<BenchOptions>();
-  bench->add_option("model", b->model, "Preset")->capture_default_str();
+  bench->add_option("model", b->model, "Preset or backbone")->capture_default_str();
+  add_feedback_options(bench, b->model, /*num_classes=*/true);
   bench->add_option("--batch-size", b->batch, "Images per call")->capture_default_str();
   bench->add_option("--num-passes", b->passes, "Passes per call")->capture_default_str();
   add_deprecated_alias(bench, "--passes", b->passes);
