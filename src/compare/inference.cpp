@@ -20,14 +20,7 @@ namespace {
 using stats::Correlation;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
-bool rank_based(Correlation c) { return c == Correlation::spearman || c == Correlation::rho_a; }
-
-void check_supported(Correlation c) {
-  if (c == Correlation::kendall_tau_a || c == Correlation::kendall_tau_b)
-    throw SettingError("comparison",
-                       "model inference supports pearson, spearman, rho_a and cosine, not " +
-                           std::string(stats::correlation_name(c)));
-}
+}  // namespace
 
 std::vector<Eigen::Index> argsort(const Eigen::VectorXd& x) {
   std::vector<Eigen::Index> order(static_cast<std::size_t>(x.size()));
@@ -35,6 +28,17 @@ std::vector<Eigen::Index> argsort(const Eigen::VectorXd& x) {
   std::stable_sort(order.begin(), order.end(),
                    [&](Eigen::Index a, Eigen::Index b) { return x[a] < x[b]; });
   return order;
+}
+
+namespace {
+
+bool rank_based(Correlation c) { return c == Correlation::spearman || c == Correlation::rho_a; }
+
+void check_supported(Correlation c) {
+  if (c == Correlation::kendall_tau_a || c == Correlation::kendall_tau_b)
+    throw SettingError("comparison",
+                       "model inference supports pearson, spearman, rho_a and cosine, not " +
+                           std::string(stats::correlation_name(c)));
 }
 
 // Average ranks 1..W over the multiset in which x_k occurs w_k times.
@@ -196,6 +200,13 @@ double weighted_correlation(stats::Correlation c, const Eigen::VectorXd& x,
                             const Eigen::VectorXd& y, const Eigen::VectorXd& w) {
   check_supported(c);
   return compare_prepared(c, prepare(c, x, w), prepare(c, y, w), w);
+}
+
+double weighted_correlation(stats::Correlation c, const Eigen::VectorXd& x,
+                            const std::vector<Eigen::Index>& order_x, const Eigen::VectorXd& y,
+                            const std::vector<Eigen::Index>& order_y, const Eigen::VectorXd& w) {
+  check_supported(c);
+  return compare_prepared(c, prepare(c, x, order_x, w), prepare(c, y, order_y, w), w);
 }
 
 namespace {

@@ -31,6 +31,13 @@ inline const Names<BootstrapOver> bootstrap_over_names{{"stimuli", BootstrapOver
 // Kendall's taus are not supported (a SettingError of "comparison").
 double weighted_correlation(stats::Correlation c, const Eigen::VectorXd& x,
                             const Eigen::VectorXd& y, const Eigen::VectorXd& w);
+// The same with x and y already sorted once (`order_x`, `order_y`: their ascending argsorts), so
+// each resample costs one pass over the pairs.
+double weighted_correlation(stats::Correlation c, const Eigen::VectorXd& x,
+                            const std::vector<Eigen::Index>& order_x, const Eigen::VectorXd& y,
+                            const std::vector<Eigen::Index>& order_y, const Eigen::VectorXd& w);
+// Ascending argsort (stable).
+std::vector<Eigen::Index> argsort(const Eigen::VectorXd& x);
 
 struct InferenceOptions {
   stats::Correlation comparison = stats::Correlation::spearman;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "compare/inference.hpp"
 #include "compare/rdm.hpp"
 #include "compare/resampling.hpp"
 
@@ -114,9 +115,26 @@ BootstrapInterval bootstrap_stimuli(const Eigen::MatrixXd& model, const Eigen::M
   std::vector<std::vector<std::int64_t>> draws;
   for (int b = 0; b < resamples; ++b) draws.push_back(rng.with_replacement(n));
   std::vector<double> r(static_cast<std::size_t>(resamples), std::nan(""));
+  const bool kendall =
+      c == stats::Correlation::kendall_tau_a || c == stats::Correlation::kendall_tau_b;
+  // Drawing stimulus a c_a times repeats the pair (a, b) c_a c_b times: a weighted comparison over
+  // the original pairs, with each RDM sorted once (the taus resample explicitly).
+  const Eigen::VectorXd x_all = upper_triangle(model), y_all = upper_triangle(brain);
+  const auto x_order = kendall ? std::vector<Eigen::Index>{} : argsort(x_all);
+  const auto y_order = kendall ? std::vector<Eigen::Index>{} : argsort(y_all);
 #pragma omp parallel for schedule(dynamic)
   for (int b = 0; b < resamples; ++b) {
     const auto& idx = draws[static_cast<std::size_t>(b)];
+    if (!kendall) {
+      Eigen::VectorXd count = Eigen::VectorXd::Zero(n);
+      for (auto i : idx) count[i] += 1;
+      Eigen::VectorXd w(x_all.size());
+      for (Eigen::Index i = 0, k = 0; i < n; ++i)
+        for (Eigen::Index j = i + 1; j < n; ++j) w[k++] = count[i] * count[j];
+      if (w.sum() >= 3)
+        r[static_cast<std::size_t>(b)] = weighted_correlation(c, x_all, x_order, y_all, y_order, w);
+      continue;
+    }
     std::vector<double> x, y;
     x.reserve(static_cast<std::size_t>(n * (n - 1) / 2));
     y.reserve(x.capacity());
