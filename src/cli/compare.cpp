@@ -54,6 +54,8 @@ struct WeightedArgs {
 struct EncodeArgs {
   Selection in;
   std::string brain, out, regression = "pls", stimulus_coord, category_coord, alphas, test_ids;
+  compare::BrainVolumeOptions volume;
+  std::string zscore_by, write_nifti;
   int pls_components = 25, splits = 10, halvings = 10;
   double test_fraction = 0.1;
 };
@@ -154,6 +156,12 @@ void encode(const EncodeArgs& a, const Globals& g) {
   compare::EncodeOptions o;
   select(o, a.in);
   o.brain = a.brain;
+  o.volume = a.volume;
+  o.volume.betas = a.brain;
+  if (!a.zscore_by.empty() && a.zscore_by != "session")
+    throw SettingError("zscore-by", "only 'session' is known, not '" + a.zscore_by + "'");
+  o.volume.zscore_by_session = !a.zscore_by.empty();
+  o.write_nifti = a.write_nifti;
   o.response_options.stimulus_coord = a.stimulus_coord;
   o.response_options.category_coord = a.category_coord;
   o.metric.regression = compare::regression_names.parse(a.regression, "regression");
@@ -348,6 +356,19 @@ void add_encode(CLI::App* cmd, const Globals& g) {
       ->capture_default_str();
   ec->add_option("--alphas", e->alphas,
                  "ridgecv penalties: lo:hi:n (log-spaced) or a comma list (default 1e-2:1e6:20)");
+  ec->add_option("--trials", e->volume.trials,
+                 "NIfTI betas: CSV with a row per volume in order, columns stimulus_id and "
+                 "optionally session (repeats are averaged per stimulus for the fit)");
+  ec->add_option("--roi", e->volume.rois,
+                 "NIfTI betas: ROI mask.nii.gz (nonzero voxels) or labels.nii.gz:NAME (repeatable; "
+                 "their union is scored; default: every voxel)");
+  ec->add_option("--roi-labels", e->volume.roi_labels, "CSV label,name for --roi file:NAME");
+  ec->add_option("--zscore-by", e->zscore_by, "session: z-score each voxel within each session");
+  ec->add_option(
+      "--ncsnr-min", e->volume.ncsnr_min,
+      "Keep voxels whose noise-ceiling SNR (NSD's ncsnr, from repeats) is at least this");
+  ec->add_option("--write-nifti", e->write_nifti,
+                 "Folder for per-voxel r maps (mean over splits) as NIfTI in the betas' grid");
   ec->add_option("--test-ids", e->test_ids,
                  "File of stimulus ids (one a line) held out as the one fixed test set, the rest "
                  "training (instead of --splits shuffle splits)");

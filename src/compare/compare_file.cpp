@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
@@ -13,6 +14,7 @@
 #include "io/assembly.hpp"
 #include "io/mat.hpp"
 #include "io/neural_responses.hpp"
+#include "io/nifti.hpp"
 
 namespace lrm::compare {
 namespace {
@@ -512,7 +514,13 @@ std::string ceiling_line(const EncodingBenchmark& bench) {
 std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& root) {
   const io::ActivationFile file(o.activations, o.allow_partial);
   const auto models = file.select(o.layers, o.passes);
-  auto responses = load_responses(o, file, models[0]);
+  std::optional<BrainVolume> volume;
+  if (io::is_nifti_path(o.brain)) volume = load_brain_volume(o.volume);
+  if (!o.write_nifti.empty() && !volume)
+    throw SettingError("write-nifti", "needs NIfTI betas as the brain data");
+  auto responses = volume ? volume->responses : load_responses(o, file, models[0]);
+  std::vector<std::string> map_names;
+  std::vector<Eigen::VectorXd> maps;  // per model: r per voxel, mean over splits
   const bool stratified = !responses.categories.empty();
   const EncodingBenchmark bench(std::move(responses), o.metric, o.halvings);
   EncodingTable table;
@@ -528,6 +536,12 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
         score_layer(bench, file, lp, o.memory, o.activations.string() + ":" + lp.label());
     table.add(result, o.metric.regression == Regression::pls);
     lines.push_back(encoding_line(lp, result));
+    map_names.push_back(lp.layer + "_pass" + std::to_string(lp.pass) + "_r");
+    maps.push_back(result.predictivity.r.colwise().mean().transpose());
+    if (result.predictivity.penalty.size()) {  // geometric mean over splits
+      map_names.push_back(lp.layer + "_pass" + std::to_string(lp.pass) + "_penalty");
+      maps.push_back(result.predictivity.penalty.array().log().colwise().mean().exp().transpose());
+    }
     bar.advance();
   }
   bar.finish();
@@ -537,6 +551,16 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   write_encoding_scores(g, models, table, o.metric.splits, bench.responses().neuroid_ids);
   write_ceiling(g, bench);
   lines.push_back(ceiling_line(bench));
+  if (volume) {
+    g.set_attr("roi_voxels", volume->roi_voxels);
+    g.set_attr("bad_voxels", volume->bad_voxels);
+    g.set_attr("below_ncsnr", volume->below_ncsnr);
+    lines.push_back(std::to_string(volume->voxel.size()) + " voxels of " +
+                    std::to_string(volume->roi_voxels) + " in the ROIs (" +
+                    std::to_string(volume->bad_voxels) + " NaN or constant, " +
+                    std::to_string(volume->below_ncsnr) + " below the ncsnr threshold)");
+  }
+  if (!o.write_nifti.empty()) write_voxel_maps(o.write_nifti, *volume, map_names, maps);
   return lines;
 }
 

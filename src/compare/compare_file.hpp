@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "compare/brain_volume.hpp"
 #include "compare/crossnobis.hpp"
 #include "compare/encoding.hpp"
 #include "compare/inference.hpp"
@@ -72,6 +73,8 @@ struct EncodeOptions {
   bool allow_partial = false;
   std::string brain;
   io::ResponseOptions response_options;
+  BrainVolumeOptions volume;  // when brain is NIfTI betas
+  std::string write_nifti;    // folder for per-voxel score maps (NIfTI betas only)
   PredictivityOptions metric;
   int halvings = 10;
   std::int64_t memory = std::int64_t{4} << 30;  // bytes of activations and products in memory

@@ -134,18 +134,23 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
     for (auto i : stimuli) rows.push_back(model_rows[i]);
     return rows;
   };
-  if (options.regression != Regression::pls)
-    return score_splits(
+  Eigen::MatrixXd penalty(static_cast<Eigen::Index>(splits.size()), responses.cols());
+  if (options.regression != Regression::pls) {
+    auto out = score_splits(
         responses, splits,
-        [&](std::size_t, const Split& split, const Eigen::MatrixXd& y_train) {
+        [&](std::size_t s, const Split& split, const Eigen::MatrixXd& y_train) {
           const auto fit =
               options.regression == Regression::ridgecv
                   ? fit_ridge_cv(x, model(split.train), y_train,
                                  options.alphas.empty() ? default_alphas() : options.alphas)
                   : fit_regression(options.regression, x, model(split.train), y_train, components);
+          if (fit.penalty.size()) penalty.row(static_cast<Eigen::Index>(s)) = fit.penalty;
           return fit.predict(x, model(split.test));
         },
         components);
+    if (options.regression == Regression::ridgecv) out.penalty = std::move(penalty);
+    return out;
+  }
   auto pls = cross_validate_pls(x, model_rows, responses, splits, {components, 500, 1e-6});
   for (int used : pls.components_used) components = std::min(components, used);
   return score_splits(
@@ -164,13 +169,20 @@ Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::
                           ? stratified_shuffle_splits(gram.rows(), categories, options.splits,
                                                       options.test_fraction, options.seed)
                           : options.fixed_splits;
-  return score_splits(
+  Eigen::MatrixXd penalty(static_cast<Eigen::Index>(splits.size()), responses.cols());
+  auto out = score_splits(
       responses, splits,
-      [&](std::size_t, const Split& split, const Eigen::MatrixXd& y_train) {
-        return kernel_predict(options.regression, gram, split.train, split.test, y_train,
-                              {options.alphas});
+      [&](std::size_t s, const Split& split, const Eigen::MatrixXd& y_train) {
+        if (options.regression != Regression::ridgecv)
+          return kernel_predict(options.regression, gram, split.train, split.test, y_train);
+        auto fit = ridge_cv_kernel(gram, split.train, split.test, y_train,
+                                   options.alphas.empty() ? default_alphas() : options.alphas);
+        penalty.row(static_cast<Eigen::Index>(s)) = fit.penalty;
+        return std::move(fit.prediction);
       },
       options.pls_components);
+  if (options.regression == Regression::ridgecv) out.penalty = std::move(penalty);
+  return out;
 }
 
 InternalConsistency internal_consistency(const io::NeuralResponses& responses, int halvings,

@@ -39,6 +39,7 @@ struct Predictivity {
   double error = 0;            // std over splits (ddof 0, as Brain-Score) / sqrt(splits)
   int undefined_neuroids = 0;  // neuroids with an undefined r in some split (left out of medians)
   int components_used = 0;     // PLS: the fewest components any split fitted
+  Eigen::MatrixXd penalty;     // ridgecv: split x neuroid, the chosen penalty
 };
 
 // x: model features; model_rows[s]: the row of x for joined stimulus s; responses: stimulus x

@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""End-to-end checks of lrm compare encode on NSD-style fMRI data written by nibabel: 4-D NIfTI
+betas with a trial table (repeats, sessions), a binary and a labelled ROI mask, bad voxels (NaN,
+constant) counted and left out, --zscore-by session, --ncsnr-min, --write-nifti score maps in the
+betas' grid and affine (NaN outside the ROIs); and bad input (volume count, another grid, missing
+test ids, all-NaN voxels) as one line with exit 2.
+
+Usage: test_nsd.py path/to/lrm   (run from the repository root)
+"""
+import os
+import sys
+
+import h5py
+import nibabel as nib
+import numpy as np
+import xarray as xr
+from sklearn.linear_model import RidgeCV
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lrm_e2e import Checks  # noqa: E402
+
+c = Checks("nsd")
+check = c.check
+
+
+def run(*args):
+    return c.run("--seed", "3", *args, check=False)
+
+
+rng = np.random.default_rng(14)
+n_stim, reps, shape = 60, 2, (6, 5, 4)
+ids = [f"nsd{i:05d}" for i in range(n_stim)]
+affine = np.array([[-1.8, 0, 0, 40], [0, 1.8, 0, -60], [0, 0, 1.8, -20], [0, 0, 0, 1.0]])
+latent = rng.standard_normal((n_stim, 5))
+p = c.path
+x = np.maximum(latent @ rng.standard_normal((5, 120)) + rng.standard_normal((n_stim, 120)), 0).astype(np.float32)
+with h5py.File(p("acts.h5"), "w") as f:
+    g = f.create_group("activations/conv")
+    g["stimulus"] = np.array(ids, dtype=object)
+    g["pass1"] = x
+n_vox = int(np.prod(shape))
+signal = latent @ rng.standard_normal((5, n_vox))
+order = np.concatenate([rng.permutation(n_stim) for _ in range(reps)])
+sessions = np.repeat([1, 2], n_stim)
+betas = signal[order] + 0.5 * rng.standard_normal((reps * n_stim, n_vox))
+betas[sessions == 2] = betas[sessions == 2] * 3 + 7  # a session offset and scale
+vol = betas.T.reshape(shape[::-1] + (reps * n_stim,)).transpose(2, 1, 0, 3).copy()
+vol[0, 0, 0, :] = np.nan  # bad voxels: NaN and constant
+vol[1, 0, 0, :] = 5.0
+nib.save(nib.Nifti1Image(vol.astype(np.float32), affine), p("betas.nii.gz"))
+with open(p("trials.csv"), "w") as f:
+    f.write("stimulus_id,session\n" + "".join(f"{ids[s]},{ss}\n" for s, ss in zip(order, sessions)))
+mask = np.zeros(shape, np.uint8)
+mask[:3] = 1
+nib.save(nib.Nifti1Image(mask, affine), p("roi.nii.gz"))
+labels = np.zeros(shape, np.int16)
+labels[3:, :, :2] = 7
+nib.save(nib.Nifti1Image(labels, affine), p("labels.nii.gz"))
+with open(p("labels.csv"), "w") as f:
+    f.write("label,name\n7,PPA\n3,FFA\n")
+test_ids = sorted(rng.choice(ids, 15, replace=False))
+with open(p("shared.txt"), "w") as f:
+    f.write("\n".join(test_ids) + "\n")
+
+common = ["compare", "encode", "--activations", p("acts.h5"), "--brain", p("betas.nii.gz"), "--trials",
+          p("trials.csv"), "--regression", "ridgecv", "--test-ids", p("shared.txt")]
+r = run(*common, "--roi", p("roi.nii.gz"), "--roi", p("labels.nii.gz") + ":PPA", "--roi-labels",
+        p("labels.csv"), "--zscore-by", "session", "--write-nifti", p("maps"), "--out", p("enc.h5"))
+check("encode from NIfTI betas exits 0", r.returncode == 0, r.stderr.strip())
+in_roi = (mask > 0) | (labels == 7)
+if r.returncode == 0:
+    with h5py.File(p("enc.h5")) as f:
+        g = f["encoding"]
+        check("bad voxels counted (NaN and constant)", int(g.attrs["bad_voxels"]) == 2, str(dict(g.attrs)))
+        check("voxels in the ROIs", int(g.attrs["roi_voxels"]) == int(in_roi.sum()))
+    ds = xr.open_dataset(p("enc.h5"), group="encoding", engine="h5netcdf")
+    # The reference: betas z-scored per session, repeats averaged, RidgeCV on the fixed split.
+    z = betas.copy()
+    for s in (1, 2):
+        z[sessions == s] = (z[sessions == s] - z[sessions == s].mean(0)) / z[sessions == s].std(0)
+    mean = np.zeros((n_stim, n_vox))
+    np.add.at(mean, order, z)
+    mean /= reps
+    flat = np.flatnonzero(in_roi.transpose(2, 1, 0).ravel())  # x fastest
+    keep = [v for v in flat if v not in (0, 1)]
+    test = np.array([ids.index(i) for i in test_ids])
+    train = np.setdiff1d(np.arange(n_stim), test)
+    xd = x.astype(np.float64)
+    pred = RidgeCV(alphas=np.logspace(-2, 6, 20), alpha_per_target=True).fit(xd[train], mean[train][:, keep]).predict(xd[test])
+    want = np.array([np.corrcoef(pred[:, j], mean[test, v])[0, 1] for j, v in enumerate(keep)])
+    got = ds.r.sel(model="conv/pass1").isel(split=0).values
+    check("r per voxel equals sklearn RidgeCV on z-scored averaged betas", got.shape == want.shape
+          and np.max(np.abs(got - want)) < 1e-6, f"{got.shape} vs {want.shape}")
+    rmap = nib.load(os.path.join(p("maps"), "conv_pass1_r.nii.gz"))
+    data = rmap.get_fdata()
+    check("r map in the betas' grid and affine", data.shape == shape and np.allclose(rmap.affine, affine))
+    check("r map NaN outside the ROIs and at bad voxels", np.all(np.isnan(data[~in_roi])) and np.isnan(data[0, 0, 0]))
+    xyz = [np.unravel_index(v, shape[::-1])[::-1] for v in keep]
+    check("r map holds the r of each voxel", np.allclose([data[c] for c in xyz], got, atol=1e-6))
+    amap = nib.load(os.path.join(p("maps"), "conv_pass1_penalty.nii.gz")).get_fdata()
+    check("penalty map positive inside, NaN outside", np.all(amap[tuple(np.array(xyz).T)] > 0) and np.all(np.isnan(amap[~in_roi])))
+
+r = run(*common, "--roi", p("roi.nii.gz"), "--ncsnr-min", "0.5", "--out", p("snr.h5"))
+check("--ncsnr-min exits 0", r.returncode == 0, r.stderr.strip())
+if r.returncode == 0:
+    # NSD's ncsnr: noise variance = mean over stimuli of the variance of their repeats (ddof 1),
+    # signal sd = sqrt(max(0, total variance - noise variance)).
+    vox = [v for v in np.flatnonzero((mask > 0).transpose(2, 1, 0).ravel()) if v not in (0, 1)]
+    b = betas[:, vox]
+    noise = np.mean([b[order == s].var(axis=0, ddof=1) for s in range(n_stim)], axis=0)
+    snr = np.sqrt(np.maximum(0, b.var(axis=0, ddof=1) - noise)) / np.sqrt(noise)
+    with h5py.File(p("snr.h5")) as f:
+        below = int(f["encoding"].attrs["below_ncsnr"])
+    check("voxels below the ncsnr threshold as numpy counts them", below == int((snr < 0.5).sum()) and below > 0,
+          f"{below} vs {(snr < 0.5).sum()}")
+
+# Bad input: one line, exit 2.
+with open(p("short.csv"), "w") as f:
+    f.write("stimulus_id\n" + "".join(f"{ids[s]}\n" for s in order[:-1]))
+bad = [("volume count differs from the table", ["--trials", p("short.csv")], "volumes"),
+       ("test id missing", ["--test-ids", p("missing.txt")], "nosuch")]
+with open(p("missing.txt"), "w") as f:
+    f.write("\n".join(test_ids[:4] + ["nosuch"]) + "\n")
+other = affine.copy()
+other[0, 3] += 5
+nib.save(nib.Nifti1Image(mask, other), p("shifted.nii.gz"))
+nib.save(nib.Nifti1Image(mask[:5], affine), p("small.nii.gz"))
+bad += [("mask with another affine", ["--roi", p("shifted.nii.gz")], "grid"),
+        ("mask with another shape", ["--roi", p("small.nii.gz")], "grid")]
+nanmask = np.zeros(shape, np.uint8)
+nanmask[0, 0, 0] = 1
+nib.save(nib.Nifti1Image(nanmask, affine), p("nanroi.nii.gz"))
+bad.append(("all-NaN voxel set", ["--roi", p("nanroi.nii.gz")], "NaN"))
+for name, extra, word in bad:
+    args = list(common)
+    for i in range(0, len(extra), 2):
+        if extra[i] in args:
+            args[args.index(extra[i]) + 1] = extra[i + 1]
+        else:
+            args += extra[i:i + 2]
+    r = run(*args, "--out", p("bad.h5"))
+    check(f"{name}: exit 2, one line", r.returncode == 2 and word in r.stderr and r.stderr.count("\n") == 1,
+          r.stderr.strip())
+
+c.finish()
