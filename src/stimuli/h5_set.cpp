@@ -21,8 +21,15 @@ H5StimulusSet::H5StimulusSet(const std::filesystem::path& file, const std::strin
     channels_ = static_cast<int>(shape[1]);
     height_ = static_cast<int>(shape[2]);
     width_ = static_cast<int>(shape[3]);
+  } else if (shape.size() == 4 && (shape[3] == 1 || shape[3] == 3)) {
+    // Channels last (NSD's imgBrick): read as stored, reordered per image.
+    channels_last_ = true;
+    height_ = static_cast<int>(shape[1]);
+    width_ = static_cast<int>(shape[2]);
+    channels_ = static_cast<int>(shape[3]);
   } else {
-    throw InputError("stimulus set " + source_ + " must be N×H×W or N×C×H×W with C = 1 or 3");
+    throw InputError("stimulus set " + source_ +
+                     " must be N×H×W, N×C×H×W or N×H×W×C with C = 1 or 3");
   }
   const bool is_u8 = h5::is_uint8_dataset(f, dataset_);
   scale_ = is_u8 ? 1.0f / 255.0f : 1.0f;
@@ -93,7 +100,14 @@ Image H5StimulusSet::image_at(const float* values) const {
   img.channels = channels_;
   img.height = height_;
   img.width = width_;
-  img.data.assign(values, values + static_cast<size_t>(channels_) * height_ * width_);
+  const auto plane = static_cast<size_t>(height_) * width_;
+  if (channels_last_) {
+    img.data.resize(plane * channels_);
+    for (size_t p = 0; p < plane; ++p)
+      for (int c = 0; c < channels_; ++c) img.data[c * plane + p] = values[p * channels_ + c];
+  } else {
+    img.data.assign(values, values + plane * channels_);
+  }
   if (scale_ != 1.0f)
     for (auto& v : img.data) v *= scale_;
   return img;

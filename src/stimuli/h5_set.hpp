@@ -1,6 +1,8 @@
 #pragma once
-// Stimulus sets stored in HDF5: uint8/float32 images (N×H×W or N×C×H×W) with ids and labels, as
-// `lrm stimuli import` writes them, or already preprocessed float32 tensors given as file.h5:/path.
+// Stimulus sets stored in HDF5: uint8/float32 images (N×H×W, N×C×H×W, or channels last N×H×W×C
+// as NSD's stimulus brick) with ids and labels, as `lrm stimuli import` writes them, or already
+// preprocessed float32 tensors given as file.h5:/path. Images are read in runs of stored rows, so
+// memory is bounded by the batch.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -33,7 +35,8 @@ class H5StimulusSet : public StimulusSet {
   std::vector<std::int64_t> labels_;
   int channels_ = 1, height_ = 0, width_ = 0;
   bool preprocessed_ = false;
-  float scale_ = 1.0f;  // 1/255 for uint8 pixels
+  bool channels_last_ = false;  // stored N×H×W×C (C = 1 or 3, the second axis not)
+  float scale_ = 1.0f;          // 1/255 for uint8 pixels
 };
 
 }  // namespace lrm::stimuli
