@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common/error.hpp"
+#include "compare/resampling.hpp"
 #include "io/nifti.hpp"
 
 namespace lrm::compare {
@@ -74,8 +75,14 @@ double label_value(const std::string& table, const std::string& name, const std:
   throw InputError(table + ": no ROI named '" + name + "'");
 }
 
-// The voxels (flat indices) of the ROIs, in grid order; every voxel without ROIs.
-std::vector<std::int64_t> roi_voxels(const BrainVolumeOptions& o, const io::Volume& betas) {
+struct RoiMasks {
+  std::vector<std::int64_t> voxels;      // flat indices in any ROI, in grid order
+  std::vector<std::vector<char>> masks;  // per ROI, over the grid
+};
+
+// The voxels of the ROIs; every voxel without ROIs.
+RoiMasks roi_voxels(const BrainVolumeOptions& o, const io::Volume& betas) {
+  RoiMasks out;
   std::vector<char> chosen(static_cast<std::size_t>(betas.voxels()), o.rois.empty());
   for (const auto& roi : o.rois) {
     std::string path = roi, name;
@@ -88,13 +95,13 @@ std::vector<std::int64_t> roi_voxels(const BrainVolumeOptions& o, const io::Volu
       throw InputError(path + ": the mask is on another grid (shape or affine) than the betas " +
                        o.betas);
     const double label = name.empty() ? 0.0 : label_value(o.roi_labels, name, roi);
+    auto& in = out.masks.emplace_back(chosen.size(), 0);
     for (std::size_t v = 0; v < chosen.size(); ++v)
-      if (name.empty() ? mask.data[v] != 0 : mask.data[v] == label) chosen[v] = 1;
+      if (name.empty() ? mask.data[v] != 0 : mask.data[v] == label) in[v] = chosen[v] = 1;
   }
-  std::vector<std::int64_t> out;
   for (std::size_t v = 0; v < chosen.size(); ++v)
-    if (chosen[v]) out.push_back(static_cast<std::int64_t>(v));
-  if (out.empty()) throw InputError("the ROIs hold no voxel of the betas " + o.betas);
+    if (chosen[v]) out.voxels.push_back(static_cast<std::int64_t>(v));
+  if (out.voxels.empty()) throw InputError("the ROIs hold no voxel of the betas " + o.betas);
   return out;
 }
 
@@ -194,7 +201,8 @@ BrainVolume load_brain_volume(const BrainVolumeOptions& o) {
   BrainVolume out;
   out.shape = betas.shape;
   out.affine = betas.affine;
-  out.voxel = roi_voxels(o, betas);
+  const RoiMasks rois = roi_voxels(o, betas);
+  out.voxel = rois.voxels;
   out.roi_voxels = static_cast<std::int64_t>(out.voxel.size());
   auto& r = out.responses;
   r.source = o.betas;
@@ -231,6 +239,32 @@ BrainVolume load_brain_volume(const BrainVolumeOptions& o) {
     group_by_stimulus(r, trials[0]);
   }
   for (auto v : out.voxel) r.neuroid_ids.push_back(voxel_id(v, out.shape));
+  out.roi_names = o.rois;
+  for (const auto& mask : rois.masks) {
+    auto& members = out.roi_neuroids.emplace_back();
+    for (std::size_t j = 0; j < out.voxel.size(); ++j)
+      if (mask[static_cast<std::size_t>(out.voxel[j])])
+        members.push_back(static_cast<Eigen::Index>(j));
+  }
+  return out;
+}
+
+std::vector<double> roi_scores(const Eigen::MatrixXd& r,
+                               const std::vector<std::vector<Eigen::Index>>& members) {
+  std::vector<double> out;
+  for (const auto& roi : members) {
+    double sum = 0;
+    int splits = 0;
+    for (Eigen::Index s = 0; s < r.rows(); ++s) {
+      std::vector<double> finite;
+      for (auto j : roi)
+        if (std::isfinite(r(s, j))) finite.push_back(r(s, j));
+      if (finite.empty()) continue;
+      sum += percentile(finite, 50);
+      ++splits;
+    }
+    out.push_back(splits ? sum / splits : std::nan(""));
+  }
   return out;
 }
 

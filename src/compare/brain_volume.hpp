@@ -33,9 +33,17 @@ struct BrainVolume {
   std::int64_t bad_voxels = 0;          // left out: a NaN, or constant (within a session when
                                         // z-scoring)
   std::int64_t below_ncsnr = 0;         // left out by the ncsnr threshold
+  std::vector<std::string> roi_names;   // each ROI as given
+  std::vector<std::vector<Eigen::Index>> roi_neuroids;  // the kept voxels (neuroids) of each ROI
 };
 
 BrainVolume load_brain_volume(const BrainVolumeOptions& options);
+
+// Each ROI's score: the mean over splits of the median of r (split x neuroid) over its neuroids,
+// NaN r left out (NaN for an ROI without a defined r). Voxelwise fits are independent, so this is
+// the ROI scored on its own.
+std::vector<double> roi_scores(const Eigen::MatrixXd& r,
+                               const std::vector<std::vector<Eigen::Index>>& members);
 
 // Per-neuroid values as a float32 NIfTI volume in the betas' grid and affine, NaN at every voxel
 // not kept (outside the ROIs, bad, or below the ncsnr threshold).

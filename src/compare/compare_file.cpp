@@ -521,6 +521,7 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   auto responses = volume ? volume->responses : load_responses(o, file, models[0]);
   std::vector<std::string> map_names;
   std::vector<Eigen::VectorXd> maps;  // per model: r per voxel, mean over splits
+  std::vector<double> roi_table;      // model x ROI
   const bool stratified = !responses.categories.empty();
   const EncodingBenchmark bench(std::move(responses), o.metric, o.halvings);
   EncodingTable table;
@@ -536,6 +537,12 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
         score_layer(bench, file, lp, o.memory, o.activations.string() + ":" + lp.label());
     table.add(result, o.metric.regression == Regression::pls);
     lines.push_back(encoding_line(lp, result));
+    if (volume) {
+      const auto scores = roi_scores(result.predictivity.r, volume->roi_neuroids);
+      roi_table.insert(roi_table.end(), scores.begin(), scores.end());
+      for (std::size_t k = 0; k < scores.size(); ++k)
+        lines.push_back("  ROI " + volume->roi_names[k] + ": " + std::to_string(scores[k]));
+    }
     map_names.push_back(lp.layer + "_pass" + std::to_string(lp.pass) + "_r");
     maps.push_back(result.predictivity.r.colwise().mean().transpose());
     if (result.predictivity.penalty.size()) {  // geometric mean over splits
@@ -555,6 +562,11 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
     g.set_attr("roi_voxels", volume->roi_voxels);
     g.set_attr("bad_voxels", volume->bad_voxels);
     g.set_attr("below_ncsnr", volume->below_ncsnr);
+    if (!volume->roi_names.empty()) {
+      h5::write_coordinate(g, "roi", volume->roi_names);
+      h5::write_array(g, "roi_score", roi_table, {models.size(), volume->roi_names.size()},
+                      {"model", "roi"}, model_coords());
+    }
     lines.push_back(std::to_string(volume->voxel.size()) + " voxels of " +
                     std::to_string(volume->roi_voxels) + " in the ROIs (" +
                     std::to_string(volume->bad_voxels) + " NaN or constant, " +

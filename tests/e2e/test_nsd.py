@@ -91,6 +91,10 @@ if r.returncode == 0:
     got = ds.r.sel(model="conv/pass1").isel(split=0).values
     check("r per voxel equals sklearn RidgeCV on z-scored averaged betas", got.shape == want.shape
           and np.max(np.abs(got - want)) < 1e-6, f"{got.shape} vs {want.shape}")
+    roi_score = ds.roi_score.sel(model="conv/pass1").values
+    members = [[j for j, v in enumerate(keep) if sel.transpose(2, 1, 0).ravel()[v]] for sel in (mask > 0, labels == 7)]
+    check("each ROI scored on its own: the median r over its voxels", ds.roi_score.dims == ("model", "roi")
+          and np.allclose(roi_score, [np.median(got[m]) for m in members], atol=1e-12), str(roi_score))
     rmap = nib.load(os.path.join(p("maps"), "conv_pass1_r.nii.gz"))
     data = rmap.get_fdata()
     check("r map in the betas' grid and affine", data.shape == shape and np.allclose(rmap.affine, affine))
