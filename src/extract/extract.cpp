@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 #include <memory>
+#include <numeric>
 #include <sstream>
 #include <thread>
 
@@ -20,6 +21,7 @@
 #include "io/results.hpp"
 #include "model/checkpoint.hpp"
 #include "model/metadata.hpp"
+#include "stimuli/batch_stream.hpp"
 
 namespace lrm::extract {
 namespace {
@@ -30,12 +32,6 @@ void check_pass_range(int pass, const std::string& setting) {
                                     " is beyond the most a run computes (" +
                                     std::to_string(model::kMaxPasses - 1) + ")");
 }
-
-struct Batch {
-  std::size_t first = 0, count = 0;
-  std::vector<float> data;
-  std::vector<std::int64_t> shape;
-};
 
 // Everything the run computes, decided before the first batch.
 struct ExtractionPlan {
@@ -243,22 +239,21 @@ std::unique_ptr<io::ResultFile> open_output(const ExtractOptions& o, const Extra
   return out;
 }
 
-// Runs `body` on a thread; its exception is kept for the caller to rethrow after join().
-class Worker {
+// Writes the jobs it is given on its own thread; its exception is kept for the caller to rethrow
+// after join().
+class WriterThread {
  public:
-  template <typename F>
-  explicit Worker(F body)
-      : thread_([this, body]() mutable {
+  WriterThread(ActivationWriter& writer, BoundedQueue<WriteJob>& jobs)
+      : thread_([this, &writer, &jobs] {
           h5::silence_errors_on_this_thread();
           try {
-            body();
+            while (auto job = jobs.pop()) writer.write(*job);
           } catch (...) {
+            jobs.abort();
             error_ = std::current_exception();
           }
         }) {}
-  ~Worker() {
-    if (thread_.joinable()) thread_.join();
-  }
+  ~WriterThread() { join(); }
   void join() {
     if (thread_.joinable()) thread_.join();
   }
@@ -272,21 +267,21 @@ class Worker {
 };
 
 // The arrays of one batch: every requested layer in every requested pass and condition.
-WriteJob compute_batch(ExtractionPlan& plan, const ExtractOptions& o, Batch& b,
+WriteJob compute_batch(ExtractionPlan& plan, const ExtractOptions& o, stimuli::Batch& b,
                        const ActivationWriter& writer) {
   auto& net = *plan.model.net;
   const bool shared = plan.shared_pass0;
   auto x = torch::from_blob(b.data.data(), b.shape, torch::kFloat);
   WriteJob job;
-  job.first = b.first;
-  job.count = b.count;
+  job.first = b.rows.front();
+  job.count = b.rows.size();
   job.arrays.resize(writer.dataset_count());
   model::ForwardResult pass0;
   if (shared) pass0 = net.forward(x, 1, nullptr, plan.record);
   for (std::size_t k = 0; k < plan.conditions.size(); ++k) {
     const auto& condition = plan.conditions[k];
     model::Steering steering;
-    if (condition.steered()) steering = batch_steering(condition, o.steering, b.first, b.count);
+    if (condition.steered()) steering = batch_steering(condition, o.steering, job.first, job.count);
     const auto* s = condition.steered() ? &steering : nullptr;
     auto result = shared && plan.n_passes > 1
                       ? net.forward_from(pass0.state, x, plan.n_passes, s, plan.record)
@@ -305,57 +300,40 @@ WriteJob compute_batch(ExtractionPlan& plan, const ExtractOptions& o, Batch& b,
   return job;
 }
 
+// Rows [first, n) of `set` in consecutive batches, loaded ahead by the stream's loader thread.
+stimuli::BatchStream batches_from(const stimuli::StimulusSet& set, std::size_t first,
+                                  const ExtractionPlan& plan, int batch_size) {
+  std::vector<std::size_t> rows(set.size() - first);
+  std::iota(rows.begin(), rows.end(), first);
+  stimuli::StreamOptions options;
+  options.preprocess = plan.preprocess;
+  return {set, stimuli::cut_batches(rows, static_cast<std::size_t>(batch_size)), options};
+}
+
 // Loader → compute (this thread) → writer; queues of one or two batches bound the memory.
 void stream(ExtractionPlan& plan, const ExtractOptions& o, const stimuli::StimulusSet& set,
             ActivationWriter& writer, std::uint64_t start) {
-  const std::size_t n = set.size();
-  Progress bar("extract", static_cast<std::int64_t>(n), "images");
+  Progress bar("extract", static_cast<std::int64_t>(set.size()), "images");
   bar.advance(static_cast<std::int64_t>(start));
-  BoundedQueue<Batch> loaded_batches(2);
   BoundedQueue<WriteJob> jobs(1);
-  Worker loader([&] {
-    try {
-      for (std::size_t first = start; first < n; first += o.batch_size) {
-        Batch b;
-        b.first = first;
-        b.count = std::min<std::size_t>(o.batch_size, n - first);
-        b.data = set.load_batch(first, b.count, plan.preprocess, b.shape);
-        if (!loaded_batches.push(std::move(b))) return;
-      }
-    } catch (...) {
-      loaded_batches.close();  // batches before the bad one are still computed and written
-      throw;
-    }
-    loaded_batches.close();
-  });
-  Worker writing([&] {
-    try {
-      while (auto job = jobs.pop()) writer.write(*job);
-    } catch (...) {
-      jobs.abort();
-      throw;
-    }
-  });
+  WriterThread writing(writer, jobs);
   try {
     torch::NoGradGuard no_grad;
-    while (auto b = loaded_batches.pop()) {
+    auto batches = batches_from(set, start, plan, o.batch_size);
+    // A loader error comes after the batches before it, which are still computed and written.
+    while (auto b = batches.next()) {
       check_interrupt();
       if (!jobs.push(compute_batch(plan, o, *b, writer)))
         break;  // the writer failed; its error is rethrown below
-      bar.advance(static_cast<std::int64_t>(b->count));
+      bar.advance(static_cast<std::int64_t>(b->rows.size()));
     }
   } catch (...) {
-    loaded_batches.abort();
     jobs.close();  // batches already computed are still written, so --resume skips them
-    loader.join();
     writing.join();
     throw;
   }
   jobs.close();
-  loaded_batches.abort();
-  loader.join();
   writing.join();
-  loader.rethrow();
   writing.rethrow();
   bar.finish();
 }
@@ -382,12 +360,11 @@ PcaFits fit_pca(ExtractionPlan& plan, const ExtractOptions& o) {
   }
   Progress bar("pca fit", n, "images");
   torch::NoGradGuard no_grad;
-  for (std::int64_t first = 0; first < n; first += o.batch_size) {
+  auto batches = batches_from(set, 0, plan, o.batch_size);
+  while (auto b = batches.next()) {
     check_interrupt();
-    const auto count = std::min<std::int64_t>(o.batch_size, n - first);
-    std::vector<std::int64_t> shape;
-    auto data = set.load_batch(first, count, plan.preprocess, shape);
-    auto result = plan.model.net->forward(torch::from_blob(data.data(), shape, torch::kFloat),
+    const auto count = static_cast<std::int64_t>(b->rows.size());
+    auto result = plan.model.net->forward(torch::from_blob(b->data.data(), b->shape, torch::kFloat),
                                           plan.n_passes, nullptr, plan.record);
     for (auto& t : targets) {
       const auto& request = plan.requests[t.request];

@@ -194,6 +194,11 @@ class RawReader {
   std::size_t gap_rows_ = 0, run_rows_ = 0;
 };
 
+std::string size_text(const Image& img) {
+  return std::to_string(img.channels) + "x" + std::to_string(img.height) + "x" +
+         std::to_string(img.width);
+}
+
 // The batch of `raw` images (of `rows`) ready for a model, contiguous N×C×H×W.
 Batch make_batch(const StimulusSet& set, std::size_t index, std::vector<std::size_t> rows,
                  std::vector<Image> raw, const StreamOptions& o) {
@@ -217,9 +222,11 @@ Batch make_batch(const StimulusSet& set, std::size_t index, std::vector<std::siz
   b.shape = {n, front.channels, front.height, front.width};
   b.data.reserve(rows.size() * front.data.size());
   for (std::ptrdiff_t k = 0; k < n; ++k) {
-    if (raw[k].data.size() != front.data.size() || raw[k].height != front.height)
-      throw InputError("stimulus " + set.ids()[rows[k]] + " has another size than " +
-                       set.ids()[rows[0]] + " after preprocessing (set --resize/--crop)");
+    if (raw[k].channels != front.channels || raw[k].height != front.height ||
+        raw[k].width != front.width)
+      throw InputError("stimulus " + set.ids()[rows[k]] + " has size " + size_text(raw[k]) +
+                       " after preprocessing, but " + set.ids()[rows[0]] + " has " +
+                       size_text(front) + " (set --resize/--crop)");
     b.data.insert(b.data.end(), raw[k].data.begin(), raw[k].data.end());
   }
   b.rows = std::move(rows);
