@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
+#include "stimuli/batch_stream.hpp"
 
 namespace lrm::steering {
 namespace {
@@ -91,20 +92,6 @@ torch::Tensor load_image(const stimuli::StimulusSet& set, std::int64_t row,
       .clone();
 }
 
-torch::Tensor load_images(const stimuli::StimulusSet& set, const std::vector<std::int64_t>& rows,
-                          const stimuli::Preprocess& p) {
-  std::vector<torch::Tensor> images;
-  images.reserve(rows.size());
-  for (auto r : rows) {
-    images.push_back(load_image(set, r, p));
-    if (!images.back().sizes().equals(images.front().sizes()))
-      throw InputError("stimulus " + set.ids()[r] + " of " + set.source() +
-                       " has another size after preprocessing than " + set.ids()[rows[0]] +
-                       "; resize or crop to give all images one size");
-  }
-  return torch::stack(images);
-}
-
 torch::Tensor layer_outputs(model::LrmNetImpl& net, const stimuli::StimulusSet& set,
                             const std::vector<std::int64_t>& images, const stimuli::Preprocess& p,
                             const std::string& layer, int pass, int batch_size,
@@ -114,15 +101,21 @@ torch::Tensor layer_outputs(model::LrmNetImpl& net, const stimuli::StimulusSet& 
   torch::NoGradGuard no_grad;
   model::Record record;
   record.layers = {layer};
+  stimuli::StreamOptions options;
+  options.preprocess = p;
+  stimuli::BatchStream batches(
+      set,
+      stimuli::cut_batches(std::vector<std::size_t>(images.begin(), images.end()),
+                           static_cast<std::size_t>(batch_size)),
+      options);
   std::vector<torch::Tensor> out;
   Progress bar(label, static_cast<std::int64_t>(images.size()), "images");
-  for (std::size_t first = 0; first < images.size(); first += batch_size) {
+  while (auto b = batches.next()) {
     check_interrupt();
-    const auto n = std::min<std::size_t>(batch_size, images.size() - first);
-    std::vector<std::int64_t> rows(images.begin() + first, images.begin() + first + n);
-    auto result = net.forward(load_images(set, rows, p), pass + 1, nullptr, record);
+    auto result = net.forward(torch::from_blob(b->data.data(), b->shape, torch::kFloat), pass + 1,
+                              nullptr, record);
     out.push_back(result.passes[pass].layers.at(layer).flatten(1));
-    bar.advance(static_cast<std::int64_t>(n));
+    bar.advance(static_cast<std::int64_t>(b->rows.size()));
   }
   bar.finish();
   return torch::cat(out);

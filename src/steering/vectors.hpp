@@ -60,12 +60,9 @@ torch::Tensor one_hot(std::int64_t index, std::int64_t width);
 // Image `row` of the set, preprocessed: C×H×W float32.
 torch::Tensor load_image(const stimuli::StimulusSet& set, std::int64_t row,
                          const stimuli::Preprocess& p);
-// Images stacked to N×C×H×W; InputError naming the first stimulus whose size differs.
-torch::Tensor load_images(const stimuli::StimulusSet& set, const std::vector<std::int64_t>& rows,
-                          const stimuli::Preprocess& p);
 
 // Output of `layer` in pass `pass` (unsteered) for rows `images` of the set, preprocessed with
-// `p`, `batch_size` images per forward call: images × units.
+// `p`, `batch_size` images per forward call (loaded ahead on a thread): images × units.
 torch::Tensor layer_outputs(model::LrmNetImpl& net, const stimuli::StimulusSet& set,
                             const std::vector<std::int64_t>& images, const stimuli::Preprocess& p,
                             const std::string& layer, int pass, int batch_size,
