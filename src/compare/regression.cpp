@@ -23,12 +23,10 @@ struct GramSvd {
   bool dual = true;
 };
 
-// Eigenvalues (ascending) and eigenvectors of a symmetric matrix by LAPACK's divide and conquer
-// (OpenBLAS, on all threads): Eigen's solver runs on one thread, minutes for thousands of stimuli.
-struct EigenPairs {
-  Eigen::VectorXd values;
-  Eigen::MatrixXd vectors;
-};
+}  // namespace
+
+// LAPACK's divide and conquer (OpenBLAS, on all threads): Eigen's solver runs on one thread,
+// minutes for thousands of stimuli.
 EigenPairs symmetric_eigen(Eigen::MatrixXd m) {
   const int n = static_cast<int>(m.rows());
   EigenPairs e{Eigen::VectorXd(n), std::move(m)};
@@ -49,6 +47,8 @@ EigenPairs symmetric_eigen(Eigen::MatrixXd m) {
                         std::to_string(info) + ")");
   return e;
 }
+
+namespace {
 
 // The eigenvectors and -values of a symmetric matrix above 1e-12 of the largest.
 GramSvd spectrum(const Eigen::MatrixXd& m, bool dual) {

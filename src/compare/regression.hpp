@@ -54,6 +54,13 @@ LinearFit fit_ridge(const FeatureMatrix& x, const Rows& rows, const Eigen::Matri
                     const RidgeOptions& options = {});
 LinearFit fit_ols(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixXd& y);
 
+// Eigenvalues (ascending) and eigenvectors of a symmetric matrix.
+struct EigenPairs {
+  Eigen::VectorXd values;
+  Eigen::MatrixXd vectors;
+};
+EigenPairs symmetric_eigen(Eigen::MatrixXd m);
+
 enum class Regression { pls, ridge, ols, ridgecv };
 inline const Names<Regression> regression_names{{"pls", Regression::pls},
                                                 {"ridge", Regression::ridge},

@@ -35,13 +35,12 @@ Spectrum kernel_spectrum(const Eigen::MatrixXd& kc) {
   const double scale = 2.0 / v.squaredNorm();
   Eigen::MatrixXd a = kc - scale * v * (v.transpose() * kc);
   a -= scale * (a * v) * v.transpose();
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(a.bottomRightCorner(n - 1, n - 1));
-  if (eig.info() != Eigen::Success) throw InternalError("ridge: eigendecomposition failed");
+  const EigenPairs eig = symmetric_eigen(a.bottomRightCorner(n - 1, n - 1));
   Eigen::MatrixXd padded = Eigen::MatrixXd::Zero(n, n - 1);
-  padded.bottomRows(n - 1) = eig.eigenvectors();
+  padded.bottomRows(n - 1) = eig.vectors;
   Spectrum s;
   s.u = padded - scale * v * (v.transpose() * padded);
-  s.s2 = eig.eigenvalues().cwiseMax(0.0);
+  s.s2 = eig.values.cwiseMax(0.0);
   return s;
 }
 
