@@ -20,8 +20,11 @@ namespace {
 constexpr Eigen::Index feature_chunk = 4096;
 // Rows whose mean is the shift of GramKind::shifted.
 constexpr Eigen::Index shift_rows = 64;
-// Rows per streamed batch when the rows do not all fit: enough for efficient products.
-constexpr Eigen::Index batch_rows = 64;
+// Stimuli per tile of the single-precision products: tiles start at multiples of it and blocks and
+// batches hold whole tiles, so every product has the same shape (OpenBLAS picks its kernels, and
+// so its rounding, by shape) and a correlation RDM does not depend on the budget. Smaller only
+// when the budget cannot hold two such tiles.
+constexpr Eigen::Index tile_rows = 256;
 
 // Checks a row and, for correlations, centres and scales it in place (mean and norm in double).
 void prepare_row(float* row, Eigen::Index p, GramKind kind, const RowSource& source, Eigen::Index i,
@@ -86,8 +89,30 @@ void shifted_chunk(const Block& x, Eigen::Index p, Eigen::Index c0, Eigen::Index
       out[i * f + k] = static_cast<double>(x.rows[i * p + c0 + k]) - shift[c0 + k];
 }
 
-// g[a, b] += the products of a's rows with b's, chunk by chunk (a == b: the upper triangle).
-void add_products(const Block& a, const Block& b, Eigen::Index p, GramKind kind,
+// out (col-major, leading dimension ld) += the single-precision products of the ta rows at a with
+// the tb rows at b over f features (row stride p); the upper triangle only when `triangle`.
+void add_tile(const float* a, const float* b, int ta, int tb, int f, int p, bool triangle,
+              double* out, int ld, std::vector<float>& product) {
+  product.resize(static_cast<std::size_t>(ta) * tb);
+  float* prod = product.data();
+  if (triangle)
+    cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, ta, f, 1.0f, a, p, 0.0f, prod, ta);
+  else
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, ta, tb, f, 1.0f, a, p, b, p, 0.0f, prod,
+                ta);
+  // On this thread: a tile's sums are little beside its product, and OpenMP threads spinning
+  // between BLAS calls would take the cores from BLAS's own threads.
+  for (int j = 0; j < tb; ++j) {
+    double* col = out + static_cast<std::size_t>(j) * ld;
+    const float* from = prod + static_cast<std::size_t>(j) * ta;
+    const int end = triangle ? j + 1 : ta;
+    for (int i = 0; i < end; ++i) col[i] += from[i];
+  }
+}
+
+// g[a, b] += the products of a's rows with b's, chunk by chunk (a == b: the upper triangle);
+// single-precision products tile by tile.
+void add_products(const Block& a, const Block& b, Eigen::Index p, GramKind kind, Eigen::Index tile,
                   const Eigen::VectorXd& shift, Eigen::MatrixXd& g, Scratch& s) {
   const bool diagonal = a.rows == b.rows;
   const int ra = static_cast<int>(a.count), rb = static_cast<int>(b.count);
@@ -109,21 +134,13 @@ void add_products(const Block& a, const Block& b, Eigen::Index p, GramKind kind,
                   s.b.data(), fi, 1.0, out, ld);
       continue;
     }
-    s.product.resize(static_cast<std::size_t>(ra) * rb);
-    float* prod = s.product.data();
-    if (diagonal)
-      cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, ra, fi, 1.0f, a.rows + c0, pi, 0.0f, prod,
-                  ra);
-    else
-      cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, ra, rb, fi, 1.0f, a.rows + c0, pi,
-                  b.rows + c0, pi, 0.0f, prod, ra);
-      // Dynamic: the triangle's columns differ in length.
-#pragma omp parallel for schedule(dynamic, 16)
-    for (int j = 0; j < rb; ++j) {
-      double* col = &g(a.first, b.first + j);
-      const float* from = prod + static_cast<std::size_t>(j) * ra;
-      const int end = diagonal ? j + 1 : ra;
-      for (int i = 0; i < end; ++i) col[i] += from[i];
+    for (Eigen::Index i = 0; i < a.count; i += tile) {
+      const int ti = static_cast<int>(std::min(tile, a.count - i));
+      for (Eigen::Index j = diagonal ? i : 0; j < b.count; j += tile) {
+        const int tj = static_cast<int>(std::min(tile, b.count - j));
+        add_tile(a.rows + i * p + c0, b.rows + j * p + c0, ti, tj, fi, pi, diagonal && i == j,
+                 &g(a.first + i, b.first + j), ld, s.product);
+      }
     }
   }
 }
@@ -153,28 +170,25 @@ std::int64_t pair_bytes(Eigen::Index outer, Eigen::Index inner, Eigen::Index p, 
 
 struct Plan {
   Eigen::Index outer = 0, inner = 0;  // rows per block held, per batch streamed (0: one block)
+  Eigen::Index tile = tile_rows;
 };
 
 std::string mib(std::int64_t bytes) {
   return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB";
 }
 
-// The most rows held per block beside batches of up to batch_rows (fewer when memory is short);
-// the caller has checked that a block and a batch of one row each fit.
+// Blocks of whole tiles beside batches of one tile (smaller tiles when memory is short); the
+// caller has checked that a block and a batch of one row each fit.
 Plan plan_blocks(Eigen::Index n, Eigen::Index p, GramKind kind, std::int64_t budget) {
-  if (pair_bytes(n, 0, p, kind) <= budget) return {n, 0};
-  Plan plan{1, std::min(batch_rows, n - 1)};
-  for (; plan.inner > 1; plan.inner /= 2)
-    if (pair_bytes(plan.inner, plan.inner, p, kind) <= budget) break;
-  Eigen::Index lo = plan.inner, hi = n - 1;
-  while (lo < hi) {
-    const Eigen::Index mid = (lo + hi + 1) / 2;
-    if (pair_bytes(mid, plan.inner, p, kind) <= budget)
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
-  plan.outer = lo;
+  if (pair_bytes(n, 0, p, kind) <= budget) return {n, 0, tile_rows};
+  Plan plan;
+  while (plan.tile > 1 && pair_bytes(plan.tile, plan.tile, p, kind) > budget) plan.tile /= 2;
+  plan.inner = plan.tile;
+  Eigen::Index tiles = 1;
+  while (tiles * plan.tile < n &&
+         pair_bytes((tiles + 1) * plan.tile, plan.inner, p, kind) <= budget)
+    ++tiles;
+  plan.outer = tiles * plan.tile;
   return plan;
 }
 
@@ -247,7 +261,7 @@ Eigen::MatrixXd streamed_gram(const RowSource& source, GramKind kind, std::int64
                                      " beside the " + mib(reserved) + " already in use");
   // Rows in memory are one block (they are prepared in place, once).
   const bool in_place = source.rows_in_place(0, n) != nullptr;
-  const Plan plan = in_place ? Plan{n, 0} : plan_blocks(n, p, kind, budget);
+  const Plan plan = in_place ? Plan{n, 0, tile_rows} : plan_blocks(n, p, kind, budget);
   Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
   const Floats held = floats(in_place ? 0 : plan.outer * p);
   const Floats batch = floats(in_place ? 0 : std::max<Eigen::Index>(plan.inner, 1) * p);
@@ -260,12 +274,12 @@ Eigen::MatrixXd streamed_gram(const RowSource& source, GramKind kind, std::int64
     check_interrupt();
     const Eigen::Index count = std::min(plan.outer, n - i0);
     const Block a{load_rows(source, i0, count, held.get(), kind, what), i0, count};
-    add_products(a, a, p, kind, shift, g, scratch);
+    add_products(a, a, p, kind, plan.tile, shift, g, scratch);
     for (Eigen::Index j0 = a.first + a.count; j0 < n; j0 += plan.inner) {
       check_interrupt();
       const Eigen::Index rows = std::min(plan.inner, n - j0);
       const Block b{load_rows(source, j0, rows, batch.get(), kind, what), j0, rows};
-      add_products(a, b, p, kind, shift, g, scratch);
+      add_products(a, b, p, kind, plan.tile, shift, g, scratch);
     }
   }
   g.triangularView<Eigen::StrictlyLower>() = g.transpose();
