@@ -1,5 +1,6 @@
 #include "compare/ridge_cv.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -62,31 +63,38 @@ struct DualSolution {
 };
 
 // For penalty a, G^-1 = U diag(1/(s2+a)) U^T + (I - U U^T - 1 1^T/n)/a (the constant direction
-// unpenalised): dual coefficients c = G^-1 yc and leave-one-out residuals c_i / G^-1_ii.
+// unpenalised): dual coefficients c = G^-1 yc and leave-one-out residuals c_i / G^-1_ii. Targets
+// go in blocks, so the temporaries are n x block whatever the number of voxels.
 DualSolution solve(const Spectrum& sp, const Eigen::MatrixXd& yc,
                    const std::vector<double>& alphas) {
+  constexpr Eigen::Index block = 1024;
   const Eigen::Index n = yc.rows(), q = yc.cols();
-  const Eigen::MatrixXd uty = sp.u.transpose() * yc;
-  const Eigen::MatrixXd rest = yc - sp.u * uty;
   const Eigen::MatrixXd u2 = sp.u.cwiseAbs2();
   const Eigen::ArrayXd outside = 1.0 - u2.rowwise().sum().array() - 1.0 / static_cast<double>(n);
-  Eigen::VectorXd best = Eigen::VectorXd::Constant(q, std::numeric_limits<double>::infinity());
-  std::vector<int> chosen(static_cast<std::size_t>(q), 0);
-  for (std::size_t i = 0; i < alphas.size(); ++i) {
-    const double a = alphas[i];
-    const Eigen::VectorXd w = (sp.s2.array() + a).inverse();
-    const Eigen::MatrixXd c = sp.u * (w.asDiagonal() * uty) + rest / a;
-    const Eigen::ArrayXd diag = (u2 * w).array() + outside / a;
-    const Eigen::VectorXd error = (c.array().colwise() / diag).square().colwise().mean();
-    for (Eigen::Index t = 0; t < q; ++t)
-      if (error[t] < best[t]) best[t] = error[t], chosen[static_cast<std::size_t>(t)] = int(i);
-  }
   DualSolution out{Eigen::MatrixXd(n, q), Eigen::VectorXd(q)};
-  for (Eigen::Index t = 0; t < q; ++t) {
-    const double a = alphas[static_cast<std::size_t>(chosen[static_cast<std::size_t>(t)])];
-    const Eigen::VectorXd w = (sp.s2.array() + a).inverse();
-    out.coef.col(t) = sp.u * w.cwiseProduct(uty.col(t)) + rest.col(t) / a;
-    out.penalty[t] = a;
+  for (Eigen::Index first = 0; first < q; first += block) {
+    const Eigen::Index m = std::min(block, q - first);
+    const Eigen::MatrixXd uty = sp.u.transpose() * yc.middleCols(first, m);
+    Eigen::MatrixXd rest = yc.middleCols(first, m) - sp.u * uty;
+    Eigen::VectorXd best = Eigen::VectorXd::Constant(m, std::numeric_limits<double>::infinity());
+    std::vector<double> chosen(static_cast<std::size_t>(m), alphas.front());
+    for (const double a : alphas) {
+      const Eigen::VectorXd w = (sp.s2.array() + a).inverse();
+      const Eigen::MatrixXd c = sp.u * (w.asDiagonal() * uty) + rest / a;
+      const Eigen::ArrayXd diag = (u2 * w).array() + outside / a;
+      const Eigen::VectorXd error = (c.array().colwise() / diag).square().colwise().mean();
+      for (Eigen::Index t = 0; t < m; ++t)
+        if (error[t] < best[t]) best[t] = error[t], chosen[static_cast<std::size_t>(t)] = a;
+    }
+    // Each target's coefficients with its own penalty, in one product for the block.
+    Eigen::MatrixXd scaled(uty.rows(), m);
+    for (Eigen::Index t = 0; t < m; ++t) {
+      const double a = chosen[static_cast<std::size_t>(t)];
+      scaled.col(t) = uty.col(t).array() / (sp.s2.array() + a);
+      rest.col(t) /= a;
+      out.penalty[first + t] = a;
+    }
+    out.coef.middleCols(first, m) = sp.u * scaled + rest;
   }
   return out;
 }
