@@ -56,20 +56,49 @@ def _target_dataset(t, result, units, test, fdr, q, ratio):
     return xr().Dataset(data, coords=coords, attrs=attrs)
 
 
-def rdm(features, method="correlation", threads=None, overwrite_input=False):
+def rdm(features, method="correlation", threads=None, overwrite_input=False, run=None,
+        stimulus=None, noise="measurements"):
     """A representational dissimilarity matrix (stimulus, stimulus_b), as `lrm compare rsa
-    --save-rdms` writes it: "correlation" (1 − Pearson), "euclidean" (squared distance / features)
-    or "crossvalidated" (features (repetition, stimulus, feature)). Correlation distance centres
-    and scales the rows in place: with overwrite_input=True in a float32 C-contiguous array itself
-    (no copy), else in a copy."""
+    --save-rdms` writes it: "correlation" (1 − Pearson), "euclidean" (squared distance / features),
+    "crossvalidated-euclidean" (features (repetition, stimulus, feature)) or "crossnobis".
+    Crossnobis takes features (run, stimulus, feature), or (measurement, feature) with `run` and
+    `stimulus` labels per measurement (or those coordinates of a DataArray), and whitens by the
+    noise precision `noise` ("measurements", "residuals" or "identity", as rsatoolbox's
+    prec_from_measurements / prec_from_residuals). Correlation distance centres and scales the rows
+    in place: with overwrite_input=True in a float32 C-contiguous array itself (no copy), else in
+    a copy."""
     data = values(features)
-    if method not in ("crossvalidated", "crossnobis") and data.ndim > 2:
+    if method == "crossnobis":
+        return _crossnobis(features, data, run, stimulus, noise, threads)
+    if method not in ("crossvalidated", "crossvalidated-euclidean") and data.ndim > 2:
         data = data.reshape(data.shape[0], -1)
     m = _core.rdm(data, method, bool(overwrite_input), _threads(threads))
     ids = coord(features, "stimulus")
     coords = {} if ids is None else {"stimulus": ids, "stimulus_b": ids}
     return xr().DataArray(m, dims=("stimulus", "stimulus_b"), coords=coords, name="rdm",
                           attrs={"method": method})
+
+
+def _crossnobis(features, data, run, stimulus, noise, threads):
+    data = np.asarray(data, dtype=np.float64)
+    if data.ndim == 3:
+        runs, stimuli = data.shape[:2]
+        run = np.repeat(np.arange(runs), stimuli)
+        stimulus = np.tile(np.arange(stimuli), runs)
+        data = data.reshape(runs * stimuli, -1)
+    else:
+        run = coord(features, "run") if run is None else run
+        stimulus = coord(features, "stimulus") if stimulus is None else stimulus
+        if run is None or stimulus is None:
+            raise ValueError("features: crossnobis needs (run, stimulus, feature) features or run "
+                             "and stimulus labels per measurement")
+    ids, condition = np.unique(np.asarray(stimulus), return_inverse=True)
+    _, run_code = np.unique(np.asarray(run), return_inverse=True)
+    m = _core.crossnobis(data, condition.astype(np.int64).tolist(),
+                         run_code.astype(np.int64).tolist(), noise, _threads(threads))
+    return xr().DataArray(m, dims=("stimulus", "stimulus_b"),
+                          coords={"stimulus": ids, "stimulus_b": ids}, name="rdm",
+                          attrs={"method": "crossnobis", "noise_precision": noise})
 
 
 def _rdm_stack(a, what):

@@ -97,6 +97,37 @@ Eigen::MatrixXd rdm_crossnobis(const CrossnobisData& d, const Eigen::MatrixXd& p
   return rdm;
 }
 
+Eigen::MatrixXd noise_precision(const CrossnobisData& d, NoisePrecision noise,
+                                const std::string& what) {
+  if (noise == NoisePrecision::identity)
+    return Eigen::MatrixXd::Identity(d.measurements.cols(), d.measurements.cols());
+  if (noise == NoisePrecision::measurements) {
+    Eigen::VectorXi per = Eigen::VectorXi::Zero(d.conditions);
+    for (auto c : d.condition_of) ++per[c];
+    if (per.minCoeff() != per.maxCoeff())
+      throw InputError(what +
+                       ": a noise precision from measurements needs every stimulus "
+                       "measured equally often (use residuals)");
+    return precision_from_measurements(d.measurements, d.condition_of, d.conditions);
+  }
+  Eigen::MatrixXd residuals = d.measurements;
+  std::map<std::pair<Eigen::Index, Eigen::Index>, std::vector<Eigen::Index>> cells;
+  for (Eigen::Index m = 0; m < residuals.rows(); ++m)
+    cells[{d.condition_of[m], d.run_of[m]}].push_back(m);
+  for (const auto& [cell, rows] : cells) {
+    Eigen::RowVectorXd mean = Eigen::RowVectorXd::Zero(residuals.cols());
+    for (auto m : rows) mean += d.measurements.row(m);
+    mean /= static_cast<double>(rows.size());
+    for (auto m : rows) residuals.row(m) -= mean;
+  }
+  const auto dof = static_cast<double>(residuals.rows()) - static_cast<double>(cells.size());
+  if (dof < 1)
+    throw InputError(what +
+                     ": noise residuals need repeated measurements of a stimulus "
+                     "within a run");
+  return precision_from_residuals(std::move(residuals), dof);
+}
+
 Eigen::MatrixXd crossnobis_from_responses(const io::Assembly& a, const io::NeuralResponses& r,
                                           const std::string& run_coord, NoisePrecision noise,
                                           std::string& note) {
@@ -118,35 +149,7 @@ Eigen::MatrixXd crossnobis_from_responses(const io::Assembly& a, const io::Neura
   CrossnobisData d{
       r.presentations, r.stimulus_of, {}, static_cast<Eigen::Index>(r.stimulus_ids.size()), next};
   for (const auto& l : labels) d.run_of.push_back(runs.at(l));
-  Eigen::MatrixXd precision;
-  if (noise == NoisePrecision::identity) {
-    precision = Eigen::MatrixXd::Identity(d.measurements.cols(), d.measurements.cols());
-  } else if (noise == NoisePrecision::measurements) {
-    Eigen::VectorXi per = Eigen::VectorXi::Zero(d.conditions);
-    for (auto c : d.condition_of) ++per[c];
-    if (per.minCoeff() != per.maxCoeff())
-      throw InputError(a.source +
-                       ": a noise precision from measurements needs every stimulus "
-                       "measured equally often (use residuals)");
-    precision = precision_from_measurements(d.measurements, d.condition_of, d.conditions);
-  } else {
-    Eigen::MatrixXd residuals = d.measurements;
-    std::map<std::pair<Eigen::Index, Eigen::Index>, std::vector<Eigen::Index>> cells;
-    for (Eigen::Index m = 0; m < residuals.rows(); ++m)
-      cells[{d.condition_of[m], d.run_of[m]}].push_back(m);
-    for (const auto& [cell, rows] : cells) {
-      Eigen::RowVectorXd mean = Eigen::RowVectorXd::Zero(residuals.cols());
-      for (auto m : rows) mean += d.measurements.row(m);
-      mean /= static_cast<double>(rows.size());
-      for (auto m : rows) residuals.row(m) -= mean;
-    }
-    const auto dof = static_cast<double>(residuals.rows()) - static_cast<double>(cells.size());
-    if (dof < 1)
-      throw InputError(a.source +
-                       ": noise residuals need repeated measurements of a stimulus "
-                       "within a run");
-    precision = precision_from_residuals(std::move(residuals), dof);
-  }
+  const auto precision = noise_precision(d, noise, a.source);
   note = "crossnobis RDM over " + std::to_string(d.runs) + " runs ('" + coord +
          "'), noise precision from " + noise_precision_names.name(noise);
   return rdm_crossnobis(d, precision, a.source);

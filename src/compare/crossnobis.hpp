@@ -46,6 +46,11 @@ struct CrossnobisData {
 Eigen::MatrixXd rdm_crossnobis(const CrossnobisData& data, const Eigen::MatrixXd& precision,
                                const std::string& what);
 
+// The noise precision of `data` by `noise`; `what` names the data in errors (measurements need
+// every condition measured equally often; residuals need repeats within a run).
+Eigen::MatrixXd noise_precision(const CrossnobisData& data, NoisePrecision noise,
+                                const std::string& what);
+
 // The crossnobis RDM of grouped responses whose assembly has a run coordinate along its
 // presentations (`run_coord`, or "run" / "session" when empty); `note` says how it was formed.
 Eigen::MatrixXd crossnobis_from_responses(const io::Assembly& assembly,

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/error.hpp"
+#include "compare/crossnobis.hpp"
 #include "compare/encoding.hpp"
 #include "compare/rdm.hpp"
 #include "compare/rsa.hpp"
@@ -140,8 +141,34 @@ Eigen::MatrixXd rdm(const py::array& features, const std::string& method, bool o
             Eigen::Map<const RowMatrixXd>(a.data() + k * size, a.shape(1), a.shape(2)));
       return compute(threads, [&] { return compare::rdm_crossvalidated(reps); });
     }
+    case compare::RdmMethod::crossnobis:
+      throw InputError("method: crossnobis needs run labels (lrmsuite.rdm passes them)");
   }
   throw InternalError("unknown RDM method");
+}
+
+// Crossnobis of measurements (measurement, channel) labelled by condition and run (0-based codes).
+Eigen::MatrixXd crossnobis(const DoubleArray& measurements,
+                           const std::vector<Eigen::Index>& condition,
+                           const std::vector<Eigen::Index>& run, const std::string& noise,
+                           int threads) {
+  if (measurements.ndim() != 2)
+    throw InputError("features: crossnobis needs (measurement, feature) measurements");
+  compare::CrossnobisData d;
+  d.measurements = Eigen::Map<const RowMatrixXd>(measurements.data(), measurements.shape(0),
+                                                 measurements.shape(1));
+  d.condition_of = condition;
+  d.run_of = run;
+  if (condition.size() != std::size_t(d.measurements.rows()) || run.size() != condition.size())
+    throw InputError("features: one condition and one run label per measurement");
+  for (auto c : condition) d.conditions = std::max(d.conditions, c + 1);
+  for (auto r : run) d.runs = std::max(d.runs, r + 1);
+  if (d.runs < 2) throw InputError("run: crossnobis needs 2 or more runs");
+  const auto kind = compare::noise_precision_names.parse(noise, "noise");
+  return compute(threads, [&] {
+    const auto precision = compare::noise_precision(d, kind, "features");
+    return compare::rdm_crossnobis(d, precision, "features");
+  });
 }
 
 Eigen::MatrixXd compare_rdms(const DoubleArray& a, const DoubleArray& b,
@@ -254,6 +281,8 @@ void add_analyses(py::module_& m) {
   m.def("localize", &localize, arg("activations"), arg("category"), arg("targets"), arg("others"),
         arg("test"), arg("fdr"), arg("q"), arg("ratio"), arg("threads"));
   m.def("rdm", &rdm, arg("features"), arg("method"), arg("overwrite"), arg("threads"));
+  m.def("crossnobis", &crossnobis, arg("measurements"), arg("condition"), arg("run"), arg("noise"),
+        arg("threads"));
   m.def("compare_rdms", &compare_rdms, arg("a"), arg("b"), arg("comparison"));
   m.def("noise_ceiling", &noise_ceiling, arg("rdms"), arg("comparison"), arg("squared"),
         arg("pool"));

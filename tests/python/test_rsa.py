@@ -83,3 +83,18 @@ def test_bad_rdm_input():
         lrmsuite.compare_rdms(np.eye(4), np.eye(4), "spearmann")
     with pytest.raises(ValueError, match=r"^method: "):
         lrmsuite.rdm(np.ones((4, 3)), method="cityblock")
+
+
+@pytest.mark.parametrize("noise", ["measurements", "residuals", "identity"])
+def test_crossnobis_matches_rsatoolbox(noise):
+    with h5py.File(os.path.join(FIXTURES, "compare", "rsa_parity", "rsa_parity.h5")) as f:
+        g = f["crossnobis"]
+        x, cond, run = g["measurements"][:], g["condition"][:], g["run"][:]
+        expected = g[f"rdm_{noise}"][:]
+    r = lrmsuite.rdm(x, method="crossnobis", run=run, stimulus=cond, noise=noise)
+    np.testing.assert_allclose(r.values, expected, atol=1e-9)
+
+
+def test_crossnobis_needs_two_runs():
+    with pytest.raises(ValueError, match="2 or more runs"):
+        lrmsuite.rdm(np.ones((1, 3, 4)), method="crossnobis")
