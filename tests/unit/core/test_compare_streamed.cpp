@@ -105,6 +105,21 @@ TEST(StreamedRdm, BlocksGiveTheInMemoryRdm) {
   }
 }
 
+// More stimuli than one 256-stimulus tile and more features than one chunk: in blocks or whole,
+// every single-precision product has the same shape, so the RDM is the same to the bit.
+TEST(StreamedRdm, CorrelationIsBitIdenticalInBlocksAndWhole) {
+  constexpr Eigen::Index n = 800, p = 20000;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  RowMatrixXf x(n, p);
+  for (Eigen::Index k = 0; k < x.size(); ++k) x.data()[k] = uniform(rng);
+  const MatrixRows rows(static_cast<const float*>(x.data()), n, p);
+  const Eigen::MatrixXd whole = rdm_of_rows(rows, RdmMethod::correlation, unbounded, "test");
+  const std::int64_t blocks = 3 * 8 * n * n + 4 * 464 * p;  // blocks and batches of 256
+  const Eigen::MatrixXd streamed = rdm_of_rows(rows, RdmMethod::correlation, blocks, "test");
+  EXPECT_EQ((streamed - whole).cwiseAbs().maxCoeff(), 0.0);
+}
+
 TEST(StreamedRdm, TooLittleMemoryIsASettingErrorAndBadRowsNameTheStimulus) {
   RowMatrixXf x = features();
   const io::ActivationFile file(write_file(x));
