@@ -518,6 +518,9 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   if (io::is_nifti_path(o.brain)) volume = load_brain_volume(o.volume);
   if (!o.write_nifti.empty() && !volume)
     throw SettingError("write-nifti", "needs NIfTI betas as the brain data");
+  if (!volume && (!o.volume.trials.empty() || !o.volume.rois.empty()))
+    throw SettingError(o.volume.trials.empty() ? "roi" : "trials",
+                       "applies to NIfTI betas (.nii, .nii.gz) as the brain data only");
   auto responses = volume ? volume->responses : load_responses(o, file, models[0]);
   std::vector<std::string> map_names;
   std::vector<Eigen::VectorXd> maps;  // per model: r per voxel, mean over splits

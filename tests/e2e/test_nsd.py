@@ -135,6 +135,7 @@ nanmask = np.zeros(shape, np.uint8)
 nanmask[0, 0, 0] = 1
 nib.save(nib.Nifti1Image(nanmask, affine), p("nanroi.nii.gz"))
 bad.append(("all-NaN voxel set", ["--roi", p("nanroi.nii.gz")], "NaN"))
+bad.append(("--trials without NIfTI betas", ["--brain", p("acts.h5") + ":/activations/conv/pass1"], "--trials"))
 for name, extra, word in bad:
     args = list(common)
     for i in range(0, len(extra), 2):
