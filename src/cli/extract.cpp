@@ -102,7 +102,7 @@ void add_extract_command(CLI::App& app, const Globals& globals) {
                   "random weights from --seed");
   cmd->add_option("--torchscript", o->x.torchscript,
                   "A chain-style TorchScript model (torch.jit.script/trace of e.g. torchvision's "
-                  "AlexNet) instead of --model; no feedback, pass 0 only");
+                  "AlexNet) instead of --model; --feedback and --motif add pathways");
   add_stimulus_options(cmd, o->stimuli, true, "model");
   cmd->add_option("--layers", o->x.layers,
                   "Layer names (features.8,classifier.6), 'all' (every layer output and every "

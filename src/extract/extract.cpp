@@ -9,12 +9,12 @@
 #include <sstream>
 #include <thread>
 
+#include "common/bounded_queue.hpp"
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
 #include "common/text.hpp"
 #include "extract/activation_writer.hpp"
-#include "extract/bounded_queue.hpp"
 #include "extract/reduce.hpp"
 #include "io/activation_file.hpp"
 #include "io/h5.hpp"
@@ -47,27 +47,17 @@ struct ExtractionPlan {
   bool fit_pca = false;           // pca fits on the fitting set before the first batch
 };
 
-// The model: a preset and/or checkpoint, or a chain-style TorchScript module (no feedback) whose
-// probe input is the first stimulus.
+// The model: a preset and/or checkpoint, or a chain-style TorchScript module (with the pathways and
+// motif of the model options) whose probe input is the first stimulus.
 model::LoadedModel load_extraction_model(const ExtractOptions& o, const stimuli::StimulusSet& set) {
   if (o.torchscript.empty()) return model::load_model(o.model, o.weights, o.seed);
-  if (!o.model.empty() || !o.weights.empty())
-    throw SettingError("torchscript",
-                       "excludes a model preset and weights (the TorchScript file holds the "
-                       "weights)");
+  if (!o.weights.empty())
+    throw SettingError("torchscript", "excludes weights (the TorchScript file holds the weights)");
   auto pre =
       o.preprocessing ? o.preprocessing("imagenet") : stimuli::Preprocess::preset("imagenet");
   std::vector<std::int64_t> shape;
   set.load_batch(0, 1, pre, shape);
-  model::LoadedModel m;
-  torch::manual_seed(o.seed);
-  m.net = model::LrmNet(model::Chain(model::ChainImpl::from_torchscript(o.torchscript)),
-                        std::vector<model::Pathway>{}, model::Motif::multiplicative,
-                        std::vector<std::int64_t>(shape.begin() + 1, shape.end()));
-  m.architecture.backbone = "torchscript";
-  m.description = o.torchscript;
-  m.net->eval();
-  return m;
+  return model::load_torchscript(o.torchscript, o.model, {shape.begin() + 1, shape.end()}, o.seed);
 }
 
 // Everything that decides the file's contents; --resume continues only a run with the same one.

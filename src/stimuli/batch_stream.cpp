@@ -8,8 +8,8 @@
 #include <numeric>
 #include <thread>
 
+#include "common/bounded_queue.hpp"
 #include "common/error.hpp"
-#include "extract/bounded_queue.hpp"
 #include "io/h5.hpp"
 #include "stimuli/h5_set.hpp"
 
@@ -265,7 +265,7 @@ struct BatchStream::State {
   const StimulusSet& set;
   std::vector<std::vector<std::size_t>> batches;
   StreamOptions options;
-  extract::BoundedQueue<Batch> queue;
+  BoundedQueue<Batch> queue;
   std::exception_ptr error;
   std::thread loader;
 };

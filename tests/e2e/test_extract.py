@@ -204,6 +204,20 @@ if r.returncode == 0:
     c.check("TorchScript model matches PyTorch forward hooks", err < 1e-4, f"max abs error {err:.2e}")
 else:
     c.check("TorchScript model extracts", False, r.stderr.strip())
+tsf = c.path("torchscript_feedback.h5")
+r = c.run("extract", "--torchscript", script, "--feedback", "classifier.6:features.3,features.8:features.0",
+          "--stimuli", tensors + ":/x", "--layers", "features.3,classifier.6", "--passes", "0,1", "--out", tsf,
+          check=False)
+if r.returncode == 0:
+    with h5py.File(tsf, "r") as f, h5py.File(tensors, "r") as h:
+        p0 = f["activations/classifier.6/pass0"][()]
+        p1 = f["activations/classifier.6/pass1"][()]
+        err = float(np.abs(p0 - h["hook/classifier.6"][()]).max())
+    c.check("TorchScript model with --feedback: pass 0 is the plain forward, pass 1 is modulated",
+            err < 1e-4 and np.isfinite(p1).all() and float(np.abs(p1 - p0).max()) > 1e-6,
+            f"pass 0 error {err:.2e}, pass 1 change {float(np.abs(p1 - p0).max()):.2e}")
+else:
+    c.check("TorchScript model with --feedback extracts", False, r.stderr.strip())
 
 # 5. Bad input.
 c.bad_input("unknown layer lists the valid names", [*base, "--layers", "features.99", "--out", c.path("b.h5")],

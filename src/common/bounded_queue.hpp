@@ -7,7 +7,7 @@
 #include <mutex>
 #include <optional>
 
-namespace lrm::extract {
+namespace lrm {
 
 template <typename T>
 class BoundedQueue {
@@ -59,4 +59,4 @@ class BoundedQueue {
   bool closed_ = false, aborted_ = false;
 };
 
-}  // namespace lrm::extract
+}  // namespace lrm
