@@ -62,6 +62,7 @@ TEST(CompareFile, RsaAgainstKriegeskorteSubjectsWithCeilingAndBootstrap) {
   o.activations = acts;
   o.brain = (source / "neural_data/kriegeskorte2008/92_brainRDMs.mat").string();
   o.noise_ceiling = true;
+  o.ceiling_pool = CeilingPool::mean;  // the plain mean of gen_rsa.py (and of Net2Brain)
   o.bootstrap = 50;
   const auto out = temp_path("rsa.h5");
   std::vector<std::string> lines;
