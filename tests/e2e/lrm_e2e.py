@@ -39,3 +39,18 @@ class Checks:
     def finish(self):
         print(f"{self.name}: {self.passed} passed, {self.failed} failed")
         sys.exit(1 if self.failed else 0)
+
+
+def write_bar_images(folder, counts, size, step, rng):
+    """A labelled image folder (one subfolder per category, `counts[name]` PNGs each): dim noise
+    with a bright bar at a category-specific row (rows step/2 + step*k, step/2 high), which a small
+    model learns quickly."""
+    from PIL import Image
+    import numpy as np
+    for k, (name, n) in enumerate(counts.items()):
+        os.makedirs(os.path.join(folder, name))
+        for i in range(n):
+            im = rng.integers(0, 60, size=(size, size)).astype(np.uint8)
+            top = step // 2 + step * k
+            im[top:top + step // 2, 4:size - 4] = 255
+            Image.fromarray(im).save(os.path.join(folder, name, f"{i:02d}.png"))

@@ -8,9 +8,8 @@ import os
 
 import h5py
 import numpy as np
-from PIL import Image
 
-from lrm_e2e import Checks
+from lrm_e2e import Checks, write_bar_images
 
 c = Checks("class_order")
 rng = np.random.default_rng(0)
@@ -18,12 +17,7 @@ rng = np.random.default_rng(0)
 # Unequal counts, so that a permuted class order cannot score the same by chance.
 counts = {"faces": 6, "bodies": 8, "objects": 10, "cars": 4}
 folder = c.path("set")
-for k, (name, n) in enumerate(counts.items()):
-    os.makedirs(os.path.join(folder, name))
-    for i in range(n):
-        im = rng.integers(0, 60, size=(28, 28)).astype(np.uint8)
-        im[3 + 6 * k:6 + 6 * k, 4:24] = 255  # a bright bar at a category-specific row
-        Image.fromarray(im).save(os.path.join(folder, name, f"{i:02d}.png"))
+write_bar_images(folder, counts, 28, 6, rng)
 
 ck = c.path("model.pt")
 c.run("--threads", "2", "train", "--model", "mnist-lrm", "--stimuli", folder, "--epochs", "20",

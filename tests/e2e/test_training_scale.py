@@ -12,9 +12,8 @@ import zipfile
 
 import h5py
 import numpy as np
-from PIL import Image
 
-from lrm_e2e import Checks
+from lrm_e2e import Checks, write_bar_images
 
 c = Checks("training_scale")
 rng = np.random.default_rng(0)
@@ -22,12 +21,7 @@ rng = np.random.default_rng(0)
 # Three categories whose names differ in length (training's class order: shortest name first).
 counts = {"horses": 10, "dog": 12, "cats": 8}
 folder = c.path("set")
-for k, (name, n) in enumerate(counts.items()):
-    os.makedirs(os.path.join(folder, name))
-    for i in range(n):
-        im = rng.integers(0, 60, size=(32, 32)).astype(np.uint8)
-        im[4 + 8 * k:8 + 8 * k, 4:28] = 255  # a bright bar at a category-specific row
-        Image.fromarray(im).save(os.path.join(folder, name, f"{i:02d}.png"))
+write_bar_images(folder, counts, 32, 8, rng)
 classes = sorted(counts, key=lambda s: (len(s), s))
 size = ["--crop", "28"]
 
