@@ -361,7 +361,7 @@ void add_encode(CLI::App* cmd, const Globals& g) {
                  "optionally session (repeats are averaged per stimulus for the fit)");
   ec->add_option("--roi", e->volume.rois,
                  "NIfTI betas: ROI mask.nii.gz (nonzero voxels) or labels.nii.gz:NAME (repeatable; "
-                 "their union is scored; default: every voxel)");
+                 "the union is fitted and each ROI scored as roi_score; default: every voxel)");
   ec->add_option("--roi-labels", e->volume.roi_labels, "CSV label,name for --roi file:NAME");
   ec->add_option("--zscore-by", e->zscore_by, "session: z-score each voxel within each session");
   ec->add_option(
