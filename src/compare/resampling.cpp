@@ -6,6 +6,12 @@
 
 namespace lrm::compare {
 
+Resampler Resampler::for_resample(std::uint64_t seed, std::uint64_t index) {
+  std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
+                    static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32)};
+  return Resampler(seq);
+}
+
 std::uint64_t Resampler::index(std::uint64_t n) {
   const std::uint64_t limit =
       std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;

@@ -10,6 +10,10 @@ namespace lrm::compare {
 class Resampler {
  public:
   explicit Resampler(std::uint64_t seed) : engine_(seed) {}
+  // The generator of resample `index` of a bootstrap seeded with `seed` (std::seed_seq of their
+  // 32-bit halves): a resample's draws do not depend on which others are drawn, in what order or
+  // on which thread or process.
+  static Resampler for_resample(std::uint64_t seed, std::uint64_t index);
   // Uniform in [0, n), by rejection so every index is equally likely.
   std::uint64_t index(std::uint64_t n);
   std::vector<std::int64_t> with_replacement(std::int64_t n);
@@ -19,6 +23,7 @@ class Resampler {
   }
 
  private:
+  explicit Resampler(std::seed_seq& seq) : engine_(seq) {}
   std::mt19937_64 engine_;
 };
 
