@@ -14,6 +14,7 @@ std::unique_ptr<stimuli::StimulusSet> StimulusOptions::open() const {
   o.skip_bad = skip_bad;
   o.split = split;
   o.categories = categories;
+  o.indices = indices;
   auto set = stimuli::open_stimulus_set(spec, o);
   if (!Progress::quiet())
     for (const auto& s : set->skipped()) std::fprintf(stderr, "lrm: note: skipped %s\n", s.c_str());
@@ -51,6 +52,9 @@ void add_stimulus_options(CLI::App* cmd, StimulusOptions& o, bool required,
                 "Skip (and list) corrupt or non-image files instead of failing");
   cmd->add_option("--split", o.split, "Only stimuli of this split (HDF5 sets: train or test)");
   cmd->add_option("--categories", o.categories, "Only stimuli of these categories")->delimiter(',');
+  cmd->add_option("--indices", o.indices,
+                  "File of stimuli to take, one a line, in its order: stimulus ids, or row numbers "
+                  "(from 0; e.g. of an HDF5 brick such as nsd_stimuli.hdf5:/imgBrick)");
   cmd->add_option("--preprocess", o.preprocess,
                   "Preprocessing preset: imagenet, imagenet-composite, mnist, none, or model (the "
                   "model's own)")

@@ -16,6 +16,7 @@ struct StimulusOptions {
   bool skip_bad = false;
   std::string split;
   std::vector<std::string> categories;
+  std::string indices;
   std::string preprocess = "imagenet";
   int resize = -1, crop = -1;  // -1: the preset's
   std::vector<float> mean, std;

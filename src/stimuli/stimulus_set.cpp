@@ -3,7 +3,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
+#include <unordered_map>
 
 #include "common/error.hpp"
 #include "stimuli/file_sets.hpp"
@@ -92,6 +94,48 @@ void StimulusSet::keep_categories(const std::vector<std::string>& wanted) {
   keep_rows(rows);
 }
 
+namespace {
+
+// The row a line of an index file names: the stimulus with that id, else the row of that number.
+std::size_t listed_row(const std::string& entry,
+                       const std::unordered_map<std::string, std::size_t>& by_id, std::size_t size,
+                       const std::string& where, const std::string& source) {
+  if (auto it = by_id.find(entry); it != by_id.end()) return it->second;
+  const bool digits = entry.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits)
+    throw InputError(where + ": '" + entry + "' is neither a stimulus id of " + source +
+                     " nor a row number");
+  if (entry.size() > 18 || std::stoull(entry) >= size)
+    throw InputError(where + ": row " + entry + " is outside " + source + " (" +
+                     std::to_string(size) + " stimuli, rows 0.." + std::to_string(size - 1) + ")");
+  return std::stoull(entry);
+}
+
+}  // namespace
+
+void StimulusSet::keep_listed(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot read the list of stimuli");
+  std::unordered_map<std::string, std::size_t> by_id;
+  for (std::size_t i = 0; i < size(); ++i) by_id.emplace(ids_[i], i);
+  std::vector<std::size_t> rows;
+  std::unordered_map<std::size_t, std::size_t> line_of;  // row -> the line that listed it first
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    const auto a = line.find_first_not_of(" \t\r");
+    if (a == std::string::npos) continue;
+    const std::string entry = line.substr(a, line.find_last_not_of(" \t\r") - a + 1);
+    const std::string where = path + ":" + std::to_string(number);
+    const std::size_t row = listed_row(entry, by_id, size(), where, source_);
+    if (auto [it, fresh] = line_of.emplace(row, number); !fresh)
+      throw InputError(where + ": stimulus " + ids_[row] + " is listed twice (also on line " +
+                       std::to_string(it->second) + ")");
+    rows.push_back(row);
+  }
+  if (rows.empty()) throw InputError(path + ": lists no stimulus");
+  keep_rows(rows);
+}
+
 std::unique_ptr<StimulusSet> open_stimulus_set(const std::string& spec,
                                                const OpenOptions& options) {
   namespace fs = std::filesystem;
@@ -112,6 +156,7 @@ std::unique_ptr<StimulusSet> open_stimulus_set(const std::string& spec,
   }
   set->keep_categories(options.categories);
   if (set->size() == 0) throw InputError("stimulus set " + spec + " has no stimuli");
+  if (!options.indices.empty()) set->keep_listed(options.indices);
   return set;
 }
 

@@ -22,6 +22,9 @@ struct OpenOptions {
   bool decode_all = false;
   std::string split;  // HDF5 sets: keep only rows whose /split equals this ("train", "test")
   std::vector<std::string> categories;  // keep only these categories (empty: all)
+  // File of stimuli to keep, one a line, in its order: a stimulus id of the set, else a row
+  // number (from 0) of the set as selected above. Empty: all.
+  std::string indices;
 };
 
 class StimulusSet {
@@ -48,6 +51,10 @@ class StimulusSet {
   virtual std::string checksum() const = 0;
   // Restricts the set to the given categories (error naming any that is absent).
   void keep_categories(const std::vector<std::string>& wanted);
+  // Restricts the set to the stimuli listed in `path` (see OpenOptions::indices), in that order;
+  // an InputError naming the file and line for a row out of range, an unknown id, a stimulus
+  // listed twice, or a file that lists none.
+  void keep_listed(const std::string& path);
 
  protected:
   // Images [first, first + n) as load() gives them; file sets decode in parallel.
