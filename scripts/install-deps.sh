@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ccache
   libtorch-dev libeigen3-dev libboost-math-dev libhdf5-dev libgtest-dev libgmock-dev
   libcli11-dev libtomlplusplus-dev libstb-dev libmatio-dev libopenblas-dev libdeflate-dev
-  hdf5-tools
+  hdf5-tools libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-matplotlib
   python3-scipy python3-statsmodels python3-sklearn python3-torch python3-torchvision python3-pil
   python3-pytest python3-nibabel pybind11-dev python3-pybind11 libnifti2-dev

@@ -4,6 +4,8 @@
 #include <malloc.h>
 #ifdef LRM_MODEL_COMMANDS
 #include <torch/torch.h>
+
+#include "model/device.hpp"
 #endif
 
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include "cli/command.hpp"
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
+#include "common/mpi.hpp"
 #include "common/progress.hpp"
 #include "common/threads.hpp"
 #include "io/results.hpp"
@@ -45,48 +48,52 @@ std::string error_prefix() {
   return std::string("lrm: error: ") + (stage && *stage ? std::string(stage) + ": " : "");
 }
 
+// Prints a failure's one line and returns its status; in an MPI job the failing rank's line ends
+// the whole job with that status (every rank may be waiting for it in a collective).
+int report(int status, const std::string& line) {
+  if (!mpi::active()) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+    return status;
+  }
+  mpi::abort_job(status, mpi::with_lock_hint(line) + " [MPI rank " + std::to_string(mpi::rank()) +
+                             " of " + std::to_string(mpi::size()) + "]");
+}
+
 // Runs the command line and turns each kind of failure into its one line and exit status: 2 bad
 // input, 3 internal error, 130 interrupted, 1 anything else.
 int run_command(CLI::App& app, int argc, char** argv) {
   try {
+    mpi::check_same_everywhere("the options or input files", mpi::describe_inputs(argc, argv));
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --help-all, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // Every rank parses the same command line: rank 0 alone says what is wrong with it.
+    if (mpi::rank() != 0) mpi::abort_job_quietly_after_rank0(2);
     // CLI11 reports a mistyped subcommand as a missing one; name the word instead.
-    if (const auto unknown = cli::unknown_subcommand(app, argc, argv); !unknown.empty()) {
-      std::fprintf(stderr, "%sunknown subcommand '%s' (see lrm --help)\n", error_prefix().c_str(),
-                   unknown.c_str());
-      return 2;
-    }
-    std::fprintf(stderr, "%s%s (see lrm --help)\n", error_prefix().c_str(), e.what());
-    return 2;
+    if (const auto unknown = cli::unknown_subcommand(app, argc, argv); !unknown.empty())
+      return report(2, error_prefix() + "unknown subcommand '" + unknown + "' (see lrm --help)");
+    return report(2, error_prefix() + e.what() + " (see lrm --help)");
   } catch (const SettingError& e) {
     // Settings are keyed by their option's long name.
-    std::fprintf(stderr, "%s--%s: %s\n", error_prefix().c_str(), e.setting().c_str(),
-                 e.problem().c_str());
-    return 2;
+    return report(2, error_prefix() + "--" + e.setting() + ": " + e.problem());
   } catch (const InputError& e) {
-    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), e.what());
-    return 2;
+    return report(2, error_prefix() + e.what());
   } catch (const ReportedError& e) {
+    if (mpi::active()) mpi::abort_job(e.status(), "");
     return e.status();
   } catch (const InternalError& e) {
-    std::fprintf(stderr, "lrm: internal error: %s\n", e.what());
-    return 3;
+    return report(3, std::string("lrm: internal error: ") + e.what());
   } catch (const Interrupted&) {
-    std::fprintf(stderr,
-                 "\nlrm: interrupted; partial outputs were left as *.partial (use --resume where "
-                 "offered)\n");
-    return 130;
+    return report(130,
+                  "\nlrm: interrupted; partial outputs were left as *.partial (use --resume where "
+                  "offered)");
 #ifdef LRM_MODEL_COMMANDS
   } catch (const c10::Error& e) {
-    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), e.what_without_backtrace());
-    return 1;
+    return report(1, error_prefix() + e.what_without_backtrace());
 #endif
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s%s\n", error_prefix().c_str(), e.what());
-    return 1;
+    return report(1, error_prefix() + e.what());
   }
   return 0;
 }
@@ -115,10 +122,19 @@ int main(int argc, char** argv) {
   app.add_option("--seed", globals.seed,
                  "Random seed (runs are deterministic for a seed and thread count)");
   app.add_flag("--quiet", globals.quiet, "No progress bars, notes or result tables");
+  std::string device = "auto", precision = "fp32";
+  app.add_option("--device", device,
+                 "Where models run: cpu, cuda, cuda:N or auto (CUDA when this build has it and a "
+                 "GPU is visible, else cpu)")
+      ->capture_default_str();
+  app.add_option("--precision", precision,
+                 "Model arithmetic: fp32, tf32 (CUDA products in TF32) or bf16 (autocast)")
+      ->capture_default_str();
   app.parse_complete_callback([&] {
     set_threads(globals.threads);
 #ifdef LRM_MODEL_COMMANDS
     torch::set_num_threads(threads());
+    model::set_compute(device, precision);
 #endif
     Progress::set_quiet(globals.quiet);
   });
@@ -134,5 +150,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
   io::set_command_line(command_line);
   install_interrupt_handlers();
-  return cli::run_command(app, argc, argv);
+  // Under mpirun only: a plain `lrm` never starts MPI.
+  mpi::init(argc, argv);
+  const int status = cli::run_command(app, argc, argv);
+  mpi::finalize();
+  return status;
 }

@@ -1,0 +1,273 @@
+#include "common/mpi.hpp"
+
+#ifdef LRM_WITH_MPI
+#include <mpi.h>
+#endif
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/error.hpp"
+
+namespace lrm::mpi {
+namespace {
+
+int world_rank = 0;
+int world_size = 1;
+bool initialised = false;
+
+#ifdef LRM_WITH_MPI
+// Counts and displacements for the variable-length collectives (int, as MPI wants them).
+std::vector<int> displacements(const std::vector<int>& counts) {
+  std::vector<int> out(counts.size(), 0);
+  for (size_t i = 1; i < counts.size(); ++i) out[i] = out[i - 1] + counts[i - 1];
+  return out;
+}
+
+int checked_count(size_t n) {
+  if (n > static_cast<size_t>(INT32_MAX))
+    throw InternalError("a message between MPI ranks exceeds 2 GiB; split it");
+  return static_cast<int>(n);
+}
+
+std::vector<std::string> split(const std::string& all, const std::vector<int>& counts) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  for (int c : counts) {
+    out.push_back(all.substr(at, c));
+    at += c;
+  }
+  return out;
+}
+#endif
+
+}  // namespace
+
+bool launched_by_mpirun() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
+}
+
+bool built_with_mpi() {
+#ifdef LRM_WITH_MPI
+  return true;
+#else
+  return false;
+#endif
+}
+
+void init(int& argc, char**& argv) {
+#ifdef LRM_WITH_MPI
+  if (initialised || !launched_by_mpirun()) return;
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+  initialised = true;
+#else
+  (void)argc;
+  (void)argv;
+#endif
+}
+
+void finalize() {
+#ifdef LRM_WITH_MPI
+  if (initialised) MPI_Finalize();
+  initialised = false;
+#endif
+}
+
+int rank() { return world_rank; }
+int size() { return world_size; }
+bool active() { return world_size > 1; }
+
+void barrier() {
+#ifdef LRM_WITH_MPI
+  if (active()) MPI_Barrier(MPI_COMM_WORLD);
+#endif
+}
+
+double allreduce_sum(double value) {
+  std::vector<double> v{value};
+  allreduce_sum(v);
+  return v[0];
+}
+
+void allreduce_sum(std::vector<double>& values) {
+#ifdef LRM_WITH_MPI
+  if (active())
+    MPI_Allreduce(MPI_IN_PLACE, values.data(), checked_count(values.size()), MPI_DOUBLE, MPI_SUM,
+                  MPI_COMM_WORLD);
+#else
+  (void)values;
+#endif
+}
+
+std::vector<std::string> allgather(const std::string& bytes) {
+#ifdef LRM_WITH_MPI
+  if (active()) {
+    std::vector<int> counts(world_size);
+    const int mine = checked_count(bytes.size());
+    MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+    const auto offsets = displacements(counts);
+    std::string all(static_cast<size_t>(offsets.back()) + counts.back(), '\0');
+    MPI_Allgatherv(bytes.data(), mine, MPI_CHAR, all.data(), counts.data(), offsets.data(),
+                   MPI_CHAR, MPI_COMM_WORLD);
+    return split(all, counts);
+  }
+#endif
+  return {bytes};
+}
+
+std::vector<std::string> gather(const std::string& bytes) {
+#ifdef LRM_WITH_MPI
+  if (active()) {
+    std::vector<int> counts(world_size);
+    const int mine = checked_count(bytes.size());
+    MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+    const auto offsets = displacements(counts);
+    std::string all(world_rank == 0 ? static_cast<size_t>(offsets.back()) + counts.back() : 0,
+                    '\0');
+    MPI_Gatherv(bytes.data(), mine, MPI_CHAR, all.data(), counts.data(), offsets.data(), MPI_CHAR,
+                0, MPI_COMM_WORLD);
+    if (world_rank != 0) return {};
+    return split(all, counts);
+  }
+#endif
+  return {bytes};
+}
+
+std::vector<double> gather(const std::vector<double>& values) {
+#ifdef LRM_WITH_MPI
+  if (active()) {
+    std::vector<int> counts(world_size);
+    const int mine = checked_count(values.size());
+    MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+    const auto offsets = displacements(counts);
+    std::vector<double> all(world_rank == 0 ? static_cast<size_t>(offsets.back()) + counts.back()
+                                            : 0);
+    MPI_Gatherv(values.data(), mine, MPI_DOUBLE, all.data(), counts.data(), offsets.data(),
+                MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    return all;
+  }
+#endif
+  return values;
+}
+
+std::string broadcast(const std::string& text, int root) {
+#ifdef LRM_WITH_MPI
+  if (active()) {
+    std::uint64_t n = text.size();
+    MPI_Bcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD);
+    std::string out = world_rank == root ? text : std::string(n, '\0');
+    MPI_Bcast(out.data(), checked_count(n), MPI_CHAR, root, MPI_COMM_WORLD);
+    return out;
+  }
+#else
+  (void)root;
+#endif
+  return text;
+}
+
+Range share(std::size_t n, int rank, int size) {
+  const std::size_t r = rank, s = size, base = n / s, extra = n % s;
+  Range out;
+  out.begin = r * base + std::min(r, extra);
+  out.end = out.begin + base + (r < extra ? 1 : 0);
+  return out;
+}
+
+void abort_job(int exit_code, const std::string& line) {
+  if (!line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+#ifdef LRM_WITH_MPI
+  if (initialised) MPI_Abort(MPI_COMM_WORLD, exit_code);
+#endif
+  std::exit(exit_code);
+}
+
+void abort_job_quietly_after_rank0(int exit_code) {
+  // Rank 0 meets the same failure and aborts the job, which ends this process; the abort below
+  // only runs if rank 0 is somehow still alive after a generous wait.
+  std::this_thread::sleep_for(std::chrono::seconds(30));
+#ifdef LRM_WITH_MPI
+  if (initialised) MPI_Abort(MPI_COMM_WORLD, exit_code);
+#endif
+  std::exit(exit_code);
+}
+
+std::uint64_t checksum(const std::string& bytes) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+void check_same_everywhere(const std::string& what, const std::string& text) {
+  if (!active()) return;
+  const auto sums = allgather(std::to_string(checksum(text)));
+  std::string differing;
+  for (int r = 1; r < world_size; ++r)
+    if (sums[r] != sums[0]) differing += (differing.empty() ? "" : ",") + std::to_string(r);
+  if (differing.empty()) return;
+  if (world_rank != 0) abort_job_quietly_after_rank0(2);
+  throw InputError(what + " differ between MPI ranks (rank(s) " + differing +
+                   " against rank 0): every rank must be started with the same options and see "
+                   "the same input files");
+}
+
+namespace {
+
+std::string describe_path(const std::string& arg) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto status = fs::status(arg, ec);
+  if (ec) return {};
+  if (fs::is_directory(status)) {
+    size_t n = 0;
+    for (auto it = fs::directory_iterator(arg, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec))
+      ++n;
+    return " [folder of " + std::to_string(n) + "]";
+  }
+  if (!fs::is_regular_file(status)) return {};
+  const auto bytes = fs::file_size(arg, ec);
+  if (ec) return {};
+  // The head and tail catch a different file of the same size without reading all of it.
+  constexpr std::uintmax_t window = 64 << 10;
+  std::ifstream in(arg, std::ios::binary);
+  std::string head(std::min(bytes, window), '\0'), tail(std::min(bytes, window), '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  in.seekg(static_cast<std::streamoff>(bytes - tail.size()));
+  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  return " [" + std::to_string(bytes) + " bytes, " + std::to_string(checksum(head + tail)) + "]";
+}
+
+}  // namespace
+
+std::string describe_inputs(int argc, char** argv) {
+  std::string out;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    out += arg;
+    // --option=value names its file after the '='.
+    const auto eq = arg.rfind("--", 0) == 0 ? arg.find('=') : std::string::npos;
+    out += describe_path(eq == std::string::npos ? arg : arg.substr(eq + 1));
+    out += '\n';
+  }
+  return out;
+}
+
+std::string with_lock_hint(const std::string& message) {
+  if (message.find("lock") == std::string::npos) return message;
+  return message +
+         "; if the file system has no working file locks (NFS, Lustre, some parallel file "
+         "systems), set HDF5_USE_FILE_LOCKING=FALSE for every rank or use a shared file system "
+         "with locking";
+}
+
+}  // namespace lrm::mpi
