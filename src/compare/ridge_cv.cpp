@@ -131,6 +131,15 @@ std::vector<double> parse_alphas(const std::string& text, const std::string& set
 
 std::vector<double> default_alphas() { return parse_alphas("1e-2:1e6:20"); }
 
+void centre_kernels(Eigen::MatrixXd& k_train, Eigen::MatrixXd& k_test) {
+  const auto n = static_cast<double>(k_train.rows());
+  const Eigen::VectorXd row_mean = k_train.rowwise().sum() / n;
+  const double mean = row_mean.sum() / n;
+  const Eigen::VectorXd test_mean = k_test.rowwise().sum() / n;
+  k_train = ((k_train.colwise() - row_mean).rowwise() - row_mean.transpose()).array() + mean;
+  k_test = ((k_test.colwise() - test_mean).rowwise() - row_mean.transpose()).array() + mean;
+}
+
 RidgeCvPrediction ridge_cv_kernel(const Eigen::MatrixXd& gram, const Rows& train, const Rows& test,
                                   const Eigen::MatrixXd& y_train,
                                   const std::vector<double>& alphas) {
@@ -142,13 +151,7 @@ RidgeCvPrediction ridge_cv_kernel(const Eigen::MatrixXd& gram, const Rows& train
     for (Eigen::Index i = 0; i < n; ++i) k_train(i, j) = gram(train[i], train[j]);
     for (Eigen::Index i = 0; i < m; ++i) k_test(i, j) = gram(test[i], train[j]);
   }
-  // Centring on the training mean in the kernel, whatever common shift the features had.
-  const auto ni = static_cast<double>(n);
-  const Eigen::VectorXd row_mean = k_train.rowwise().sum() / ni;
-  const double mean = row_mean.sum() / ni;
-  const Eigen::VectorXd test_mean = k_test.rowwise().sum() / ni;
-  k_train = ((k_train.colwise() - row_mean).rowwise() - row_mean.transpose()).array() + mean;
-  k_test = ((k_test.colwise() - test_mean).rowwise() - row_mean.transpose()).array() + mean;
+  centre_kernels(k_train, k_test);
   const Eigen::RowVectorXd y_mean = y_train.colwise().mean();
   const DualSolution dual = solve(kernel_spectrum(k_train), y_train.rowwise() - y_mean, alphas);
   RidgeCvPrediction out{k_test * dual.coef, dual.penalty};

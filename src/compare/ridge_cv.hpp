@@ -27,6 +27,10 @@ struct RidgeCvPrediction {
   Eigen::VectorXd penalty;     // chosen per target
 };
 
+// Centres a training kernel (n x n) and a test kernel (m x n) on the training stimuli's mean in
+// feature space: whatever common shift the features had cancels.
+void centre_kernels(Eigen::MatrixXd& k_train, Eigen::MatrixXd& k_test);
+
 // Trained on `train` with responses y_train, the predictions for `test`, from `gram` holding the
 // features' dot products between every pair of stimuli (shifted by any common vector).
 RidgeCvPrediction ridge_cv_kernel(const Eigen::MatrixXd& gram, const Rows& train, const Rows& test,
