@@ -39,15 +39,15 @@ struct RsaArgs {
 
 struct CkaArgs {
   Selection in;
-  std::string out, kernel = "linear";
+  std::string out, kernel = "linear", brain, stimulus_coord;
   bool debiased = false;
   double rbf_threshold = 1.0;
 };
 
 struct WeightedArgs {
-  std::string brain, out, comparison = "pearson";
+  std::string brain, out, comparison = "pearson", fit = "optimize";
   std::vector<std::string> components;
-  int folds = 5, bootstrap = 0;
+  int folds = 5, subject_folds = 0, bootstrap = 0;
   bool vpa = false;
 };
 
@@ -121,13 +121,16 @@ void rsa(const RsaArgs& a, const Globals& g) {
 }
 
 void cka(const CkaArgs& a, const Globals& g) {
-  io::check_output_is_not_an_input(a.out, {a.in.activations});
+  io::check_output_is_not_an_input(a.out, {a.in.activations, a.brain});
   compare::CkaRunOptions o;
   select(o, a.in);
   o.cka.kernel = compare::cka_kernel_names.parse(a.kernel, "kernel");
   o.cka.debiased = a.debiased;
   o.cka.rbf_threshold = a.rbf_threshold;
+  o.brain = a.brain;
+  o.response_options.stimulus_coord = a.stimulus_coord;
   auto provenance = io::current_provenance(g.seed);
+  if (!a.brain.empty()) provenance.inputs["brain"] = a.brain;
   provenance.inputs["activations_sha256"] = io::sha256_file(a.in.activations);
   write_result(a.out, provenance, g,
                [&](const h5::Group& root) { return compare::run_cka(o, root); });
@@ -142,6 +145,8 @@ void weighted(const WeightedArgs& a, const Globals& g) {
   o.components = a.components;
   o.fit.comparison = stats::parse_correlation(a.comparison, "comparison");
   o.fit.folds = a.folds;
+  o.fit.subject_folds = a.subject_folds;
+  o.fit.fit = compare::weight_fit_names.parse(a.fit, "fit");
   o.fit.seed = g.seed;
   o.partition = a.vpa;
   o.resamples = a.bootstrap;
@@ -296,12 +301,18 @@ void add_cka(CLI::App* cmd, const Globals& g) {
   auto* cc = cmd->add_subcommand("cka",
                                  "Centred kernel alignment between every pair of layers x passes "
                                  "of an activation file (Kornblith et al. 2019): the map of how "
-                                 "feedback passes change representations.");
+                                 "feedback passes change representations; with --brain, each "
+                                 "layer x pass against brain responses too.");
   add_selection(cc, c->in, "Activation file from lrm extract");
   cc->get_option("--activations")->required();
   cc->add_option("--out", c->out, "Result file (HDF5, written atomically)")->required();
   cc->add_option("--kernel", c->kernel, "linear or rbf")->capture_default_str();
   cc->add_flag("--debiased", c->debiased, "Unbiased HSIC (Song et al. 2012; Nguyen et al. 2021)");
+  cc->add_option("--brain", c->brain,
+                 "Neural responses (as compare encode --brain: file.nc[:/variable] or "
+                 "file.h5:/path), repetitions averaged, joined to the model by stimulus id");
+  cc->add_option("--stimulus-coord", c->stimulus_coord,
+                 "Stimulus coordinate of --brain (default: stimulus_id, image_id or stimulus)");
   cc->add_option("--rbf-threshold", c->rbf_threshold,
                  "RBF bandwidth: sigma^2 = threshold^2 x the median squared distance")
       ->check(finite_positive() & CLI::Range(1e-6, 1e6))
@@ -314,7 +325,9 @@ void add_weighted(CLI::App* cmd, const Globals& g) {
   auto* wc =
       cmd->add_subcommand("weighted",
                           "Weighted RSA: non-negative weights of component RDMs fitted to "
-                          "the brain RDMs, cross-validated over stimuli and subjects; with "
+                          "the brain RDMs, cross-validated over stimuli and subjects "
+                          "(rsatoolbox's ModelWeighted, fit_optimize_positive, sets_k_fold); "
+                          "with "
                           "--vpa, variance partitioning of 2-3 components (Net2Brain's VPA).");
   wc->add_option("--brain", w->brain, "Brain RDMs (as compare rsa --brain)")->required();
   wc->add_option("--components", w->components,
@@ -326,6 +339,15 @@ void add_weighted(CLI::App* cmd, const Globals& g) {
       ->capture_default_str();
   wc->add_option("--folds", w->folds, "Stimulus folds of the cross-validation")
       ->check(CLI::Range(2, 1000))
+      ->capture_default_str();
+  wc->add_option("--subject-folds", w->subject_folds,
+                 "Subject folds (0: rsatoolbox's default, 2 below 6 subjects; 1: none)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  wc->add_option("--fit", w->fit,
+                 "optimize: weights maximising the mean pearson or cosine with the subjects "
+                 "(rsatoolbox fit_optimize_positive, solved exactly); nnls: least squares of the "
+                 "mean RDM with an intercept")
       ->capture_default_str();
   wc->add_flag("--vpa", w->vpa, "Also partition the explained variance between the components");
   wc->add_option("--bootstrap", w->bootstrap, "Stimulus resamples for the partition's 95% CIs")

@@ -3,7 +3,9 @@
 // CKA = <HKH, HLH> / (|HKH| |HLH|) with linear (K = X X') or RBF kernels (bandwidth a multiple of
 // the median distance), biased, or debiased with the unbiased HSIC estimator (Song et al. 2012, as
 // Nguyen et al. 2021 use it). Each representation is reduced to its n x n kernel once, so a map of
-// every layer x pass against every other costs one Gram per representation.
+// every layer x pass against every other costs one Gram per representation. Against brain responses
+// (stimulus x neuroid, repetitions averaged) each layer x pass is scored on the stimuli both share
+// by id, in the brain's order.
 #include <Eigen/Dense>
 #include <cstdint>
 #include <filesystem>
@@ -12,6 +14,7 @@
 
 #include "common/names.hpp"
 #include "io/h5.hpp"
+#include "io/neural_responses.hpp"
 
 namespace lrm::compare {
 
@@ -40,8 +43,14 @@ struct CkaRunOptions {
   bool allow_partial = false;
   CkaOptions cka;
   std::int64_t memory = 0;  // bytes for streaming Grams (0: the default budget)
+  std::string brain;        // neural responses (as compare encode reads them); empty: none
+  io::ResponseOptions response_options;
 };
-// Writes /cka (the layer x pass by layer x pass map); returns summary lines.
+// The Gram of brain responses (stimulus x neuroid, averaged over repetitions) centred per neuroid;
+// a stimulus without a response of some neuroid is an InputError naming the source.
+Eigen::MatrixXd response_gram(const io::NeuralResponses& responses);
+// Writes /cka (the layer x pass by layer x pass map and, with brain responses, /cka/cka_brain, each
+// layer x pass against them); returns summary lines.
 std::vector<std::string> run_cka(const CkaRunOptions& options, const h5::Group& root);
 
 }  // namespace lrm::compare

@@ -141,46 +141,154 @@ Eigen::VectorXd nnls(const Eigen::MatrixXd& a, const Eigen::VectorXd& b) {
   return x;
 }
 
+Eigen::VectorXd fit_positive_weights(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y,
+                                     stats::Correlation c) {
+  if (c != stats::Correlation::pearson && c != stats::Correlation::cosine)
+    throw SettingError("comparison",
+                       "the optimize fit maximises pearson or cosine (rank comparisons are "
+                       "piecewise constant in the weights); use the nnls fit for " +
+                           stats::correlation_names.name(c));
+  const bool centre = c == stats::Correlation::pearson;
+  Eigen::MatrixXd xs = x, ys = y;
+  if (centre) {
+    xs.rowwise() -= x.colwise().mean();
+    ys.rowwise() -= y.colwise().mean();
+  }
+  Eigen::VectorXd target = Eigen::VectorXd::Zero(ys.rows());
+  for (Eigen::Index s = 0; s < ys.cols(); ++s) {
+    const double norm = ys.col(s).norm();
+    if (!(norm > 0)) throw InputError("weighted RSA: a brain RDM is constant over the stimuli");
+    target += ys.col(s) / norm;
+  }
+  Eigen::VectorXd w = nnls(xs, target);
+  if (!(w.norm() > 0)) {
+    // No non-negative combination agrees positively: the best single component.
+    Eigen::Index best = 0;
+    double value = -std::numeric_limits<double>::infinity();
+    for (Eigen::Index k = 0; k < x.cols(); ++k) {
+      const double v = xs.col(k).dot(target) / xs.col(k).norm();
+      if (v > value) value = v, best = k;
+    }
+    w.setZero();
+    w[best] = 1;
+  }
+  return w / w.norm();
+}
+
+double mean_comparison(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y, const Eigen::VectorXd& w,
+                       stats::Correlation c) {
+  const Eigen::VectorXd prediction = x * w;
+  double sum = 0;
+  for (Eigen::Index s = 0; s < y.cols(); ++s) sum += stats::correlate(c, prediction, y.col(s));
+  return sum / static_cast<double>(y.cols());
+}
+
+std::vector<std::vector<Eigen::Index>> fold_groups(const std::vector<Eigen::Index>& order, int k) {
+  const std::size_t n = order.size(), size = n / static_cast<std::size_t>(k);
+  std::vector<std::vector<Eigen::Index>> groups(static_cast<std::size_t>(k));
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    for (std::size_t i = g * size; i < (g + 1) * size; ++i) groups[g].push_back(order[i]);
+    if (g < n % static_cast<std::size_t>(k)) groups[g].push_back(order[n - g - 1]);
+  }
+  return groups;
+}
+
+namespace {
+
+struct Fitted {
+  Eigen::VectorXd weights;
+  double intercept = 0;
+};
+
+Fitted fit_weights(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y,
+                   const WeightedRsaOptions& o) {
+  if (o.fit == WeightFit::optimize) return {fit_positive_weights(x, y, o.comparison), 0};
+  const auto [w, b] = fit(x, y.rowwise().mean());
+  return {w, b};
+}
+
+double score_of(const Fitted& f, const Eigen::MatrixXd& x, const Eigen::MatrixXd& y,
+                stats::Correlation c) {
+  const Eigen::VectorXd prediction = (x * f.weights).array() + f.intercept;
+  double sum = 0;
+  for (Eigen::Index s = 0; s < y.cols(); ++s) sum += stats::correlate(c, prediction, y.col(s));
+  return sum / static_cast<double>(y.cols());
+}
+
+std::vector<Eigen::Index> shuffled(Eigen::Index n, bool shuffle, Resampler& rng) {
+  std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), Eigen::Index{0});
+  if (shuffle) rng.shuffle(order);
+  return order;
+}
+
+std::vector<bool> membership(const std::vector<Eigen::Index>& group, Eigen::Index n) {
+  std::vector<bool> in(static_cast<std::size_t>(n), false);
+  for (auto i : group) in[static_cast<std::size_t>(i)] = true;
+  return in;
+}
+
+// The columns of y whose subjects are `in` (or not).
+Eigen::MatrixXd subjects_of(const Eigen::MatrixXd& y, const std::vector<bool>& in, bool want) {
+  std::vector<Eigen::Index> cols;
+  for (Eigen::Index s = 0; s < y.cols(); ++s)
+    if (in[static_cast<std::size_t>(s)] == want) cols.push_back(s);
+  Eigen::MatrixXd out(y.rows(), static_cast<Eigen::Index>(cols.size()));
+  for (std::size_t c = 0; c < cols.size(); ++c)
+    out.col(static_cast<Eigen::Index>(c)) = y.col(cols[c]);
+  return out;
+}
+
+int default_subject_folds(Eigen::Index subjects) {
+  if (subjects < 2) return 1;
+  return subjects < 6 ? 2 : subjects < 12 ? 3 : subjects < 20 ? 4 : 5;
+}
+
+}  // namespace
+
 WeightedRsa weighted_rsa(const std::vector<Eigen::MatrixXd>& components,
                          const std::vector<Eigen::MatrixXd>& subjects,
                          const WeightedRsaOptions& o) {
   if (components.empty() || subjects.empty())
     throw InputError("weighted RSA needs component RDMs and brain RDMs");
   const Eigen::Index n = subjects[0].rows();
-  if (n < 2 * o.folds || o.folds < 2)
-    throw InputError("weighted RSA: " + std::to_string(n) + " stimuli are too few for " +
-                     std::to_string(o.folds) + " folds of at least 2");
+  if (o.folds < 2 || n < 3 * o.folds)
+    throw SettingError("folds", std::to_string(n) + " stimuli are too few for " +
+                                    std::to_string(o.folds) + " folds of at least 3");
+  const auto n_subjects = static_cast<Eigen::Index>(subjects.size());
+  const int k_subjects = o.subject_folds > 0 ? o.subject_folds : default_subject_folds(n_subjects);
+  if (k_subjects > n_subjects)
+    throw SettingError("subject-folds", std::to_string(k_subjects) + " folds of " +
+                                            std::to_string(n_subjects) + " subjects");
   const Eigen::MatrixXd x = columns(components, n, "component RDM");
   const Eigen::MatrixXd y = columns(subjects, n, "brain RDM");
   WeightedRsa r;
-  std::tie(r.weights, r.intercept) = fit(x, y.rowwise().mean());
-  std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), Eigen::Index{0});
+  const Fitted all = fit_weights(x, y, o);
+  r.weights = all.weights;
+  r.intercept = all.intercept;
+  r.objective = score_of(all, x, y, o.comparison);
+  r.subject_folds = k_subjects;
   Resampler rng(o.seed);
-  rng.shuffle(order);
-  const auto n_subjects = static_cast<Eigen::Index>(subjects.size());
-  r.subject_folds = static_cast<int>(n_subjects);  // leave one subject out (none with one)
-  std::vector<double> scores;
-  for (Eigen::Index s = 0; s < n_subjects; ++s)
-    for (int f = 0; f < o.folds; ++f) {
+  const auto subject_groups = fold_groups(shuffled(n_subjects, o.shuffle, rng), k_subjects);
+  std::vector<double> scores, objectives;
+  for (const auto& subject_group : subject_groups) {
+    const auto held = membership(subject_group, n_subjects);
+    const Eigen::MatrixXd y_test = subjects_of(y, held, true);
+    const Eigen::MatrixXd y_train = k_subjects == 1 ? y_test : subjects_of(y, held, false);
+    for (const auto& group : fold_groups(shuffled(n, o.shuffle, rng), o.folds)) {
       check_interrupt();
-      std::vector<bool> test(static_cast<std::size_t>(n), false);
-      for (std::size_t i = static_cast<std::size_t>(f); i < order.size();
-           i += static_cast<std::size_t>(o.folds))
-        test[static_cast<std::size_t>(order[i])] = true;
+      const auto test = membership(group, n);
       std::vector<bool> train(test.size());
       for (std::size_t i = 0; i < test.size(); ++i) train[i] = !test[i];
       const auto train_rows = pairs_within(train), test_rows = pairs_within(test);
-      Eigen::VectorXd target = Eigen::VectorXd::Zero(y.rows());
-      for (Eigen::Index t = 0; t < n_subjects; ++t)
-        if (t != s || n_subjects == 1) target += y.col(t);
-      target /= static_cast<double>(n_subjects == 1 ? 1 : n_subjects - 1);
-      const auto [w, b] = fit(take(x, train_rows), take(target, train_rows));
-      const Eigen::VectorXd prediction = (take(x, test_rows) * w).array() + b;
-      const Eigen::VectorXd held_out = take(y.col(s), test_rows);
-      scores.push_back(stats::correlate(o.comparison, prediction, held_out));
+      const Eigen::MatrixXd x_train = take(x, train_rows), yt = take(y_train, train_rows);
+      const Fitted f = fit_weights(x_train, yt, o);
+      objectives.push_back(score_of(f, x_train, yt, o.comparison));
+      scores.push_back(score_of(f, take(x, test_rows), take(y_test, test_rows), o.comparison));
     }
+  }
   r.fold_score = stats::as_vector(scores);
+  r.fold_objective = stats::as_vector(objectives);
   r.score = r.fold_score.mean();
   return r;
 }
@@ -281,17 +389,34 @@ std::vector<std::string> run_weighted(const WeightedRunOptions& o, const h5::Gro
   g.set_attr("brain", o.brain);
   g.set_attr("comparison", std::string(stats::correlation_name(o.fit.comparison)));
   g.set_attr("folds", static_cast<std::int64_t>(o.fit.folds));
-  g.set_attr("fit", std::string("non-negative least squares with an intercept"));
+  g.set_attr("subject_folds", static_cast<std::int64_t>(r.subject_folds));
+  g.set_attr("fit", weight_fit_names.name(o.fit.fit));
+  g.set_attr("fit_description",
+             std::string(o.fit.fit == WeightFit::optimize
+                             ? "unit-norm non-negative weights maximising the mean comparison "
+                               "with the subjects (rsatoolbox fit_optimize_positive), no intercept"
+                             : "non-negative least squares of the mean RDM with an intercept"));
   h5::write_coordinate(g, "component", names);
   write_vector(g, "weights", r.weights, "component");
   h5::write_scalar(g, "intercept", r.intercept);
+  h5::write_scalar(g, "objective", r.objective);
   h5::write_scalar(g, "score_cv", r.score);
   write_vector(g, "fold_score", r.fold_score, "fold");
+  write_vector(g, "fold_objective", r.fold_objective, "fold");
   std::vector<std::string> lines;
   char line[240];
-  std::snprintf(line, sizeof line, "weighted RSA of %zu components: cross-validated %s %.4f",
-                components.size(), stats::correlation_name(o.fit.comparison), r.score);
+  std::snprintf(line, sizeof line,
+                "weighted RSA of %zu components (%s): %s %.4f fitted, cross-validated %.4f "
+                "(%d stimulus x %d subject folds)",
+                components.size(), weight_fit_names.name(o.fit.fit).c_str(),
+                stats::correlation_name(o.fit.comparison), r.objective, r.score, o.fit.folds,
+                r.subject_folds);
   lines.emplace_back(line);
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    std::snprintf(line, sizeof line, "  weight %-40s %.4f", names[k].c_str(),
+                  r.weights[static_cast<Eigen::Index>(k)]);
+    lines.emplace_back(line);
+  }
   if (!o.partition) return lines;
   const auto v = partition_variance(components, mean_rdm(brain.rdms), o.resamples, o.fit.seed);
   auto vg = g.require_group("vpa");

@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""End-to-end checks of lrm compare weighted (rsatoolbox's fit_optimize_positive, nnls, VPA) and
+of lrm compare cka against brain responses, with their bad inputs (one line, exit 2).
+
+Usage: test_rsa_weighted.py path/to/lrm   (run from the repository root)
+"""
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import xarray as xr
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, "tests/fixtures/rsa")
+from gen_cka import cka as numpy_cka  # noqa: E402  (the fixture's numpy reference)
+from lrm_e2e import Checks  # noqa: E402
+
+t = Checks("rsa_weighted")
+fixture = "tests/fixtures/rsa/weighted.h5"
+ref = h5py.File(fixture, "r")
+subjects, components = f"{fixture}:/subjects", f"{fixture}:/components"
+
+# Weighted RSA as rsatoolbox's ModelWeighted + fit_optimize_positive (exact optimum of its
+# objective), cross-validated over 3 stimulus x 2 subject folds.
+for comparison in ("pearson", "cosine"):
+    out = t.path(f"weighted_{comparison}.h5")
+    t.run("compare", "weighted", "--brain", subjects, "--components", components, "--comparison",
+          comparison, "--folds", "3", "--out", out)
+    with h5py.File(out, "r") as f:
+        w = f["weighted"]
+        got = w["weights"][()]
+        t.check(f"optimize ({comparison}): weights are rsatoolbox's optimum",
+                np.abs(got - ref[f"{comparison}/exact"][()]).max() < 1e-9
+                and np.abs(got - ref[f"{comparison}/theta"][()]).max() < 1e-4, got)
+        objective = w["objective"][()]
+        theirs = ref[f"{comparison}/objective"][()]
+        t.check(f"optimize ({comparison}): objective within 1e-6 of fit_optimize_positive's",
+                -1e-12 <= objective - theirs < 1e-6, f"{objective} vs {theirs}")
+        t.check(f"optimize ({comparison}): 6 folds scored", w["fold_score"].shape == (6,)
+                and w.attrs["subject_folds"] == 2 and np.isfinite(w["score_cv"][()]))
+
+vpa = t.path("vpa.h5")
+three = t.path("three.h5")
+with h5py.File(three, "w") as f:
+    f["rdms"] = ref["components"][:3]
+t.run("compare", "weighted", "--brain", subjects, "--components", f"{three}:/rdms", "--fit", "nnls",
+      "--vpa", "--bootstrap", "20", "--out", vpa)
+with h5py.File(vpa, "r") as f:
+    w = f["weighted"]
+    parts = w["vpa/explained_variance"][()]
+    t.check("nnls fit with an intercept and a 3-way variance partition with CIs",
+            w.attrs["fit"] == "nnls" and np.all(w["weights"][()] >= 0) and parts.shape == (7,)
+            and np.all(w["vpa/ci_low"][()] <= parts + 1e-12) and np.all(w["vpa/ci_high"][()] >= parts - 1e-12))
+
+small = t.path("small.h5")
+with h5py.File(small, "w") as f:
+    f["rdms"] = ref["components"][:1, :10, :10]
+t.bad_input("component RDMs of other stimuli",
+            ["compare", "weighted", "--brain", subjects, "--components", f"{small}:/rdms", "--out",
+             t.path("bad1.h5")], "other stimuli")
+t.bad_input("optimize with a rank comparison",
+            ["compare", "weighted", "--brain", subjects, "--components", components, "--comparison",
+             "spearman", "--out", t.path("bad2.h5")], "--comparison")
+
+
+# CKA of each layer x pass against brain responses (repetitions averaged, joined by stimulus id).
+cb = h5py.File("tests/fixtures/rsa/cka_brain.h5", "r")
+model_ids = [s.decode() for s in cb["model_ids"][()]]
+presented = [s.decode() for s in cb["presentation_ids"][()]]
+acts = t.path("acts.h5")
+feats = {}
+with h5py.File(acts, "w") as f:
+    f["activations/fc/stimulus"] = np.array(model_ids, dtype=object)
+    for p in (0, 1):
+        feats[p] = (cb["model"][()] * (1 + p)).astype(np.float32)
+        f[f"activations/fc/pass{p}"] = feats[p]
+
+
+def brain_nc(path, ids):
+    xr.DataArray(cb["responses"][()], dims=("presentation", "neuroid"),
+                 coords={"stimulus_id": ("presentation", ids),
+                         "neuroid_id": ("neuroid", [f"n{i}" for i in range(cb["responses"].shape[1])])}
+                 ).rename("responses").to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+nc = brain_nc(t.path("brain.nc"), presented)
+rows = cb["model_rows"][()]
+for debiased in (False, True):
+    out = t.path(f"cka_brain{int(debiased)}.h5")
+    t.run("compare", "cka", "--activations", acts, "--brain", nc, "--out", out,
+          *(["--debiased"] if debiased else []))
+    with h5py.File(out, "r") as f:
+        got = f["cka/cka_brain"][()]
+        labels = [l.decode() if isinstance(l, bytes) else l for l in f["cka/model"][()]]
+    want = [numpy_cka(feats[int(l[-1])][rows].astype(np.float64), cb["brain_mean"][()], "linear",
+                      debiased)
+            for l in labels]
+    t.check(f"CKA vs brain ({'debiased' if debiased else 'biased'}) equals numpy to 1e-10",
+            got.shape == (2,) and np.abs(got - want).max() < 1e-10, f"{got} vs {want}")
+    if not debiased:
+        # The activations are the fixture's float64 features rounded to float32.
+        t.check("CKA vs brain: the fixture's value (float32 activations)",
+                abs(got[0] - cb["linear_biased"][()]) < 1e-6, got[0] - cb["linear_biased"][()])
+
+renamed = list(presented)
+renamed = ["extra_stimulus" if s == model_ids[-1] else s for s in renamed]
+t.bad_input("CKA with brain ids missing on either side",
+            ["compare", "cka", "--activations", acts, "--brain", brain_nc(t.path("other.nc"), renamed),
+             "--out", t.path("bad3.h5")], "extra_stimulus")
+p = t.run("compare", "cka", "--activations", acts, "--brain", t.path("other.nc"), "--out",
+          t.path("bad4.h5"), check=False)
+t.check("CKA with missing ids names the model's id missing in the brain too", model_ids[-1] in p.stderr,
+        p.stderr)
+
+# The weighted RSA / VPA figure.
+figs = t.path("figures")
+subprocess.run([sys.executable, "reports/rsa.py", vpa, "--out", figs], check=True, capture_output=True)
+made = sorted(os.listdir(figs))
+t.check("report: the weighted RSA and variance partition figure", "rsa_weighted.png" in made, made)
+
+t.finish()
