@@ -2,10 +2,13 @@
 """RSA: model–brain RDM correlation per layer and pass, with the noise-ceiling band; one panel per
 brain data set (each `lrm compare rsa` run in the file). With `--inference`, a model comparison in
 rsatoolbox's style (bars with CIs, ceiling band, lines over pairs that differ after FDR); with
-`lrm compare cka`, the layer × pass by layer × pass CKA map.
+`lrm compare cka`, the layer × pass by layer × pass CKA map (and each layer × pass against the
+brain); with `lrm compare weighted`, the fitted weights and, with --vpa, the unique and shared
+explained variance with bootstrap CIs.
 
 Reads /<prefix>/rsa/{r_mean, ci_subjects_low/high or ci_stimuli_low/high} per (layer, pass) model
-and noise_ceiling_lower/upper; /<prefix>/rsa/inference; /<prefix>/cka/cka. Usable alone:
+and noise_ceiling_lower/upper; /<prefix>/rsa/inference; /<prefix>/cka/{cka, cka_brain};
+/<prefix>/weighted/{weights, score_cv, vpa/*}. Usable alone:
     /usr/bin/python3 reports/rsa.py results.h5 --out figures/
 """
 import sys
@@ -24,11 +27,89 @@ SYMBOL = {"spearman": "Spearman ρ", "pearson": "Pearson r", "kendall_tau_a": "K
           "kendall": "Kendall τ", "rho_a": "ρ-a", "rho-a": "ρ-a", "cosine": "cosine"}
 
 
+def read_weighted(f):
+    """`lrm compare weighted`: /<prefix>/weighted/{weights, score_cv, objective} per component and,
+    with --vpa, /<prefix>/weighted/vpa/{explained_variance, ci_low, ci_high} per part."""
+    out = []
+    for path, ds in R.analyses(f, "weighted", "weights"):
+        w = dict(path=path, name=R.prefix_of(path, "weighted"), components=R.strings(ds["component"]),
+                 weights=R.floats(ds["weights"]), score=float(R.floats(ds["score_cv"])),
+                 comparison=str(R.text(ds.attrs.get("comparison"))),
+                 fit=str(R.text(ds.attrs.get("fit", "nnls"))))
+        for vpath, v in R.analyses(f, "vpa", "explained_variance"):
+            if vpath.startswith(path + "/"):
+                w["vpa"] = dict(parts=R.strings(v["part"]), value=R.floats(v["explained_variance"]),
+                                low=R.floats(v["ci_low"]), high=R.floats(v["ci_high"]),
+                                resamples=int(R.text(v.attrs.get("resamples", 0))))
+        out.append(w)
+    return out
+
+
 def find(f):
     items = R.read_rsa(f)
     return (([dict(items=items)] if items else [])
             + [dict(inference=i) for i in R.read_rsa_inference(f)]
-            + [dict(cka=c) for c in R.read_cka(f)])
+            + [dict(cka=c) for c in R.read_cka(f)]
+            + [dict(weighted=w) for w in read_weighted(f)])
+
+
+def _short(component):
+    """A component spec as a label: file.h5:/rsa/model_rdm/fc/pass1 -> fc/pass1; file.h5:/x#name
+    (one RDM of a stack) -> name."""
+    tail = str(component).split(":", 1)[-1].split("#")[-1].strip("/")
+    parts = tail.split("/")
+    return "/".join(parts[-2:]) if len(parts) > 1 else tail or str(component)
+
+
+def plot_weighted(w, out_dir):
+    """Weights of the components and, with a variance partition, the unique and shared explained
+    variance of each part with its bootstrap CI (Venn-like bars: unique parts in the component's
+    colour, shared parts grey)."""
+    labels = [_short(c) for c in w["components"]]
+    vpa = w.get("vpa")
+    fig, axes = plt.subplots(1, 2 if vpa else 1, figsize=(R.DOUBLE_COLUMN if vpa else 3.2, 2.4),
+                             squeeze=False)
+    ax = axes[0, 0]
+    x = np.arange(len(labels))
+    ax.bar(x, w["weights"], color=[f"C{i}" for i in range(len(labels))], width=0.7)
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels, rotation=45, ha="right")
+    ax.set_ylabel("weight")
+    sym = SYMBOL.get(w["comparison"].lower(), w["comparison"])
+    ax.set_title(f"weighted RSA ({w['fit']}): cross-validated {sym} {w['score']:.3f}")
+    rows = [[l, f"{v:.4f}"] for l, v in zip(labels, w["weights"])]
+    tables = [R.html_table(["component", "weight"], rows,
+                           f"Weighted RSA: cross-validated {sym} {w['score']:.4f}")]
+    caption = (f"Weighted RSA: non-negative weights of the component RDMs ({w['fit']} fit), "
+               f"cross-validated {sym} with held-out subjects and stimuli {w['score']:.3f}.")
+    if vpa:
+        ax = axes[0, 1]
+        parts = vpa["parts"]
+        colours = [f"C{int(p.split()[1]) - 1}" if p.startswith("unique") else "0.6" for p in parts]
+        # "unique 1", "shared 1+2" name the components by number.
+        names = [p.split()[0] + " " + " ∩ ".join(labels[int(k) - 1] for k in p.split()[1].split("+"))
+                 for p in parts]
+        y = np.arange(len(parts))[::-1]
+        err = np.abs(np.vstack([vpa["value"] - vpa["low"], vpa["high"] - vpa["value"]]))
+        ax.barh(y, vpa["value"], color=colours, height=0.7)
+        if np.all(np.isfinite(err)):
+            ax.errorbar(vpa["value"], y, xerr=err, fmt="none", ecolor="k", elinewidth=0.8)
+        ax.axvline(0, color="k", lw=0.5)
+        ax.set_yticks(y)
+        ax.set_yticklabels(names)
+        ax.set_xlabel("explained variance (R²)")
+        ax.set_title("variance partitioning")
+        tables.append(R.html_table(
+            ["part", "R²", "95% CI"],
+            [[n, f"{v:.4f}", f"[{lo:.4f}, {hi:.4f}]"]
+             for n, v, lo, hi in zip(names, vpa["value"], vpa["low"], vpa["high"])],
+            f"Variance partitioning ({vpa['resamples']} stimulus resamples)"))
+        caption += (" Right: R² of the mean brain RDM explained by each component alone (unique, "
+                    "coloured) and shared between components (grey), with 95% percentile CIs "
+                    f"from {vpa['resamples']} stimulus bootstrap resamples.")
+    fig.tight_layout()
+    stem = R.save(fig, out_dir, R.slug("rsa_weighted", w["name"]))
+    return R.Figure([stem], caption, tables)
 
 
 def plot_inference(inf, out_dir):
@@ -100,6 +181,8 @@ def plot(group, out_dir, options=None):
         return plot_inference(group["inference"], out_dir)
     if "cka" in group:
         return plot_cka(group["cka"], out_dir)
+    if "weighted" in group:
+        return plot_weighted(group["weighted"], out_dir)
     items = group["items"]
     n = len(items)
     cols = min(n, 2)

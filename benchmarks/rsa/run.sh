@@ -10,3 +10,4 @@ WORK=$(mktemp -d /tmp/lrm_bench_rsa.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 /usr/bin/python3 benchmarks/rsa/bench.py "$LRM" "$WORK" "$@"
+/usr/bin/python3 benchmarks/rsa/bench_cka.py "$LRM" "$WORK" "$@"
