@@ -80,10 +80,11 @@ struct Scratch {
 };
 
 // The feature chunk [c0, c0 + f) of a block's rows minus the shift, in double (row-major, f wide).
+// On this thread: it runs once per chunk between BLAS calls, where OpenMP threads left spinning
+// after each region took the cores from BLAS's own threads (2.7x slower on 2 cores).
 void shifted_chunk(const Block& x, Eigen::Index p, Eigen::Index c0, Eigen::Index f,
                    const Eigen::VectorXd& shift, std::vector<double>& out) {
   out.resize(static_cast<std::size_t>(x.count * f));
-#pragma omp parallel for schedule(static)
   for (Eigen::Index i = 0; i < x.count; ++i)
     for (Eigen::Index k = 0; k < f; ++k)
       out[i * f + k] = static_cast<double>(x.rows[i * p + c0 + k]) - shift[c0 + k];
