@@ -8,6 +8,7 @@
 #include "cli/model_options.hpp"
 #include "cli/option_checks.hpp"
 #include "cli/stimulus_options.hpp"
+#include "common/mpi.hpp"
 #include "io/output_path.hpp"
 
 namespace lrm::cli {
@@ -79,8 +80,11 @@ void run_extract(ExtractCommand& o, const Globals& globals) {
     o.x.pca_fit_set = fit_set.get();
   }
   const auto summary = extract::run_extraction(o.x, *set);
-  if (globals.quiet) return;
+  if (globals.quiet || mpi::rank() != 0) return;
   const auto out = o.x.out.string();
+  if (summary.ranks > 1)
+    std::fprintf(stderr, "lrm extract: joined the parts of %d MPI ranks into %s in %.2f s\n",
+                 summary.ranks, out.c_str(), summary.join_seconds);
   if (summary.already_complete)
     std::fprintf(stderr, "lrm extract: %s is already complete; nothing to resume\n", out.c_str());
   if (summary.nothing_to_resume)

@@ -88,7 +88,10 @@ void ActivationWriter::create(const WriteJob& first) {
   }
   activations_.set_attr("rows_complete", std::int64_t{0});
   file_.flush();
-  open_direct();
+  // An MPI rank's part starts at its first row (rank_parts.hpp).
+  if (first.first == 0) return open_direct();
+  writers_.clear();
+  reopen(first.first);
 }
 
 void ActivationWriter::open_direct() {

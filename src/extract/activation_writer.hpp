@@ -35,7 +35,8 @@ class ActivationWriter {
   }
   // Index of the dataset for (request, pass position, condition) in WriteJob.arrays.
   std::size_t index(std::size_t request, std::size_t pass, std::size_t condition) const;
-  // Creates groups, coordinates and datasets, sized from the first batch's arrays.
+  // Creates groups, coordinates and datasets, sized from the first batch's arrays; rows before
+  // the batch's first are left unwritten.
   void create(const WriteJob& first);
   // Reopens the datasets of an interrupted run, continuing after `rows` rows.
   void reopen(std::uint64_t rows);

@@ -12,9 +12,11 @@
 #include "common/bounded_queue.hpp"
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
+#include "common/mpi.hpp"
 #include "common/progress.hpp"
 #include "common/text.hpp"
 #include "extract/activation_writer.hpp"
+#include "extract/rank_parts.hpp"
 #include "extract/reduce.hpp"
 #include "io/activation_file.hpp"
 #include "io/h5.hpp"
@@ -46,6 +48,24 @@ struct ExtractionPlan {
   std::vector<Reducer> reducers;  // one per request; empty: no reduction
   bool fit_pca = false;           // pca fits on the fitting set before the first batch
 };
+
+// Where this process writes: the output or, when several MPI ranks share the run, its part of the
+// rows into its part file (rank_parts.hpp).
+struct Destination {
+  std::filesystem::path base;  // the ResultFile's path (it writes <base>.partial)
+  RowRange rows;
+  int rank = 0, ranks = 1;
+};
+
+Destination destination_of(const ExtractOptions& o, std::uint64_t n) {
+  Destination t;
+  t.rank = mpi::rank();
+  t.ranks = mpi::size();
+  t.base = t.ranks > 1 ? part_base(o.out, t.rank) : o.out;
+  t.rows = t.ranks > 1 ? rank_rows(n, static_cast<std::uint64_t>(o.batch_size), t.rank, t.ranks)
+                       : RowRange{0, n};
+  return t;
+}
 
 // The model: a preset and/or checkpoint, or a chain-style TorchScript module (with the pathways and
 // motif of the model options) whose probe input is the first stimulus.
@@ -183,35 +203,73 @@ ExtractionPlan plan_extraction(const ExtractOptions& o, const stimuli::StimulusS
   return plan;
 }
 
+// The number of MPI ranks that wrote a partial file (its parts record it; 1 when absent).
+int ranks_of(const h5::Group& activations) {
+  return static_cast<int>(activations.attr_number("mpi_ranks").value_or(1));
+}
+
+std::string resume_with(int ranks) {
+  return ranks > 1 ? "resume it with " + std::to_string(ranks) + " MPI ranks"
+                   : "resume it without MPI (one process)";
+}
+
 // Checks a partial file left by an interrupted run; returns the rows to continue after.
-std::uint64_t resume_point(io::ResultFile& out, const std::string& signature) {
+std::uint64_t resume_point(io::ResultFile& out, const std::string& signature,
+                           const Destination& t) {
   auto root = out.root();
   const auto partial = io::ResultFile::partial_path(out.final_path()).string();
   if (!root.has_group(io::activations_group))
     throw SettingError("resume", partial + " holds no activations; run again without resuming");
   auto g = root.group(io::activations_group);
+  if (ranks_of(g) != t.ranks)
+    throw SettingError("resume", partial + " was written by " + std::to_string(ranks_of(g)) +
+                                     " MPI rank(s); " + resume_with(ranks_of(g)) +
+                                     " or run again without resuming");
   const auto previous = g.attr_string("extract_signature").value_or("");
   if (previous != signature)
     throw SettingError("resume", partial + " was started with other options (" + previous +
                                      "); run again without resuming or with the same options");
-  return static_cast<std::uint64_t>(g.attr_number("rows_complete").value_or(0));
+  return std::max(t.rows.first,
+                  static_cast<std::uint64_t>(g.attr_number("rows_complete").value_or(0)));
+}
+
+// --resume of a run that another number of ranks started: a single process finding the parts of
+// an MPI run, or MPI ranks finding the partial output of a single process.
+void check_resumable(const ExtractOptions& o, const Destination& t) {
+  namespace fs = std::filesystem;
+  const auto partial = io::ResultFile::partial_path(o.out);
+  const auto part0 = io::ResultFile::partial_path(part_base(o.out, 0));
+  if (!o.resume) return;
+  if (t.ranks == 1 && !fs::exists(partial) && fs::exists(part0)) {
+    int ranks = 0;
+    try {
+      ranks = ranks_of(h5::File(part0, h5::File::Mode::read).root().group(io::activations_group));
+    } catch (const InputError&) {
+    }
+    throw SettingError("resume", part0.string() + " is the part of rank 0 of an MPI run; " +
+                                     (ranks > 1 ? resume_with(ranks) : "resume it with MPI") +
+                                     " or run again without resuming");
+  }
+  if (t.ranks > 1 && fs::exists(partial) && !fs::exists(part0))
+    throw SettingError("resume", partial.string() + " was written by one process; " +
+                                     resume_with(1) + " or run again without resuming");
 }
 
 // The output: the partial file of an interrupted run (continued after `start` rows) or a new one.
 std::unique_ptr<io::ResultFile> open_output(const ExtractOptions& o, const ExtractionPlan& plan,
-                                            const stimuli::StimulusSet& set, std::uint64_t& start,
-                                            ExtractSummary& summary) {
-  const auto partial = io::ResultFile::partial_path(o.out);
-  start = 0;
+                                            const stimuli::StimulusSet& set, const Destination& t,
+                                            std::uint64_t& start, ExtractSummary& summary) {
+  const auto partial = io::ResultFile::partial_path(t.base);
+  start = t.rows.first;
   if (o.resume && std::filesystem::exists(partial)) {
     std::unique_ptr<io::ResultFile> out;
     try {
-      out = std::make_unique<io::ResultFile>(io::ResultFile::resume(o.out));
+      out = std::make_unique<io::ResultFile>(io::ResultFile::resume(t.base));
     } catch (const InputError& e) {
       throw SettingError("resume", "cannot reopen " + partial.string() + " (" + e.what() +
                                        "); delete it and run again without resuming");
     }
-    start = resume_point(*out, plan.signature);
+    start = resume_point(*out, plan.signature, t);
     return out;
   }
   summary.nothing_to_resume = o.resume;
@@ -222,10 +280,11 @@ std::unique_ptr<io::ResultFile> open_output(const ExtractOptions& o, const Extra
   in.stimuli = o.stimuli;
   in.stimuli_checksum = set.checksum();
   in.extra["steering_source"] = o.steering.source;
-  auto out = std::make_unique<io::ResultFile>(o.out, io::model_provenance(o.seed, in));
+  auto out = std::make_unique<io::ResultFile>(t.base, io::model_provenance(o.seed, in));
   auto g = out->root().require_group(io::activations_group);
   g.set_attr("extract_signature", plan.signature);
   g.set_attr("batch_size", static_cast<std::int64_t>(o.batch_size));
+  if (t.ranks > 1) g.set_attr("mpi_ranks", static_cast<std::int64_t>(t.ranks));
   return out;
 }
 
@@ -290,10 +349,10 @@ WriteJob compute_batch(ExtractionPlan& plan, const ExtractOptions& o, stimuli::B
   return job;
 }
 
-// Rows [first, n) of `set` in consecutive batches, loaded ahead by the stream's loader thread.
+// Rows [first, end) of `set` in consecutive batches, loaded ahead by the stream's loader thread.
 stimuli::BatchStream batches_from(const stimuli::StimulusSet& set, std::size_t first,
-                                  const ExtractionPlan& plan, int batch_size) {
-  std::vector<std::size_t> rows(set.size() - first);
+                                  std::size_t end, const ExtractionPlan& plan, int batch_size) {
+  std::vector<std::size_t> rows(end - first);
   std::iota(rows.begin(), rows.end(), first);
   stimuli::StreamOptions options;
   options.preprocess = plan.preprocess;
@@ -302,14 +361,14 @@ stimuli::BatchStream batches_from(const stimuli::StimulusSet& set, std::size_t f
 
 // Loader → compute (this thread) → writer; queues of one or two batches bound the memory.
 void stream(ExtractionPlan& plan, const ExtractOptions& o, const stimuli::StimulusSet& set,
-            ActivationWriter& writer, std::uint64_t start) {
-  Progress bar("extract", static_cast<std::int64_t>(set.size()), "images");
-  bar.advance(static_cast<std::int64_t>(start));
+            ActivationWriter& writer, std::uint64_t start, const RowRange& rows) {
+  Progress bar("extract", static_cast<std::int64_t>(rows.size()), "images");
+  bar.advance(static_cast<std::int64_t>(start - rows.first));
   BoundedQueue<WriteJob> jobs(1);
   WriterThread writing(writer, jobs);
   try {
     torch::NoGradGuard no_grad;
-    auto batches = batches_from(set, start, plan, o.batch_size);
+    auto batches = batches_from(set, start, rows.end, plan, o.batch_size);
     // A loader error comes after the batches before it, which are still computed and written.
     while (auto b = batches.next()) {
       check_interrupt();
@@ -329,7 +388,7 @@ void stream(ExtractionPlan& plan, const ExtractOptions& o, const stimuli::Stimul
 }
 
 // Fits the pca reductions on the fitting set, unsteered, one fit per layer and extracted pass.
-PcaFits fit_pca(ExtractionPlan& plan, const ExtractOptions& o) {
+PcaFits fit_pca(ExtractionPlan& plan, const ExtractOptions& o, const std::filesystem::path& base) {
   const auto& set = *o.pca_fit_set;
   const auto n = static_cast<std::int64_t>(set.size());
   struct Target {
@@ -341,7 +400,7 @@ PcaFits fit_pca(ExtractionPlan& plan, const ExtractOptions& o) {
     const auto& reducer = plan.reducers[r];
     if (reducer.reduction().kind != ReduceKind::pca) continue;
     for (std::size_t p = 0; p < o.passes.size(); ++p) {
-      const auto scratch = o.out.string() + ".pca-scratch-" + std::to_string(targets.size());
+      const auto scratch = base.string() + ".pca-scratch-" + std::to_string(targets.size());
       targets.push_back(
           {r, p,
            std::make_unique<PcaFitter>(plan.requests[r].name, o.passes[p], reducer.units(), n,
@@ -350,7 +409,7 @@ PcaFits fit_pca(ExtractionPlan& plan, const ExtractOptions& o) {
   }
   Progress bar("pca fit", n, "images");
   torch::NoGradGuard no_grad;
-  auto batches = batches_from(set, 0, plan, o.batch_size);
+  auto batches = batches_from(set, 0, set.size(), plan, o.batch_size);
   while (auto b = batches.next()) {
     check_interrupt();
     const auto count = static_cast<std::int64_t>(b->rows.size());
@@ -386,10 +445,23 @@ void prepare_pca(ExtractionPlan& plan, const ExtractOptions& o, io::ResultFile& 
     attach_fits(plan, o, read_pca_fits(out.file()), o.out);
     return;
   }
-  const auto fits = fit_pca(plan, o);
+  const auto fits = fit_pca(plan, o, out.final_path());
   write_pca_fits(out.root(), fits, {o.pca_fit, o.pca_fit_set->checksum(), plan.model.description});
   out.file().flush();
   attach_fits(plan, o, fits, o.out);
+}
+
+// Computes the target's rows into its file (continuing a partial one); a single process commits it.
+void extract_rows(ExtractionPlan& plan, const ExtractOptions& o, const stimuli::StimulusSet& set,
+                  const Destination& t, ExtractSummary& summary) {
+  std::uint64_t start = 0;
+  auto out = open_output(o, plan, set, t, start, summary);
+  prepare_pca(plan, o, *out);
+  ActivationWriter writer(out->file(), plan.requests, o.passes, plan.conditions, set,
+                          static_cast<std::uint64_t>(o.batch_size), plan.reducers);
+  if (start > t.rows.first) writer.reopen(start);
+  stream(plan, o, set, writer, start, t.rows);
+  if (t.ranks == 1) out->commit();
 }
 
 }  // namespace
@@ -418,17 +490,21 @@ ExtractSummary run_extraction(const ExtractOptions& o, const stimuli::StimulusSe
   if (o.resume && !std::filesystem::exists(io::ResultFile::partial_path(o.out)) &&
       io::is_complete(o.out)) {
     summary.already_complete = true;
+    if (mpi::rank() == 0) remove_parts(o.out);  // left if a join stopped after its rename
     return summary;
   }
+  const auto target = destination_of(o, set.size());
+  check_resumable(o, target);
   auto plan = plan_extraction(o, set);
-  std::uint64_t start = 0;
-  auto out = open_output(o, plan, set, start, summary);
-  prepare_pca(plan, o, *out);
-  ActivationWriter writer(out->file(), plan.requests, o.passes, plan.conditions, set,
-                          static_cast<std::uint64_t>(o.batch_size), plan.reducers);
-  if (start > 0) writer.reopen(start);
-  stream(plan, o, set, writer, start);
-  out->commit();
+  mpi::check_same_everywhere("the extraction's options and inputs", plan.signature);
+  summary.ranks = target.ranks;
+  if (target.rows.size() > 0) extract_rows(plan, o, set, target, summary);
+  if (target.ranks == 1) return summary;
+  mpi::barrier();  // every part is complete
+  if (target.rank == 0)
+    summary.join_seconds = join_parts(o.out, target.ranks, set.size(),
+                                      static_cast<std::uint64_t>(o.batch_size), plan.signature);
+  mpi::barrier();  // the output is in place when any rank returns
   return summary;
 }
 

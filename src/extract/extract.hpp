@@ -45,6 +45,8 @@ std::vector<int> parse_passes(const std::string& text, const std::string& settin
 struct ExtractSummary {
   bool already_complete = false;   // resume: the output was complete; nothing was done
   bool nothing_to_resume = false;  // resume: no partial file; started from the first stimulus
+  int ranks = 1;                   // MPI ranks that shared the run (rank_parts.hpp)
+  double join_seconds = 0;         // rank 0 of several: the time joining their parts took
 };
 
 ExtractSummary run_extraction(const ExtractOptions& options, const stimuli::StimulusSet& set);
