@@ -111,3 +111,39 @@ print(f"  BLAS peak (2 threads, 2048^3): dgemm {d_peak:.0f} GFLOP/s, sgemm {s_pe
 print(f"  float32 products summed in double per 4096 features (numpy emulation): {t_single:.1f} s "
       f"for the Grams and CKA, |CKA - float64| = {abs(single - want):.1e}; the ceiling of that "
       f"route is sgemm/dgemm = {s_peak / d_peak:.1f}x the float64 Grams")
+del x, y
+
+# The map of the CKA figure: every pair of m layer x pass representations (up to 1,000 x 10,000). The
+# notebook's cka(gram_linear(X), gram_linear(Y)) per pair computes 2 Grams a pair, m (m - 1) in
+# all; lrm computes each once (m). A numpy user who caches the Grams computes m too.
+m, n5, p5 = 6, min(n, 1000), min(units, 10000)
+reps = [rng.standard_normal((n5, p5), dtype=np.float32) for _ in range(m)]
+for k in range(1, m):
+    reps[k] = np.maximum(reps[k - 1] + 0.7 * reps[k], 0)
+with h5py.File(acts, "w") as f:
+    layer = f.create_group("activations/layer")
+    layer["stimulus"] = np.array([f"s{i}" for i in range(n5)], dtype=object)
+    for k, v in enumerate(reps):
+        layer[f"pass{k}"] = v
+_, t_map = seconds(lambda: subprocess.run(command, check=True))
+
+
+def numpy_pairs(cache):
+    grams = {}
+
+    def gram(k):
+        if not cache:
+            return gram_linear(reps[k].astype(np.float64))
+        if k not in grams:
+            grams[k] = gram_linear(reps[k].astype(np.float64))
+        return grams[k]
+    return [cka(gram(i), gram(j)) for i in range(m) for j in range(i + 1, m)]
+
+
+pairs, t_pairs = seconds(lambda: numpy_pairs(False))
+_, t_cached = seconds(lambda: numpy_pairs(True))
+got = h5py.File(out, "r")["cka/cka"][()][np.triu_indices(m, 1)]
+print(f"CKA map of {m} representations of {n5} x {p5} (all {m * (m - 1) // 2} pairs), load average "
+      f"{open('/proc/loadavg').read().split()[0]}: lrm {t_map:.1f} s; numpy per pair (the "
+      f"notebook) {t_pairs:.1f} s: {t_pairs / t_map:.1f}x; numpy with cached Grams {t_cached:.1f} s: "
+      f"{t_cached / t_map:.1f}x; max |lrm - numpy| = {np.abs(got - pairs).max():.1e}")
