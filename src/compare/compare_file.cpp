@@ -246,8 +246,9 @@ struct ModelRdm {
 
 // The RDM of one layer and pass over the brain's conditions: joined by stimulus id, or in the
 // model's stimulus order when the brain RDMs have no ids.
-ModelRdm model_rdm(const io::ActivationFile& file, const LayerPass& lp, const BrainRdms& brain,
+ModelRdm model_rdm(const io::ActivationFile& file, const UnitSet& set, const BrainRdms& brain,
                    RdmMethod method, std::int64_t memory) {
+  const LayerPass& lp = set.lp;
   const auto ids = layer_stimulus_ids(file, lp);
   const std::string what = file.path().string() + ":" + lp.label();
   const Eigen::Index n = brain.rdms[0].rows();
@@ -266,7 +267,7 @@ ModelRdm model_rdm(const io::ActivationFile& file, const LayerPass& lp, const Br
     out.condition_ids = join.ids;
     out.matched_by = join.matched_by;
   }
-  out.rdm = layer_rdm(file, lp, rows, method, memory);
+  out.rdm = layer_rdm(file, lp, rows, method, memory, set.units);
   return out;
 }
 
@@ -336,7 +337,8 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
     return lines;
   }
   const io::ActivationFile file(o.activations, o.allow_partial);
-  const auto models = file.select(o.layers, o.passes);
+  const auto sets = unit_sets(o.units, file, o.layers, o.passes, o.seed);
+  const auto models = set_models(sets);
   file.record_partial_rows(g);
   const RdmScoring scoring{o.comparison, o.squared, o.bootstrap, o.seed};
   std::vector<RdmScore> scores;
@@ -344,9 +346,10 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   std::vector<std::string> condition_ids;
   std::string matched_by;
   Progress bar("rsa", static_cast<std::int64_t>(models.size()), "layers");
-  for (const auto& lp : models) {
+  for (const auto& set : sets) {
     check_interrupt();
-    auto m = model_rdm(file, lp, brain, o.model_rdm, o.memory);
+    const LayerPass& lp = set.model;
+    auto m = model_rdm(file, set, brain, o.model_rdm, o.memory);
     scores.push_back(score_rdm(m.rdm, brain.rdms, brain_mean, scoring,
                                o.activations.string() + ":" + lp.label()));
     if (o.save_rdms) write_model_rdm(g, lp, m);
@@ -361,6 +364,7 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   h5::write_coordinate(g, "stimulus", condition_ids);
   write_matrix(g, "brain_rdm_mean", brain_mean, {"stimulus", "stimulus_b"});
   write_rsa_scores(g, models, scores, o);
+  write_unit_sets(g, o.units, sets);
   if (o.inference) {
     const InferenceOptions io{o.comparison,
                               o.ceiling_pool,
@@ -513,7 +517,8 @@ std::string ceiling_line(const EncodingBenchmark& bench) {
 
 std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& root) {
   const io::ActivationFile file(o.activations, o.allow_partial);
-  const auto models = file.select(o.layers, o.passes);
+  const auto sets = unit_sets(o.units, file, o.layers, o.passes, o.metric.seed);
+  const auto models = set_models(sets);
   std::optional<BrainVolume> volume;
   if (io::is_nifti_path(o.brain)) volume = load_brain_volume(o.volume);
   if (!o.write_nifti.empty() && !volume)
@@ -521,7 +526,7 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   if (!volume && (!o.volume.trials.empty() || !o.volume.rois.empty()))
     throw SettingError(o.volume.trials.empty() ? "roi" : "trials",
                        "applies to NIfTI betas (.nii, .nii.gz) as the brain data only");
-  auto responses = volume ? volume->responses : load_responses(o, file, models[0]);
+  auto responses = volume ? volume->responses : load_responses(o, file, sets[0].lp);
   std::vector<std::string> map_names;
   std::vector<Eigen::VectorXd> maps;  // per model: r per voxel, mean over splits
   std::vector<double> roi_table;      // model x ROI
@@ -531,13 +536,14 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   std::vector<std::string> lines;
   std::string matched_by;
   Progress bar("encode", static_cast<std::int64_t>(models.size()), "layers");
-  for (const auto& lp : models) {
+  for (const auto& set : sets) {
     check_interrupt();
+    const LayerPass& lp = set.model;
     // The benchmark joins the stimuli the same way for every layer of the file.
     if (matched_by.empty())
-      matched_by = bench.join(layer_stimulus_ids(file, lp), file.path().string()).matched_by;
-    const auto result =
-        score_layer(bench, file, lp, o.memory, o.activations.string() + ":" + lp.label());
+      matched_by = bench.join(layer_stimulus_ids(file, set.lp), file.path().string()).matched_by;
+    const auto result = score_layer(bench, file, set.lp, o.memory,
+                                    o.activations.string() + ":" + lp.label(), set.units);
     table.add(result, o.metric.regression == Regression::pls);
     lines.push_back(encoding_line(lp, result));
     if (volume) {
@@ -559,6 +565,7 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   file.record_partial_rows(g);
   write_encoding_settings(g, o, bench.responses(), matched_by, stratified);
   write_encoding_scores(g, models, table, o.metric.splits, bench.responses().neuroid_ids);
+  write_unit_sets(g, o.units, sets);
   write_ceiling(g, bench);
   lines.push_back(ceiling_line(bench));
   if (volume) {

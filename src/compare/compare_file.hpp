@@ -16,6 +16,7 @@
 #include "compare/rdm.hpp"
 #include "compare/rsa.hpp"
 #include "compare/simulate.hpp"
+#include "compare/unit_selection.hpp"
 #include "io/activation_file.hpp"
 #include "io/h5.hpp"
 #include "stats/correlation.hpp"
@@ -59,6 +60,7 @@ struct RsaOptions {
   std::uint64_t seed = 0;
   bool save_rdms = false;
   std::int64_t memory = std::int64_t{4} << 30;  // bytes of activations and products in memory
+  UnitOptions units;                            // localizer units (and random controls) only
 };
 // The `model` coordinate (layer/passK labels) with its `layer` and `pass` auxiliaries.
 void write_models(const h5::Group& g, const std::vector<LayerPass>& models);
@@ -78,6 +80,7 @@ struct EncodeOptions {
   PredictivityOptions metric;
   int halvings = 10;
   std::int64_t memory = std::int64_t{4} << 30;  // bytes of activations and products in memory
+  UnitOptions units;                            // localizer units (and random controls) only
 };
 std::vector<std::string> run_encoding(const EncodeOptions& options, const h5::Group& root);
 

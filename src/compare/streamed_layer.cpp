@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "compare/unit_selection.hpp"
 
 namespace lrm::compare {
 
@@ -19,8 +20,8 @@ std::vector<std::string> layer_stimulus_ids(const io::ActivationFile& file,
 }
 
 Eigen::MatrixXd layer_rdm(const io::ActivationFile& file, const io::LayerPass& lp, const Rows& rows,
-                          RdmMethod method, std::int64_t memory) {
-  const FileRows source(file, lp, rows);
+                          RdmMethod method, std::int64_t memory, const Rows& units) {
+  const UnitRows source(file, lp, rows, units);
   const std::string what = file.path().string() + ":" + lp.label();
   // The budget bounds the whole process: what it holds already (brain RDMs, say) is counted.
   return source.selection_order(rdm_of_rows(source, method, memory, what, resident_bytes()));
@@ -28,14 +29,16 @@ Eigen::MatrixXd layer_rdm(const io::ActivationFile& file, const io::LayerPass& l
 
 EncodingBenchmark::Result score_layer(const EncodingBenchmark& bench,
                                       const io::ActivationFile& file, const io::LayerPass& lp,
-                                      std::int64_t memory, const std::string& name) {
+                                      std::int64_t memory, const std::string& name,
+                                      const Rows& units) {
   const auto ids = layer_stimulus_ids(file, lp);
-  const auto shape = file.shape(lp);
+  auto shape = file.shape(lp);
+  if (!units.empty()) shape.units = static_cast<std::int64_t>(units.size());
   const auto stimuli = bench.join(ids, name);
   const auto n = static_cast<Eigen::Index>(stimuli.model_rows.size());
   const std::string what = file.path().string() + ":" + lp.label();
   if (bench.metric().regression != Regression::pls && shape.units > n) {
-    const FileRows source(file, lp, stimuli.model_rows);
+    const UnitRows source(file, lp, stimuli.model_rows, units);
     return bench.score_gram(source.selection_order(streamed_gram(source, GramKind::shifted, memory,
                                                                  what, resident_bytes())),
                             stimuli);
@@ -48,7 +51,7 @@ EncodingBenchmark::Result score_layer(const EncodingBenchmark& bench,
                                      std::to_string(memory >> 20) +
                                      " MiB (ridge and least squares stream layers with more "
                                      "features than stimuli)");
-  auto a = file.read(lp);
+  auto a = read_units(file, lp, units);
   for (std::size_t i = 0; i < a.data.size(); ++i)
     if (!std::isfinite(a.data[i]))
       throw InputError(what + " has NaN or infinite activations (stimulus row " +
