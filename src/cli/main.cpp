@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
     torch::set_num_threads(threads());
     model::set_compute(device, precision);
 #endif
-    Progress::set_quiet(globals.quiet);
+    Progress::set_quiet(globals.quiet || mpi::rank() != 0);
   });
   cli::add_commands(app, globals);
 #ifndef LRM_MODEL_COMMANDS
@@ -152,6 +152,8 @@ int main(int argc, char** argv) {
   install_interrupt_handlers();
   // Under mpirun only: a plain `lrm` never starts MPI.
   mpi::init(argc, argv);
+  // Rank 0 prints the results; the other ranks' copies would only repeat or garble them.
+  if (mpi::rank() != 0 && !std::freopen("/dev/null", "w", stdout)) return 3;
   const int status = cli::run_command(app, argc, argv);
   mpi::finalize();
   return status;

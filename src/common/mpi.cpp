@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -143,20 +144,16 @@ std::vector<std::string> gather(const std::string& bytes) {
 }
 
 std::vector<double> gather(const std::vector<double>& values) {
-#ifdef LRM_WITH_MPI
-  if (active()) {
-    std::vector<int> counts(world_size);
-    const int mine = checked_count(values.size());
-    MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
-    const auto offsets = displacements(counts);
-    std::vector<double> all(world_rank == 0 ? static_cast<size_t>(offsets.back()) + counts.back()
-                                            : 0);
-    MPI_Gatherv(values.data(), mine, MPI_DOUBLE, all.data(), counts.data(), offsets.data(),
-                MPI_DOUBLE, 0, MPI_COMM_WORLD);
-    return all;
+  if (!active()) return values;
+  const auto parts = gather(
+      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double)));
+  std::vector<double> all;
+  for (const auto& part : parts) {
+    const size_t at = all.size();
+    all.resize(at + part.size() / sizeof(double));
+    std::memcpy(all.data() + at, part.data(), part.size());
   }
-#endif
-  return values;
+  return all;
 }
 
 std::string broadcast(const std::string& text, int root) {

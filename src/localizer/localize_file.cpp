@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/huge_pages.hpp"
 #include "common/interrupt.hpp"
+#include "common/mpi.hpp"
 #include "common/progress.hpp"
 #include "io/activation_file.hpp"
 #include "io/h5.hpp"
@@ -26,30 +27,70 @@ namespace fs = std::filesystem;
 // twice, and the chunks of the next batch are decoded by all threads in turn with the summing of
 // the last (decoding is most of the work on compressed files). The buffers are freed before the
 // tests, whose arrays can then reuse their pages.
+// Only the units `columns` are read (an MPI rank's share); batches are sized by the layer's
+// `n_units`, so that every unit's moments are merged over the same batches whatever the share.
 stats::GroupMoments pass_moments(const io::ActivationFile& in, const io::LayerPass& lp,
-                                 const Design& design, std::int64_t n_stimuli,
-                                 std::int64_t n_units) {
+                                 const Design& design, std::int64_t n_stimuli, std::int64_t n_units,
+                                 mpi::Range columns) {
   const auto reader = in.reader(lp);
   const auto chunk = static_cast<std::int64_t>(reader.chunk_rows());
   std::int64_t batch = std::max<std::int64_t>(1, (std::int64_t{32} << 20) / (4 * n_units));
   if (batch > chunk) batch -= batch % chunk;
   batch = std::min(batch, n_stimuli);
-  const auto batch_size = static_cast<std::size_t>(batch * n_units);
+  const auto width = static_cast<std::int64_t>(columns.size());
+  const auto batch_size = static_cast<std::size_t>(batch * width);
   struct Free {
     void operator()(float* p) const { std::free(p); }
   };
   const std::unique_ptr<float[], Free> rows(
       static_cast<float*>(allocate_huge_pages(2 * batch_size * sizeof(float))));
-  stats::MomentAccumulator accumulator(n_units, static_cast<int>(design.categories.size()));
+  stats::MomentAccumulator accumulator(width, static_cast<int>(design.categories.size()));
   accumulator.add_streamed(
       n_stimuli, batch, design.group.data(), rows.get(), rows.get() + batch_size,
       [&](std::int64_t first, std::int64_t count, float* out) {
         check_interrupt();
-        reader.read(static_cast<std::uint64_t>(first), static_cast<std::uint64_t>(count), 0,
-                    static_cast<std::uint64_t>(n_units), out);
+        reader.read(static_cast<std::uint64_t>(first), static_cast<std::uint64_t>(count),
+                    columns.begin, columns.size(), out);
       },
       reader.decodes_chunks() ? chunk : 0);
   return accumulator.take();
+}
+
+// The moments of every unit: under MPI each rank reads its share of the units and rank 0 gathers
+// the shares (per-unit moments do not depend on the other units, so they equal one process's);
+// ranks other than 0 get empty moments.
+stats::GroupMoments unit_moments(const io::ActivationFile& in, const io::LayerPass& lp,
+                                 const Design& design, std::int64_t n_stimuli,
+                                 std::int64_t n_units) {
+  const auto units = static_cast<std::size_t>(n_units);
+  if (!mpi::active()) return pass_moments(in, lp, design, n_stimuli, n_units, {0, units});
+  const auto share = pass_moments(in, lp, design, n_stimuli, n_units, mpi::share(units));
+  const auto groups = static_cast<std::size_t>(share.n_groups);
+  const auto as_doubles = [](const auto& v) { return std::vector<double>(v.begin(), v.end()); };
+  const auto count = mpi::gather(as_doubles(share.count));
+  const auto mean = mpi::gather(as_doubles(share.mean));
+  const auto sum_sq_dev = mpi::gather(as_doubles(share.sum_sq_dev));
+  const auto nonfinite = mpi::gather(as_doubles(share.nonfinite));
+  stats::GroupMoments all;
+  if (mpi::rank() != 0) return all;
+  all.n_groups = share.n_groups;
+  all.n_units = n_units;
+  all.count.resize(groups * units);
+  all.mean.resize(groups * units);
+  all.sum_sq_dev.resize(groups * units);
+  all.nonfinite.assign(nonfinite.begin(), nonfinite.end());
+  // Each rank's block is (group, its units); the whole is (group, unit).
+  std::size_t at = 0;
+  for (int r = 0; r < mpi::size(); ++r) {
+    const auto range = mpi::share(units, r, mpi::size());
+    for (std::size_t g = 0; g < groups; ++g)
+      for (std::size_t u = range.begin; u < range.end; ++u, ++at) {
+        all.count[g * units + u] = static_cast<std::int32_t>(count[at]);
+        all.mean[g * units + u] = mean[at];
+        all.sum_sq_dev[g * units + u] = sum_sq_dev[at];
+      }
+  }
+  return all;
 }
 
 // Copies the layer's unit coordinates (the unit index, and channel, y, x when the file has all
@@ -184,7 +225,7 @@ void localize_pass(const io::ActivationFile& in, const io::LayerPass& lp,
                    std::vector<SummaryRow>& summary) {
   const auto shape = check_pass(in, lp, category.size());
   const auto design = make_design(category, a, in.path().string() + ":" + in.dataset_path(lp));
-  const auto moments = pass_moments(in, lp, design, shape.stimuli, shape.units);
+  const auto moments = unit_moments(in, lp, design, shape.stimuli, shape.units);
   const auto nonfinite = count_nonfinite(moments.nonfinite);
   const auto g = top.require_group(lp.layer + "/" + io::pass_dataset_name(lp.pass));
   write_pass_attributes(g, lp, design, nonfinite);
@@ -202,6 +243,19 @@ void localize_pass(const io::ActivationFile& in, const io::LayerPass& lp,
     summary.push_back({lp.layer, lp.pass, target.target, shape.units, target.n_selective,
                        nonfinite.values, nonfinite.units});
   });
+}
+
+// An MPI rank other than 0: its share of every pass's units, gathered by rank 0, which writes.
+void read_unit_shares(const io::ActivationFile& in, const std::vector<LayerPlan>& plan,
+                      const Options& a) {
+  for (const auto& layer : plan)
+    for (int pass : layer.passes) {
+      check_interrupt();
+      const io::LayerPass lp{layer.layer, pass};
+      const auto shape = check_pass(in, lp, layer.category.size());
+      const auto design = make_design(layer.category, a, in.path().string());
+      unit_moments(in, lp, design, shape.stimuli, shape.units);
+    }
 }
 
 // One row per layer, pass and target, for tables and plots without walking the groups.
@@ -234,6 +288,10 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
                                       const FileOptions& options, io::Provenance provenance) {
   const io::ActivationFile in(activations, options.allow_partial);
   const auto plan = plan_layers(in, options);
+  if (mpi::rank() != 0) {
+    read_unit_shares(in, plan, options.analysis);
+    return {};
+  }
 
   const auto& a = options.analysis;
   for (const char* key : {"weights_sha256", "stimuli_sha256", "git_commit", "start_time", "model"})
