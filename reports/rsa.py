@@ -11,6 +11,7 @@ and noise_ceiling_lower/upper; /<prefix>/rsa/inference; /<prefix>/cka/{cka, cka_
 /<prefix>/weighted/{weights, score_cv, vpa/*}. Usable alone:
     /usr/bin/python3 reports/rsa.py results.h5 --out figures/
 """
+import os
 import sys
 
 import matplotlib.pyplot as plt
@@ -45,11 +46,19 @@ def read_weighted(f):
     return out
 
 
+def _cka_brain(f, path):
+    """/<prefix>/cka/cka_brain (one CKA per model against brain responses), or None."""
+    ds = f.dataset(path)
+    if "cka_brain" not in ds:
+        return None
+    return dict(cka=R.floats(ds["cka_brain"]), source=str(R.text(ds.attrs.get("brain", "brain"))))
+
+
 def find(f):
     items = R.read_rsa(f)
     return (([dict(items=items)] if items else [])
             + [dict(inference=i) for i in R.read_rsa_inference(f)]
-            + [dict(cka=c) for c in R.read_cka(f)]
+            + [dict(cka=dict(c, brain=_cka_brain(f, c["path"]))) for c in R.read_cka(f)]
             + [dict(weighted=w) for w in read_weighted(f)])
 
 
@@ -153,10 +162,14 @@ def plot_inference(inf, out_dir):
 
 
 def plot_cka(c, out_dir):
-    """The layer × pass by layer × pass CKA map."""
+    """The layer × pass by layer × pass CKA map and, with brain responses, each model's CKA with
+    them."""
     n = len(c["models"])
+    brain = c.get("brain")
     size = min(R.DOUBLE_COLUMN, 0.3 * n + 1.6)
-    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    fig, axes = plt.subplots(1, 2 if brain else 1, squeeze=False,
+                             figsize=(min(R.DOUBLE_COLUMN, size * (1.8 if brain else 1)), size * 0.85))
+    ax = axes[0, 0]
     im = ax.imshow(c["cka"], vmin=min(0.0, np.nanmin(c["cka"])), vmax=1, cmap="viridis")
     ax.set_xticks(np.arange(n))
     ax.set_yticks(np.arange(n))
@@ -165,10 +178,22 @@ def plot_cka(c, out_dir):
     kind = f"{'debiased ' if c['debiased'] else ''}{c['kernel']} CKA"
     ax.set_title(kind)
     fig.colorbar(im, ax=ax, shrink=0.8, label="CKA")
+    caption = (f"Centred kernel alignment ({kind}) between every layer and pass: how feedback "
+               "passes change each layer's representation.")
+    if brain:
+        ax = axes[0, 1]
+        y = np.arange(n)
+        ax.barh(y, brain["cka"], color=[R.pass_colour(int(m.rsplit("pass", 1)[-1])) if "pass" in m
+                                        else "C0" for m in c["models"]], height=0.7)
+        ax.set_yticks(y)
+        ax.set_yticklabels(c["models"])
+        ax.invert_yaxis()
+        ax.set_xlabel(kind)
+        ax.set_title(f"vs {os.path.basename(brain['source'])}")
+        caption += " Right: each layer and pass against the brain responses (same stimuli)."
     fig.tight_layout()
     stem = R.save(fig, out_dir, R.slug("rsa_cka", c["name"] or "map"))
-    return R.Figure([stem], f"Centred kernel alignment ({kind}) between every layer and pass: how "
-                    "feedback passes change each layer's representation.")
+    return R.Figure([stem], caption)
 
 
 def _symbol(rs):

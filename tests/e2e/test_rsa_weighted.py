@@ -117,8 +117,11 @@ t.check("CKA with missing ids names the model's id missing in the brain too", mo
 
 # The weighted RSA / VPA figure.
 figs = t.path("figures")
-subprocess.run([sys.executable, "reports/rsa.py", vpa, "--out", figs], check=True, capture_output=True)
+for results in (vpa, t.path("cka_brain0.h5")):
+    subprocess.run([sys.executable, "reports/rsa.py", results, "--out", figs], check=True,
+                   capture_output=True)
 made = sorted(os.listdir(figs))
 t.check("report: the weighted RSA and variance partition figure", "rsa_weighted.png" in made, made)
+t.check("report: the CKA map with each layer x pass against the brain", "rsa_cka-map.png" in made, made)
 
 t.finish()
