@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cstdio>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
 namespace lrm::io {
 namespace {
 constexpr std::uint32_t K[64] = {
@@ -16,13 +21,8 @@ constexpr std::uint32_t K[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
 inline std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-}  // namespace
 
-Sha256::Sha256()
-    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
-
-void Sha256::block(const unsigned char* p) {
+void portable_block(std::uint32_t* state, const unsigned char* p) {
   std::uint32_t w[64];
   for (int i = 0; i < 16; ++i)
     w[i] = (std::uint32_t(p[4 * i]) << 24) | (std::uint32_t(p[4 * i + 1]) << 16) |
@@ -32,8 +32,8 @@ void Sha256::block(const unsigned char* p) {
     const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
     w[i] = w[i - 16] + s0 + w[i - 7] + s1;
   }
-  std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6],
-                h = h_[7];
+  std::uint32_t a = state[0], b = state[1], c = state[2], d = state[3], e = state[4], f = state[5],
+                g = state[6], h = state[7];
   for (int i = 0; i < 64; ++i) {
     const std::uint32_t t1 =
         h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
@@ -48,29 +48,90 @@ void Sha256::block(const unsigned char* p) {
     b = a;
     a = t1 + t2;
   }
-  h_[0] += a;
-  h_[1] += b;
-  h_[2] += c;
-  h_[3] += d;
-  h_[4] += e;
-  h_[5] += f;
-  h_[6] += g;
-  h_[7] += h;
+  state[0] += a;
+  state[1] += b;
+  state[2] += c;
+  state[3] += d;
+  state[4] += e;
+  state[5] += f;
+  state[6] += g;
+  state[7] += h;
 }
+
+#if defined(__x86_64__)
+bool has_sha_extensions() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) || !(c & bit_SSSE3)) return false;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return (b & (1u << 29)) != 0;  // CPUID.(EAX=7,ECX=0):EBX.SHA
+}
+
+// The SHA extensions keep the state as ABEF/CDGH halves and take four rounds' message words plus
+// constants per pair of sha256rnds2; the message schedule of words 16..63 is sha256msg1/msg2.
+__attribute__((target("sha,sse4.1,ssse3"))) void sha_ni_blocks(std::uint32_t* state,
+                                                               const unsigned char* p, size_t n) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  __m128i cdab = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(state)), 0xB1);
+  __m128i efgh =
+      _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(state + 4)), 0x1B);
+  __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+  __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+  for (; n > 0; --n, p += 64) {
+    const __m128i abef_in = abef, cdgh_in = cdgh;
+    __m128i w[4];
+    for (int g = 0; g < 16; ++g) {
+      __m128i& m = w[g & 3];
+      if (g < 4) {
+        m = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * g)),
+                             byte_swap);
+      } else {
+        const __m128i& prev = w[(g - 1) & 3];
+        const __m128i sum = _mm_add_epi32(_mm_sha256msg1_epu32(m, w[(g - 3) & 3]),
+                                          _mm_alignr_epi8(prev, w[(g - 2) & 3], 4));
+        m = _mm_sha256msg2_epu32(sum, prev);
+      }
+      __m128i k = _mm_add_epi32(m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(K + 4 * g)));
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, k);
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(k, 0x0E));
+    }
+    abef = _mm_add_epi32(abef, abef_in);
+    cdgh = _mm_add_epi32(cdgh, cdgh_in);
+  }
+  const __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+  const __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state), _mm_blend_epi16(feba, dchg, 0xF0));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state + 4), _mm_alignr_epi8(dchg, feba, 8));
+}
+#endif
+}  // namespace
+
+void Sha256::blocks(const unsigned char* p, size_t n) {
+#if defined(__x86_64__)
+  static const bool extensions = has_sha_extensions();
+  if (extensions) return sha_ni_blocks(h_.data(), p, n);
+#endif
+  for (; n > 0; --n, p += 64) portable_block(h_.data(), p);
+}
+
+Sha256::Sha256()
+    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
 
 void Sha256::update(const unsigned char* data, size_t n) {
   total_ += n;
-  while (n > 0) {
+  if (buf_len_ > 0) {
     const size_t take = std::min(n, 64 - buf_len_);
     std::copy(data, data + take, buf_.begin() + static_cast<long>(buf_len_));
     buf_len_ += take;
     data += take;
     n -= take;
-    if (buf_len_ == 64) {
-      block(buf_.data());
-      buf_len_ = 0;
-    }
+    if (buf_len_ < 64) return;
+    blocks(buf_.data(), 1);
+    buf_len_ = 0;
   }
+  blocks(data, n / 64);
+  std::copy(data + n / 64 * 64, data + n, buf_.begin());
+  buf_len_ = n % 64;
 }
 
 std::string Sha256::hex_digest() {

@@ -1,5 +1,7 @@
 #pragma once
-// SHA-256 (FIPS 180-4) for provenance checksums of weights and stimulus files.
+// SHA-256 (FIPS 180-4) for provenance checksums of weights, stimulus and activation files. Blocks
+// go through the CPU's SHA extensions where it has them (about 10x the portable code, which made
+// hashing a 10 GB activation file most of a streamed comparison's start-up).
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +16,8 @@ class Sha256 {
   std::string hex_digest();
 
  private:
-  void block(const unsigned char* p);
+  // Compresses `n` 64-byte blocks into h_.
+  void blocks(const unsigned char* p, size_t n);
   std::array<std::uint32_t, 8> h_;
   std::array<unsigned char, 64> buf_{};
   size_t buf_len_ = 0;

@@ -102,4 +102,25 @@ TEST(Sha256, KnownDigests) {
   io::Sha256 abc;
   abc.update(reinterpret_cast<const unsigned char*>("abc"), 3);
   EXPECT_EQ(abc.hex_digest(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  io::Sha256 padded;
+  padded.update(reinterpret_cast<const unsigned char*>(two_blocks.data()), two_blocks.size());
+  EXPECT_EQ(padded.hex_digest(),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+// A megabyte fed in uneven pieces (partial blocks, runs of whole blocks) digests as hashlib does.
+TEST(Sha256, LongInputInPieces) {
+  std::vector<unsigned char> data(1000003);
+  for (std::size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<unsigned char>((i * 7 + 3) % 251);
+  io::Sha256 h;
+  std::size_t at = 0, piece = 1;
+  while (at < data.size()) {
+    const std::size_t n = std::min(piece, data.size() - at);
+    h.update(data.data() + at, n);
+    at += n;
+    piece = piece * 3 + 5;
+  }
+  EXPECT_EQ(h.hex_digest(), "cfac01d21a4a2bf8dc11816e3b83d63d19e7f04b1921d5ae47379a08cf856cdd");
 }
