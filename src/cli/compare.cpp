@@ -8,6 +8,7 @@
 #include "cli/deprecation.hpp"
 #include "cli/option_checks.hpp"
 #include "common/error.hpp"
+#include "compare/banded_encoding.hpp"
 #include "compare/cka.hpp"
 #include "compare/compare_file.hpp"
 #include "compare/gram.hpp"
@@ -57,6 +58,7 @@ struct EncodeArgs {
   compare::BrainVolumeOptions volume;
   std::string zscore_by, write_nifti;
   int pls_components = 25, splits = 10, halvings = 10;
+  int n_iter = 0;  // banded only (0: not given; 100)
   double test_fraction = 0.1;
 };
 
@@ -169,13 +171,16 @@ void encode(const EncodeArgs& a, const Globals& g) {
   o.write_nifti = a.write_nifti;
   o.response_options.stimulus_coord = a.stimulus_coord;
   o.response_options.category_coord = a.category_coord;
-  o.metric.regression = compare::regression_names.parse(a.regression, "regression");
+  const bool banded = a.regression == "banded";
+  if (!banded) o.metric.regression = compare::regression_names.parse(a.regression, "regression");
+  if (a.n_iter && !banded) throw SettingError("n-iter", "applies to --regression banded only");
+  if (a.n_iter) o.metric.n_iter = a.n_iter;
   o.metric.pls_components = a.pls_components;
   o.metric.splits = a.splits;
   o.metric.test_fraction = a.test_fraction;
   o.metric.seed = g.seed;
-  if (!a.alphas.empty() && o.metric.regression != compare::Regression::ridgecv)
-    throw SettingError("alphas", "applies to --regression ridgecv only");
+  if (!a.alphas.empty() && !banded && o.metric.regression != compare::Regression::ridgecv)
+    throw SettingError("alphas", "applies to --regression ridgecv or banded only");
   if (!a.alphas.empty()) o.metric.alphas = compare::parse_alphas(a.alphas);
   if (!a.test_ids.empty()) {
     o.metric.test_ids = compare::read_id_list(a.test_ids);
@@ -185,8 +190,9 @@ void encode(const EncodeArgs& a, const Globals& g) {
   auto provenance = io::current_provenance(g.seed);
   provenance.inputs["brain"] = a.brain;
   provenance.inputs["activations_sha256"] = io::sha256_file(a.in.activations);
-  write_result(a.out, provenance, g,
-               [&](const h5::Group& root) { return compare::run_encoding(o, root); });
+  write_result(a.out, provenance, g, [&](const h5::Group& root) {
+    return banded ? compare::run_banded_encoding(o, root) : compare::run_encoding(o, root);
+  });
 }
 
 void simulate(const SimulateArgs& a, const Globals& g) {
@@ -374,10 +380,17 @@ void add_encode(CLI::App* cmd, const Globals& g) {
   ec->add_option("--regression", e->regression,
                  "pls (sklearn PLSRegression, scale=False), ridge (per-target LOO penalty), ols, "
                  "or ridgecv (sklearn RidgeCV(alphas, alpha_per_target=True): a penalty per "
-                 "target from --alphas by leave-one-out)")
+                 "target from --alphas by leave-one-out), or banded (himalaya's BandedRidgeCV: "
+                 "each selected layer x pass a feature group with its own penalty per target, "
+                 "by random search over group ratios and 5-fold CV; results in /banded)")
       ->capture_default_str();
   ec->add_option("--alphas", e->alphas,
-                 "ridgecv penalties: lo:hi:n (log-spaced) or a comma list (default 1e-2:1e6:20)");
+                 "ridgecv and banded penalties: lo:hi:n (log-spaced) or a comma list (default "
+                 "1e-2:1e6:20)");
+  ec->add_option(
+        "--n-iter", e->n_iter,
+        "banded: group ratios tried, drawn from a Dirichlet seeded by --seed (default 100)")
+      ->check(CLI::Range(1, 1000000));
   ec->add_option("--trials", e->volume.trials,
                  "NIfTI betas: CSV with a row per volume in order, columns stimulus_id and "
                  "optionally session (repeats are averaged per stimulus for the fit)");

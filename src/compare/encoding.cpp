@@ -185,6 +185,32 @@ Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::
   return out;
 }
 
+Predictivity neural_predictivity_banded(const std::vector<Eigen::MatrixXd>& grams,
+                                        const Eigen::MatrixXd& responses,
+                                        const std::vector<std::string>& categories,
+                                        const PredictivityOptions& options) {
+  check_responses(responses, grams.at(0).rows());
+  const auto splits = options.fixed_splits.empty()
+                          ? stratified_shuffle_splits(grams[0].rows(), categories, options.splits,
+                                                      options.test_fraction, options.seed)
+                          : options.fixed_splits;
+  BandedRidgeOptions banded;
+  banded.alphas = options.alphas.empty() ? default_alphas() : options.alphas;
+  banded.n_iter = options.n_iter;
+  banded.seed = options.seed;
+  std::vector<Eigen::MatrixXd> group_penalty(splits.size());
+  auto out = score_splits(
+      responses, splits,
+      [&](std::size_t s, const Split& split, const Eigen::MatrixXd& y_train) {
+        auto fit = banded_ridge_kernel(grams, split.train, split.test, y_train, banded);
+        group_penalty[s] = std::move(fit.penalty);
+        return std::move(fit.prediction);
+      },
+      0);
+  out.group_penalty = std::move(group_penalty);
+  return out;
+}
+
 InternalConsistency internal_consistency(const io::NeuralResponses& responses, int halvings,
                                          std::uint64_t seed) {
   const auto n_stim = static_cast<Eigen::Index>(responses.stimulus_ids.size());
@@ -303,6 +329,15 @@ EncodingBenchmark::Result EncodingBenchmark::score_gram(const Eigen::MatrixXd& g
   const auto j = joined(stimuli);
   Result r;
   r.predictivity = neural_predictivity_gram(gram, j.y, j.categories, metric_for(stimuli));
+  r.score = ceil_score(r.predictivity.score, ceiling_.ceiling);
+  return r;
+}
+
+EncodingBenchmark::Result EncodingBenchmark::score_banded(const std::vector<Eigen::MatrixXd>& grams,
+                                                          const io::StimulusJoin& stimuli) const {
+  const auto j = joined(stimuli);
+  Result r;
+  r.predictivity = neural_predictivity_banded(grams, j.y, j.categories, metric_for(stimuli));
   r.score = ceil_score(r.predictivity.score, ceiling_.ceiling);
   return r;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "compare/banded_ridge.hpp"
 #include "compare/features.hpp"
 #include "compare/regression.hpp"
 #include "io/neural_responses.hpp"
@@ -27,7 +28,8 @@ struct PredictivityOptions {
   int splits = 10;
   double test_fraction = 0.1;
   std::uint64_t seed = 0;
-  std::vector<double> alphas;         // ridgecv: the penalties (default 1e-2:1e6:20)
+  std::vector<double> alphas;         // ridgecv, banded: the penalties (default 1e-2:1e6:20)
+  int n_iter = 100;                   // banded: candidate group ratios (seeded by `seed`)
   std::vector<std::string> test_ids;  // when given, one fixed split: these test, the rest train
   std::vector<Split> fixed_splits;    // used instead of shuffled splits when given
 };
@@ -40,6 +42,7 @@ struct Predictivity {
   int undefined_neuroids = 0;  // neuroids with an undefined r in some split (left out of medians)
   int components_used = 0;     // PLS: the fewest components any split fitted
   Eigen::MatrixXd penalty;     // ridgecv: split x neuroid, the chosen penalty
+  std::vector<Eigen::MatrixXd> group_penalty;  // banded: per split, group x neuroid
 };
 
 // x: model features; model_rows[s]: the row of x for joined stimulus s; responses: stimulus x
@@ -55,6 +58,13 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
 Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& responses,
                                       const std::vector<std::string>& categories,
                                       const PredictivityOptions& options);
+
+// Banded ridge over feature groups (see banded_ridge.hpp) from each group's Gram matrix over the
+// stimuli of `responses`, in their order; the inner folds are over each split's training stimuli.
+Predictivity neural_predictivity_banded(const std::vector<Eigen::MatrixXd>& grams,
+                                        const Eigen::MatrixXd& responses,
+                                        const std::vector<std::string>& categories,
+                                        const PredictivityOptions& options);
 
 struct InternalConsistency {
   double ceiling = 0;  // mean over halvings of the median over neuroids
@@ -96,6 +106,9 @@ class EncodingBenchmark {
   // score() from the Gram matrix of the model's features over join.model_rows, in that order
   // (ridge and least squares; see neural_predictivity_gram).
   Result score_gram(const Eigen::MatrixXd& gram, const io::StimulusJoin& join) const;
+  // Banded ridge from each feature group's Gram over join.model_rows, in that order.
+  Result score_banded(const std::vector<Eigen::MatrixXd>& grams,
+                      const io::StimulusJoin& join) const;
 
  private:
   struct Joined {

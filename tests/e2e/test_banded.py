@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""End-to-end checks of lrm compare encode --regression banded on NSD-style NIfTI betas: two
+layers as feature groups, voxels driven by one or the other, a penalty per group per voxel in
+/banded and as NIfTI maps in the betas' grid; --n-iter 1 (only the uniform ratio) gives every
+group the same penalty; bad input (one group, groups of other stimuli, --n-iter 0, --n-iter
+without banded) as one line with exit 2. Parity with himalaya is the unit test's
+(tests/fixtures/encoding/banded).
+
+Usage: test_banded.py path/to/lrm   (run from the repository root)
+"""
+import os
+import sys
+
+import h5py
+import nibabel as nib
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lrm_e2e import Checks  # noqa: E402
+
+c = Checks("banded")
+check = c.check
+p = c.path
+
+
+def run(*args):
+    return c.run("--seed", "5", *args, check=False)
+
+
+rng = np.random.default_rng(31)
+n_stim, reps, shape = 80, 2, (4, 4, 3)
+ids = [f"nsd{i:05d}" for i in range(n_stim)]
+affine = np.diag([2.0, 2.0, 2.0, 1.0])
+features = {"conv": rng.standard_normal((n_stim, 30)), "fc": rng.standard_normal((n_stim, 60))}
+
+
+def write_acts(path, fc_ids):
+    with h5py.File(path, "w") as f:
+        for layer, x in features.items():
+            g = f.create_group(f"activations/{layer}")
+            g["stimulus"] = np.array(ids if layer == "conv" else fc_ids, dtype=object)
+            g["pass1"] = x.astype(np.float32)
+
+
+write_acts(p("acts.h5"), ids)
+write_acts(p("other.h5"), ids[:-1] + ["elsewhere"])
+n_vox = int(np.prod(shape))
+driver = np.arange(n_vox) % 2  # 0: conv drives the voxel, 1: fc does
+signal = np.stack([features["conv" if d == 0 else "fc"] @ rng.standard_normal(30 if d == 0 else 60)
+                   for d in driver], axis=1)
+signal /= signal.std(0)
+order = np.concatenate([rng.permutation(n_stim) for _ in range(reps)])
+betas = signal[order] + 0.5 * rng.standard_normal((reps * n_stim, n_vox))
+vol = betas.T.reshape(shape[::-1] + (reps * n_stim,)).transpose(2, 1, 0, 3).copy()
+nib.save(nib.Nifti1Image(vol.astype(np.float32), affine), p("betas.nii.gz"))
+with open(p("trials.csv"), "w") as f:
+    f.write("stimulus_id\n" + "".join(f"{ids[s]}\n" for s in order))
+mask = np.ones(shape, np.uint8)
+mask[0] = 0
+nib.save(nib.Nifti1Image(mask, affine), p("roi.nii.gz"))
+with open(p("shared.txt"), "w") as f:
+    f.write("\n".join(ids[::4]) + "\n")
+
+common = ["compare", "encode", "--activations", p("acts.h5"), "--brain", p("betas.nii.gz"),
+          "--trials", p("trials.csv"), "--roi", p("roi.nii.gz"), "--test-ids", p("shared.txt"),
+          "--regression", "banded", "--alphas", "1e-2:1e4:13"]
+r = run(*common, "--n-iter", "30", "--write-nifti", p("maps"), "--out", p("banded.h5"))
+check("banded encode from NIfTI betas exits 0", r.returncode == 0, r.stderr.strip())
+in_roi = mask.transpose(2, 1, 0).ravel() > 0  # x fastest, as the voxel ids
+if r.returncode == 0:
+    with h5py.File(p("banded.h5")) as f:
+        g = f["banded"]
+        groups = [s.decode() if isinstance(s, bytes) else s for s in g["group"][:]]
+        r_vox, penalty = g["r"][:], g["penalty"][:]
+        check("the groups are the two layers", groups == ["conv/pass1", "fc/pass1"], str(groups))
+        check("r is split x voxel, penalty split x group x voxel",
+              r_vox.shape == (1, in_roi.sum()) and penalty.shape == (1, 2, in_roi.sum()),
+              f"{r_vox.shape} {penalty.shape}")
+        check("voxels predicted well (median r > 0.6)", np.median(r_vox) > 0.6, str(np.median(r_vox)))
+        # A voxel driven by conv has a lower conv penalty than fc penalty, and the other way round.
+        ratio = np.log10(penalty[0, 0] / penalty[0, 1])
+        drv = driver[in_roi]
+        check("each voxel's driving group has the smaller penalty",
+              np.mean((ratio < 0) == (drv == 0)) > 0.9, str(np.round(ratio, 1)))
+    for name in ("banded_r", "banded_conv_pass1_penalty", "banded_fc_pass1_penalty"):
+        img = nib.load(os.path.join(p("maps"), name + ".nii.gz"))
+        data = img.get_fdata()
+        check(f"{name} map in the betas' grid, NaN outside the ROI",
+              data.shape == shape and np.allclose(img.affine, affine) and np.all(np.isnan(data[0]))
+              and np.all(np.isfinite(data[1:])))
+    rmap = nib.load(os.path.join(p("maps"), "banded_r.nii.gz")).get_fdata()
+    check("the r map holds each voxel's r", np.allclose(rmap.transpose(2, 1, 0).ravel()[in_roi], r_vox[0], atol=1e-6))
+
+r = run(*common, "--n-iter", "1", "--out", p("uniform.h5"))
+check("--n-iter 1 exits 0", r.returncode == 0, r.stderr.strip())
+if r.returncode == 0:
+    with h5py.File(p("uniform.h5")) as f:
+        pen = f["banded/penalty"][:]
+    check("--n-iter 1: the uniform ratio, every group the same penalty", np.allclose(pen[:, 0], pen[:, 1]))
+
+for label, args, word in [
+        ("one feature group", common + ["--layers", "conv"], "2 feature groups"),
+        ("groups of other stimuli", [a if a != p("acts.h5") else p("other.h5") for a in common], "fc/pass1"),
+        ("--n-iter 0", common + ["--n-iter", "0"], "--n-iter"),
+        ("--n-iter without banded", common[:-4] + ["--regression", "ridgecv", "--n-iter", "5"], "--n-iter")]:
+    c.bad_input(label, ["--seed", "5", *args, "--out", p("bad.h5")], word)
+
+c.finish()
