@@ -5,6 +5,7 @@
 #include "cli/deprecation.hpp"
 #include "cli/model_options.hpp"
 #include "common/error.hpp"
+#include "model/device.hpp"
 #include "model/info.hpp"
 
 namespace lrm::cli {
@@ -64,8 +65,8 @@ void add_model_command(CLI::App& app, const Globals& globals) {
   bench->callback([b, bench, &globals] {
     note_deprecated(bench, "--passes", "--passes N", "--num-passes N", globals);
     const double s = model::benchmark_forward(b->model, b->batch, b->passes, b->repeats);
-    std::printf("%s batch %d, %d passes: %.4f s per call (median of %d)\n", b->model.c_str(),
-                b->batch, b->passes, s, b->repeats);
+    std::printf("%s batch %d, %d passes: %.4f s per call (median of %d, %s)\n", b->model.c_str(),
+                b->batch, b->passes, s, b->repeats, model::describe(model::compute()).c_str());
   });
 }
 

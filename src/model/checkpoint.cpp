@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "common/text.hpp"
+#include "model/device.hpp"
 #include "model/pth_reader.hpp"
 
 namespace lrm::model {
@@ -156,7 +157,7 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& net,
                      const StateDict& extra) {
   auto tensor_dict = [](const std::vector<std::pair<std::string, torch::Tensor>>& items) {
     c10::impl::GenericDict d(c10::StringType::get(), c10::TensorType::get());
-    for (const auto& [k, v] : items) d.insert(k, v.detach().contiguous());
+    for (const auto& [k, v] : items) d.insert(k, v.detach().to(torch::kCPU).contiguous());
     return d;
   };
   std::vector<std::pair<std::string, torch::Tensor>> state;
@@ -268,6 +269,7 @@ LoadedModel load_model(const std::string& model, const std::string& weights, std
   }
   out.meta = ck.meta;
   out.net->eval();
+  out.net->to(compute().device);
   return out;
 }
 
@@ -286,6 +288,7 @@ LoadedModel load_torchscript(const std::string& path, const std::string& model,
                  m.architecture.motif, std::move(probe));
   m.description = path;
   m.net->eval();
+  m.net->to(compute().device);
   return m;
 }
 

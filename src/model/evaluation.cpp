@@ -9,6 +9,7 @@
 #include "io/h5.hpp"
 #include "io/results.hpp"
 #include "model/checkpoint.hpp"
+#include "model/device.hpp"
 #include "model/labelled_data.hpp"
 #include "model/metadata.hpp"
 #include "stimuli/batch_stream.hpp"
@@ -46,7 +47,9 @@ stimuli::BatchStream stream(const Prepared& e, const EvaluateOptions& o,
 std::pair<torch::Tensor, torch::Tensor> tensors(const Prepared& e, stimuli::Batch& b) {
   std::vector<std::int64_t> y;
   for (auto row : b.rows) y.push_back(e.labels[row]);
-  return {torch::from_blob(b.data.data(), b.shape, torch::kFloat), torch::tensor(y, torch::kLong)};
+  const auto device = device_of(*e.model.net);
+  return {torch::from_blob(b.data.data(), b.shape, torch::kFloat).to(device),
+          torch::tensor(y, torch::kLong).to(device)};
 }
 
 io::Provenance provenance(const EvaluateOptions& o, const stimuli::StimulusSet& set) {
@@ -116,13 +119,13 @@ struct PixelRange {
   torch::Tensor std, lo, hi;
 };
 
-PixelRange pixel_range(const stimuli::Preprocess& p, std::int64_t channels) {
+PixelRange pixel_range(const stimuli::Preprocess& p, std::int64_t channels, torch::Device device) {
   auto mean = torch::zeros({1, channels, 1, 1}), std = torch::ones({1, channels, 1, 1});
   for (std::int64_t c = 0; c < channels && c < static_cast<std::int64_t>(p.mean.size()); ++c) {
     mean[0][c] = p.mean[c];
     std[0][c] = p.std[c];
   }
-  return {std, (0 - mean) / std, (1 - mean) / std};
+  return {std.to(device), ((0 - mean) / std).to(device), ((1 - mean) / std).to(device)};
 }
 
 // Accuracy per ε and pass under FGSM in [0, 1] pixel units (x + ε·sign(∇x loss), clipped to the
@@ -137,10 +140,11 @@ std::vector<double> fgsm_accuracy(Prepared& e, const RobustnessOptions& o, int p
   while (auto b = batches.next()) {
     check_interrupt();
     auto [images, y] = tensors(e, *b);
-    const auto range = pixel_range(e.preprocess, images.size(1));
+    const auto range = pixel_range(e.preprocess, images.size(1), images.device());
     auto x = images.clone().requires_grad_(true);
     auto r = e.model.net->forward(x, o.attack_pass + 1);
-    auto loss = torch::nn::functional::cross_entropy(r.passes[o.attack_pass].logits, y);
+    auto loss =
+        torch::nn::functional::cross_entropy(r.passes[o.attack_pass].logits.to(torch::kFloat), y);
     auto grad = torch::autograd::grad({loss}, {x})[0].sign();
     torch::NoGradGuard no_grad;
     for (std::size_t k = 0; k < n_eps; ++k) {

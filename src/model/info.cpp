@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "model/checkpoint.hpp"
+#include "model/device.hpp"
 
 namespace lrm::model {
 
@@ -40,13 +41,16 @@ double benchmark_forward(const std::string& model, int batch, int passes, int re
   auto loaded = load_model(model, "", 0);
   auto shape = loaded.net->probe();
   shape.insert(shape.begin(), batch);
-  auto x = torch::randn(shape);
+  const auto device = device_of(*loaded.net);
+  auto x = torch::randn(shape).to(device);
   torch::NoGradGuard no_grad;
   loaded.net->forward(x, passes);
   std::vector<double> times;
   for (int r = 0; r < repeats; ++r) {
+    synchronize(device);
     auto t0 = std::chrono::steady_clock::now();
     loaded.net->forward(x, passes);
+    synchronize(device);
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(times.begin(), times.end());

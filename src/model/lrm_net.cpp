@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "common/text.hpp"
+#include "model/device.hpp"
 
 namespace lrm::model {
 namespace {
@@ -267,9 +268,11 @@ ModBlockImpl::ModBlockImpl(std::int64_t source_channels, std::vector<std::int64_
                                                  source_channels, destination_channels, 1)));
 }
 
-torch::Tensor ModBlockImpl::forward(const torch::Tensor& source, std::int64_t height,
+torch::Tensor ModBlockImpl::forward(const torch::Tensor& source_in, std::int64_t height,
                                     std::int64_t width, const torch::Tensor& neg_gain,
                                     const torch::Tensor& pos_gain) {
+  // Norms in the parameters' precision: a bfloat16 source under autocast is normalised in float.
+  const auto source = source_in.to(norm_weight.scalar_type());
   torch::Tensor a;
   if (norm_weight.dim() == 1) {
     // Vector sources, and sources 1×1 at the probe size: a layer norm over channels, then the
@@ -423,8 +426,10 @@ PassPrefix LrmNetImpl::forward_prefix(const PassState& state, const torch::Tenso
   PassOutput out;
   PassPrefix prefix;
   prefix.stage = stage;
+  const auto device = device_of(*this);
+  PrecisionScope precision(device);
   const auto used = sources_read(state, state.passes_done, nullptr, input.scalar_type());
-  prefix.x = run_stages(0, stage, input, used, nullptr, record, out, prefix.kept);
+  prefix.x = run_stages(0, stage, input.to(device), used, nullptr, record, out, prefix.kept);
   prefix.layers = std::move(out.layers);
   return prefix;
 }
@@ -512,6 +517,18 @@ ForwardResult LrmNetImpl::run(PassState state, const torch::Tensor& input, int p
   check_input(input, record);
   const auto batch = input.size(0);
   if (steering) check_steering(*steering, batch);
+  // Inputs and steering follow the model to its device (no copy when they are there already).
+  const auto device = device_of(*this);
+  const auto on_device = input.to(device);
+  Steering moved;
+  if (steering && steering->vector.device() != device) {
+    moved = *steering;
+    moved.vector = steering->vector.to(device);
+    moved.strength_neg = steering->strength_neg.to(device);
+    moved.strength_pos = steering->strength_pos.to(device);
+    steering = &moved;
+  }
+  PrecisionScope precision(device);
 
   ForwardResult result;
   const int first_pass = state.passes_done;
@@ -519,7 +536,7 @@ ForwardResult LrmNetImpl::run(PassState state, const torch::Tensor& input, int p
     const auto used = sources_read(state, pass, steering, input.scalar_type());
     PassOutput out;
     std::map<std::string, torch::Tensor> kept;
-    auto x = input;
+    auto x = on_device;
     std::size_t from = 0;
     if (prefix && pass == first_pass) {
       from = prefix->stage;

@@ -10,6 +10,7 @@
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
 #include "model/checkpoint.hpp"
+#include "model/device.hpp"
 #include "model/labelled_data.hpp"
 #include "model/metadata.hpp"
 
@@ -71,6 +72,7 @@ Run plan(const TrainOptions& o, const stimuli::StimulusSet& set) {
   if (outputs != default_num_classes(r.arch.backbone)) r.arch.num_classes = outputs;
   torch::manual_seed(o.seed);
   r.net = build(r.arch);
+  r.net->to(compute().device);
   // Without feedback pathways every pass repeats pass 0, so only pass 0 is trained.
   r.passes = r.arch.pathways.empty() ? 1 : o.passes;
   r.preprocess = o.preprocess.empty() || o.preprocess == "model"
@@ -151,12 +153,13 @@ EpochRecord run_epoch(Run& r, const TrainOptions& o, int epoch, const stimuli::S
     const auto s = static_cast<std::int64_t>(batch->index);
     std::vector<std::int64_t> labels;
     for (auto row : batch->rows) labels.push_back(r.labels[row]);
-    auto x = torch::from_blob(batch->data.data(), batch->shape, torch::kFloat);
-    auto y = torch::tensor(labels, torch::kLong);
+    const auto device = compute().device;
+    auto x = torch::from_blob(batch->data.data(), batch->shape, torch::kFloat).to(device);
+    auto y = torch::tensor(labels, torch::kLong).to(device);
     auto result = r.net->forward(x, r.passes);
     torch::Tensor loss = torch::zeros({});
     for (const auto& p : result.passes)
-      loss = loss + torch::nn::functional::cross_entropy(p.logits, y, ce);
+      loss = loss + torch::nn::functional::cross_entropy(p.logits.to(torch::kFloat), y, ce);
     loss = loss / static_cast<double>(r.passes);
     const double batch_loss = loss.item<double>();
     if (!std::isfinite(batch_loss))

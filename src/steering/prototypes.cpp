@@ -6,6 +6,7 @@
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
 #include "io/results.hpp"
+#include "model/device.hpp"
 #include "steering/vectors.hpp"
 #include "stimuli/batch_stream.hpp"
 
@@ -40,7 +41,7 @@ CategoryVectors stream_prototypes(model::LrmNetImpl& net, const stimuli::Stimulu
     check_interrupt();
     auto x = torch::from_blob(b->data.data(), b->shape, torch::kFloat);
     auto out = net.forward(x, pass + 1, nullptr, record).passes[pass].layers.at(layer);
-    out = out.flatten(1).to(torch::kDouble);
+    out = model::to_host(out.flatten(1)).to(torch::kDouble);
     std::vector<std::int64_t> rows_category;
     for (auto row : b->rows) {
       rows_category.push_back(index.at(set.categories()[row]));

@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
+#include "model/device.hpp"
 
 namespace lrm::steering {
 namespace {
@@ -33,12 +34,23 @@ torch::Tensor layer_at(const model::ForwardResult& r, int pass, int first_pass,
   return r.passes[pass - first_pass].layers.at(layer).flatten(1);
 }
 
+// The one place a sweep's tensors leave the model's device.
+SweepResult on_host(SweepResult r) {
+  for (auto* t :
+       {&r.pass0, &r.unsteered, &r.steered, &r.layer_pass0, &r.layer_unsteered, &r.layer_steered})
+    *t = model::to_host(*t);
+  return r;
+}
+
 }  // namespace
 
-SweepResult sweep_shared(model::LrmNetImpl& net, const torch::Tensor& input, const Conditions& c,
-                         const SweepOptions& o) {
+SweepResult sweep_shared(model::LrmNetImpl& net, const torch::Tensor& host_input,
+                         const Conditions& c, const SweepOptions& o) {
   const int rp = record_pass(o);
-  check_conditions(input, c);
+  check_conditions(host_input, c);
+  // The shared pass-1 state and every condition's batch stay on the model's device.
+  const auto device = model::device_of(net);
+  const auto input = host_input.to(device);
   torch::NoGradGuard no_grad;
   const auto record = record_of(o);
   const bool keep = !o.record_layer.empty();
@@ -67,7 +79,7 @@ SweepResult sweep_shared(model::LrmNetImpl& net, const torch::Tensor& input, con
   for (std::int64_t k0 = 0; k0 < K; k0 += per_call) {
     check_interrupt();
     const auto kc = std::min(per_call, K - k0);
-    const auto rows = torch::arange(B, torch::kLong).repeat({kc});
+    const auto rows = torch::arange(B, torch::kLong).repeat({kc}).to(device);
     model::Steering s;
     s.source = c.source;
     s.vector = c.vectors.slice(0, k0, k0 + kc).reshape({kc * B, c.vectors.size(2)});
@@ -89,7 +101,7 @@ SweepResult sweep_shared(model::LrmNetImpl& net, const torch::Tensor& input, con
   }
   out.steered = K ? torch::cat(logits) : torch::empty({0, B, out.pass0.size(1)});
   if (keep && K) out.layer_steered = torch::cat(layers);
-  return out;
+  return on_host(std::move(out));
 }
 
 SweepResult sweep_naive(model::LrmNetImpl& net, const torch::Tensor& input, const Conditions& c,
@@ -119,7 +131,7 @@ SweepResult sweep_naive(model::LrmNetImpl& net, const torch::Tensor& input, cons
   out.steered =
       c.size() ? torch::stack(logits) : torch::empty({0, input.size(0), out.pass0.size(1)});
   if (keep && c.size()) out.layer_steered = torch::stack(layers);
-  return out;
+  return on_host(std::move(out));
 }
 
 }  // namespace lrm::steering

@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
+#include "model/device.hpp"
 #include "stimuli/batch_stream.hpp"
 
 namespace lrm::steering {
@@ -114,7 +115,7 @@ torch::Tensor layer_outputs(model::LrmNetImpl& net, const stimuli::StimulusSet& 
     check_interrupt();
     auto result = net.forward(torch::from_blob(b->data.data(), b->shape, torch::kFloat), pass + 1,
                               nullptr, record);
-    out.push_back(result.passes[pass].layers.at(layer).flatten(1));
+    out.push_back(model::to_host(result.passes[pass].layers.at(layer).flatten(1)));
     bar.advance(static_cast<std::int64_t>(b->rows.size()));
   }
   bar.finish();
