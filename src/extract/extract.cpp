@@ -22,7 +22,9 @@
 #include "io/h5.hpp"
 #include "io/results.hpp"
 #include "model/checkpoint.hpp"
+#include "model/device.hpp"
 #include "model/metadata.hpp"
+#include "model/transfer.hpp"
 #include "stimuli/batch_stream.hpp"
 
 namespace lrm::extract {
@@ -288,15 +290,24 @@ std::unique_ptr<io::ResultFile> open_output(const ExtractOptions& o, const Extra
   return out;
 }
 
+// A batch's arrays on their way to the host: written once `wait` (device copies) returns.
+struct PendingJob {
+  WriteJob job;
+  std::function<void()> wait;
+};
+
 // Writes the jobs it is given on its own thread; its exception is kept for the caller to rethrow
 // after join().
 class WriterThread {
  public:
-  WriterThread(ActivationWriter& writer, BoundedQueue<WriteJob>& jobs)
+  WriterThread(ActivationWriter& writer, BoundedQueue<PendingJob>& jobs)
       : thread_([this, &writer, &jobs] {
           h5::silence_errors_on_this_thread();
           try {
-            while (auto job = jobs.pop()) writer.write(*job);
+            while (auto pending = jobs.pop()) {
+              if (pending->wait) pending->wait();
+              writer.write(pending->job);
+            }
           } catch (...) {
             jobs.abort();
             error_ = std::current_exception();
@@ -315,12 +326,13 @@ class WriterThread {
   std::thread thread_;
 };
 
-// The arrays of one batch: every requested layer in every requested pass and condition.
-WriteJob compute_batch(ExtractionPlan& plan, const ExtractOptions& o, stimuli::Batch& b,
-                       const ActivationWriter& writer) {
+// The arrays of one batch: every requested layer in every requested pass and condition, on their
+// way to the host. Pools reduce on the model's device; the other reductions on the host.
+PendingJob compute_batch(ExtractionPlan& plan, const ExtractOptions& o, stimuli::Batch& b,
+                         const ActivationWriter& writer, const model::Transfers& transfers) {
   auto& net = *plan.model.net;
   const bool shared = plan.shared_pass0;
-  auto x = torch::from_blob(b.data.data(), b.shape, torch::kFloat);
+  auto x = transfers.to_device(torch::from_blob(b.data.data(), b.shape, torch::kFloat));
   WriteJob job;
   job.first = b.rows.front();
   job.count = b.rows.size();
@@ -341,12 +353,19 @@ WriteJob compute_batch(ExtractionPlan& plan, const ExtractOptions& o, stimuli::B
                                                     : result.passes[o.passes[p] - (shared ? 1 : 0)];
       for (std::size_t r = 0; r < plan.requests.size(); ++r) {
         auto array = select_output(pass, plan.requests[r]);
+        if (plan.reducers.empty()) {
+          job.arrays[writer.index(r, p, k)] = array;
+          continue;
+        }
+        const auto& reducer = plan.reducers[r];
         job.arrays[writer.index(r, p, k)] =
-            plan.reducers.empty() ? array : plan.reducers[r].apply(array, p);
+            reducer.apply(reducer.positional() ? array : model::to_host(array), p);
       }
     }
   }
-  return job;
+  auto copies = transfers.to_host(std::move(job.arrays));
+  job.arrays = std::move(copies.host);
+  return {std::move(job), std::move(copies.wait)};
 }
 
 // Rows [first, end) of `set` in consecutive batches, loaded ahead by the stream's loader thread.
@@ -364,15 +383,16 @@ void stream(ExtractionPlan& plan, const ExtractOptions& o, const stimuli::Stimul
             ActivationWriter& writer, std::uint64_t start, const RowRange& rows) {
   Progress bar("extract", static_cast<std::int64_t>(rows.size()), "images");
   bar.advance(static_cast<std::int64_t>(start - rows.first));
-  BoundedQueue<WriteJob> jobs(1);
+  BoundedQueue<PendingJob> jobs(1);
   WriterThread writing(writer, jobs);
+  const model::Transfers transfers(model::device_of(*plan.model.net));
   try {
     torch::NoGradGuard no_grad;
     auto batches = batches_from(set, start, rows.end, plan, o.batch_size);
     // A loader error comes after the batches before it, which are still computed and written.
     while (auto b = batches.next()) {
       check_interrupt();
-      if (!jobs.push(compute_batch(plan, o, *b, writer)))
+      if (!jobs.push(compute_batch(plan, o, *b, writer, transfers)))
         break;  // the writer failed; its error is rethrown below
       bar.advance(static_cast<std::int64_t>(b->rows.size()));
     }
@@ -417,7 +437,8 @@ PcaFits fit_pca(ExtractionPlan& plan, const ExtractOptions& o, const std::filesy
                                           plan.n_passes, nullptr, plan.record);
     for (auto& t : targets) {
       const auto& request = plan.requests[t.request];
-      auto rows = select_output(result.passes[o.passes[t.pass]], request).flatten(1).contiguous();
+      auto rows = model::to_host(select_output(result.passes[o.passes[t.pass]], request).flatten(1))
+                      .contiguous();
       if (rows.size(1) != plan.reducers[t.request].units())
         throw InputError("the fitting set " + o.pca_fit + " gives layer " + request.name + " " +
                          std::to_string(rows.size(1)) + " units; the extracted set gives " +
