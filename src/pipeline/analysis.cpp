@@ -56,7 +56,7 @@ int spawn_and_wait(const std::vector<std::string>& argv, const Environment& set)
   // Our buffered lines go out before the child's, which share the terminal or pipe.
   std::fflush(stdout);
   pid_t pid = 0;
-  if (posix_spawn(&pid, argv[0].c_str(), nullptr, nullptr, args.data(), env.data()) != 0)
+  if (posix_spawnp(&pid, argv[0].c_str(), nullptr, nullptr, args.data(), env.data()) != 0)
     throw InputError("cannot start " + argv[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
@@ -288,12 +288,36 @@ std::string substitute_vars(std::string s, const Analysis& a, const std::string&
   return s;
 }
 
+// A stage's `launch` as words. A launcher runs one lrm command (an `lrm run` under it would run the
+// nested analysis once per rank), and may not itself be lrm, which would bypass the guard against
+// runs without bound (check_no_recursion reads only args).
+std::vector<std::string> read_launch(const toml::table& st, const fs::path& path, const Stage& s) {
+  const auto* node = st.get("launch");
+  if (!node) return {};
+  const std::string where = "analysis file " + path.string() + ": stage '" + s.name + "' launch";
+  const auto text = node->value<std::string>();
+  if (!text) throw InputError(where + " must be a string (e.g. \"mpirun -n 8\")");
+  std::vector<std::string> words;
+  std::istringstream in(*text);
+  for (std::string w; in >> w;) words.push_back(w);
+  if (words.empty()) throw InputError(where + " is empty");
+  for (const auto& w : words) {
+    const auto name = fs::path(w).filename().string();
+    if (name == "lrm" || name == "lrm-torch")
+      throw InputError(where + " may not run lrm itself (the stage's args are the lrm command)");
+  }
+  if (!nested_analysis(s.args).empty())
+    throw InputError(where + ": a stage that runs lrm run cannot have a launcher");
+  return words;
+}
+
 void substitute_vars(Analysis& a) {
   a.run_dir = substitute_vars(a.run_dir.string(), a, "run_dir");
   a.report = substitute_vars(a.report, a, "report");
   for (auto& s : a.stages) {
     for (auto& arg : s.args) arg = substitute_vars(arg, a, "stage '" + s.name + "'");
     s.output = substitute_vars(s.output, a, "stage '" + s.name + "'");
+    for (auto& w : s.launch) w = substitute_vars(w, a, "stage '" + s.name + "' launch");
   }
 }
 
@@ -353,6 +377,7 @@ Analysis read_analysis(const fs::path& path, const VariableOverrides& overrides)
       throw InputError("analysis file " + path.string() + ": stage '" + s.name + "' has no output");
     s.merge = (*st)["merge"].value_or(true);
     s.merge_into = (*st)["merge_into"].value_or(std::string("/"));
+    s.launch = read_launch(*st, path, s);
     a.stages.push_back(std::move(s));
   }
   substitute_vars(a);
@@ -394,10 +419,13 @@ void run_stage(const Analysis& a, const Stage& s, const RunOptions& o) {
   }
   std::vector<std::string> args;
   for (const auto& arg : s.args) args.push_back(substitute(arg, a));
-  const auto argv = lrm_command(o, args);
+  auto argv = lrm_command(o, args);
   std::string line;
+  for (const auto& w : s.launch) line += w + " ";
+  line += "lrm";
   for (size_t i = 1; i < argv.size(); ++i) line += " " + argv[i];
-  progress(o, "[" + s.name + "] lrm" + line);
+  argv.insert(argv.begin(), s.launch.begin(), s.launch.end());
+  progress(o, "[" + s.name + "] " + line);
   fs::remove(marker);
   const auto start = std::chrono::steady_clock::now();
   const int status = spawn_and_wait(argv, stage_environment(a, o, s.name));

@@ -16,6 +16,9 @@ struct Stage {
   std::string output;             // file (or folder) whose completeness marks the stage done
   bool merge = true;              // copy the output's groups into the run's results file
   std::string merge_into = "/";   // group of the results file the output's groups go under
+  // Words of a launcher the stage's lrm command runs under (`launch = "mpirun -n 8"`), found on
+  // PATH; empty: lrm runs directly.
+  std::vector<std::string> launch;
 };
 
 struct Analysis {
