@@ -29,6 +29,11 @@ struct Selection {
   std::string memory;
 };
 
+// --units and --units-control of rsa and encode.
+struct UnitArgs {
+  std::string units, control;
+};
+
 struct RsaArgs {
   Selection in;
   std::string brain, out, comparison = "spearman", model_rdm = "correlation",
@@ -36,6 +41,7 @@ struct RsaArgs {
                           run_coord, noise_precision = "measurements", inference;
   bool noise_ceiling = false, squared = false, save_rdms = false;
   int bootstrap = 0;
+  UnitArgs units;
 };
 
 struct CkaArgs {
@@ -60,6 +66,7 @@ struct EncodeArgs {
   int pls_components = 25, splits = 10, halvings = 10;
   int n_iter = 0;  // banded only (0: not given; 100)
   double test_fraction = 0.1;
+  UnitArgs units;
 };
 
 struct SimulateArgs {
@@ -78,6 +85,13 @@ void select(Options& o, const Selection& in) {
   o.allow_partial = in.allow_partial;
   o.memory =
       in.memory.empty() ? compare::default_memory_budget() : compare::parse_memory(in.memory);
+}
+
+compare::UnitOptions unit_options(const UnitArgs& a) {
+  compare::UnitOptions o;
+  o.spec = a.units;
+  if (!a.control.empty()) o.random_draws = compare::parse_units_control(a.control);
+  return o;
 }
 
 // Writes `out` atomically; `run` fills its root and returns the summary lines the CLI prints.
@@ -114,6 +128,7 @@ void rsa(const RsaArgs& a, const Globals& g) {
     o.inference = compare::bootstrap_over_names.parse(a.inference, "inference");
   o.seed = g.seed;
   o.save_rdms = a.save_rdms;
+  o.units = unit_options(a.units);
   auto provenance = io::current_provenance(g.seed);
   provenance.inputs["brain"] = a.brain;
   if (!a.in.activations.empty())
@@ -187,6 +202,7 @@ void encode(const EncodeArgs& a, const Globals& g) {
     o.metric.splits = 1;
   }
   o.halvings = a.halvings;
+  o.units = unit_options(a.units);
   auto provenance = io::current_provenance(g.seed);
   provenance.inputs["brain"] = a.brain;
   provenance.inputs["activations_sha256"] = io::sha256_file(a.in.activations);
@@ -232,6 +248,16 @@ void add_selection(CLI::App* c, Selection& in, const std::string& activations_he
   c->add_option("--memory", in.memory,
                 "Memory for activations and their products, e.g. 4G or 512M: larger layers "
                 "stream through it in blocks (default: a quarter of this machine's memory)");
+}
+
+void add_unit_options(CLI::App* c, UnitArgs& u) {
+  c->add_option("--units", u.units,
+                "Only the units a localizer found selective, localizer.h5:<layer>/pass<k>/<target> "
+                "(lrm localize's result): that layer's passes are compared through them, as "
+                "<layer>:<target>/pass<k>");
+  c->add_option("--units-control", u.control,
+                "With --units: random or random:N size-matched random unit sets (seeded by --seed; "
+                "the same sets in every pass), each scored as <layer>:random<d>/pass<k>");
 }
 
 // Runs `run` on the parsed arguments, after a note for each old spelling used.
@@ -299,6 +325,7 @@ void add_rsa(CLI::App* cmd, const Globals& g) {
                  "bootstrap), --bootstrap resamples (default 1000); pairwise t-tests with FDR, "
                  "each model vs 0 and vs the lower ceiling, the ceiling vs chance");
   rc->add_flag("--save-rdms", r->save_rdms, "Also store every model RDM");
+  add_unit_options(rc, r->units);
   on_parsed(rc, r, g, rsa);
 }
 
@@ -424,6 +451,7 @@ void add_encode(CLI::App* cmd, const Globals& g) {
   ec->add_option("--category-coord", e->category_coord,
                  "Category coordinate to stratify splits (default: category or object_name; else "
                  "the activations' categories)");
+  add_unit_options(ec, e->units);
   on_parsed(ec, e, g, encode);
 }
 
