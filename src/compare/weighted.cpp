@@ -162,7 +162,9 @@ Eigen::VectorXd fit_positive_weights(const Eigen::MatrixXd& x, const Eigen::Matr
   }
   Eigen::VectorXd w = nnls(xs, target);
   if (!(w.norm() > 0)) {
-    // No non-negative combination agrees positively: the best single component.
+    // No non-negative combination agrees positively (b <= 0): the maximum of w'b / |w|_S is then
+    // that of |w|_S, a convex function, over the polytope {w >= 0, -b'w = 1}, so at a vertex: the
+    // best single component.
     Eigen::Index best = 0;
     double value = -std::numeric_limits<double>::infinity();
     for (Eigen::Index k = 0; k < x.cols(); ++k) {

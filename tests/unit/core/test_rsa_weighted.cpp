@@ -106,3 +106,19 @@ TEST(RsaWeighted, FoldGroupsAsRsatoolbox) {
   EXPECT_EQ(g[1], (std::vector<Eigen::Index>{3, 4, 5}));
   EXPECT_EQ(g[2], (std::vector<Eigen::Index>{6, 7, 8}));
 }
+
+// When every component disagrees with the brain the optimum is a single component (a vertex): the
+// one that disagrees least.
+TEST(RsaWeighted, OptimizeWithOnlyDisagreeingComponentsPicksTheLeastBad) {
+  const auto subjects = stack(weighted_fixture, "/subjects");
+  const Eigen::MatrixXd brain = subjects[0];
+  const Eigen::MatrixXd noise = stack(weighted_fixture, "/components")[3];
+  const Eigen::MatrixXd worse = -brain, milder = -brain + 4 * noise;
+  WeightedRsaOptions o;
+  o.folds = 3;
+  o.subject_folds = 1;
+  const auto r = weighted_rsa({worse, milder}, {brain}, o);
+  EXPECT_EQ(r.weights, Eigen::Vector2d(0, 1));
+  EXPECT_LT(r.objective, 0);
+  EXPECT_GT(r.objective, -1);
+}
