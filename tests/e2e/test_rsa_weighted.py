@@ -60,6 +60,9 @@ with h5py.File(small, "w") as f:
 t.bad_input("component RDMs of other stimuli",
             ["compare", "weighted", "--brain", subjects, "--components", f"{small}:/rdms", "--out",
              t.path("bad1.h5")], "other stimuli")
+t.bad_input("more subject folds than subjects",
+            ["compare", "weighted", "--brain", subjects, "--components", components, "--subject-folds",
+             "5", "--out", t.path("bad_sf.h5")], "--subject-folds")
 t.bad_input("optimize with a rank comparison",
             ["compare", "weighted", "--brain", subjects, "--components", components, "--comparison",
              "spearman", "--out", t.path("bad2.h5")], "--comparison")
