@@ -249,6 +249,64 @@ def check_rdm_image(img, rdm):
     return img.shape == (n, n) and near(np.sort(img[iu]), want) and near(img, img.T)
 
 
+def brain_maps(path):
+    """{label: (voxel volume cropped to the voxels' box, its first index)} of every per-voxel map
+    that reports/brain.py draws: r per model (mean over splits) of /encoding over voxels "i_j_k",
+    and the r and each group's log10 penalty (mean over splits) of /banded."""
+    def crop(ids, values):
+        ijk = np.array([[int(p) for p in str(i).split("_")] for i in ids])
+        vol = np.full(ijk.max(0) - ijk.min(0) + 1, np.nan)
+        vol[tuple((ijk - ijk.min(0)).T)] = values
+        return vol, ijk.min(0)
+
+    def voxels(ds):
+        return all(len(str(i).split("_")) == 3 and str(i).replace("_", "").isdigit()
+                   for i in ds["neuroid"].values)
+    out = {}
+    for ds in analyses(path, "encoding", "r"):
+        if voxels(ds):
+            r = ds["r"].transpose("model", "split", "neuroid").values
+            for m, model in enumerate(ds["model"].values):
+                out[str(model)] = crop(ds["neuroid"].values, np.nanmean(r[m], axis=0))
+    for ds in analyses(path, "banded", "penalty"):
+        if voxels(ds):
+            groups = [str(g) for g in ds["group"].values]
+            out["banded " + " + ".join(groups)] = crop(
+                ds["neuroid"].values, np.nanmean(ds["r"].transpose("split", "neuroid").values, 0))
+            pen = np.log10(ds["penalty"].transpose("split", "group", "neuroid").values).mean(0)
+            for g, group in enumerate(groups):
+                out[group + " log10 penalty"] = crop(ds["neuroid"].values, pen[g])
+    return out
+
+
+def check_brain(fig, path):
+    """Each panel shows its map (named by the panel's y label): slice "k = K" is the map at grid
+    index k = K (rows j, columns i); "<view> (max)" the maximum along i, j or k."""
+    maps, problems = brain_maps(path), []
+    views = {"sagittal (max)": 0, "coronal (max)": 1, "axial (max)": 2}
+    for ax in fig["axes"]:
+        if not ax["images"]:
+            continue
+        label = " ".join(ax["ylabel"].split())
+        if label not in maps:
+            problems.append(f"panel {label!r} is no map of the file")
+            continue
+        vol, low = maps[label]
+        if ax["title"].startswith("k = "):
+            want = vol[:, :, int(ax["title"][4:]) - low[2]].T
+        elif ax["title"] in views:
+            a = views[ax["title"]]
+            with np.errstate(invalid="ignore"):
+                want = np.where(np.isfinite(vol).any(a),
+                                np.nanmax(np.where(np.isfinite(vol), vol, -np.inf), a), np.nan).T
+        else:
+            problems.append(f"{label}: unknown panel {ax['title']!r}")
+            continue
+        if not near(ax["images"][-1], want):
+            problems.append(f"{label} {ax['title']}: image is not the file's map")
+    return problems
+
+
 def check_report(folder, path):
     """Every figure of a report folder against the results file; {stem: problems}."""
     stems = sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(folder, "*.json")))
@@ -301,6 +359,8 @@ def check_report(folder, path):
                                                  if ceiling else None))
             if len(panels) != len(groups):
                 add(stem, [f"{len(panels)} panels for {len(groups)} {kind} groups"])
+        elif kind == "brain":
+            add(stem, check_brain(fig, path))
         elif kind == "rdm":
             rdms = []
             for g in group_paths(path, "rsa"):

@@ -184,8 +184,9 @@ def write_rsa(root, layers=("conv1", "conv2", "fc1", "fc2"), subjects=4, passes=
 
 
 def write_encoding(root, layers=("conv1", "conv2", "fc1"), passes=2, seed=0, ceiling=0.7,
-                   brain="v4.nc", simulated=False):
-    """As lrm compare encode: /encoding with score_raw etc. per (layer, pass) model."""
+                   brain="v4.nc", simulated=False, voxels=None):
+    """As lrm compare encode: /encoding with score_raw etc. per (layer, pass) model; with a grid
+    shape `voxels`, as on NIfTI betas: r (model, split, neuroid) over voxels "i_j_k" of it."""
     rng = np.random.default_rng(seed)
     g = root.require_group("encoding")
     g.attrs.update(brain=brain, regression="pls", splits=10)
@@ -198,6 +199,14 @@ def write_encoding(root, layers=("conv1", "conv2", "fc1"), passes=2, seed=0, cei
     array(g, "score_error", np.full(m, 0.02), ["model"], **attrs)
     array(g, "score_ceiled", s / ceiling, ["model"], **attrs)
     g.create_dataset("ceiling", data=ceiling)
+    if voxels:
+        ijk = [(i, j, k) for k in range(voxels[2]) for j in range(voxels[1]) for i in range(voxels[0])
+               if (i + j + k) % 4]  # a sparse "ROI"
+        coordinate(g, "neuroid", np.array([f"{i}_{j}_{k}" for i, j, k in ijk], dtype=object))
+        coordinate(g, "split", np.arange(2))
+        array(g, "r", rng.uniform(-0.2, 0.8, (m, 2, len(ijk))), ["model", "split", "neuroid"])
+
+
 def write_steering(root, composite="overlay", types=("one-hot", "instance", "prototype"),
                    alphas=(1, 2, 3, 4, 5), additive=False, seed=0, single_image_accuracy=0.98):
     """As lrm steer: /steering with per-condition rates, CIs, A′ and mean outputs."""

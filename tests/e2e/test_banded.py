@@ -4,12 +4,17 @@ layers as feature groups, voxels driven by one or the other, a penalty per group
 /banded and as NIfTI maps in the betas' grid; --n-iter 1 (only the uniform ratio) gives every
 group the same penalty; bad input (one group, groups of other stimuli, --n-iter 0, --n-iter
 without banded) as one line with exit 2. Parity with himalaya is the unit test's
-(tests/fixtures/encoding/banded).
+(tests/fixtures/encoding/banded). The report's brain figures (reports/brain.py: slices and
+maximum projections of r per layer x pass, and the banded penalties) are made from these runs'
+results and from a ridgecv run's, and show the files' values (report_figures.check_brain).
 
 Usage: test_banded.py path/to/lrm   (run from the repository root)
 """
 import os
 import sys
+
+import glob
+import subprocess
 
 import h5py
 import nibabel as nib
@@ -17,6 +22,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lrm_e2e import Checks  # noqa: E402
+import report_figures as F  # noqa: E402
+
+BRAIN_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "reports", "brain.py")
 
 c = Checks("banded")
 check = c.check
@@ -90,6 +98,36 @@ if r.returncode == 0:
               and np.all(np.isfinite(data[1:])))
     rmap = nib.load(os.path.join(p("maps"), "banded_r.nii.gz")).get_fdata()
     check("the r map holds each voxel's r", np.allclose(rmap.transpose(2, 1, 0).ravel()[in_roi], r_vox[0], atol=1e-6))
+
+
+
+def brain_figures(results, label, want):
+    """reports/brain.py on a run's results: the slice and projection figures, each panel the
+    file's map."""
+    out = p("figures", label)
+    r = subprocess.run(["/usr/bin/python3", BRAIN_PY, results, "--out", out], capture_output=True,
+                       text=True)
+    stems = sorted(os.path.basename(x)[:-5] for x in glob.glob(os.path.join(out, "*.json")))
+    check(f"brain figures of the {label} run: {want}", r.returncode == 0 and stems == want,
+          f"{r.returncode} {stems} {r.stderr[-400:]}")
+    for stem in stems:
+        fig = F.load(out, stem)
+        panels = [ax for ax in fig["axes"] if ax["images"]]
+        problems = F.check_brain(fig, results)
+        check(f"{stem}: {len(panels)} panels, each the file's map", panels and not problems, problems)
+
+
+if os.path.exists(p("banded.h5")):
+    brain_figures(p("banded.h5"), "banded", ["brain-glass-betas-banded", "brain-slices-betas-banded"])
+r = run(*common[:-4], "--regression", "ridgecv", "--write-nifti", p("ridge_maps"), "--out", p("ridgecv.h5"))
+check("ridgecv encode of both layers exits 0", r.returncode == 0, r.stderr.strip())
+if r.returncode == 0:
+    brain_figures(p("ridgecv.h5"), "ridgecv", ["brain-glass-betas", "brain-slices-betas"])
+    rmap = nib.load(os.path.join(p("ridge_maps"), "fc_pass1_r.nii.gz")).get_fdata()
+    with h5py.File(p("ridgecv.h5")) as f:
+        fc = f["encoding/r"][1, 0]
+    check("the figures' source agrees with the NIfTI map --write-nifti wrote",
+          np.allclose(rmap.transpose(2, 1, 0).ravel()[in_roi], fc, atol=1e-6))
 
 r = run(*common, "--n-iter", "1", "--out", p("uniform.h5"))
 check("--n-iter 1 exits 0", r.returncode == 0, r.stderr.strip())

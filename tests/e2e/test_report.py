@@ -59,6 +59,7 @@ with h5py.File(full, "w") as f:
     L.write_attention(f)
     L.write_rsa(f)
     L.write_encoding(f)
+    L.write_encoding(f.require_group("fmri"), brain="betas.nii.gz", voxels=(5, 4, 3))
     for model, additive in [("multiplicative", False), ("additive", True)]:
         for composite in ["overlay", "side-by-side"]:
             L.write_steering(f.require_group(f"{model}-{composite}"), composite=composite,
@@ -67,7 +68,7 @@ with h5py.File(full, "w") as f:
                                                         seed=1)
 
 c.check("the figure kinds are listed once, in reports/figure_kinds.toml",
-        len(SCRIPTS) == 11 and all(os.path.exists(os.path.join(REPORTS, k + ".py"))
+        len(SCRIPTS) == 12 and all(os.path.exists(os.path.join(REPORTS, k + ".py"))
                                    for k in SCRIPTS), SCRIPTS)
 p = c.run("report", "--help")
 c.check("lrm report --help names every figure kind", all(k in p.stdout for k in SCRIPTS),
