@@ -130,6 +130,9 @@ std::vector<std::string> run_banded_encoding(const EncodeOptions& o, const h5::G
   if (io::is_nifti_path(o.brain)) volume = load_brain_volume(o.volume);
   if (!o.write_nifti.empty() && !volume)
     throw SettingError("write-nifti", "needs NIfTI betas as the brain data");
+  if (!volume && (!o.volume.trials.empty() || !o.volume.rois.empty()))
+    throw SettingError(o.volume.trials.empty() ? "roi" : "trials",
+                       "applies to NIfTI betas (.nii, .nii.gz) as the brain data only");
   const auto ids = common_ids(file, groups);
   const EncodingBenchmark bench(responses_of(o, file, groups[0], volume), o.metric, o.halvings);
   const auto join = bench.join(ids, file.path().string());

@@ -136,6 +136,19 @@ if r.returncode == 0:
         pen = f["banded/penalty"][:]
     check("--n-iter 1: the uniform ratio, every group the same penalty", np.allclose(pen[:, 0], pen[:, 1]))
 
+# Recordings rather than NIfTI betas: simulated from fc, so fc carries the smaller penalty.
+r = run("compare", "simulate", "--activations", p("acts.h5"), "--layer", "fc", "--pass", "1",
+        "--neuroids", "6", "--out", p("sim.h5"))
+r = r if r.returncode else run("compare", "encode", "--activations", p("acts.h5"), "--brain",
+                               p("sim.h5") + ":/responses", "--regression", "banded", "--n-iter",
+                               "20", "--splits", "2", "--out", p("sim_banded.h5"))
+check("banded encode of simulated recordings exits 0", r.returncode == 0, r.stderr.strip())
+if r.returncode == 0:
+    with h5py.File(p("sim_banded.h5")) as f:
+        pen = f["banded/penalty"][:]
+    check("simulated from fc: fc has the smaller penalty for most neuroids",
+          np.mean(pen[:, 1] < pen[:, 0]) > 0.7, str(np.log10(pen).round(1)))
+
 for label, args, word in [
         ("one feature group", common + ["--layers", "conv"], "2 feature groups"),
         ("groups of other stimuli", [a if a != p("acts.h5") else p("other.h5") for a in common], "fc/pass1"),
