@@ -2,12 +2,14 @@
 // `encode` (Brain-Score-style neural predictivity with internal-consistency ceilings) and
 // `simulate` (simulated recordings with a known ceiling, for checking the encoding analysis).
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "cli/command.hpp"
 #include "cli/deprecation.hpp"
 #include "cli/option_checks.hpp"
 #include "common/error.hpp"
+#include "common/mpi.hpp"
 #include "compare/banded_encoding.hpp"
 #include "compare/cka.hpp"
 #include "compare/compare_file.hpp"
@@ -98,10 +100,15 @@ compare::UnitOptions unit_options(const UnitArgs& a) {
 template <class Run>
 void write_result(const std::string& out, const io::Provenance& provenance, const Globals& g,
                   Run run) {
-  io::ResultFile file(out, provenance);
+  // Under mpirun rank 0 writes `out`; the other ranks' parts of it go to a scratch file.
+  const bool writer = mpi::rank() == 0;
+  const std::filesystem::path path =
+      writer ? std::filesystem::path(out) : mpi::scratch_path("compare");
+  io::ResultFile file(path, provenance);
   const std::vector<std::string> lines = run(file.root());
   file.commit();
-  if (g.quiet) return;
+  if (!writer) std::filesystem::remove(path);
+  if (g.quiet || !writer) return;
   for (const auto& l : lines) std::printf("%s\n", l.c_str());
   std::printf("wrote %s\n", out.c_str());
 }

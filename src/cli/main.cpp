@@ -8,9 +8,11 @@
 #include "model/device.hpp"
 #endif
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "cli/command.hpp"
 #include "common/error.hpp"
@@ -55,6 +57,9 @@ int report(int status, const std::string& line) {
     std::fprintf(stderr, "%s\n", line.c_str());
     return status;
   }
+  // A failure every rank meets (input all ranks read) is then printed by rank 0 alone: its abort
+  // ends this rank during the pause.
+  if (mpi::rank() != 0) std::this_thread::sleep_for(std::chrono::seconds(1));
   mpi::abort_job(status, mpi::with_lock_hint(line) + " [MPI rank " + std::to_string(mpi::rank()) +
                              " of " + std::to_string(mpi::size()) + "]");
 }

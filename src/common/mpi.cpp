@@ -156,6 +156,37 @@ std::vector<double> gather(const std::vector<double>& values) {
   return all;
 }
 
+std::vector<std::string> compute_shared(std::size_t n,
+                                        const std::function<std::string(std::size_t)>& compute,
+                                        const std::function<void()>& done) {
+  Packer mine;
+  for (std::size_t i = static_cast<std::size_t>(world_rank); i < n;
+       i += static_cast<std::size_t>(world_size)) {
+    mine.put(compute(i));
+    if (done) done();
+  }
+  const auto parts = gather(mine.bytes());
+  if (parts.empty()) return {};
+  std::vector<Unpacker> readers(parts.begin(), parts.end());
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back(readers[i % static_cast<std::size_t>(world_size)].get_string());
+  return out;
+}
+
+const char* Unpacker::take(std::size_t n) {
+  if (at_ + n > bytes_.size()) throw InternalError("an MPI message ended early");
+  const char* p = bytes_.data() + at_;
+  at_ += n;
+  return p;
+}
+
+std::filesystem::path scratch_path(const std::string& stem) {
+  return std::filesystem::temp_directory_path() /
+         ("lrm-" + stem + "-rank" + std::to_string(world_rank) + "-" + std::to_string(getpid()) +
+          ".h5");
+}
+
 std::string broadcast(const std::string& text, int root) {
 #ifdef LRM_WITH_MPI
   if (active()) {

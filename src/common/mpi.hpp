@@ -10,7 +10,11 @@
 // rank in the same order; with size() == 1 each is a no-op or returns its input.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace lrm::mpi {
@@ -50,6 +54,74 @@ struct Range {
 };
 Range share(std::size_t n, int rank, int size);
 inline Range share(std::size_t n) { return share(n, rank(), size()); }
+
+// Items 0..n-1, item i computed by compute(i) on rank i % size() (round robin, so that layers of
+// different sizes spread), as bytes; rank 0 gets all n in order, other ranks an empty vector.
+// With one rank it is compute(0..n-1) in order. `done` is called after each item this rank
+// computed (a progress bar).
+std::vector<std::string> compute_shared(std::size_t n,
+                                        const std::function<std::string(std::size_t)>& compute,
+                                        const std::function<void()>& done = {});
+
+// A message of plain values, strings and arrays of plain values, read back in the same order.
+class Packer {
+ public:
+  template <typename T>
+  Packer& put(const T& value) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    bytes_.append(reinterpret_cast<const char*>(&value), sizeof(T));
+    return *this;
+  }
+  Packer& put(const std::string& text) {
+    put(static_cast<std::uint64_t>(text.size()));
+    bytes_ += text;
+    return *this;
+  }
+  template <typename T>
+  Packer& put_array(const T* data, std::size_t n) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    put(static_cast<std::uint64_t>(n));
+    bytes_.append(reinterpret_cast<const char*>(data), n * sizeof(T));
+    return *this;
+  }
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+class Unpacker {
+ public:
+  explicit Unpacker(const std::string& bytes) : bytes_(bytes) {}
+  template <typename T>
+  T get() {
+    static_assert(std::is_trivially_copyable_v<T>);
+    T value;
+    std::memcpy(&value, take(sizeof(T)), sizeof(T));
+    return value;
+  }
+  std::string get_string() {
+    const auto n = get<std::uint64_t>();
+    return std::string(take(n), n);
+  }
+  // An array written by put_array: resize(n) makes room for its n values and returns where.
+  template <typename T, typename Resize>
+  void get_array(Resize resize) {
+    const auto n = get<std::uint64_t>();
+    T* out = resize(n);
+    if (n) std::memcpy(out, take(n * sizeof(T)), n * sizeof(T));
+  }
+
+ private:
+  const char* take(std::size_t n);
+  const std::string& bytes_;
+  std::size_t at_ = 0;
+};
+
+// A scratch path for a rank other than 0 to write what rank 0 writes to the real output (commands
+// that do not split their work compute it on every rank); in the temporary folder, unique per
+// process.
+std::filesystem::path scratch_path(const std::string& stem);
 
 // Prints `line` (one line, newline added; nothing when empty) on stderr and ends the whole job with
 // exit_code (MPI_Abort; mpirun exits with it). Without an active job it is std::exit(exit_code).

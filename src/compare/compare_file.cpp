@@ -8,7 +8,9 @@
 
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
+#include "common/mpi.hpp"
 #include "common/progress.hpp"
+#include "compare/rank_results.hpp"
 #include "compare/rsa.hpp"
 #include "compare/streamed_layer.hpp"
 #include "io/assembly.hpp"
@@ -346,20 +348,39 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   std::vector<std::string> condition_ids;
   std::string matched_by;
   Progress bar("rsa", static_cast<std::int64_t>(models.size()), "layers");
-  for (const auto& set : sets) {
-    check_interrupt();
-    const LayerPass& lp = set.model;
-    auto m = model_rdm(file, set, brain, o.model_rdm, o.memory);
-    scores.push_back(score_rdm(m.rdm, brain.rdms, brain_mean, scoring,
-                               o.activations.string() + ":" + lp.label()));
+  // Under mpirun each rank makes and scores its share of the layers and passes (bootstrap
+  // resamples included: they are drawn from the seed alone, whichever rank draws them); rank 0
+  // writes them all.
+  const auto scored = mpi::compute_shared(
+      sets.size(),
+      [&](std::size_t i) {
+        check_interrupt();
+        const auto m = model_rdm(file, sets[i], brain, o.model_rdm, o.memory);
+        mpi::Packer p;
+        pack(p, score_rdm(m.rdm, brain.rdms, brain_mean, scoring,
+                          o.activations.string() + ":" + sets[i].model.label()));
+        pack(p, m.rdm);
+        pack(p, m.condition_ids);
+        p.put(m.matched_by);
+        return p.bytes();
+      },
+      [&] { bar.advance(); });
+  bar.finish();
+  if (mpi::rank() != 0) return {};
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    const LayerPass& lp = sets[i].model;
+    mpi::Unpacker u(scored[i]);
+    scores.push_back(unpack_rdm_score(u));
+    ModelRdm m;
+    m.rdm = unpack_matrix(u);
+    m.condition_ids = unpack_strings(u);
+    m.matched_by = u.get_string();
     if (o.save_rdms) write_model_rdm(g, lp, m);
     if (o.inference) model_rdms.push_back(m.rdm);
     lines.push_back(rsa_line(lp, o, scores.back()));
     condition_ids = std::move(m.condition_ids);
     matched_by = std::move(m.matched_by);
-    bar.advance();
   }
-  bar.finish();
   if (!matched_by.empty()) g.set_attr("stimulus_match", matched_by);
   h5::write_coordinate(g, "stimulus", condition_ids);
   write_matrix(g, "brain_rdm_mean", brain_mean, {"stimulus", "stimulus_b"});
@@ -536,14 +557,25 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   std::vector<std::string> lines;
   std::string matched_by;
   Progress bar("encode", static_cast<std::int64_t>(models.size()), "layers");
-  for (const auto& set : sets) {
-    check_interrupt();
+  // Under mpirun each rank scores its share of the layers and passes; rank 0 writes them all.
+  const auto scored = mpi::compute_shared(
+      sets.size(),
+      [&](std::size_t i) {
+        check_interrupt();
+        const auto& set = sets[i];
+        return pack(score_layer(bench, file, set.lp, o.memory,
+                                o.activations.string() + ":" + set.model.label(), set.units));
+      },
+      [&] { bar.advance(); });
+  bar.finish();
+  if (mpi::rank() != 0) return {};
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    const auto& set = sets[i];
     const LayerPass& lp = set.model;
     // The benchmark joins the stimuli the same way for every layer of the file.
     if (matched_by.empty())
       matched_by = bench.join(layer_stimulus_ids(file, set.lp), file.path().string()).matched_by;
-    const auto result = score_layer(bench, file, set.lp, o.memory,
-                                    o.activations.string() + ":" + lp.label(), set.units);
+    const auto result = unpack_encoding(scored[i]);
     table.add(result, o.metric.regression == Regression::pls);
     lines.push_back(encoding_line(lp, result));
     if (volume) {
@@ -558,9 +590,7 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
       map_names.push_back(lp.layer + "_pass" + std::to_string(lp.pass) + "_penalty");
       maps.push_back(result.predictivity.penalty.array().log().colwise().mean().exp().transpose());
     }
-    bar.advance();
   }
-  bar.finish();
   auto g = root.require_group("encoding");
   file.record_partial_rows(g);
   write_encoding_settings(g, o, bench.responses(), matched_by, stratified);
