@@ -1,5 +1,6 @@
 #include "compare/banded_encoding.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -8,6 +9,7 @@
 #include "compare/gram.hpp"
 #include "compare/resampling.hpp"
 #include "compare/streamed_layer.hpp"
+#include "compare/unit_selection.hpp"
 #include "io/assembly.hpp"
 #include "io/nifti.hpp"
 
@@ -18,10 +20,10 @@ using io::LayerPass;
 
 // The feature groups' common stimulus ids: every group must have the first one's, in order.
 std::vector<std::string> common_ids(const io::ActivationFile& file,
-                                    const std::vector<LayerPass>& groups) {
-  const auto ids = layer_stimulus_ids(file, groups[0]);
+                                    const std::vector<UnitSet>& groups) {
+  const auto ids = layer_stimulus_ids(file, groups[0].lp);
   for (std::size_t g = 1; g < groups.size(); ++g) {
-    const auto other = layer_stimulus_ids(file, groups[g]);
+    const auto other = layer_stimulus_ids(file, groups[g].lp);
     if (other == ids) continue;
     std::size_t i = 0;
     while (i < ids.size() && i < other.size() && ids[i] == other[i]) ++i;
@@ -30,8 +32,8 @@ std::vector<std::string> common_ids(const io::ActivationFile& file,
             ? "row " + std::to_string(i) + " is '" + other[i] + "', not '" + ids[i] + "'"
             : std::to_string(other.size()) + " stimuli, not " + std::to_string(ids.size());
     throw InputError(file.path().string() + ": banded ridge needs the same stimuli in every " +
-                     "feature group; " + groups[g].label() + " differs from " + groups[0].label() +
-                     " (" + where + ")");
+                     "feature group; " + groups[g].model.label() + " differs from " +
+                     groups[0].model.label() + " (" + where + ")");
   }
   return ids;
 }
@@ -53,11 +55,12 @@ io::NeuralResponses responses_of(const EncodeOptions& o, const io::ActivationFil
 // Each group's Gram over the joined stimuli, streamed within the budget (the grams kept so far
 // counted against it).
 std::vector<Eigen::MatrixXd> group_grams(const io::ActivationFile& file,
-                                         const std::vector<LayerPass>& groups,
+                                         const std::vector<UnitSet>& groups,
                                          const io::StimulusJoin& join, std::int64_t memory) {
   std::vector<Eigen::MatrixXd> grams;
-  for (const auto& lp : groups) {
-    const FileRows source(file, lp, join.model_rows);
+  for (const auto& set : groups) {
+    const UnitRows source(file, set.lp, join.model_rows, set.units);
+    const LayerPass& lp = set.model;
     grams.push_back(source.selection_order(streamed_gram(source, GramKind::shifted, memory,
                                                          file.path().string() + ":" + lp.label(),
                                                          resident_bytes())));
@@ -73,7 +76,7 @@ Eigen::MatrixXd mean_penalty(const std::vector<Eigen::MatrixXd>& per_split) {
 }
 
 void write_results(const h5::Group& g, const EncodeOptions& o, const EncodingBenchmark& bench,
-                   const std::vector<LayerPass>& groups, const EncodingBenchmark::Result& result) {
+                   const std::vector<UnitSet>& groups, const EncodingBenchmark::Result& result) {
   const auto& p = result.predictivity;
   g.set_attr("brain", o.brain);
   g.set_attr("brain_source", bench.responses().source);
@@ -81,8 +84,13 @@ void write_results(const h5::Group& g, const EncodeOptions& o, const EncodingBen
   g.set_attr("n_iter", static_cast<std::int64_t>(o.metric.n_iter));
   g.set_attr("inner_folds", static_cast<std::int64_t>(BandedRidgeOptions{}.folds));
   g.set_attr("seed", static_cast<std::int64_t>(o.metric.seed));
+  if (!o.units.spec.empty())
+    g.set_attr("units", o.units.spec + (o.units.random_draws
+                                            ? " and " + std::to_string(o.units.random_draws) +
+                                                  " random size-matched sets"
+                                            : std::string()));
   std::vector<std::string> labels;
-  for (const auto& lp : groups) labels.push_back(lp.label());
+  for (const auto& set : groups) labels.push_back(set.model.label());
   h5::write_coordinate(g, "group", labels);
   h5::write_coordinate(g, "neuroid", bench.responses().neuroid_ids);
   std::vector<std::int64_t> splits;
@@ -120,12 +128,12 @@ std::string median_of(const Eigen::VectorXd& v) {
 
 std::vector<std::string> run_banded_encoding(const EncodeOptions& o, const h5::Group& root) {
   const io::ActivationFile file(o.activations, o.allow_partial);
-  const auto groups = file.select(o.layers, o.passes);
+  const auto groups = unit_sets(o.units, file, o.layers, o.passes, o.metric.seed);
   if (groups.size() < 2)
     throw SettingError("regression",
-                       "banded needs at least 2 feature groups (layers x passes); "
+                       "banded needs at least 2 feature groups (layers x passes, or unit sets); "
                        "the selection has only " +
-                           groups[0].label());
+                           groups[0].model.label());
   std::optional<BrainVolume> volume;
   if (io::is_nifti_path(o.brain)) volume = load_brain_volume(o.volume);
   if (!o.write_nifti.empty() && !volume)
@@ -134,7 +142,7 @@ std::vector<std::string> run_banded_encoding(const EncodeOptions& o, const h5::G
     throw SettingError(o.volume.trials.empty() ? "roi" : "trials",
                        "applies to NIfTI betas (.nii, .nii.gz) as the brain data only");
   const auto ids = common_ids(file, groups);
-  const EncodingBenchmark bench(responses_of(o, file, groups[0], volume), o.metric, o.halvings);
+  const EncodingBenchmark bench(responses_of(o, file, groups[0].lp, volume), o.metric, o.halvings);
   const auto join = bench.join(ids, file.path().string());
   const auto result = bench.score_banded(group_grams(file, groups, join, o.memory), join);
   auto g = root.require_group("banded");
@@ -152,9 +160,12 @@ std::vector<std::string> run_banded_encoding(const EncodeOptions& o, const h5::G
   std::vector<Eigen::VectorXd> maps{result.predictivity.r.colwise().mean().transpose()};
   for (std::size_t k = 0; k < groups.size(); ++k) {
     const Eigen::VectorXd group = penalty.row(static_cast<Eigen::Index>(k)).transpose();
-    lines.push_back("  " + groups[k].label() + ": median penalty " + median_of(group));
-    names.push_back("banded_" + groups[k].layer + "_pass" + std::to_string(groups[k].pass) +
-                    "_penalty");
+    const LayerPass& lp = groups[k].model;
+    lines.push_back("  " + lp.label() + ": median penalty " + median_of(group));
+    // A unit set's layer is named <layer>:<set>; file names keep to [A-Za-z0-9._-].
+    std::string stem = lp.layer;
+    std::replace(stem.begin(), stem.end(), ':', '_');
+    names.push_back("banded_" + stem + "_pass" + std::to_string(lp.pass) + "_penalty");
     maps.push_back(group);
   }
   if (volume) {

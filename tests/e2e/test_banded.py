@@ -149,6 +149,24 @@ if r.returncode == 0:
     check("simulated from fc: fc has the smaller penalty for most neuroids",
           np.mean(pen[:, 1] < pen[:, 0]) > 0.7, str(np.log10(pen).round(1)))
 
+# Unit groups: a localizer's selective units of fc and a size-matched random set as the groups.
+with h5py.File(p("localizer.h5"), "w") as f:
+    f["localizer/fc/pass1/sel/selective"] = (np.arange(60) < 20).astype(np.uint8)
+r = run(*common, "--layers", "fc", "--units", p("localizer.h5") + ":fc/pass1/sel",
+        "--units-control", "random", "--n-iter", "10", "--write-nifti", p("unit_maps"),
+        "--out", p("units.h5"))
+check("banded over unit groups (--units, --units-control random) exits 0", r.returncode == 0,
+      r.stderr.strip())
+if r.returncode == 0:
+    with h5py.File(p("units.h5")) as f:
+        groups = [s.decode() if isinstance(s, bytes) else s for s in f["banded/group"][:]]
+        shape = f["banded/penalty"].shape
+    check("the groups are the selective and the random unit set",
+          groups == ["fc:sel/pass1", "fc:random0/pass1"] and shape[1] == 2, f"{groups} {shape}")
+    check("a penalty map per unit group", all(os.path.exists(os.path.join(p("unit_maps"), n))
+          for n in ("banded_fc_sel_pass1_penalty.nii.gz", "banded_fc_random0_pass1_penalty.nii.gz")),
+          str(os.listdir(p("unit_maps"))))
+
 for label, args, word in [
         ("one feature group", common + ["--layers", "conv"], "2 feature groups"),
         ("groups of other stimuli", [a if a != p("acts.h5") else p("other.h5") for a in common], "fc/pass1"),
