@@ -1,14 +1,23 @@
 #pragma once
-// Inference between models of one RSA run (rsatoolbox's eval_bootstrap / eval_dual_bootstrap and
-// its t-tests for fixed models): bootstrap over stimuli, subjects, or both; for both, the variance
-// is corrected as rsatoolbox's dual bootstrap does (Schütt et al. 2023: stimulus-only and
-// subject-only bootstraps are run alongside and the small-sample formula combines the three).
-// Tests: each pair of models (two-sided, Benjamini-Hochberg across pairs), each model against 0
-// (one-sided) and against the lower noise ceiling (two-sided), and the lower ceiling against 0.
+// Inference between models of one RSA run, as rsatoolbox's eval_bootstrap_pattern (stimuli),
+// eval_bootstrap_rdm (subjects) and eval_dual_bootstrap (both) with its t-tests for fixed models:
+// - each resample scores every model (mean over the drawn subjects, repeats counted) and the
+//   noise ceiling (boot_noise_ceiling: leave each distinct drawn subject out, all its copies, of
+//   the pooled RDM; the mean over distinct subjects);
+// - for both, each draw (subjects, then stimuli) is also scored with only its subjects and with
+//   only its stimuli resampled, and rsatoolbox's small-sample formula combines the three
+//   covariances; a single-factor covariance is scaled by n / (n - 1) as rsatoolbox does;
+// - the tests and CIs are centred on the mean over resamples (for both, the mean of the three
+//   bootstraps' means), rsatoolbox's estimate: pairs of models (two-sided, Benjamini-Hochberg
+//   across pairs), each model against 0 (one-sided) and against the lower ceiling (two-sided),
+//   and the lower ceiling against 0 (one-sided; not in rsatoolbox).
+// A resample of fewer than 3 distinct stimuli (rsatoolbox's rule) or, for the ceiling, of one
+// distinct subject (where rsatoolbox scores a subject against itself) is left out.
 //
 // A stimulus resample is exact without forming resampled RDMs: drawing stimulus a c_a times makes
 // the pair (a, b) occur c_a c_b times among the resampled pairs (pairs of the same stimulus are
-// dropped, as rsatoolbox does), so each comparison is a weighted one over the original pairs.
+// dropped, as rsatoolbox does), so each comparison is a weighted one over the original pairs
+// (compare/pair_weights.hpp).
 #include <Eigen/Dense>
 #include <cstdint>
 #include <vector>
@@ -28,7 +37,6 @@ inline const Names<BootstrapOver> bootstrap_over_names{{"stimuli", BootstrapOver
 
 // Comparison `c` of the multiset of pairs (x_k, y_k), pair k occurring w_k times: the same value as
 // stats::correlate on the expanded vectors. Rank comparisons take average ranks over the multiset.
-// Kendall's taus are not supported (a SettingError of "comparison").
 double weighted_correlation(stats::Correlation c, const Eigen::VectorXd& x,
                             const Eigen::VectorXd& y, const Eigen::VectorXd& w);
 // The same with x and y already sorted once (`order_x`, `order_y`: their ascending argsorts), so
@@ -51,18 +59,35 @@ struct InferenceOptions {
 
 struct Inference {
   int dof = 0, valid_resamples = 0;
-  Eigen::VectorXd evaluation, evaluation_sd, evaluation_low, evaluation_high;  // per model
-  Eigen::MatrixXd difference, difference_low, difference_high;  // row model minus column model
-  Eigen::MatrixXd p_pairwise, p_pairwise_fdr;                   // NaN on the diagonal
+  // Per model: the score on all data, the mean over resamples, its SD and CI (around the mean).
+  Eigen::VectorXd evaluation, evaluation_mean, evaluation_sd, evaluation_low, evaluation_high;
+  // Row model's mean minus column model's, with its CI.
+  Eigen::MatrixXd difference, difference_low, difference_high;
+  Eigen::MatrixXd p_pairwise, p_pairwise_fdr;  // NaN on the diagonal
   Eigen::VectorXd p_vs_zero, p_vs_lower_ceiling;
-  double ceiling_lower = 0, ceiling_upper = 0, ceiling_lower_sd = 0, p_ceiling_vs_chance = 0;
-  Eigen::MatrixXd samples;  // resample x (models, lower ceiling, upper ceiling), main bootstrap
+  double ceiling_lower = 0, ceiling_upper = 0;  // on all data
+  double ceiling_lower_mean = 0, ceiling_lower_sd = 0, p_ceiling_vs_chance = 0;
+  // resample x (models, lower ceiling, upper ceiling): the main bootstrap, then for both the
+  // subject-only and stimulus-only ones of the same draws (empty otherwise). NaN rows: left out.
+  Eigen::MatrixXd samples, samples_subjects, samples_stimuli;
 };
 
+// The drawn indices of one resample (empty: that factor is not resampled).
+struct Draw {
+  std::vector<std::int64_t> subjects, stimuli;
+};
+// Resample b from Resampler::for_resample(seed, b): subjects first, then stimuli.
+std::vector<Draw> draw_resamples(std::int64_t stimuli, std::int64_t subjects, BootstrapOver over,
+                                 int resamples, std::uint64_t seed);
+
 // Models' RDMs against subjects' RDMs (all n x n over the same stimuli). A subject bootstrap needs
-// at least 3 subjects (an InputError).
+// at least 3 subjects (an InputError). The first form draws options.resamples resamples from
+// options.seed; the second takes them (each with the factors `options.over` resamples).
 Inference infer(const std::vector<Eigen::MatrixXd>& models,
                 const std::vector<Eigen::MatrixXd>& subjects, const InferenceOptions& options);
+Inference infer(const std::vector<Eigen::MatrixXd>& models,
+                const std::vector<Eigen::MatrixXd>& subjects, const InferenceOptions& options,
+                const std::vector<Draw>& draws);
 
 // Before any work: a bootstrap over subjects needs at least 3 subjects' RDMs (an InputError naming
 // `source`).

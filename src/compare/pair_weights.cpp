@@ -69,19 +69,26 @@ void weighted_ranks(const Eigen::VectorXd& x, const std::vector<PairIndex>& orde
 
 Eigen::MatrixXd weighted_scores(stats::Correlation c, const Eigen::MatrixXd& x,
                                 const Eigen::MatrixXd& y, const Eigen::VectorXd& w) {
+  // Column dot products rather than matrix products: Eigen hands those to the BLAS, whose own
+  // threads would fight the resamples' (and change the rounding with the thread count).
   const double total = w.sum();
   auto centred = [&](const Eigen::MatrixXd& m) -> Eigen::MatrixXd {
     if (c == stats::Correlation::cosine) return m;
     if (c == stats::Correlation::rho_a) return m.array() - (total + 1) / 2;
-    const Eigen::RowVectorXd mean = w.transpose() * m / total;
-    return m.rowwise() - mean;
+    Eigen::MatrixXd out(m.rows(), m.cols());
+    for (Eigen::Index j = 0; j < m.cols(); ++j)
+      out.col(j) = m.col(j).array() - w.dot(m.col(j)) / total;
+    return out;
   };
   const Eigen::MatrixXd a = centred(x), b = centred(y);
   const Eigen::MatrixXd bw = b.array().colwise() * w.array();
-  Eigen::MatrixXd cross = a.transpose() * bw;
+  Eigen::MatrixXd cross(a.cols(), b.cols());
+  for (Eigen::Index i = 0; i < a.cols(); ++i)
+    for (Eigen::Index j = 0; j < b.cols(); ++j) cross(i, j) = a.col(i).dot(bw.col(j));
   if (c == stats::Correlation::rho_a) return 12 * cross / (total * total * total - total);
-  const Eigen::RowVectorXd ssa = (a.array().square().colwise() * w.array()).colwise().sum();
-  const Eigen::RowVectorXd ssb = (b.array() * bw.array()).colwise().sum();
+  Eigen::VectorXd ssa(a.cols()), ssb(b.cols());
+  for (Eigen::Index i = 0; i < a.cols(); ++i) ssa[i] = a.col(i).cwiseProduct(a.col(i)).dot(w);
+  for (Eigen::Index j = 0; j < b.cols(); ++j) ssb[j] = b.col(j).dot(bw.col(j));
   for (Eigen::Index i = 0; i < cross.rows(); ++i)
     for (Eigen::Index j = 0; j < cross.cols(); ++j)
       cross(i, j) = ssa[i] > 0 && ssb[j] > 0 ? cross(i, j) / std::sqrt(ssa[i] * ssb[j]) : nan;

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <random>
 
@@ -19,6 +20,22 @@ Eigen::MatrixXd random_rdm(Eigen::Index n, std::mt19937_64& rng, const Eigen::Ma
     for (Eigen::Index j = i + 1; j < n; ++j) m(i, j) = m(j, i) = base(i, j) + noise * normal(rng);
   return m;
 }
+
+// The RDM vectors of a and b resampled at `idx` (pairs of the same stimulus dropped), and the
+// pair weights of the same resample.
+void expand(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
+            const std::vector<std::int64_t>& idx, std::vector<double>& x, std::vector<double>& y,
+            Eigen::VectorXd& w) {
+  const auto n = a.rows();
+  Eigen::VectorXd count = Eigen::VectorXd::Zero(n);
+  for (auto i : idx) count[i] += 1;
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = i + 1; j < n; ++j)
+      if (idx[i] != idx[j]) x.push_back(a(idx[i], idx[j])), y.push_back(b(idx[i], idx[j]));
+  w.resize(n * (n - 1) / 2);
+  for (Eigen::Index i = 0, k = 0; i < n; ++i)
+    for (Eigen::Index j = i + 1; j < n; ++j) w[k++] = count[i] * count[j];
+}
 }  // namespace
 
 // A stimulus resample as weights over the original pairs equals the comparison of the resampled
@@ -29,18 +46,12 @@ TEST(RsaInference, WeightedPairsEqualExpandedResample) {
   const Eigen::MatrixXd base = random_rdm(n, rng, Eigen::MatrixXd::Zero(n, n), 1.0);
   const Eigen::MatrixXd a = random_rdm(n, rng, base, 0.5), b = random_rdm(n, rng, base, 0.5);
   Resampler draw(3);
-  const auto idx = draw.with_replacement(n);
-  Eigen::VectorXd count = Eigen::VectorXd::Zero(n);
-  for (auto i : idx) count[i] += 1;
   std::vector<double> x, y;
-  for (Eigen::Index i = 0; i < n; ++i)
-    for (Eigen::Index j = i + 1; j < n; ++j)
-      if (idx[i] != idx[j]) x.push_back(a(idx[i], idx[j])), y.push_back(b(idx[i], idx[j]));
-  Eigen::VectorXd w(n * (n - 1) / 2);
-  for (Eigen::Index i = 0, k = 0; i < n; ++i)
-    for (Eigen::Index j = i + 1; j < n; ++j) w[k++] = count[i] * count[j];
+  Eigen::VectorXd w;
+  expand(a, b, draw.with_replacement(n), x, y, w);
   for (auto c : {stats::Correlation::spearman, stats::Correlation::pearson,
-                 stats::Correlation::rho_a, stats::Correlation::cosine})
+                 stats::Correlation::rho_a, stats::Correlation::cosine,
+                 stats::Correlation::kendall_tau_a, stats::Correlation::kendall_tau_b})
     EXPECT_NEAR(weighted_correlation(c, upper_triangle(a), upper_triangle(b), w),
                 stats::correlate(c, stats::as_vector(x), stats::as_vector(y)), 1e-12)
         << stats::correlation_name(c);
@@ -72,12 +83,55 @@ TEST(RsaInference, PointEstimatesAreTheScoresAndCeiling) {
   EXPECT_GE(r.valid_resamples, 195);  // a resample of one distinct subject has no ceiling
 }
 
-TEST(RsaInference, RefusesTooFewSubjectsAndKendall) {
+// Ties within and across the vectors (a coarse model RDM), as the taus' tie terms need.
+TEST(RsaInference, WeightedKendallWithTiesEqualsExpanded) {
+  std::mt19937_64 rng(5);
+  const Eigen::Index n = 14;
+  const Eigen::MatrixXd base = random_rdm(n, rng, Eigen::MatrixXd::Zero(n, n), 1.0);
+  const Eigen::MatrixXd a = random_rdm(n, rng, base, 0.5).array().round();
+  const Eigen::MatrixXd b = random_rdm(n, rng, base, 0.5);
+  Resampler draw(9);
+  std::vector<double> x, y;
+  Eigen::VectorXd w;
+  expand(a, b, draw.with_replacement(n), x, y, w);
+  for (auto c : {stats::Correlation::kendall_tau_a, stats::Correlation::kendall_tau_b}) {
+    EXPECT_NEAR(weighted_correlation(c, upper_triangle(a), upper_triangle(b), w),
+                stats::correlate(c, stats::as_vector(x), stats::as_vector(y)), 1e-14);
+    EXPECT_NEAR(weighted_correlation(c, upper_triangle(b), upper_triangle(a), w),
+                stats::correlate(c, stats::as_vector(y), stats::as_vector(x)), 1e-14);
+  }
+}
+
+TEST(RsaInference, RefusesTooFewSubjects) {
   const Eigen::MatrixXd m = Eigen::MatrixXd::Ones(4, 4) - Eigen::MatrixXd::Identity(4, 4);
   InferenceOptions o;
   o.over = BootstrapOver::subjects;
   EXPECT_THROW(infer({m}, {m, m}, o), InputError);
-  o.over = BootstrapOver::stimuli;
-  o.comparison = stats::Correlation::kendall_tau_a;
-  EXPECT_THROW(infer({m}, {m, m}, o), SettingError);
+}
+
+// Each resample is drawn from (seed, index) and scored on its own: the same arrays whatever the
+// thread count.
+TEST(RsaInference, SameResultsWhateverTheThreadCount) {
+  std::mt19937_64 rng(13);
+  const Eigen::Index n = 20;
+  const Eigen::MatrixXd truth = random_rdm(n, rng, Eigen::MatrixXd::Zero(n, n), 1.0);
+  std::vector<Eigen::MatrixXd> subjects, models;
+  for (int s = 0; s < 4; ++s) subjects.push_back(random_rdm(n, rng, truth, 0.7));
+  for (int m = 0; m < 3; ++m) models.push_back(random_rdm(n, rng, truth, 0.5 + m));
+  for (auto c : {stats::Correlation::spearman, stats::Correlation::kendall_tau_b}) {
+    InferenceOptions o;
+    o.comparison = c;
+    o.resamples = 40;
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const auto one = infer(models, subjects, o);
+    omp_set_num_threads(3);
+    const auto three = infer(models, subjects, o);
+    omp_set_num_threads(threads);
+    EXPECT_TRUE(((one.samples.array() == three.samples.array()) ||
+                 (one.samples.array().isNaN() && three.samples.array().isNaN()))
+                    .all());
+    EXPECT_EQ(one.p_pairwise(0, 1), three.p_pairwise(0, 1));
+    EXPECT_EQ(one.p_ceiling_vs_chance, three.p_ceiling_vs_chance);
+  }
 }
