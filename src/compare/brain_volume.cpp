@@ -141,6 +141,41 @@ void group_by_stimulus(io::NeuralResponses& r, const std::vector<std::string>& t
   r.mean.array() /= r.counts.cast<double>().array();
 }
 
+// Z-scoring by session, bad voxels (NaN or constant) left out, the grouping of trials by stimulus
+// and the ncsnr threshold, on out.responses.presentations (trial x voxel, out.voxel per column).
+void clean_trials(BrainVolume& out, const std::vector<std::string>& ids,
+                  const std::vector<std::string>& sessions, const BrainVolumeOptions& o,
+                  const std::string& source) {
+  auto& r = out.responses;
+  if (o.zscore_by_session) zscore_within(r.presentations, sessions);
+  std::vector<char> good(out.voxel.size());
+  for (Eigen::Index j = 0; j < r.presentations.cols(); ++j) {
+    const auto c = r.presentations.col(j);
+    good[static_cast<std::size_t>(j)] = c.allFinite() && c.maxCoeff() > c.minCoeff();
+    out.bad_voxels += !good[static_cast<std::size_t>(j)];
+  }
+  keep_columns(r.presentations, out.voxel, good);
+  if (out.voxel.empty())
+    throw InputError(source + ": all " + std::to_string(out.roi_voxels) +
+                     " voxels in the ROIs are NaN or constant");
+  group_by_stimulus(r, ids);
+  if (std::isfinite(o.ncsnr_min)) {
+    const Eigen::VectorXd snr = noise_ceiling_snr(r.presentations, r.stimulus_of,
+                                                  static_cast<Eigen::Index>(r.stimulus_ids.size()));
+    std::vector<char> keep(out.voxel.size());
+    for (Eigen::Index j = 0; j < snr.size(); ++j)
+      keep[static_cast<std::size_t>(j)] = snr[j] >= o.ncsnr_min;
+    out.below_ncsnr = std::count(keep.begin(), keep.end(), 0);
+    if (out.below_ncsnr == static_cast<std::int64_t>(keep.size()))
+      throw InputError(source + ": no voxel has a noise-ceiling SNR of at least " +
+                       std::to_string(o.ncsnr_min));
+    keep_columns(r.presentations, out.voxel, keep);
+    r.stimulus_ids.clear();
+    r.stimulus_of.clear();
+    group_by_stimulus(r, ids);
+  }
+}
+
 }  // namespace
 
 void zscore_within(Eigen::MatrixXd& values, const std::vector<std::string>& groups) {
@@ -211,33 +246,7 @@ BrainVolume load_brain_volume(const BrainVolumeOptions& o) {
     for (std::size_t j = 0; j < out.voxel.size(); ++j)
       r.presentations(t, static_cast<Eigen::Index>(j)) =
           betas.data[static_cast<std::size_t>(t * betas.voxels() + out.voxel[j])];
-  if (o.zscore_by_session) zscore_within(r.presentations, trials[1]);
-  std::vector<char> good(out.voxel.size());
-  for (Eigen::Index j = 0; j < r.presentations.cols(); ++j) {
-    const auto c = r.presentations.col(j);
-    good[static_cast<std::size_t>(j)] = c.allFinite() && c.maxCoeff() > c.minCoeff();
-    out.bad_voxels += !good[static_cast<std::size_t>(j)];
-  }
-  keep_columns(r.presentations, out.voxel, good);
-  if (out.voxel.empty())
-    throw InputError(o.betas + ": all " + std::to_string(out.roi_voxels) +
-                     " voxels in the ROIs are NaN or constant");
-  group_by_stimulus(r, trials[0]);
-  if (std::isfinite(o.ncsnr_min)) {
-    const Eigen::VectorXd snr = noise_ceiling_snr(r.presentations, r.stimulus_of,
-                                                  static_cast<Eigen::Index>(r.stimulus_ids.size()));
-    std::vector<char> keep(out.voxel.size());
-    for (Eigen::Index j = 0; j < snr.size(); ++j)
-      keep[static_cast<std::size_t>(j)] = snr[j] >= o.ncsnr_min;
-    out.below_ncsnr = std::count(keep.begin(), keep.end(), 0);
-    if (out.below_ncsnr == static_cast<std::int64_t>(keep.size()))
-      throw InputError(o.betas + ": no voxel has a noise-ceiling SNR of at least " +
-                       std::to_string(o.ncsnr_min));
-    keep_columns(r.presentations, out.voxel, keep);
-    r.stimulus_ids.clear();
-    r.stimulus_of.clear();
-    group_by_stimulus(r, trials[0]);
-  }
+  clean_trials(out, trials[0], trials[1], o, o.betas);
   for (auto v : out.voxel) r.neuroid_ids.push_back(voxel_id(v, out.shape));
   out.roi_names = o.rois;
   for (const auto& mask : rois.masks) {
@@ -246,6 +255,25 @@ BrainVolume load_brain_volume(const BrainVolumeOptions& o) {
       if (mask[static_cast<std::size_t>(out.voxel[j])])
         members.push_back(static_cast<Eigen::Index>(j));
   }
+  return out;
+}
+
+BrainVolume trial_volume(io::TrialResponses t, const BrainVolumeOptions& o) {
+  if (!o.trials.empty() || !o.rois.empty())
+    throw SettingError(o.trials.empty() ? "roi" : "trials",
+                       "applies to NIfTI betas (.nii, .nii.gz) only; " + t.source +
+                           " has its stimulus ids beside it");
+  if (o.zscore_by_session && t.sessions.empty())
+    throw InputError(t.source + ": z-scoring by session needs a session per trial (a 1-D " +
+                     "dataset session beside it)");
+  BrainVolume out;
+  for (Eigen::Index j = 0; j < t.values.cols(); ++j) out.voxel.push_back(j);
+  out.roi_voxels = static_cast<std::int64_t>(out.voxel.size());
+  out.responses.source = t.source;
+  out.responses.presentations = std::move(t.values);
+  clean_trials(out, t.stimulus_ids, t.sessions, o, t.source);
+  for (auto v : out.voxel)
+    out.responses.neuroid_ids.push_back(t.voxel_ids[static_cast<std::size_t>(v)]);
   return out;
 }
 

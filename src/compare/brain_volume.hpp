@@ -38,6 +38,9 @@ struct BrainVolume {
 };
 
 BrainVolume load_brain_volume(const BrainVolumeOptions& options);
+// The same from HDF5 trials x voxels (io::read_h5_trials): no grid (shape 0), every voxel a
+// candidate; the trial table and ROIs are SettingErrors (the ids are in the file).
+BrainVolume trial_volume(io::TrialResponses trials, const BrainVolumeOptions& options);
 
 // Each ROI's score: the mean over splits of the median of r (split x neuroid) over its neuroids,
 // NaN r left out (NaN for an ROI without a defined r). Voxelwise fits are independent, so this is

@@ -541,8 +541,11 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   const auto sets = unit_sets(o.units, file, o.layers, o.passes, o.metric.seed);
   const auto models = set_models(sets);
   std::optional<BrainVolume> volume;
-  if (io::is_nifti_path(o.brain)) volume = load_brain_volume(o.volume);
-  if (!o.write_nifti.empty() && !volume)
+  if (io::is_nifti_path(o.brain))
+    volume = load_brain_volume(o.volume);
+  else if (auto trials = io::read_h5_trials(o.brain))
+    volume = trial_volume(std::move(*trials), o.volume);
+  if (!o.write_nifti.empty() && (!volume || volume->shape[0] == 0))
     throw SettingError("write-nifti", "needs NIfTI betas as the brain data");
   if (!volume && (!o.volume.trials.empty() || !o.volume.rois.empty()))
     throw SettingError(o.volume.trials.empty() ? "roi" : "trials",

@@ -1,6 +1,8 @@
 #include "io/neural_responses.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <unordered_map>
@@ -172,6 +174,72 @@ Assembly read_assembly_spec(const std::string& spec) {
     throw InputError("brain data " + spec + ": name the dataset, e.g. " + file.string() +
                      ":/responses");
   return read_h5_assembly(file, path);
+}
+
+namespace {
+
+// The first of `names` in `group` that is a 1-D dataset of `length` values ("" when none).
+std::string sibling(const h5::File& f, const std::string& group,
+                    std::initializer_list<const char*> names, std::uint64_t length) {
+  for (const char* n : names) {
+    const std::string path = group + "/" + n;
+    if (!h5::exists(f, path)) continue;
+    const auto shape = h5::dataset_shape(f, path);
+    if (shape.size() == 1 && shape[0] == length) return path;
+  }
+  return "";
+}
+
+// A 1-D dataset's values as text (numbers as integers print, "3" not "3.0").
+std::vector<std::string> text_values(const h5::File& f, const std::string& path) {
+  if (h5::is_string_dataset(f, path)) return h5::read_strings(f, path);
+  std::vector<std::string> out;
+  for (double v : h5::read_array<double>(f, path).data) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    out.emplace_back(buf);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<TrialResponses> read_h5_trials(const std::string& spec) {
+  auto [file, path] = h5::split_dataset_spec(spec);
+  const auto ext = file.extension().string();
+  if ((ext != ".h5" && ext != ".hdf5" && ext != ".hdf") || !std::filesystem::exists(file))
+    return std::nullopt;
+  const h5::File f(file, h5::File::Mode::read);
+  for (const char* name : {"/betas", "/responses", "/data"})
+    if (path.empty() && h5::exists(f, name)) path = name;
+  if (path.empty() || !h5::exists(f, path)) return std::nullopt;
+  const auto shape = h5::dataset_shape(f, path);
+  if (shape.size() != 2) return std::nullopt;
+  const auto dims = h5::dimension_names(f, path);
+  const bool voxels = dims[1] == "voxel" || dims[1] == "voxels";
+  if (!dims[0].empty() && !voxels) return std::nullopt;
+  TrialResponses t;
+  t.source = file.string() + ":" + path;
+  const std::string group = path.substr(0, path.find_last_of('/'));
+  const auto ids =
+      sibling(f, group, {"stimulus_id", "stimulus", "image_id", "nsd_id", "73k_id"}, shape[0]);
+  if (ids.empty())
+    throw InputError(t.source + ": no stimulus id per trial beside it (a 1-D dataset of " +
+                     std::to_string(shape[0]) +
+                     " values named stimulus_id, stimulus, image_id, nsd_id or 73k_id)");
+  t.stimulus_ids = text_values(f, ids);
+  if (const auto s = sibling(f, group, {"session", "sessions"}, shape[0]); !s.empty())
+    t.sessions = text_values(f, s);
+  if (const auto v = sibling(f, group, {"voxel_id", "voxel", "neuroid_id"}, shape[1]); !v.empty())
+    t.voxel_ids = text_values(f, v);
+  else
+    for (std::uint64_t j = 0; j < shape[1]; ++j) t.voxel_ids.push_back(std::to_string(j));
+  const auto values = h5::read_array<double>(f, path);
+  t.values =
+      Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+          values.data.data(), static_cast<Eigen::Index>(shape[0]),
+          static_cast<Eigen::Index>(shape[1]));
+  return t;
 }
 
 StimulusJoin join_stimuli(const std::vector<std::string>& model_ids, const std::string& model_name,

@@ -5,6 +5,7 @@
 // rows by stimulus id.
 #include <Eigen/Dense>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,23 @@ NeuralResponses group_responses(const Assembly& a, const ResponseOptions& option
 
 // Reads `spec`: "file.nc" (brainio), "file.nc:/variable", or "file.h5:/path".
 Assembly read_assembly_spec(const std::string& spec);
+
+// Single trials x voxels from HDF5 as h5py or xarray users write them (fMRI betas): a 2-D
+// dataset `betas`, `responses` or `data` (or the one named, file.h5:/path) with, beside it in its
+// group, one stimulus id per trial in `stimulus_id`, `stimulus`, `image_id`, `nsd_id` or
+// `73k_id` (strings or integers), optionally a session per trial in `session` or `sessions`
+// and an id per voxel in `voxel_id`, `voxel` or `neuroid_id`.
+struct TrialResponses {
+  std::string source;
+  Eigen::MatrixXd values;                           // trial x voxel
+  std::vector<std::string> stimulus_ids, sessions;  // per trial (sessions empty when absent)
+  std::vector<std::string> voxel_ids;
+};
+// The trials of `spec` (.h5, .hdf5 or .hdf) when its dataset is laid out so: no dimension scale on
+// its rows (plain h5py) or a second dimension named voxel (xarray); nullopt for any other spec,
+// which is read as an assembly. An InputError naming the file when a stimulus id dataset is
+// missing or of another length.
+std::optional<TrialResponses> read_h5_trials(const std::string& spec);
 
 struct StimulusJoin {
   std::vector<Eigen::Index> model_rows;  // row of the model data for each joined stimulus
