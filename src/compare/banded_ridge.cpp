@@ -1,5 +1,6 @@
 #include "compare/banded_ridge.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -78,17 +79,22 @@ Resolvent resolvent(Eigen::MatrixXd k_train, Eigen::MatrixXd k_test) {
 }
 
 // Adds minus the mean squared validation error of every penalty (alpha x target), times `weight`.
+// Targets go in blocks, so the temporaries are n x block whatever the number of voxels.
 void add_fold_scores(const Resolvent& r, const Eigen::MatrixXd& y_train,
                      const Eigen::MatrixXd& y_test, const std::vector<double>& alphas,
                      double weight, Eigen::MatrixXd& score) {
-  const Eigen::RowVectorXd mean = y_train.colwise().mean();
-  const Eigen::MatrixXd z = r.v.transpose() * (y_train.rowwise() - mean);
-  const Eigen::MatrixXd y_c = y_test.rowwise() - mean;
+  constexpr Eigen::Index block = 1024;
   const double scale = weight / static_cast<double>(y_test.rows());
-  for (std::size_t a = 0; a < alphas.size(); ++a) {
-    const Eigen::VectorXd w = (r.s.array() + alphas[a]).inverse();
-    score.row(static_cast<Eigen::Index>(a)) -=
-        scale * (y_c - r.test_v * (w.asDiagonal() * z)).colwise().squaredNorm();
+  for (Eigen::Index first = 0; first < y_train.cols(); first += block) {
+    const Eigen::Index m = std::min(block, y_train.cols() - first);
+    const Eigen::RowVectorXd mean = y_train.middleCols(first, m).colwise().mean();
+    const Eigen::MatrixXd z = r.v.transpose() * (y_train.middleCols(first, m).rowwise() - mean);
+    const Eigen::MatrixXd y_c = y_test.middleCols(first, m).rowwise() - mean;
+    for (std::size_t a = 0; a < alphas.size(); ++a) {
+      const Eigen::VectorXd w = (r.s.array() + alphas[a]).inverse();
+      score.row(static_cast<Eigen::Index>(a)).segment(first, m) -=
+          scale * (y_c - r.test_v * (w.asDiagonal() * z)).colwise().squaredNorm();
+    }
   }
 }
 

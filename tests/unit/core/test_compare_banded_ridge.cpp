@@ -163,3 +163,23 @@ TEST(BandedRidge, BadSettingsAreSettingErrors) {
   EXPECT_THROW(banded_ridge_kernel(grams, train, {16, 17}, Eigen::MatrixXd::Zero(16, 1), o),
                InputError);
 }
+
+TEST(BandedRidge, TargetsAreIndependentAcrossTheBlocksOfTargets) {
+  std::mt19937_64 engine(9);
+  std::normal_distribution<double> normal;
+  const Eigen::Index n = 40, q = 1100;
+  const auto random = [&](Eigen::Index r, Eigen::Index c) {
+    return Eigen::MatrixXd(r, c).unaryExpr([&](double) { return normal(engine); }).eval();
+  };
+  const Eigen::MatrixXd x1 = random(n, 6), x2 = random(n, 9), y = random(n, q);
+  Rows train, test;
+  for (Eigen::Index i = 0; i < n; ++i) (i % 4 ? train : test).push_back(i);
+  BandedRidgeOptions o;
+  o.alphas = {0.1, 1, 10};
+  o.n_iter = 4;
+  const std::vector<Eigen::MatrixXd> grams{x1 * x1.transpose(), x2 * x2.transpose()};
+  const auto all = banded_ridge_kernel(grams, train, test, take(y, train), o);
+  const auto tail = banded_ridge_kernel(grams, train, test, take(y, train).rightCols(76), o);
+  EXPECT_LT(max_error(all.prediction.rightCols(76), tail.prediction), 1e-12);
+  EXPECT_EQ(all.penalty.rightCols(76), tail.penalty);
+}
