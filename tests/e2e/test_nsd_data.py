@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """End-to-end checks of NSD-style data beyond NIfTI betas: --indices subsets of a channels-last
 stimulus brick (ids of the extracted file, the same activations as the full brick's rows), HDF5
-trials x voxels betas as h5py writes them (the same scores as the same data in NIfTI + trial
+trials x voxels betas as h5py and xarray write them (the same scores as the same data in NIfTI + trial
 table), and --units from a localizer result with size-matched random controls for compare encode
 and rsa (the same scores as a layer file restricted to those units with h5py); bad input as one
 line with exit 2.
@@ -14,6 +14,7 @@ import sys
 import h5py
 import nibabel as nib
 import numpy as np
+import xarray as xr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lrm_e2e import Checks  # noqa: E402
@@ -129,6 +130,15 @@ if ok("HDF5 betas named responses with integer nsd_id", b):
     a = run(*encode, "--activations", p("acts.h5"), "--brain", p("betas.h5"), "--out", h5_out)
     check("integer ids give the same scores as string ids",
           a.returncode == 0 and np.allclose(scores(h5_out)["r"], scores(p("enc_int.h5"))["r"], atol=1e-10, equal_nan=True))
+xr.Dataset({"betas": (("trial", "voxel"), betas.astype(np.float32))},
+           coords={"stimulus_id": ("trial", [ids[s] for s in order]), "session": ("trial", sessions)}
+           ).to_netcdf(p("betas_xr.h5"), engine="h5netcdf")
+b = run(*encode, "--activations", p("acts.h5"), "--brain", p("betas_xr.h5"), "--zscore-by", "session", "--out",
+        p("enc_xr.h5"))
+a = run(*encode, "--activations", p("acts.h5"), "--brain", p("betas.h5"), "--zscore-by", "session", "--out", h5_out)
+if ok("HDF5 betas written by xarray (dims trial, voxel)", b) and a.returncode == 0:
+    check("xarray's betas score as h5py's", np.allclose(scores(h5_out)["r"], scores(p("enc_xr.h5"))["r"],
+                                                          atol=1e-10, equal_nan=True))
 with h5py.File(p("no_ids.h5"), "w") as f:
     f["betas"] = betas.astype(np.float32)
 c.bad_input("HDF5 betas without stimulus ids", [*encode, "--activations", p("acts.h5"), "--brain", p("no_ids.h5"),
