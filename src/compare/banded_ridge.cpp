@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
+#include "common/progress.hpp"
 #include "compare/ridge_cv.hpp"
 
 namespace lrm::compare {
@@ -197,8 +198,10 @@ BandedRidgePrediction banded_ridge_kernel(const std::vector<Eigen::MatrixXd>& gr
   out.alpha = Eigen::VectorXd::Ones(q);
   std::vector<Eigen::Index> chosen(static_cast<std::size_t>(q), 0);
   Eigen::VectorXd best = Eigen::VectorXd::Constant(q, -std::numeric_limits<double>::infinity());
+  Progress bar("banded ridge", ratios.rows(), "ratios");
   for (Eigen::Index i = 0; i < ratios.rows(); ++i) {
     check_interrupt();
+    bar.advance();
     const Eigen::MatrixXd score =
         candidate_scores(weighted_sum(k_train, ratios.row(i)), y_train, folds, options.alphas);
     for (Eigen::Index t = 0; t < q; ++t) {
@@ -213,6 +216,7 @@ BandedRidgePrediction banded_ridge_kernel(const std::vector<Eigen::MatrixXd>& gr
       }
     }
   }
+  bar.finish();
   refit(k_train, k_test, y_train, ratios, chosen, out);
   return out;
 }
