@@ -41,25 +41,25 @@ std::vector<Eigen::Index> argsort(const Eigen::VectorXd& x) {
 double weighted_correlation(stats::Correlation c, const Eigen::VectorXd& x,
                             const std::vector<Eigen::Index>& order_x, const Eigen::VectorXd& y,
                             const std::vector<Eigen::Index>& order_y, const Eigen::VectorXd& w) {
-  const auto ox = to_pair_index(order_x), oy = to_pair_index(order_y);
   if (kendall_comparison(c)) {
-    SortedVector sy;
-    sy.order = oy;
-    sy.dense.assign(static_cast<std::size_t>(y.size()), 0);
-    sy.levels = 0;
+    const auto ox = to_pair_index(order_x), oy = to_pair_index(order_y);
+    std::vector<PairIndex> dense(static_cast<std::size_t>(y.size()));
+    PairIndex levels = 0;
     for (std::size_t p = 0; p < oy.size(); ++p) {
-      if (p > 0 && y[oy[p]] != y[oy[p - 1]]) ++sy.levels;
-      sy.dense[static_cast<std::size_t>(oy[p])] = sy.levels;
+      if (p > 0 && y[oy[p]] != y[oy[p - 1]]) ++levels;
+      dense[static_cast<std::size_t>(oy[p])] = levels;
     }
     std::vector<double> tree;
-    return weighted_kendall(c, x, ox, sy.dense, sy.levels + 1, w, tree);
+    return weighted_kendall(c, x, ox, dense, levels + 1, w, tree);
   }
-  Eigen::MatrixXd px = x, py = y;
-  if (rank_comparison(c)) {
-    weighted_ranks(x, ox, w, px.col(0));
-    weighted_ranks(y, oy, w, py.col(0));
-  }
-  return weighted_scores(c, px, py, w)(0, 0);
+  if (!rank_comparison(c)) return weighted_score(c, x, y, w);
+  // Called once per resample and model by the plain bootstrap: buffers kept per thread.
+  thread_local Eigen::VectorXd rx, ry;
+  rx.resize(x.size());
+  ry.resize(y.size());
+  weighted_ranks(x, order_x, w, rx);
+  weighted_ranks(y, order_y, w, ry);
+  return weighted_score(c, rx, ry, w);
 }
 
 double weighted_correlation(stats::Correlation c, const Eigen::VectorXd& x,
@@ -97,7 +97,6 @@ struct Workspace {
   std::vector<PairIndex> position, all;
   std::vector<SortedVector> models, subjects;
   Eigen::MatrixXd x, y;
-  SortedVector sorted;
   std::vector<double> tree;
   std::map<std::vector<double>, std::pair<double, double>> ceilings;
 };
@@ -178,14 +177,11 @@ struct Pooled {
   std::vector<PairIndex> order;
 };
 
-Pooled prepare_pooled(const Data& d, const View& v, const Eigen::VectorXd& pooled, Workspace& ws) {
+Pooled prepare_pooled(const Data& d, const View& v, const Eigen::VectorXd& pooled) {
   Pooled p{pooled, {}};
   if (!rank_comparison(d.c) && !kendall_comparison(d.c)) return p;
-  sort_entries(pooled, *v.all, ws.sorted);
-  if (kendall_comparison(d.c))
-    p.order = ws.sorted.order;
-  else
-    weighted_ranks(pooled, ws.sorted.order, *v.w, p.values);
+  sort_order(pooled, *v.all, p.order);
+  if (rank_comparison(d.c)) weighted_ranks(pooled, p.order, *v.w, p.values);
   return p;
 }
 
@@ -193,7 +189,7 @@ double compare_pooled(const Data& d, const View& v, std::size_t s, const Pooled&
   const SortedVector& subject = (*v.subjects)[s];
   if (kendall_comparison(d.c))
     return weighted_kendall(d.c, p.values, p.order, subject.dense, subject.levels, *v.w, ws.tree);
-  return weighted_scores(d.c, p.values, ws.y.col(static_cast<Eigen::Index>(s)), *v.w)(0, 0);
+  return weighted_score(d.c, p.values, ws.y.col(static_cast<Eigen::Index>(s)), *v.w);
 }
 
 // Lower and upper noise ceiling (boot_noise_ceiling): each distinct drawn subject against the pool
@@ -212,12 +208,12 @@ std::pair<double, double> ceiling(const Data& d, const View& v,
     pooled[s] = pool_column(d, v, s, ws);
     all += count * pooled[s];
   }
-  const Pooled upper_pool = prepare_pooled(d, v, all / total, ws);
+  const Pooled upper_pool = prepare_pooled(d, v, all / total);
   double lower = 0, upper = 0, distinct = 0;
   for (std::size_t s = 0; s < n_subjects; ++s) {
     const double count = subject_count[static_cast<Eigen::Index>(s)];
     if (count == 0) continue;
-    const Pooled others = prepare_pooled(d, v, (all - count * pooled[s]) / (total - count), ws);
+    const Pooled others = prepare_pooled(d, v, (all - count * pooled[s]) / (total - count));
     lower += score(d, compare_pooled(d, v, s, others, ws));
     upper += score(d, compare_pooled(d, v, s, upper_pool, ws));
     distinct += 1;
@@ -341,10 +337,10 @@ std::vector<Eigen::MatrixXd> bootstrap(const Data& d, const std::vector<Draw>& d
     return c;
   };
   std::vector<Workspace> spaces(static_cast<std::size_t>(std::max(1, omp_get_max_threads())));
-  // Batches of draws, with Ctrl-C honoured between them.
-  for (Eigen::Index first = 0; first < rows; first += 64) {
+  // Batches of draws, with Ctrl-C honoured between them (large: each ends in a barrier).
+  for (Eigen::Index first = 0; first < rows; first += 256) {
     check_interrupt();
-    const Eigen::Index last = std::min(rows, first + 64);
+    const Eigen::Index last = std::min(rows, first + 256);
 #pragma omp parallel for schedule(dynamic)
     for (Eigen::Index b = first; b < last; ++b) {
       Workspace& ws = spaces[static_cast<std::size_t>(omp_get_thread_num())];

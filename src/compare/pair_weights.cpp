@@ -1,7 +1,9 @@
 #include "compare/pair_weights.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <utility>
@@ -40,31 +42,61 @@ SortedVector sort_vector(const Eigen::VectorXd& values) {
 
 void sort_entries(const Eigen::VectorXd& values, const std::vector<PairIndex>& kept,
                   SortedVector& out) {
-  // Sorting (value, index) pairs keeps the comparisons in cache; ties stay in index order.
-  std::vector<std::pair<double, PairIndex>> keyed(kept.size());
-  for (std::size_t i = 0; i < kept.size(); ++i) keyed[i] = {values[kept[i]], kept[i]};
-  std::sort(keyed.begin(), keyed.end());
+  sort_order(values, kept, out.order);
   out.values = values;
-  out.order.resize(kept.size());
-  for (std::size_t i = 0; i < kept.size(); ++i) out.order[i] = keyed[i].second;
   out.dense.assign(static_cast<std::size_t>(values.size()), 0);
   fill_dense(values, out);
 }
 
-void weighted_ranks(const Eigen::VectorXd& x, const std::vector<PairIndex>& order,
-                    const Eigen::VectorXd& w, Eigen::Ref<Eigen::VectorXd> ranks) {
-  double before = 0;
-  const std::size_t n = order.size();
-  for (std::size_t i = 0; i < n;) {
-    const double value = x[order[i]];
-    std::size_t j = i + 1;
-    double group = w[order[i]];
-    while (j < n && x[order[j]] == value) group += w[order[j++]];
-    const double rank = before + (group + 1) / 2;
-    for (std::size_t k = i; k < j; ++k) ranks[order[k]] = rank;
-    before += group;
-    i = j;
+void sort_order(const Eigen::VectorXd& values, const std::vector<PairIndex>& kept,
+                std::vector<PairIndex>& order) {
+  // A stable least-significant-digit radix sort of order-preserving integer keys (11-bit digits):
+  // several times faster than a comparison sort here, where it runs five times per resample.
+  // Stability keeps ties in index order.
+  thread_local std::vector<std::pair<std::uint64_t, PairIndex>> a, b;
+  const std::size_t n = kept.size();
+  a.resize(n);
+  b.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = values[kept[i]] == 0 ? 0.0 : values[kept[i]];  // -0 sorts as +0
+    std::uint64_t u;
+    std::memcpy(&u, &v, sizeof u);
+    a[i] = {u >> 63 ? ~u : u | (std::uint64_t{1} << 63), kept[i]};
   }
+  constexpr int bits = 11;
+  constexpr std::uint64_t mask = (1u << bits) - 1;
+  for (int shift = 0; shift < 64 && n > 0; shift += bits) {
+    std::array<std::size_t, mask + 1> start{};
+    for (const auto& e : a) ++start[(e.first >> shift) & mask];
+    if (start[(a[0].first >> shift) & mask] == n) continue;  // one digit: nothing moves
+    std::size_t sum = 0;
+    for (auto& c : start) sum += std::exchange(c, sum);
+    for (const auto& e : a) b[start[(e.first >> shift) & mask]++] = e;
+    a.swap(b);
+  }
+  order.resize(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = a[i].second;
+}
+
+double weighted_score(stats::Correlation c, const Eigen::Ref<const Eigen::VectorXd>& x,
+                      const Eigen::Ref<const Eigen::VectorXd>& y, const Eigen::VectorXd& w) {
+  const double total = w.sum();
+  double mx = 0, my = 0;
+  if (c == stats::Correlation::rho_a) {
+    mx = my = (total + 1) / 2;
+  } else if (c != stats::Correlation::cosine) {
+    mx = w.dot(x) / total;
+    my = w.dot(y) / total;
+  }
+  double sxy = 0, sxx = 0, syy = 0;
+  for (Eigen::Index k = 0; k < x.size(); ++k) {
+    const double dx = x[k] - mx, dy = y[k] - my;
+    sxy += w[k] * dx * dy;
+    sxx += w[k] * dx * dx;
+    syy += w[k] * dy * dy;
+  }
+  if (c == stats::Correlation::rho_a) return 12 * sxy / (total * total * total - total);
+  return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : nan;
 }
 
 Eigen::MatrixXd weighted_scores(stats::Correlation c, const Eigen::MatrixXd& x,

@@ -26,10 +26,28 @@ SortedVector sort_vector(const Eigen::VectorXd& values);
 void sort_entries(const Eigen::VectorXd& values, const std::vector<PairIndex>& kept,
                   SortedVector& out);
 
+// The ascending order of the entries `kept` only (ties in index order).
+void sort_order(const Eigen::VectorXd& values, const std::vector<PairIndex>& kept,
+                std::vector<PairIndex>& order);
+
 // Average ranks 1..W over the multiset in which entry k occurs w_k times, written to `ranks` for
 // the entries in `order` (the rest are left as they are).
-void weighted_ranks(const Eigen::VectorXd& x, const std::vector<PairIndex>& order,
-                    const Eigen::VectorXd& w, Eigen::Ref<Eigen::VectorXd> ranks);
+template <typename Index>
+void weighted_ranks(const Eigen::VectorXd& x, const std::vector<Index>& order,
+                    const Eigen::VectorXd& w, Eigen::Ref<Eigen::VectorXd> ranks) {
+  double before = 0;
+  const std::size_t n = order.size();
+  for (std::size_t i = 0; i < n;) {
+    const double value = x[order[i]];
+    std::size_t j = i + 1;
+    double group = w[order[i]];
+    while (j < n && x[order[j]] == value) group += w[order[j++]];
+    const double rank = before + (group + 1) / 2;
+    for (std::size_t k = i; k < j; ++k) ranks[order[k]] = rank;
+    before += group;
+    i = j;
+  }
+}
 
 bool rank_comparison(stats::Correlation c);  // spearman and rho_a compare ranks
 bool kendall_comparison(stats::Correlation c);
@@ -39,6 +57,10 @@ bool kendall_comparison(stats::Correlation c);
 // of nonzero weight.
 Eigen::MatrixXd weighted_scores(stats::Correlation c, const Eigen::MatrixXd& x,
                                 const Eigen::MatrixXd& y, const Eigen::VectorXd& w);
+
+// The same for one pair of vectors, without temporaries.
+double weighted_score(stats::Correlation c, const Eigen::Ref<const Eigen::VectorXd>& x,
+                      const Eigen::Ref<const Eigen::VectorXd>& y, const Eigen::VectorXd& w);
 
 // Kendall's tau-a or tau-b of x (walked in `x_order`) and y (given by its dense ranks) over the
 // multiset; `tree` is scratch space of y_levels + 1 entries.
