@@ -205,9 +205,11 @@ ExtractionPlan plan_extraction(const ExtractOptions& o, const stimuli::StimulusS
   return plan;
 }
 
-// The number of MPI ranks that wrote a partial file (its parts record it; 1 when absent).
-int ranks_of(const h5::Group& activations) {
-  return static_cast<int>(activations.attr_number("mpi_ranks").value_or(1));
+// The number of MPI ranks that wrote a partial file: its parts record it under /activations, a
+// joined file at its root; 1 when neither does.
+int ranks_of(const h5::Group& root) {
+  const auto parts = root.group(io::activations_group).attr_number("mpi_ranks");
+  return static_cast<int>(parts.value_or(root.attr_number("mpi_ranks").value_or(1)));
 }
 
 std::string resume_with(int ranks) {
@@ -223,38 +225,56 @@ std::uint64_t resume_point(io::ResultFile& out, const std::string& signature,
   if (!root.has_group(io::activations_group))
     throw SettingError("resume", partial + " holds no activations; run again without resuming");
   auto g = root.group(io::activations_group);
-  if (ranks_of(g) != t.ranks)
-    throw SettingError("resume", partial + " was written by " + std::to_string(ranks_of(g)) +
-                                     " MPI rank(s); " + resume_with(ranks_of(g)) +
+  if (const int ranks = ranks_of(root); ranks != t.ranks)
+    throw SettingError("resume", partial + " was written by " + std::to_string(ranks) +
+                                     " MPI rank(s); " + resume_with(ranks) +
                                      " or run again without resuming");
   const auto previous = g.attr_string("extract_signature").value_or("");
   if (previous != signature)
     throw SettingError("resume", partial + " was started with other options (" + previous +
                                      "); run again without resuming or with the same options");
-  return std::max(t.rows.first,
-                  static_cast<std::uint64_t>(g.attr_number("rows_complete").value_or(0)));
+  // A part 0 that a stopped join had begun to fill records all rows.
+  const auto done = static_cast<std::uint64_t>(g.attr_number("rows_complete").value_or(0));
+  return std::clamp(done, t.rows.first, t.rows.end);
 }
 
-// --resume of a run that another number of ranks started: a single process finding the parts of
-// an MPI run, or MPI ranks finding the partial output of a single process.
+// The number of ranks recorded in a partial output (1: none, or unreadable).
+int ranks_in(const std::filesystem::path& file) {
+  try {
+    return ranks_of(h5::File(file, h5::File::Mode::read).root());
+  } catch (const std::exception&) {
+    return 1;
+  }
+}
+
+// --resume of a run that another number of ranks started (a single process finding the parts of
+// an MPI run, or MPI ranks finding the partial output of a single process), and of an MPI run
+// whose join stopped, whose <out>.partial becomes part 0 again (rank_parts.hpp).
 void check_resumable(const ExtractOptions& o, const Destination& t) {
   namespace fs = std::filesystem;
   const auto partial = io::ResultFile::partial_path(o.out);
   const auto part0 = io::ResultFile::partial_path(part_base(o.out, 0));
   if (!o.resume) return;
   if (t.ranks == 1 && !fs::exists(partial) && fs::exists(part0)) {
-    int ranks = 0;
-    try {
-      ranks = ranks_of(h5::File(part0, h5::File::Mode::read).root().group(io::activations_group));
-    } catch (const InputError&) {
-    }
+    const int ranks = ranks_in(part0);
     throw SettingError("resume", part0.string() + " is the part of rank 0 of an MPI run; " +
                                      (ranks > 1 ? resume_with(ranks) : "resume it with MPI") +
                                      " or run again without resuming");
   }
-  if (t.ranks > 1 && fs::exists(partial) && !fs::exists(part0))
-    throw SettingError("resume", partial.string() + " was written by one process; " +
-                                     resume_with(1) + " or run again without resuming");
+  if (t.ranks == 1) return;
+  if (t.rank == 0 && fs::exists(partial) && !fs::exists(part0)) {
+    const int ranks = ranks_in(partial);
+    if (ranks != t.ranks)
+      throw SettingError("resume", partial.string() + " was written by " + std::to_string(ranks) +
+                                       " MPI rank(s); " + resume_with(ranks) +
+                                       " or run again without resuming");
+    std::error_code ec;
+    fs::rename(partial, part0, ec);
+    if (ec)
+      throw InputError("cannot move " + partial.string() + " to " + part0.string() + ": " +
+                       ec.message());
+  }
+  mpi::barrier();  // no rank looks for its part before part 0 is in place
 }
 
 // The output: the partial file of an interrupted run (continued after `start` rows) or a new one.

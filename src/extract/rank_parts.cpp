@@ -63,7 +63,7 @@ void check_part(const h5::File& part, const RowRange& rows, const std::string& s
   if (g.attr_string("extract_signature").value_or("") != signature)
     throw InternalError(part.path().string() + " was written with other options than rank 0's");
   const auto done = static_cast<std::uint64_t>(g.attr_number("rows_complete").value_or(0));
-  if (done != rows.end)
+  if (done < rows.end)
     throw InternalError(part.path().string() + " holds rows up to " + std::to_string(done) +
                         ", not up to " + std::to_string(rows.end));
 }
@@ -86,9 +86,9 @@ double join_parts(const fs::path& out, int ranks, std::uint64_t n, std::uint64_t
   const auto start = std::chrono::steady_clock::now();
   const auto first = io::ResultFile::partial_path(part_base(out, 0));
   std::error_code ec;
-  fs::copy_file(first, io::ResultFile::partial_path(out), fs::copy_options::overwrite_existing, ec);
+  fs::rename(first, io::ResultFile::partial_path(out), ec);
   if (ec)
-    throw InputError("cannot copy " + first.string() + " to " +
+    throw InputError("cannot move " + first.string() + " to " +
                      io::ResultFile::partial_path(out).string() + ": " + ec.message());
   auto joined = io::ResultFile::resume(out);
   check_part(joined.file(), rank_rows(n, batch_rows, 0, ranks), signature);
@@ -109,15 +109,18 @@ double join_parts(const fs::path& out, int ranks, std::uint64_t n, std::uint64_t
                                  path.substr(slash + 1), n);
   }
   activations.set_attr("rows_complete", static_cast<std::int64_t>(n));
+  if (H5Aexists(activations.id(), "mpi_ranks") > 0 && H5Adelete(activations.id(), "mpi_ranks") < 0)
+    throw InternalError("cannot update " + io::ResultFile::partial_path(out).string());
   joined.root().set_attr("mpi_ranks", static_cast<std::int64_t>(ranks));
   joined.commit();
   remove_parts(out);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-void remove_parts(const fs::path& out, int first) {
+void remove_parts(const fs::path& out) {
   std::error_code ec;
-  int rank = first;
+  fs::remove(io::ResultFile::partial_path(part_base(out, 0)), ec);  // a join moves it to <out>
+  int rank = 1;
   while (fs::remove(io::ResultFile::partial_path(part_base(out, rank)), ec)) ++rank;
 }
 
