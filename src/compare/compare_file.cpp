@@ -587,10 +587,10 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
       for (std::size_t k = 0; k < scores.size(); ++k)
         lines.push_back("  ROI " + volume->roi_names[k] + ": " + std::to_string(scores[k]));
     }
-    map_names.push_back(lp.layer + "_pass" + std::to_string(lp.pass) + "_r");
+    map_names.push_back(map_stem(lp) + "_r");
     maps.push_back(result.predictivity.r.colwise().mean().transpose());
     if (result.predictivity.penalty.size()) {  // geometric mean over splits
-      map_names.push_back(lp.layer + "_pass" + std::to_string(lp.pass) + "_penalty");
+      map_names.push_back(map_stem(lp) + "_penalty");
       maps.push_back(result.predictivity.penalty.array().log().colwise().mean().exp().transpose());
     }
   }

@@ -123,6 +123,12 @@ std::vector<UnitSet> unit_sets(const UnitOptions& o, const io::ActivationFile& f
   return sets;
 }
 
+std::string map_stem(const io::LayerPass& model) {
+  std::string stem = model.layer + "_" + io::pass_dataset_name(model.pass);
+  std::replace(stem.begin(), stem.end(), ':', '_');
+  return stem;
+}
+
 std::vector<io::LayerPass> set_models(const std::vector<UnitSet>& sets) {
   std::vector<io::LayerPass> models;
   for (const auto& s : sets) models.push_back(s.model);

@@ -53,6 +53,9 @@ struct UnitSet {
 std::vector<UnitSet> unit_sets(const UnitOptions& o, const io::ActivationFile& file,
                                const std::vector<std::string>& layers,
                                const std::vector<int>& passes, std::uint64_t seed);
+// A model's name in file names, <layer>_pass<k>: a unit set's ':' becomes '_', so names keep to
+// [A-Za-z0-9._-].
+std::string map_stem(const io::LayerPass& model);
 // The result names of the sets (for the model coordinate).
 std::vector<io::LayerPass> set_models(const std::vector<UnitSet>& sets);
 // Records the choice on a result group: attributes units and units_control, the auxiliary

@@ -195,6 +195,12 @@ if ok("encode --units-control random:2", a) and a2.returncode == 0:
     with h5py.File(p("ctl3.h5"), "r") as f:
         check("controls: another seed draws other sets", b.returncode == 0
               and not np.array_equal(f["encoding/units/random0"][()], r0))
+a = run("compare", "encode", "--regression", "ridgecv", "--splits", "2", "--halvings", "2", "--activations",
+        p("acts.h5"), "--brain", p("betas.nii.gz"), "--trials", p("trials.csv"), "--units", spec,
+        "--units-control", "random", "--write-nifti", p("maps"), "--out", p("enc_maps.h5"))
+check("--write-nifti names unit sets' maps in plain characters", a.returncode == 0 and sorted(os.listdir(p("maps")))
+      == ["conv_random0_pass1_penalty.nii.gz", "conv_random0_pass1_r.nii.gz", "conv_scene_pass1_penalty.nii.gz",
+          "conv_scene_pass1_r.nii.gz"], a.stderr.strip() or os.listdir(p("maps")))
 # rsa through the units (brain RDM matched by order)
 d = signal[:, :40]
 rdm = 1 - np.corrcoef(d)
