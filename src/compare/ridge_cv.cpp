@@ -22,9 +22,12 @@ double parse_positive(const std::string& text, const std::string& setting) {
 // Eigenvectors of the centred training kernel orthogonal to the constant vector (columns of u,
 // orthonormal) and their eigenvalues s2: the constant direction holds the intercept, which is not
 // penalised, so it is taken out exactly rather than found among the other null directions.
+// `complete`: u spans every direction orthogonal to the constant, so a centred target has no part
+// outside it.
 struct Spectrum {
   Eigen::MatrixXd u;
   Eigen::VectorXd s2;
+  bool complete = false;
 };
 
 // The Householder reflection H = I - 2 v v^T / v^T v maps the unit constant vector to e1, so
@@ -36,12 +39,16 @@ Spectrum kernel_spectrum(const Eigen::MatrixXd& kc) {
   const double scale = 2.0 / v.squaredNorm();
   Eigen::MatrixXd a = kc - scale * v * (v.transpose() * kc);
   a -= scale * (a * v) * v.transpose();
-  const EigenPairs eig = symmetric_eigen(a.bottomRightCorner(n - 1, n - 1));
-  Eigen::MatrixXd padded = Eigen::MatrixXd::Zero(n, n - 1);
-  padded.bottomRows(n - 1) = eig.vectors;
+  EigenPairs eig = symmetric_eigen(a.bottomRightCorner(n - 1, n - 1));
+  a.resize(0, 0);
   Spectrum s;
-  s.u = padded - scale * v * (v.transpose() * padded);
+  s.u.resize(n, n - 1);
+  s.u.row(0).setZero();
+  s.u.bottomRows(n - 1) = eig.vectors;
+  eig.vectors.resize(0, 0);
+  s.u -= (scale * v) * (v.transpose() * s.u);
   s.s2 = eig.values.cwiseMax(0.0);
+  s.complete = true;
   return s;
 }
 
@@ -54,47 +61,125 @@ Spectrum primal_spectrum(const Eigen::MatrixXd& xc) {
   const double floor = s.size() ? s[0] * 1e-12 : 0.0;
   Eigen::Index k = 0;
   while (k < s.size() && s[k] > floor) ++k;
-  return {svd.matrixU().leftCols(k), s.head(k).cwiseAbs2()};
+  return {svd.matrixU().leftCols(k), s.head(k).cwiseAbs2(), false};
+}
+
+// For penalty a, G^-1 = U diag(w) U^T + (I - U U^T - 1 1^T/n)/a with w = 1/(s2 + a) (the
+// constant direction unpenalised): dual coefficients c = U (w o U^T y) + rest/a, rest = the part
+// of the centred y outside U, and leave-one-out residuals c_i / G^-1_ii.
+struct Penalties {
+  std::vector<double> alphas;
+  Eigen::MatrixXd w;         // r x penalties
+  Eigen::MatrixXf inv_diag;  // n x penalties: 1 / G^-1_ii
+};
+
+Penalties penalty_tables(const Spectrum& sp, const std::vector<double>& alphas) {
+  const Eigen::Index n = sp.u.rows(), k = static_cast<Eigen::Index>(alphas.size());
+  Penalties t{alphas, Eigen::MatrixXd(sp.u.cols(), k), Eigen::MatrixXf(n, k)};
+  for (Eigen::Index a = 0; a < k; ++a) t.w.col(a) = (sp.s2.array() + alphas[a]).inverse();
+  Eigen::MatrixXd diag = sp.u.cwiseAbs2() * t.w;
+  if (!sp.complete) {
+    const Eigen::ArrayXd outside =
+        1.0 - sp.u.cwiseAbs2().rowwise().sum().array() - 1.0 / static_cast<double>(n);
+    for (Eigen::Index a = 0; a < k; ++a) diag.col(a).array() += outside / alphas[a];
+  }
+  t.inv_diag = diag.cwiseInverse().cast<float>();
+  return t;
+}
+
+// Mean squared leave-one-out residual of every penalty (row) for every target (column) of a
+// block: every penalty's dual coefficients in one single-precision product. Used only to rank
+// penalties; close calls are settled in double (choose_penalties).
+Eigen::MatrixXd loo_errors_single(const Eigen::MatrixXf& uf, const Penalties& t,
+                                  const Eigen::MatrixXd& uty, const Eigen::MatrixXd* rest) {
+  const Eigen::Index k = t.w.cols(), m = uty.cols(), n = uf.rows();
+  Eigen::MatrixXf scaled(uty.rows(), k * m);
+  for (Eigen::Index a = 0; a < k; ++a)
+    scaled.middleCols(a * m, m) = (t.w.col(a).asDiagonal() * uty).cast<float>();
+  Eigen::MatrixXf c(n, k * m);
+  c.noalias() = uf * scaled;
+  scaled.resize(0, 0);
+  const Eigen::MatrixXf rest_f = rest ? rest->cast<float>() : Eigen::MatrixXf();
+  Eigen::MatrixXd errors(k, m);
+  for (Eigen::Index a = 0; a < k; ++a) {
+    auto ca = c.middleCols(a * m, m).array();
+    if (rest) ca += rest_f.array() * static_cast<float>(1.0 / t.alphas[a]);
+    ca.colwise() *= t.inv_diag.col(a).array();
+    errors.row(a) = ca.square().colwise().sum().cast<double>() / static_cast<double>(n);
+  }
+  return errors;
+}
+
+// The same errors in double for one target.
+Eigen::VectorXd loo_errors_double(const Spectrum& sp, const Penalties& t,
+                                  const Eigen::VectorXd& uty, const Eigen::VectorXd* rest) {
+  Eigen::MatrixXd c = sp.u * (t.w.array().colwise() * uty.array()).matrix();
+  Eigen::VectorXd errors(t.w.cols());
+  for (Eigen::Index a = 0; a < t.w.cols(); ++a) {
+    if (rest) c.col(a) += *rest / t.alphas[static_cast<std::size_t>(a)];
+    errors[a] = (c.col(a).array() * t.inv_diag.col(a).array().cast<double>()).square().mean();
+  }
+  return errors;
+}
+
+// Single-precision errors agree with double ones to about 1e-6 relative; a target whose two best
+// penalties are within this margin is ranked again in double, so the choice is double's.
+constexpr double close_call = 1e-3;
+
+// The penalty index per target with the smallest error (the first on ties), as double ranks them.
+std::vector<Eigen::Index> choose_penalties(const Spectrum& sp, const Penalties& t,
+                                           const Eigen::MatrixXd& uty, const Eigen::MatrixXd* rest,
+                                           const Eigen::MatrixXd& errors) {
+  std::vector<Eigen::Index> chosen(static_cast<std::size_t>(errors.cols()));
+  for (Eigen::Index j = 0; j < errors.cols(); ++j) {
+    Eigen::Index best = 0;
+    errors.col(j).minCoeff(&best);
+    double runner_up = std::numeric_limits<double>::infinity();
+    for (Eigen::Index a = 0; a < errors.rows(); ++a)
+      if (a != best) runner_up = std::min(runner_up, errors(a, j));
+    if (runner_up <= errors(best, j) * (1.0 + close_call)) {
+      const Eigen::VectorXd r = rest ? Eigen::VectorXd(rest->col(j)) : Eigen::VectorXd();
+      loo_errors_double(sp, t, uty.col(j), rest ? &r : nullptr).minCoeff(&best);
+    }
+    chosen[static_cast<std::size_t>(j)] = best;
+  }
+  return chosen;
 }
 
 struct DualSolution {
-  Eigen::MatrixXd coef;  // n x q: prediction = centred kernel rows times coef + y mean
+  Eigen::MatrixXd mapped;  // map x target: `map` times the dual coefficients (n x q without map)
   Eigen::VectorXd penalty;
 };
 
-// For penalty a, G^-1 = U diag(1/(s2+a)) U^T + (I - U U^T - 1 1^T/n)/a (the constant direction
-// unpenalised): dual coefficients c = G^-1 yc and leave-one-out residuals c_i / G^-1_ii. Targets
-// go in blocks, so the temporaries are n x block whatever the number of voxels.
-DualSolution solve(const Spectrum& sp, const Eigen::MatrixXd& yc,
-                   const std::vector<double>& alphas) {
-  constexpr Eigen::Index block = 1024;
-  const Eigen::Index n = yc.rows(), q = yc.cols();
-  const Eigen::MatrixXd u2 = sp.u.cwiseAbs2();
-  const Eigen::ArrayXd outside = 1.0 - u2.rowwise().sum().array() - 1.0 / static_cast<double>(n);
-  DualSolution out{Eigen::MatrixXd(n, q), Eigen::VectorXd(q)};
+// Targets go in blocks, so the temporaries are n x (penalties x block) whatever the number of
+// voxels. With `map` (rows x n), returns map times the dual coefficients through map U, never
+// forming the n x q coefficients (predictions need rows x r per target, not n x r).
+DualSolution solve(const Spectrum& sp, const Eigen::MatrixXd& yc, const std::vector<double>& alphas,
+                   const Eigen::MatrixXd* map = nullptr) {
+  const Eigen::Index q = yc.cols(), k = static_cast<Eigen::Index>(alphas.size());
+  const Eigen::Index block = std::clamp<Eigen::Index>(4096 / k, 64, 1024);
+  const Penalties t = penalty_tables(sp, alphas);
+  const Eigen::MatrixXf uf = sp.u.cast<float>();
+  const Eigen::MatrixXd mapped_u = map ? Eigen::MatrixXd(*map * sp.u) : Eigen::MatrixXd();
+  const Eigen::MatrixXd& out_u = map ? mapped_u : sp.u;
+  DualSolution out{Eigen::MatrixXd(out_u.rows(), q), Eigen::VectorXd(q)};
   for (Eigen::Index first = 0; first < q; first += block) {
     const Eigen::Index m = std::min(block, q - first);
-    const Eigen::MatrixXd uty = sp.u.transpose() * yc.middleCols(first, m);
-    Eigen::MatrixXd rest = yc.middleCols(first, m) - sp.u * uty;
-    Eigen::VectorXd best = Eigen::VectorXd::Constant(m, std::numeric_limits<double>::infinity());
-    std::vector<double> chosen(static_cast<std::size_t>(m), alphas.front());
-    for (const double a : alphas) {
-      const Eigen::VectorXd w = (sp.s2.array() + a).inverse();
-      const Eigen::MatrixXd c = sp.u * (w.asDiagonal() * uty) + rest / a;
-      const Eigen::ArrayXd diag = (u2 * w).array() + outside / a;
-      const Eigen::VectorXd error = (c.array().colwise() / diag).square().colwise().mean();
-      for (Eigen::Index t = 0; t < m; ++t)
-        if (error[t] < best[t]) best[t] = error[t], chosen[static_cast<std::size_t>(t)] = a;
-    }
-    // Each target's coefficients with its own penalty, in one product for the block.
+    const auto y = yc.middleCols(first, m);
+    const Eigen::MatrixXd uty = sp.u.transpose() * y;
+    Eigen::MatrixXd rest;
+    if (!sp.complete) rest = y - sp.u * uty;
+    const Eigen::MatrixXd* r = sp.complete ? nullptr : &rest;
+    const auto chosen = choose_penalties(sp, t, uty, r, loo_errors_single(uf, t, uty, r));
     Eigen::MatrixXd scaled(uty.rows(), m);
-    for (Eigen::Index t = 0; t < m; ++t) {
-      const double a = chosen[static_cast<std::size_t>(t)];
-      scaled.col(t) = uty.col(t).array() / (sp.s2.array() + a);
-      rest.col(t) /= a;
-      out.penalty[first + t] = a;
+    for (Eigen::Index j = 0; j < m; ++j) {
+      const Eigen::Index a = chosen[static_cast<std::size_t>(j)];
+      scaled.col(j) = uty.col(j).cwiseProduct(t.w.col(a));
+      out.penalty[first + j] = alphas[static_cast<std::size_t>(a)];
+      if (r) rest.col(j) /= alphas[static_cast<std::size_t>(a)];
     }
-    out.coef.middleCols(first, m) = sp.u * scaled + rest;
+    out.mapped.middleCols(first, m).noalias() = out_u * scaled;
+    if (r) out.mapped.middleCols(first, m) += map ? Eigen::MatrixXd(*map * rest) : rest;
   }
   return out;
 }
@@ -153,8 +238,10 @@ RidgeCvPrediction ridge_cv_kernel(const Eigen::MatrixXd& gram, const Rows& train
   }
   centre_kernels(k_train, k_test);
   const Eigen::RowVectorXd y_mean = y_train.colwise().mean();
-  const DualSolution dual = solve(kernel_spectrum(k_train), y_train.rowwise() - y_mean, alphas);
-  RidgeCvPrediction out{k_test * dual.coef, dual.penalty};
+  const Spectrum sp = kernel_spectrum(k_train);
+  k_train.resize(0, 0);
+  const DualSolution dual = solve(sp, y_train.rowwise() - y_mean, alphas, &k_test);
+  RidgeCvPrediction out{dual.mapped, dual.penalty};
   out.prediction.rowwise() += y_mean;
   return out;
 }
@@ -170,13 +257,13 @@ LinearFit fit_ridge_cv(const FeatureMatrix& x, const Rows& rows, const Eigen::Ma
   DualSolution dual;
   if (x.cols() > n) {
     dual = solve(kernel_spectrum(gram(x, rows, rows, fit.x_mean)), yc, alphas);
-    fit.coef = transpose_times(x, rows, fit.x_mean, dual.coef);
+    fit.coef = transpose_times(x, rows, fit.x_mean, dual.mapped);
   } else {
     Eigen::MatrixXd xc(n, x.cols());
     for (Eigen::Index i = 0; i < n; ++i)
       xc.row(i) = x.row(rows[static_cast<std::size_t>(i)]).cast<double>() - fit.x_mean.transpose();
     dual = solve(primal_spectrum(xc), yc, alphas);
-    fit.coef = xc.transpose() * dual.coef;
+    fit.coef = xc.transpose() * dual.mapped;
   }
   fit.penalty = dual.penalty;
   return fit;
