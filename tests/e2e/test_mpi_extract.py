@@ -47,7 +47,9 @@ def contents(path):
     out = {}
     with h5py.File(path, "r") as f:
         def visit(name, obj):
-            attrs = repr(sorted((k, v) for k, v in obj.attrs.items() if k not in ("DIMENSION_LIST", "REFERENCE_LIST")))
+            # pca_fit names the output file the fits are stored in
+            attrs = repr(sorted((k, v) for k, v in obj.attrs.items()
+                                if k not in ("DIMENSION_LIST", "REFERENCE_LIST", "pca_fit")))
             if isinstance(obj, h5py.Dataset):
                 out[name] = (obj[()], obj.chunks, obj.compression, obj.shuffle, attrs)
             else:
@@ -87,7 +89,16 @@ def equals_single(label, stim, n_layers_args, batch):
 # 1. Equality with one process: a short last batch on the last rank, and a rank without rows
 # (two batches for three ranks).
 LAYERS = ["--layers", "features.8,classifier.6,features.0:F"]
-equals_single("uneven", make_images(c.path("uneven.h5"), 20, seed=0), LAYERS, 8)
+uneven = make_images(c.path("uneven.h5"), 20, seed=0)
+equals_single("uneven", uneven, LAYERS, 8)
+# Per-stimulus steering takes each rank's rows of the vectors; pca is fitted alike on every rank.
+vectors = c.path("vectors.h5")
+with h5py.File(vectors, "w") as f:
+    f["per_stimulus"] = np.random.default_rng(3).standard_normal((20, 1000)).astype(np.float32)
+equals_single("steered and reduced", uneven,
+              ["--layers", "features.8,classifier.6", "--steer-source", "classifier.6", "--condition", "none=none",
+               "--condition", f"each={vectors}:/per_stimulus,alpha=2", "--reduce",
+               "features.8=pca:4,classifier.6=srp:16", "--pca-fit", uneven], 8)
 idle = make_images(c.path("idle.h5"), 12, seed=1)
 idle_reference = equals_single("idle rank", idle, LAYERS, 8)
 
