@@ -88,8 +88,9 @@ void run_extract(ExtractCommand& o, const Globals& globals) {
   if (summary.already_complete)
     std::fprintf(stderr, "lrm extract: %s is already complete; nothing to resume\n", out.c_str());
   if (summary.nothing_to_resume)
-    std::fprintf(stderr, "lrm extract: no %s.partial to resume; started from the first stimulus\n",
-                 out.c_str());
+    std::fprintf(stderr,
+                 "lrm extract: no %s%s.partial to resume; started from the first stimulus\n",
+                 out.c_str(), summary.ranks > 1 ? ".rank0" : "");
 }
 
 }  // namespace
