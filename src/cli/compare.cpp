@@ -114,7 +114,7 @@ void write_result(const std::string& out, const io::Provenance& provenance, cons
 }
 
 void rsa(const RsaArgs& a, const Globals& g) {
-  io::check_output_is_not_an_input(a.out, {a.in.activations, a.brain});
+  io::check_output_is_not_an_input(a.out, {a.in.activations, a.brain, a.units.units});
   compare::RsaOptions o;
   select(o, a.in);
   o.brain = a.brain;
@@ -181,7 +181,7 @@ void weighted(const WeightedArgs& a, const Globals& g) {
 }
 
 void encode(const EncodeArgs& a, const Globals& g) {
-  io::check_output_is_not_an_input(a.out, {a.in.activations, a.brain});
+  io::check_output_is_not_an_input(a.out, {a.in.activations, a.brain, a.units.units});
   compare::EncodeOptions o;
   select(o, a.in);
   o.brain = a.brain;

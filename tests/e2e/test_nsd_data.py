@@ -227,6 +227,7 @@ c.bad_input("--units of an unknown target", [*enc, "--units", loc + ":conv/pass1
 c.bad_input("--units of a layer the activations lack", [*enc, "--units", p("loc_other.h5") + ":fc/pass1/scene"],
             "fc")
 c.bad_input("--units beside another layer", [*enc, "--units", spec, "--layers", "fc"], "--units")
+c.bad_input("--out is the --units localizer", [*enc[:-2], "--units", spec, "--out", loc], "--out")
 c.bad_input("--units-control without --units", [*enc, "--units-control", "random"], "--units-control")
 c.bad_input("--units-control of another kind", [*enc, "--units", spec, "--units-control", "shuffle"],
             "--units-control")
