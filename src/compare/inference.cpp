@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <limits>
@@ -103,15 +104,16 @@ struct Workspace {
 
 double score(const Data& d, double r) { return d.squared ? r * r : r; }
 
-// `full` restricted to the pairs with a position (their order kept).
+// `full` restricted to the pairs with a position (their order kept; the dense ranks, which only
+// the taus use, when `dense`).
 void compact(const SortedVector& full, const std::vector<PairIndex>& position,
-             const std::vector<PairIndex>& kept, SortedVector& out) {
+             const std::vector<PairIndex>& kept, bool dense, SortedVector& out) {
   out.values.resize(static_cast<Eigen::Index>(kept.size()));
-  out.dense.resize(kept.size());
-  for (std::size_t i = 0; i < kept.size(); ++i) {
+  for (std::size_t i = 0; i < kept.size(); ++i)
     out.values[static_cast<Eigen::Index>(i)] = full.values[kept[i]];
+  out.dense.resize(dense ? kept.size() : 0);
+  for (std::size_t i = 0; i < out.dense.size(); ++i)
     out.dense[i] = full.dense[static_cast<std::size_t>(kept[i])];
-  }
   out.levels = full.levels;
   // Branch-free: about half the pairs are dropped, at random.
   out.order.resize(kept.size() + 1);
@@ -240,9 +242,9 @@ View stimulus_view(const Data& d, const Eigen::VectorXd& stimulus_count, Workspa
   ws.models.resize(d.models.size());
   ws.subjects.resize(d.subjects.size());
   for (std::size_t m = 0; m < d.models.size(); ++m)
-    compact(d.models[m], ws.position, kept, ws.models[m]);
+    compact(d.models[m], ws.position, kept, false, ws.models[m]);
   for (std::size_t s = 0; s < d.subjects.size(); ++s)
-    compact(d.subjects[s], ws.position, kept, ws.subjects[s]);
+    compact(d.subjects[s], ws.position, kept, kendall_comparison(d.c), ws.subjects[s]);
   return {&ws.models, &ws.subjects, &ws.w, &ws.all};
 }
 
@@ -337,25 +339,31 @@ std::vector<Eigen::MatrixXd> bootstrap(const Data& d, const std::vector<Draw>& d
     return c;
   };
   std::vector<Workspace> spaces(static_cast<std::size_t>(std::max(1, omp_get_max_threads())));
-  // Batches of draws, with Ctrl-C honoured between them (large: each ends in a barrier).
-  for (Eigen::Index first = 0; first < rows; first += 256) {
-    check_interrupt();
-    const Eigen::Index last = std::min(rows, first + 256);
+  // One parallel loop (no barriers between batches); Ctrl-C skips the remaining draws and is
+  // raised after the loop, as exceptions may not leave it.
+  std::atomic<bool> stop{false};
 #pragma omp parallel for schedule(dynamic)
-    for (Eigen::Index b = first; b < last; ++b) {
-      Workspace& ws = spaces[static_cast<std::size_t>(omp_get_thread_num())];
-      const Draw& draw = draws[static_cast<std::size_t>(b)];
-      const Eigen::VectorXd stim = counts(draw.stimuli, d.stimuli);
-      const Eigen::VectorXd subj = counts(draw.subjects, n_subjects);
-      const Eigen::VectorXd all_subjects = Eigen::VectorXd::Ones(n_subjects);
-      const bool stimuli_drawn = !draw.stimuli.empty();
-      for (std::size_t t = 0; t < kinds.size(); ++t) {
-        const bool use_stimuli = stimuli_drawn && kinds[t] != kSubjects;
-        const Eigen::VectorXd& use_subjects = kinds[t] == kStimuli ? all_subjects : subj;
-        out[t].row(b) = evaluate(d, use_stimuli ? &stim : nullptr, use_subjects, ws).transpose();
-      }
+  for (Eigen::Index b = 0; b < rows; ++b) {
+    if (stop) continue;
+    try {
+      check_interrupt();
+    } catch (const Interrupted&) {
+      stop = true;
+      continue;
+    }
+    Workspace& ws = spaces[static_cast<std::size_t>(omp_get_thread_num())];
+    const Draw& draw = draws[static_cast<std::size_t>(b)];
+    const Eigen::VectorXd stim = counts(draw.stimuli, d.stimuli);
+    const Eigen::VectorXd subj = counts(draw.subjects, n_subjects);
+    const Eigen::VectorXd all_subjects = Eigen::VectorXd::Ones(n_subjects);
+    const bool stimuli_drawn = !draw.stimuli.empty();
+    for (std::size_t t = 0; t < kinds.size(); ++t) {
+      const bool use_stimuli = stimuli_drawn && kinds[t] != kSubjects;
+      const Eigen::VectorXd& use_subjects = kinds[t] == kStimuli ? all_subjects : subj;
+      out[t].row(b) = evaluate(d, use_stimuli ? &stim : nullptr, use_subjects, ws).transpose();
     }
   }
+  if (stop) throw Interrupted();
   return out;
 }
 
