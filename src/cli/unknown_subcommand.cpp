@@ -7,7 +7,7 @@ namespace lrm::cli {
 std::string subcommand_word(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string word = argv[i];
-    if (word == "--threads" || word == "--seed") {
+    if (word == "--threads" || word == "--seed" || word == "--device" || word == "--precision") {
       ++i;  // skip the option's value
       continue;
     }

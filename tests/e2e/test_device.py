@@ -59,6 +59,8 @@ else:
             and not os.path.exists(c.path("never.h5")))
 
 c.bad_input("an unknown device", ["--device", "gpu", *bench], "--device: unknown device 'gpu'")
+c.bad_input("an unknown subcommand after --device and --precision",
+            ["--device", "cpu", "--precision", "fp32", "frobnicate"], "unknown subcommand 'frobnicate'")
 c.bad_input("an unknown precision", ["--precision", "fp16", *bench],
             "--precision: unknown value 'fp16' (use fp32, tf32 or bf16)")
 bf16 = c.run("--device", "cpu", "--precision", "bf16", *bench, quiet=False)
