@@ -96,6 +96,12 @@ compare::UnitOptions unit_options(const UnitArgs& a) {
   return o;
 }
 
+// An input's SHA-256 for provenance; under mpirun only rank 0, which writes the result, reads the
+// whole file.
+std::string input_digest(const std::string& path) {
+  return mpi::rank() == 0 ? io::sha256_file(path) : std::string();
+}
+
 // Writes `out` atomically; `run` fills its root and returns the summary lines the CLI prints.
 template <class Run>
 void write_result(const std::string& out, const io::Provenance& provenance, const Globals& g,
@@ -139,7 +145,7 @@ void rsa(const RsaArgs& a, const Globals& g) {
   auto provenance = io::current_provenance(g.seed);
   provenance.inputs["brain"] = a.brain;
   if (!a.in.activations.empty())
-    provenance.inputs["activations_sha256"] = io::sha256_file(a.in.activations);
+    provenance.inputs["activations_sha256"] = input_digest(a.in.activations);
   write_result(a.out, provenance, g,
                [&](const h5::Group& root) { return compare::run_rsa(o, root); });
 }
@@ -155,7 +161,7 @@ void cka(const CkaArgs& a, const Globals& g) {
   o.response_options.stimulus_coord = a.stimulus_coord;
   auto provenance = io::current_provenance(g.seed);
   if (!a.brain.empty()) provenance.inputs["brain"] = a.brain;
-  provenance.inputs["activations_sha256"] = io::sha256_file(a.in.activations);
+  provenance.inputs["activations_sha256"] = input_digest(a.in.activations);
   write_result(a.out, provenance, g,
                [&](const h5::Group& root) { return compare::run_cka(o, root); });
 }
@@ -212,7 +218,7 @@ void encode(const EncodeArgs& a, const Globals& g) {
   o.units = unit_options(a.units);
   auto provenance = io::current_provenance(g.seed);
   provenance.inputs["brain"] = a.brain;
-  provenance.inputs["activations_sha256"] = io::sha256_file(a.in.activations);
+  provenance.inputs["activations_sha256"] = input_digest(a.in.activations);
   write_result(a.out, provenance, g, [&](const h5::Group& root) {
     return banded ? compare::run_banded_encoding(o, root) : compare::run_encoding(o, root);
   });
@@ -228,7 +234,7 @@ void simulate(const SimulateArgs& a, const Globals& g) {
   o.simulation = a.sim;
   o.simulation.seed = g.seed;
   auto provenance = io::current_provenance(g.seed);
-  provenance.inputs["activations_sha256"] = io::sha256_file(a.activations);
+  provenance.inputs["activations_sha256"] = input_digest(a.activations);
   write_result(a.out, provenance, g, [&](const h5::Group& root) {
     return std::vector<std::string>{compare::run_simulation(o, root)};
   });
