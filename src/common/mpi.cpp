@@ -22,7 +22,7 @@ namespace {
 
 int world_rank = 0;
 int world_size = 1;
-bool initialised = false;
+[[maybe_unused]] bool initialised = false;  // only an MPI build initialises
 
 #ifdef LRM_WITH_MPI
 // Counts and displacements for the variable-length collectives (int, as MPI wants them).
