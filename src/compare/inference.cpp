@@ -210,12 +210,16 @@ std::pair<double, double> ceiling(const Data& d, const View& v,
     pooled[s] = pool_column(d, v, s, ws);
     all += count * pooled[s];
   }
-  const Pooled upper_pool = prepare_pooled(d, v, all / total);
+  // Ranks and taus see only the order of a pool: left undivided, rank pools stay multiples of
+  // 1/2, whose low mantissa bits the radix sort skips.
+  const bool ordinal = rank_comparison(d.c) || kendall_comparison(d.c);
+  auto mean = [&](const Eigen::VectorXd& sum, double n) { return ordinal ? sum : sum / n; };
+  const Pooled upper_pool = prepare_pooled(d, v, mean(all, total));
   double lower = 0, upper = 0, distinct = 0;
   for (std::size_t s = 0; s < n_subjects; ++s) {
     const double count = subject_count[static_cast<Eigen::Index>(s)];
     if (count == 0) continue;
-    const Pooled others = prepare_pooled(d, v, (all - count * pooled[s]) / (total - count));
+    const Pooled others = prepare_pooled(d, v, mean(all - count * pooled[s], total - count));
     lower += score(d, compare_pooled(d, v, s, others, ws));
     upper += score(d, compare_pooled(d, v, s, upper_pool, ws));
     distinct += 1;
