@@ -57,7 +57,7 @@ void copy_chunks(const h5::File& src, const h5::File& dest, const std::string& p
     }
 }
 
-// Checks that part `rank` holds its rows of the same run.
+// Checks that `part` holds `rows` of the same run.
 void check_part(const h5::File& part, const RowRange& rows, const std::string& signature) {
   const auto g = part.root().group(io::activations_group);
   if (g.attr_string("extract_signature").value_or("") != signature)
