@@ -67,6 +67,26 @@ if ok("extract the whole brick", run(*extract, "--stimuli", brick + ":/imgBrick"
               ids == [str(r) for r in rows], ids)
         check("--indices: the activations are the full brick's rows",
               np.array_equal(b["activations/features.3/pass0"][()], a["activations/features.3/pass0"][()][rows]))
+# any stimulus set: a folder of category folders, chosen by id and by row number
+from PIL import Image  # noqa: E402
+for k, cat in enumerate(["a", "b"]):
+    os.makedirs(p("folder", cat))
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(p("folder", cat, f"{i}.png"))
+folder_all = p("folder_all.h5")
+if ok("extract a folder set", run(*extract, "--stimuli", p("folder"), "--out", folder_all)):
+    with h5py.File(folder_all, "r") as f:
+        all_ids = [s.decode() if isinstance(s, bytes) else s for s in f["activations/features.3/stimulus"][()]]
+        all_x = f["activations/features.3/pass0"][()]
+    with open(p("folder_rows.txt"), "w") as f:
+        f.write(f"{all_ids[4]}\n1\n")
+    if ok("extract --indices of a folder set (an id and a row number)",
+          run(*extract, "--stimuli", p("folder"), "--indices", p("folder_rows.txt"), "--out", p("folder_sub.h5"))):
+        with h5py.File(p("folder_sub.h5"), "r") as f:
+            ids_ = [s.decode() if isinstance(s, bytes) else s for s in f["activations/features.3/stimulus"][()]]
+            check("--indices on a folder: ids and activations of the rows listed",
+                  ids_ == [all_ids[4], all_ids[1]]
+                  and np.array_equal(f["activations/features.3/pass0"][()], all_x[[4, 1]]), ids_)
 for label, text, must in [("row out of range", "3\n12\n", "rows.bad:2"),
                           ("unknown id", "3\nimg7\n", "rows.bad:2"),
                           ("a row listed twice", "3\n5\n3\n", "rows.bad:3"),
