@@ -11,7 +11,7 @@
 # cancels start-up (CUDA context, model, file); the whole-command figure of N is printed beside it.
 # LRM_GPU_DRY=1: a machine without CUDA: the LibTorch CMake finds (Debian's), --device cpu, 64
 # images in batches of 16; every step runs up to the CUDA parts.
-# Env: LRM_GPU_BUILD (build dir, default build-gpu), LRM_GPU_IMAGES (default 5120),
+# Env: LRM_GPU_PYTHON (the python3 with torch), LRM_GPU_BUILD (build dir, default build-gpu), LRM_GPU_IMAGES (default 5120),
 #      LRM_GPU_TARGETS (default: lrm lrm-torch lrm_torch_tests), LRM_GPU_JOBS (default: all cores).
 # Usage: [LRM_GPU_DRY=1] benchmarks/gpu/run.sh [build] [test] [bench]
 set -euo pipefail
@@ -24,9 +24,9 @@ steps=${*:-build test bench}
 threads=$(nproc)
 layers=features.2,features.5,features.12,classifier.2,classifier.6
 if [[ $dry == 1 ]]; then
-  device=cpu images=${LRM_GPU_IMAGES:-64} batch=16 peer_batches=2
+  device=cpu images=${LRM_GPU_IMAGES:-64} batch=16 peer_batches=2 python=${LRM_GPU_PYTHON:-/usr/bin/python3}
 else
-  device=cuda images=${LRM_GPU_IMAGES:-5120} batch=256 peer_batches=20
+  device=cuda images=${LRM_GPU_IMAGES:-5120} batch=256 peer_batches=20 python=${LRM_GPU_PYTHON:-python3}
 fi
 [[ -d $vendor/usr ]] || { echo "run.sh: $vendor is missing: run benchmarks/gpu/vendor.sh first" >&2; exit 1; }
 export PKG_CONFIG_PATH=$vendor/usr/lib/x86_64-linux-gnu/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
@@ -39,7 +39,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 if [[ " $steps " == *" build "* ]]; then
   prefix="$vendor/usr"
   if [[ $dry != 1 ]]; then
-    prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)');$prefix"
+    prefix="$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)');$prefix"
     export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}  # H200; skips probing the GPU
   fi
   t0=$(date +%s)
@@ -60,7 +60,7 @@ if [[ " $steps " == *" test "* ]]; then
   "$build/lrm_torch_tests" --gtest_filter='Device*:Extract*:LrmNet*' 2>&1 |
     grep -E 'relative difference|^\[  (PASSED|FAILED|SKIPPED) |^\[==' || true
   "$lrm" --device "$device" model bench alexnet-lrm3 --batch-size 4 --repeats 1 | sed 's/^/auto device: /'
-  if python3 -c 'import h5py' 2>/dev/null; then python3 "$root/tests/e2e/test_device.py" "$lrm" | tail -1; fi
+  if "$python" -c 'import h5py' 2>/dev/null; then "$python" "$root/tests/e2e/test_device.py" "$lrm" | tail -1; fi
 fi
 
 # Images/s of one suite run of `n` images (seconds in $secs).
@@ -81,7 +81,7 @@ if [[ " $steps " == *" bench "* ]]; then
   trap 'rm -rf "$work"' EXIT
   # Random 224x224 RGB images as binary PPMs (Python's standard library only), and a folder of the
   # first quarter of them.
-  python3 - "$work" "$images" <<'PY'
+  "$python" - "$work" "$images" <<'PY'
 import os, random, sys
 work, n = sys.argv[1], int(sys.argv[2])
 rng = random.Random(0)
@@ -103,7 +103,7 @@ PY
     peer="" peer_alone=""
     if [[ -d $vendor/lrm-steering ]] && ! [[ $dry == 1 && $precision == bf16 ]]; then
       # (CPU autocast of torch 1.13 fails in the published layer norm: no bf16 peer in a dry run.)
-      line=$(python3 "$here/bench_peer.py" --lrm-steering "$vendor/lrm-steering" --device "$device" \
+      line=$("$python" "$here/bench_peer.py" --lrm-steering "$vendor/lrm-steering" --device "$device" \
         --precision "$precision" --batch-size "$batch" --batches "$peer_batches" --layers "$layers")
       echo "$line"
       peer=$(echo "$line" | sed -E 's/.*hooks ([0-9]+) images.*/\1/')
