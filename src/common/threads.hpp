@@ -6,5 +6,10 @@ namespace lrm {
 void set_threads(int n);
 int threads();
 int hardware_threads();
+// MPI ranks on this node, from the launcher's environment (OpenMPI, MPICH, MVAPICH); 1 otherwise.
+int local_ranks();
+// The default thread count: the cores shared among the node's ranks, so that N ranks on one
+// machine do not run N x cores threads.
+int default_threads();
 
 }  // namespace lrm
