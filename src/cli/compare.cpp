@@ -414,7 +414,9 @@ void add_encode(CLI::App* cmd, const Globals& g) {
   add_selection(ec, e->in, "Activation file from lrm extract");
   ec->get_option("--activations")->required();
   ec->add_option("--brain", e->brain,
-                 "Responses: brainio .nc assembly or file.h5:/path (presentation x neuroid)")
+                 "Responses: brainio .nc assembly, file.h5:/path (presentation x neuroid), "
+                 "NIfTI betas with --trials, or HDF5 trials x voxels (betas.h5: betas with "
+                 "stimulus_id beside it)")
       ->required();
   ec->add_option("--out", e->out, "Result file (HDF5, written atomically)")->required();
   ec->add_option("--regression", e->regression,
