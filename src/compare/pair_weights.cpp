@@ -151,7 +151,8 @@ double weighted_kendall(stats::Correlation c, const Eigen::VectorXd& x,
       const double wk = w[k];
       if (wk == 0) continue;
       const auto r = static_cast<std::size_t>(y_dense[static_cast<std::size_t>(k)]);
-      const double less = below(r), not_greater = below(r + 1);
+      // level_weight holds what earlier groups inserted, so one tree walk gives both sides.
+      const double less = below(r), not_greater = less + level_weight[r];
       con_minus_dis += wk * (less - (inserted - not_greater));
       group += wk;
     }
