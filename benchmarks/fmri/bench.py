@@ -1,63 +1,177 @@
 #!/usr/bin/python3
-"""Voxelwise ridge with a penalty per voxel: lrm compare encode --regression ridgecv against
-scikit-learn RidgeCV(alphas, alpha_per_target=True) on the same simulated data, split and threads.
+"""Voxelwise ridge with a penalty per voxel on a simulated NSD-like subject: lrm compare encode
+--regression ridgecv against scikit-learn RidgeCV(alphas, alpha_per_target=True), same data,
+split and threads.
 
-Usage: bench.py path/to/lrm [stimuli units voxels]   (threads from OMP_NUM_THREADS, set by run.sh)
-Prints both wall times, their ratio, lrm's peak memory, the load average, and the largest
-difference between the two runs' held-out r.
+The subject, at scale s (1 = NSD's size): 9,000 s stimuli of which 1,000 s are the shared test set
+shown twice (10,000 s trials), 30,000 s voxels in 4 ROIs, written as real NIfTI files with nibabel
+(4-D betas, an ROI label volume with a label,name CSV, a trials CSV, the shared test ids), and two
+layers in lrm extract's layout (compressed float32 rows): "small" of 9,216 units and "big" of
+200,000 s units. Each voxel is a linear function of the small layer's features (the true weights)
+plus noise, so the simulation knows each voxel's ceiling: the r of its true signal with its mean
+test response.
+
+For each layer: lrm's whole command (reading, Gram, fit, scoring, writing; peak memory VmHWM by
+/usr/bin/time) and scikit-learn fitted and predicting on 3 voxel subsets; sklearn's time for all
+voxels is measured when it fits the time limit, else extrapolated linearly in voxels (fixed cost +
+per-voxel cost fitted by least squares to the subsets) and printed as extrapolated.
+
+Usage: bench.py LRM WORKDIR [scale] [sklearn_full_limit_s]   (threads from run.sh)
 """
+import csv
 import os
-import resource
 import subprocess
 import sys
-import tempfile
 import time
 
 import h5py
+import nibabel as nib
 import numpy as np
-import xarray as xr
 from sklearn.linear_model import RidgeCV
 
-lrm = sys.argv[1]
-n, p, q = (int(v) for v in sys.argv[2:5]) if len(sys.argv) > 4 else (2000, 4096, 2000)
-rng = np.random.default_rng(0)
-ids = [f"img{i:05d}" for i in range(n)]
-latent = rng.standard_normal((n, 20))
-x = np.maximum(latent @ rng.standard_normal((20, p)) + rng.standard_normal((n, p)), 0).astype(np.float32)
-y = latent @ rng.standard_normal((20, q)) + np.logspace(-0.5, 1, q) * rng.standard_normal((2, n, q))
-test_ids = ids[: n // 10]
-alphas = np.logspace(-2, 6, 20)
-with tempfile.TemporaryDirectory() as tmp:
-    with h5py.File(os.path.join(tmp, "acts.h5"), "w") as f:
-        g = f.create_group("activations/layer")
-        g["stimulus"] = np.array(ids, dtype=object)
-        g["pass0"] = x
-    xr.DataArray(y.reshape(2 * n, q), dims=("presentation", "neuroid"),
-                 coords={"stimulus_id": ("presentation", ids * 2)}).to_netcdf(os.path.join(tmp, "brain.nc"),
-                                                                             engine="h5netcdf")
-    with open(os.path.join(tmp, "test.txt"), "w") as f:
-        f.write("\n".join(test_ids) + "\n")
-    start = time.perf_counter()
-    r = subprocess.run([lrm, "--quiet", "compare", "encode", "--activations", os.path.join(tmp, "acts.h5"), "--brain",
-                        os.path.join(tmp, "brain.nc"), "--regression", "ridgecv", "--alphas", "1e-2:1e6:20",
-                        "--test-ids", os.path.join(tmp, "test.txt"), "--halvings", "1", "--out",
-                        os.path.join(tmp, "enc.h5")], capture_output=True, text=True)
-    t_lrm = time.perf_counter() - start
+lrm, work = sys.argv[1], sys.argv[2]
+scale = float(sys.argv[3]) if len(sys.argv) > 3 else 0.1
+full_limit = float(sys.argv[4]) if len(sys.argv) > 4 else 300.0
+N_STIM, N_TEST = round(9000 * scale), round(1000 * scale)
+N_VOX, SMALL, BIG, LATENT = round(30000 * scale), 9216, round(200000 * scale), 32
+ROIS = ["V1", "V4", "FFA", "PPA"]
+ALPHAS = np.logspace(-2, 6, 20)
+BOUND = 12 * 2**30
+os.makedirs(work, exist_ok=True)
+p = lambda name: os.path.join(work, name)  # noqa: E731
+ids = np.array([f"nsd{i:05d}" for i in range(N_STIM)], dtype=object)
+
+
+def load():
+    return f"load average {os.getloadavg()[0]:.1f}"
+
+
+def simulate():
+    rng = np.random.default_rng(14)
+    latent = rng.standard_normal((N_STIM, LATENT), dtype=np.float32)
+    layers = {}
+    for name, units in (("small", SMALL), ("big", BIG)):
+        w = rng.standard_normal((LATENT, units), dtype=np.float32) / np.sqrt(LATENT)
+        with h5py.File(p(f"{name}.h5"), "w") as f:
+            g = f.create_group(f"activations/{name}")
+            g["stimulus"] = ids
+            d = g.create_dataset("pass0", (N_STIM, units), dtype=np.float32, chunks=(1, units),
+                                 shuffle=True, compression="gzip", compression_opts=1)
+            for first in range(0, N_STIM, 200):
+                x = latent[first:first + 200] @ w
+                x += np.random.default_rng([first, units]).standard_normal(x.shape, dtype=np.float32)
+                d[first:first + 200] = np.maximum(x, 0)
+        if name == "small":
+            with h5py.File(p("small.h5")) as f:
+                layers[name] = f["activations/small/pass0"][:]
+    x = layers["small"]
+    # True weights: small-layer features times a random low-rank map, each voxel's signal unit
+    # variance; noise levels spread so that ceilings range from high to low.
+    g_map = rng.standard_normal((SMALL, LATENT)).astype(np.float32) / np.sqrt(SMALL)
+    signal = (x - x.mean(0)) @ g_map @ rng.standard_normal((LATENT, N_VOX)).astype(np.float32)
+    signal /= signal.std(0)
+    noise = np.logspace(-0.3, 0.5, N_VOX).astype(np.float32)
+    test = np.arange(N_TEST)  # the shared stimuli, each shown twice
+    order = rng.permutation(np.concatenate([np.arange(N_STIM), test]))
+    betas = signal[order] + noise * rng.standard_normal((order.size, N_VOX), dtype=np.float32)
+    side = int(np.ceil((N_VOX / 0.9) ** (1 / 3)))
+    shape = (side, side, int(np.ceil(N_VOX / 0.9 / side**2)))
+    n_grid = int(np.prod(shape))
+    labels = np.zeros(n_grid, np.int16)  # x fastest, as lrm's voxel order
+    labels[:N_VOX] = 1 + np.arange(N_VOX) * len(ROIS) // N_VOX
+    vol = np.zeros((order.size, n_grid), np.float32)
+    vol[:, :N_VOX] = betas
+    affine = np.diag([1.8, 1.8, 1.8, 1.0])
+    vol = vol.reshape((order.size,) + shape[::-1]).transpose(3, 2, 1, 0)
+    nib.save(nib.Nifti1Image(vol, affine), p("betas.nii"))
+    del vol
+    nib.save(nib.Nifti1Image(labels.reshape(shape[::-1]).transpose(2, 1, 0), affine), p("rois.nii"))
+    with open(p("rois.csv"), "w") as f:
+        f.write("label,name\n" + "".join(f"{k + 1},{r}\n" for k, r in enumerate(ROIS)))
+    with open(p("trials.csv"), "w") as f:
+        f.write("stimulus_id,session\n" + "".join(f"{ids[s]},{1 + t // 750}\n" for t, s in enumerate(order)))
+    with open(p("shared.txt"), "w") as f:
+        f.write("\n".join(ids[test]) + "\n")
+    mean = np.zeros((N_STIM, N_VOX), np.float64)
+    np.add.at(mean, order, betas)
+    mean /= np.bincount(order, minlength=N_STIM)[:, None]
+    return x, signal, mean
+
+
+def corr(a, b):
+    a, b = a - a.mean(0), b - b.mean(0)
+    return (a * b).sum(0) / np.sqrt((a * a).sum(0) * (b * b).sum(0))
+
+
+def run_lrm(layer):
+    out = p(f"enc_{layer}.h5")
+    cmd = ["/usr/bin/time", "-f", "%M %e", "-o", p("time.txt"), lrm, "--quiet", "compare", "encode",
+           "--activations", p(f"{layer}.h5"), "--brain", p("betas.nii"), "--trials", p("trials.csv")]
+    for roi in ROIS:
+        cmd += ["--roi", f"{p('rois.nii')}:{roi}"]
+    cmd += ["--roi-labels", p("rois.csv"), "--test-ids", p("shared.txt"), "--regression", "ridgecv",
+            "--alphas", "1e-2:1e6:20", "--halvings", "1", "--memory", "12G", "--out", out]
+    if os.path.exists(out):
+        os.remove(out)
+    r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         sys.exit(r.stderr)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
-    got = xr.open_dataset(os.path.join(tmp, "enc.h5"), group="encoding", engine="h5netcdf").r.values[0, 0]
-    mean = y.mean(axis=0)
-    test = np.arange(n // 10)
-    train = np.arange(n // 10, n)
+    kib, wall = open(p("time.txt")).read().split()[-2:]
+    with h5py.File(out) as f:
+        return float(wall), int(kib) * 1024, f["encoding/r"][0, 0]
+
+
+def sklearn_fit(x, y):
+    train, test = slice(N_TEST, None), slice(0, N_TEST)
     start = time.perf_counter()
-    pred = RidgeCV(alphas=alphas, alpha_per_target=True).fit(x[train].astype(np.float64), mean[train]).predict(
-        x[test].astype(np.float64))
-    t_sk = time.perf_counter() - start
-    pc, mc = pred - pred.mean(0), mean[test] - mean[test].mean(0)
-    want = (pc * mc).sum(0) / np.sqrt((pc**2).sum(0) * (mc**2).sum(0))
-    print(f"{n} stimuli ({len(train)} train), {p} units, {q} voxels, 20 penalties, "
-          f"{os.environ.get('OMP_NUM_THREADS', '?')} threads, load average {os.getloadavg()[0]:.1f}")
-    print(f"lrm ridgecv {t_lrm:.1f} s (whole command: reading, ceiling, writing), peak {peak:.2f} GiB; "
-          f"sklearn RidgeCV fit+predict {t_sk:.1f} s; ratio sklearn/lrm {t_sk / t_lrm:.2f}")
-    print(f"max |r difference| {np.max(np.abs(got - want)):.2e}")
+    model = RidgeCV(alphas=ALPHAS, alpha_per_target=True).fit(x[train], y[train])
+    pred = model.predict(x[test])
+    return time.perf_counter() - start, corr(pred, y[test])
+
+
+def main():
+    t = time.perf_counter()
+    if not os.path.exists(p("shared.txt")):
+        x_small, signal, mean = simulate()
+    else:
+        sys.exit(f"{work} holds an earlier subject; use an empty WORKDIR")
+    print(f"scale {scale}: {N_STIM} stimuli ({N_TEST} shared test, shown twice), "
+          f"{N_STIM + N_TEST} trials, {N_VOX} voxels in {len(ROIS)} ROIs, layers small {SMALL} "
+          f"and big {BIG} units, 20 penalties, {os.environ.get('OMP_NUM_THREADS', '?')} threads; "
+          f"simulated and written in {time.perf_counter() - t:.0f} s ({load()})")
+    ceiling = corr(signal[:N_TEST], mean[:N_TEST])
+    print(f"simulated ceiling (r of the true signal with the mean test response): "
+          f"median {np.median(ceiling):.3f}")
+    for layer in ("small", "big"):
+        t_lrm, peak, r = run_lrm(layer)
+        print(f"\n[{layer}] lrm compare encode --regression ridgecv (whole command): {t_lrm:.1f} s "
+              f"({load()}), peak {peak / 2**30:.2f} GiB vs the 12 GiB bound "
+              f"({'under' if peak < BOUND else 'OVER'}); median r {np.median(r):.3f} vs ceiling "
+              f"{np.median(ceiling):.3f} (ratio {np.median(r) / np.median(ceiling):.2f})")
+        if layer == "small":
+            x = x_small.astype(np.float64)
+        else:
+            with h5py.File(p("big.h5")) as f:
+                x = f["activations/big/pass0"][:].astype(np.float64)
+        sizes = [max(1, N_VOX // 16), max(2, N_VOX // 8), max(3, N_VOX // 4)]
+        times = []
+        for q in sizes:
+            t_sk, r_sk = sklearn_fit(x, mean[:, :q])
+            times.append(t_sk)
+            print(f"[{layer}] sklearn RidgeCV fit+predict on {q} voxels: {t_sk:.1f} s ({load()}); "
+                  f"max |r - lrm r| {np.max(np.abs(r_sk - r[:q])):.2e}")
+        slope, fixed = np.polyfit(sizes, times, 1)
+        estimate = fixed + slope * N_VOX
+        if estimate <= full_limit:
+            t_sk, r_sk = sklearn_fit(x, mean)
+            print(f"[{layer}] all voxels: max |r - lrm r| {np.max(np.abs(r_sk - r)):.2e}")
+            kind = "measured"
+        else:
+            t_sk, kind = estimate, "EXTRAPOLATED"
+        print(f"[{layer}] sklearn on all {N_VOX} voxels: {t_sk:.1f} s ({kind}; fit to the subsets: "
+              f"{fixed:.1f} s + {slope * 1000:.2f} s per 1000 voxels); ratio sklearn/lrm "
+              f"{t_sk / t_lrm:.2f} ({kind})")
+        del x
+
+
+main()
