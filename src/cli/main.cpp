@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.set_version_flag("--version", io::version_string());
   app.add_option("--threads", globals.threads,
-                 "Threads for kernels and LibTorch (default: all cores)")
+                 "Threads for kernels and LibTorch (default: all cores, shared among the MPI ranks "
+                 "of a node)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", globals.seed,
                  "Random seed (runs are deterministic for a seed and thread count)");
