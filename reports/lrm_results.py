@@ -580,14 +580,18 @@ def read_rsa(f):
 
 def read_rsa_inference(f):
     """`lrm compare rsa --inference`: /<prefix>/rsa/inference with `model` × `model_b` arrays
-    difference, p_pairwise, p_pairwise_fdr; per model evaluation, evaluation_ci_low/high,
+    difference, p_pairwise, p_pairwise_fdr; per model evaluation, evaluation_bootstrap_mean (files
+    of earlier versions lack it), evaluation_ci_low/high,
     p_vs_zero, p_vs_lower_ceiling; scalars noise_ceiling_lower/upper, p_ceiling_vs_chance."""
     out = []
     for path, ds in analyses(f, "inference", "p_pairwise"):
         rsa_path = path.rsplit("/", 1)[0]
         out.append(dict(
             path=path, brain=brain_label(f, rsa_path, "rsa"), models=strings(ds["model"]),
-            evaluation=floats(ds["evaluation"]), low=floats(ds["evaluation_ci_low"]),
+            evaluation=floats(ds["evaluation"]),
+            bootstrap_mean=(floats(ds["evaluation_bootstrap_mean"])
+                            if "evaluation_bootstrap_mean" in ds else None),
+            low=floats(ds["evaluation_ci_low"]),
             high=floats(ds["evaluation_ci_high"]), p_fdr=np.asarray(ds["p_pairwise_fdr"].values, float),
             p_zero=floats(ds["p_vs_zero"]), p_ceiling=floats(ds["p_vs_lower_ceiling"]),
             ceiling=(float(ds["noise_ceiling_lower"]), float(ds["noise_ceiling_upper"])),

@@ -128,7 +128,9 @@ def plot_inference(inf, out_dir):
     fig, ax = plt.subplots(figsize=(min(R.DOUBLE_COLUMN, 0.35 * n + 1.4), 2.4))
     x = np.arange(n)
     ax.axhspan(*inf["ceiling"], color="0.85", lw=0, label="noise ceiling")
-    y = inf["evaluation"]
+    # As rsatoolbox's plot_model_comparison: bars at the mean over resamples, which the CIs and
+    # tests are centred on (the score on all data where a file predates it).
+    y = inf["evaluation"] if inf.get("bootstrap_mean") is None else inf["bootstrap_mean"]
     ax.bar(x, y, color=[R.pass_colour(int(m.rsplit("pass", 1)[-1])) if "pass" in m else "C0"
                         for m in inf["models"]], width=0.7)
     ax.errorbar(x, y, yerr=np.abs(np.vstack([y - inf["low"], inf["high"] - y])), fmt="none",
@@ -155,8 +157,8 @@ def plot_inference(inf, out_dir):
     table = R.html_table(["model", "score [95% CI]", "p vs 0", "p vs lower ceiling"], rows,
                          f"Model inference (bootstrap over {inf['over']}); lower ceiling vs chance "
                          f"p = {inf['p_chance']:.3g}")
-    return R.Figure([stem], "Model comparison: mean RDM correlation per layer and pass with 95% "
-                    f"CIs from a bootstrap over {inf['over']}; grey band: noise ceiling; lines: "
+    return R.Figure([stem], "Model comparison: RDM correlation per layer and pass, mean over "
+                    f"resamples with 95% CIs from a bootstrap over {inf['over']}; grey band: noise ceiling; lines: "
                     "pairs of models that differ (t-test on the bootstrap variance, Benjamini–"
                     "Hochberg FDR 0.05 across pairs).", [table])
 
