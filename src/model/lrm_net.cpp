@@ -521,7 +521,9 @@ ForwardResult LrmNetImpl::run(PassState state, const torch::Tensor& input, int p
   const auto device = device_of(*this);
   const auto on_device = input.to(device);
   Steering moved;
-  if (steering && steering->vector.device() != device) {
+  if (steering &&
+      (steering->vector.device() != device || steering->strength_neg.device() != device ||
+       steering->strength_pos.device() != device)) {
     moved = *steering;
     moved.vector = steering->vector.to(device);
     moved.strength_neg = steering->strength_neg.to(device);
