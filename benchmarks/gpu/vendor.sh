@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/.gpu-vendor
 mirror=${1:-${LRM_STEERING:-/work/.mirror/harvard-visionlab+lrm-steering/repo}}
 packages=(libtomlplusplus-dev libtomlplusplus3 libstb-dev libstb0 libmatio-dev libmatio11
-          libdeflate-dev libdeflate0 libnifti2-dev libnifti2-2 libznz-dev libznz3)
+          libdeflate-dev libdeflate0 libnifti2-dev libnifti2-2 libniftiio-dev libznz-dev libznz3)
 debs=$(mktemp -d)
 trap 'rm -rf "$debs"' EXIT
 rm -rf "$out"
