@@ -323,6 +323,34 @@ void write_rsa_scores(const h5::Group& g, const std::vector<LayerPass>& models,
   }
 }
 
+// The stimulus bootstrap of every model against the mean brain RDM: each rank computes a
+// contiguous share of the resamples for all models (rank 0's model RDMs broadcast first), and rank
+// 0 gathers the values in resample order and summarises them as one process does. Called by every
+// rank.
+void add_stimulus_intervals(std::vector<Eigen::MatrixXd>& model_rdms,
+                            const Eigen::MatrixXd& brain_mean, const RsaOptions& o,
+                            std::vector<RdmScore>& scores) {
+  if (mpi::active()) {
+    mpi::Packer p;
+    p.put(static_cast<std::uint64_t>(model_rdms.size()));
+    for (const auto& m : model_rdms) pack(p, m);
+    const std::string bytes = mpi::broadcast(mpi::rank() == 0 ? p.bytes() : std::string());
+    mpi::Unpacker u(bytes);
+    model_rdms.resize(u.get<std::uint64_t>());
+    for (auto& m : model_rdms) m = unpack_matrix(u);
+  }
+  const auto share = mpi::share(static_cast<std::size_t>(o.bootstrap));
+  const StimulusBootstrap mine =
+      bootstrap_stimuli_values(model_rdms, brain_mean, o.comparison, o.seed,
+                               static_cast<int>(share.begin), static_cast<int>(share.end));
+  const auto all = mpi::gather(std::vector<double>(mine.data(), mine.data() + mine.size()));
+  if (mpi::rank() != 0) return;
+  const Eigen::Map<const StimulusBootstrap> values(all.data(), o.bootstrap,
+                                                   static_cast<Eigen::Index>(model_rdms.size()));
+  for (std::size_t m = 0; m < scores.size(); ++m)
+    scores[m].stimuli = summarise_bootstrap(values.col(static_cast<Eigen::Index>(m)));
+}
+
 }  // namespace
 
 std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
@@ -342,15 +370,15 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   const auto sets = unit_sets(o.units, file, o.layers, o.passes, o.seed);
   const auto models = set_models(sets);
   file.record_partial_rows(g);
-  const RdmScoring scoring{o.comparison, o.squared, o.bootstrap, o.seed};
+  RdmScoring scoring{o.comparison, o.squared, o.bootstrap, o.seed};
+  scoring.stimulus_bootstrap = false;
   std::vector<RdmScore> scores;
-  std::vector<Eigen::MatrixXd> model_rdms;  // kept for the inference
+  std::vector<Eigen::MatrixXd> model_rdms;
   std::vector<std::string> condition_ids;
   std::string matched_by;
   Progress bar("rsa", static_cast<std::int64_t>(models.size()), "layers");
-  // Under mpirun each rank makes and scores its share of the layers and passes (bootstrap
-  // resamples included: they are drawn from the seed alone, whichever rank draws them); rank 0
-  // writes them all.
+  // Under mpirun each rank makes and scores its share of the layers and passes; rank 0 writes them
+  // all.
   const auto scored = mpi::compute_shared(
       sets.size(),
       [&](std::size_t i) {
@@ -366,8 +394,7 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
       },
       [&] { bar.advance(); });
   bar.finish();
-  if (mpi::rank() != 0) return {};
-  for (std::size_t i = 0; i < sets.size(); ++i) {
+  for (std::size_t i = 0; i < scored.size(); ++i) {
     const LayerPass& lp = sets[i].model;
     mpi::Unpacker u(scored[i]);
     scores.push_back(unpack_rdm_score(u));
@@ -376,11 +403,14 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
     m.condition_ids = unpack_strings(u);
     m.matched_by = u.get_string();
     if (o.save_rdms) write_model_rdm(g, lp, m);
-    if (o.inference) model_rdms.push_back(m.rdm);
-    lines.push_back(rsa_line(lp, o, scores.back()));
+    model_rdms.push_back(std::move(m.rdm));
     condition_ids = std::move(m.condition_ids);
     matched_by = std::move(m.matched_by);
   }
+  if (o.bootstrap > 0) add_stimulus_intervals(model_rdms, brain_mean, o, scores);
+  if (mpi::rank() != 0) return {};
+  for (std::size_t i = 0; i < sets.size(); ++i)
+    lines.push_back(rsa_line(sets[i].model, o, scores[i]));
   if (!matched_by.empty()) g.set_attr("stimulus_match", matched_by);
   h5::write_coordinate(g, "stimulus", condition_ids);
   write_matrix(g, "brain_rdm_mean", brain_mean, {"stimulus", "stimulus_b"});

@@ -1,10 +1,13 @@
 #include "compare/rsa.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "common/error.hpp"
 #include "compare/inference.hpp"
+#include "compare/pair_weights.hpp"
 #include "compare/rdm.hpp"
 #include "compare/resampling.hpp"
 
@@ -106,52 +109,83 @@ NoiseCeiling noise_ceiling(const std::vector<Eigen::MatrixXd>& subjects, stats::
   return nc;
 }
 
-BootstrapInterval bootstrap_stimuli(const Eigen::MatrixXd& model, const Eigen::MatrixXd& brain,
-                                    stats::Correlation c, int resamples, std::uint64_t seed,
-                                    double level) {
-  check_same_size(model, brain);
-  const Eigen::Index n = model.rows();
-  Resampler rng(seed);
-  std::vector<std::vector<std::int64_t>> draws;
-  for (int b = 0; b < resamples; ++b) draws.push_back(rng.with_replacement(n));
-  std::vector<double> r(static_cast<std::size_t>(resamples), std::nan(""));
-  const bool kendall =
-      c == stats::Correlation::kendall_tau_a || c == stats::Correlation::kendall_tau_b;
+StimulusBootstrap bootstrap_stimuli_values(const std::vector<Eigen::MatrixXd>& models,
+                                           const Eigen::MatrixXd& brain, stats::Correlation c,
+                                           std::uint64_t seed, int begin, int end) {
+  for (const auto& m : models) check_same_size(m, brain);
+  const Eigen::Index n = brain.rows(), n_models = static_cast<Eigen::Index>(models.size());
+  StimulusBootstrap values =
+      StimulusBootstrap::Constant(std::max(end - begin, 0), n_models, std::nan(""));
+  const bool kendall = kendall_comparison(c), ranks = rank_comparison(c);
   // Drawing stimulus a c_a times repeats the pair (a, b) c_a c_b times: a weighted comparison over
-  // the original pairs, with each RDM sorted once (the taus resample explicitly).
-  const Eigen::VectorXd x_all = upper_triangle(model), y_all = upper_triangle(brain);
-  const auto x_order = kendall ? std::vector<Eigen::Index>{} : argsort(x_all);
+  // the original pairs, each RDM sorted once and the brain RDM ranked once per resample for all
+  // models (the taus resample explicitly).
+  std::vector<Eigen::VectorXd> x_all;
+  std::vector<std::vector<Eigen::Index>> x_order;
+  for (const auto& m : models) {
+    x_all.push_back(upper_triangle(m));
+    x_order.push_back(kendall ? std::vector<Eigen::Index>{} : argsort(x_all.back()));
+  }
+  const Eigen::VectorXd y_all = upper_triangle(brain);
   const auto y_order = kendall ? std::vector<Eigen::Index>{} : argsort(y_all);
 #pragma omp parallel for schedule(dynamic)
-  for (int b = 0; b < resamples; ++b) {
-    const auto& idx = draws[static_cast<std::size_t>(b)];
+  for (int b = begin; b < end; ++b) {
+    const auto idx = Resampler::for_resample(seed, static_cast<std::uint64_t>(b))
+                         .with_replacement(static_cast<std::int64_t>(n));
+    auto row = values.row(b - begin);
     if (!kendall) {
       Eigen::VectorXd count = Eigen::VectorXd::Zero(n);
       for (auto i : idx) count[i] += 1;
-      Eigen::VectorXd w(x_all.size());
+      Eigen::VectorXd w(y_all.size());
       for (Eigen::Index i = 0, k = 0; i < n; ++i)
         for (Eigen::Index j = i + 1; j < n; ++j) w[k++] = count[i] * count[j];
-      if (w.sum() >= 3)
-        r[static_cast<std::size_t>(b)] = weighted_correlation(c, x_all, x_order, y_all, y_order, w);
+      if (w.sum() < 3) continue;
+      if (!ranks) {
+        for (Eigen::Index m = 0; m < n_models; ++m)
+          row[m] = weighted_score(c, x_all[static_cast<std::size_t>(m)], y_all, w);
+        continue;
+      }
+      Eigen::VectorXd rx(y_all.size()), ry(y_all.size());
+      weighted_ranks(y_all, y_order, w, ry);
+      for (Eigen::Index m = 0; m < n_models; ++m) {
+        const auto k = static_cast<std::size_t>(m);
+        weighted_ranks(x_all[k], x_order[k], w, rx);
+        row[m] = weighted_score(c, rx, ry, w);
+      }
       continue;
     }
-    std::vector<double> x, y;
-    x.reserve(static_cast<std::size_t>(n * (n - 1) / 2));
-    y.reserve(x.capacity());
+    std::vector<double> y;
+    std::vector<std::pair<Eigen::Index, Eigen::Index>> pairs;
     for (Eigen::Index i = 0; i < n; ++i)
       for (Eigen::Index j = i + 1; j < n; ++j)
         if (idx[i] != idx[j]) {
-          x.push_back(model(idx[i], idx[j]));
+          pairs.emplace_back(idx[i], idx[j]);
           y.push_back(brain(idx[i], idx[j]));
         }
-    if (x.size() >= 3)
-      r[static_cast<std::size_t>(b)] =
-          stats::correlate(c, stats::as_vector(x), stats::as_vector(y));
+    if (y.size() < 3) continue;
+    std::vector<double> x(y.size());
+    for (Eigen::Index m = 0; m < n_models; ++m) {
+      for (std::size_t k = 0; k < pairs.size(); ++k)
+        x[k] = models[static_cast<std::size_t>(m)](pairs[k].first, pairs[k].second);
+      row[m] = stats::correlate(c, stats::as_vector(x), stats::as_vector(y));
+    }
   }
+  return values;
+}
+
+BootstrapInterval summarise_bootstrap(const Eigen::Ref<const Eigen::VectorXd>& values,
+                                      double level) {
   std::vector<double> finite;
-  for (double v : r)
+  for (double v : values)
     if (std::isfinite(v)) finite.push_back(v);
-  return summarise(finite, resamples, level);
+  return summarise(finite, static_cast<int>(values.size()), level);
+}
+
+BootstrapInterval bootstrap_stimuli(const Eigen::MatrixXd& model, const Eigen::MatrixXd& brain,
+                                    stats::Correlation c, int resamples, std::uint64_t seed,
+                                    double level) {
+  return summarise_bootstrap(bootstrap_stimuli_values({model}, brain, c, seed, 0, resamples).col(0),
+                             level);
 }
 
 BootstrapInterval bootstrap_subjects(const Eigen::VectorXd& per_subject, int resamples,
@@ -182,8 +216,9 @@ RdmScore score_rdm(const Eigen::MatrixXd& model, const std::vector<Eigen::Matrix
   s.mean /= static_cast<double>(s.r.size());
   s.to_mean_rdm = compare_rdms(model, brain_mean, scoring.comparison);
   if (scoring.bootstrap <= 0) return s;
-  s.stimuli =
-      bootstrap_stimuli(model, brain_mean, scoring.comparison, scoring.bootstrap, scoring.seed);
+  if (scoring.stimulus_bootstrap)
+    s.stimuli =
+        bootstrap_stimuli(model, brain_mean, scoring.comparison, scoring.bootstrap, scoring.seed);
   if (s.r.size() >= 2) {
     const Eigen::VectorXd per = scoring.squared ? Eigen::VectorXd(s.r.array().square()) : s.r;
     s.subjects = bootstrap_subjects(per, scoring.bootstrap, scoring.seed);

@@ -45,8 +45,19 @@ struct BootstrapInterval {
   int resamples = 0, undefined = 0;  // resamples where r was undefined (dropped)
 };
 
-// Resamples stimuli with replacement and correlates the model RDM with the brain RDM on the
-// resampled conditions, dropping pairs of identical conditions (rsatoolbox's bootstrap_sample_rdm).
+// Resamples stimuli with replacement and correlates each model RDM with the brain RDM on the
+// resampled conditions, dropping pairs of identical conditions (rsatoolbox's bootstrap_sample_rdm):
+// row b - begin holds resample b's value for each model (NaN where undefined). Resample b is
+// drawn from Resampler::for_resample(seed, b) alone, so a row does not depend on which range (or
+// MPI rank) computes it.
+using StimulusBootstrap = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+StimulusBootstrap bootstrap_stimuli_values(const std::vector<Eigen::MatrixXd>& models,
+                                           const Eigen::MatrixXd& brain, stats::Correlation c,
+                                           std::uint64_t seed, int begin, int end);
+// The interval of one model's resample values, in resample order (the undefined ones dropped).
+BootstrapInterval summarise_bootstrap(const Eigen::Ref<const Eigen::VectorXd>& values,
+                                      double level = 0.95);
+// Resamples 0 .. resamples - 1 of one model, summarised.
 BootstrapInterval bootstrap_stimuli(const Eigen::MatrixXd& model, const Eigen::MatrixXd& brain,
                                     stats::Correlation c, int resamples, std::uint64_t seed,
                                     double level = 0.95);
@@ -59,6 +70,9 @@ struct RdmScoring {
   bool squared = false;  // square each brain RDM's r before the mean
   int bootstrap = 0;     // resamples for the intervals (0: none)
   std::uint64_t seed = 0;
+  // false: score_rdm leaves the stimulus interval to the caller (bootstrap_stimuli_values over
+  // all models at once, its resamples split across MPI ranks).
+  bool stimulus_bootstrap = true;
 };
 struct RdmScore {
   Eigen::VectorXd r;           // with each brain RDM
