@@ -16,6 +16,20 @@ For each layer: lrm's whole command (reading, Gram, fit, scoring, writing; peak 
 voxels is measured when it fits the time limit, else extrapolated linearly in voxels (fixed cost +
 per-voxel cost fitted by least squares to the subsets) and printed as extrapolated.
 
+Cost, n training stimuli, m test, q voxels, p units, 20 penalties (flops; full scale n = 8,000,
+m = 1,000, q = 30,000, p = 9,216 / 200,000):
+  scikit-learn (gcv_mode "gram", float64): X X^T 2n^2p (1.2e12 / 2.6e13), eigh ~5n^3 (2.5e12),
+  Q^T Y 2n^2q (3.8e12), per penalty Q (w o Q^T Y) 2n^2q (x20: 7.7e13), coef = dual^T X 2qnp
+  (4.4e12 / 9.6e13), predict 2mpq (5.5e11 / 1.2e13): 8.9e13 / 2.2e14 in all.
+  lrm: the Gram n'^2 p over all n' = n + m stimuli (double syrk, 7.5e11 / 1.6e13), eigh, U^T Y,
+  the predictions through K_test U (2mn^2 + 2mnq): 7.7e12 / 2.3e13 in double; the 20 penalties'
+  leave-one-out residuals 7.7e13 in single precision.
+The 20 x 2n^2q term is the same on both sides and most of the work; single precision runs it at
+about 2.2x the double rate (sgemm 15.2 vs dgemm 7.0 GFLOP/s measured here at load 7; 59 vs 26 on a
+quiet machine), so even with every double flop free lrm is at most 8.9e13/dgemm / (7.7e13/sgemm) =
+2.5x (9,216 units) and 6.1x (200,000 units) faster on the same cores; 10x would need fewer
+leave-one-out products, not faster ones.
+
 Usage: bench.py LRM WORKDIR [scale] [sklearn_full_limit_s]   (threads from run.sh)
 """
 import csv
