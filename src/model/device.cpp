@@ -5,6 +5,7 @@
 #include <torch/version.h>
 
 #include <cctype>
+#include <cstdlib>
 
 #include "common/error.hpp"
 
@@ -55,6 +56,16 @@ int cuda_index(const std::string& text) {
   return std::stoi(text.substr(5));
 }
 
+// The process's rank on its node under mpirun or srun (0 otherwise), so that `auto` gives the ranks
+// of a node different GPUs.
+int local_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char* value = std::getenv(name);
+        value && std::isdigit(static_cast<unsigned char>(*value)))
+      return std::atoi(value);
+  return 0;
+}
+
 }  // namespace
 
 bool libtorch_has_cuda() {
@@ -67,9 +78,11 @@ bool libtorch_has_cuda() {
 
 torch::Device resolve_device(const std::string& text) {
   if (text == "cpu") return torch::kCPU;
-  if (text == "auto")
-    return libtorch_has_cuda() && torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
-                                                              : torch::Device(torch::kCPU);
+  if (text == "auto") {
+    if (!libtorch_has_cuda() || !torch::cuda::is_available()) return torch::kCPU;
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank() % count));
+  }
   const int index = cuda_index(text);
   if (index < 0)
     throw SettingError("device", "unknown device '" + text + "' (" + kDeviceValues + ")");

@@ -17,7 +17,8 @@ enum class Precision { fp32, tf32, bf16 };
 extern const Names<Precision> precision_names;
 
 // "cpu", "cuda", "cuda:N" or "auto" (CUDA when this LibTorch has it and a GPU is visible, else
-// the CPU); a SettingError of "device" names why CUDA cannot be used.
+// the CPU; under mpirun or srun, GPU local rank mod GPUs); a SettingError of "device" names why
+// CUDA cannot be used.
 torch::Device resolve_device(const std::string& text);
 // Whether this LibTorch was built with CUDA.
 bool libtorch_has_cuda();
