@@ -564,6 +564,35 @@ std::string ceiling_line(const EncodingBenchmark& bench) {
   return line;
 }
 
+// The number of cross-validation splits the metric fits.
+std::size_t split_count(const PredictivityOptions& m) {
+  if (!m.fixed_splits.empty()) return m.fixed_splits.size();
+  return m.test_ids.empty() ? static_cast<std::size_t>(std::max(m.splits, 0)) : 1;
+}
+
+// One model's result from each rank's share of its splits (rank k fitted the splits s with
+// s % ranks == k): rows in split order, then summarised as one process does.
+EncodingBenchmark::Result join_split_shares(const std::vector<std::string>& parts,
+                                            const EncodingBenchmark& bench) {
+  std::vector<EncodingBenchmark::Result> shares;
+  for (const auto& bytes : parts) shares.push_back(unpack_encoding(bytes));
+  EncodingBenchmark::Result out = shares.at(0);
+  auto& pr = out.predictivity;
+  for (Eigen::Index s = 0; s < pr.r.rows(); ++s) {
+    const auto& from = shares[static_cast<std::size_t>(s) % shares.size()].predictivity;
+    pr.r.row(s) = from.r.row(s);
+    if (pr.penalty.size()) pr.penalty.row(s) = from.penalty.row(s);
+    if (!pr.group_penalty.empty())
+      pr.group_penalty[static_cast<std::size_t>(s)] =
+          from.group_penalty[static_cast<std::size_t>(s)];
+  }
+  for (const auto& share : shares)
+    pr.components_used = std::min(pr.components_used, share.predictivity.components_used);
+  summarise_predictivity(pr);
+  out.score = ceil_score(pr.score, bench.ceiling().ceiling);
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& root) {
@@ -585,21 +614,36 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   std::vector<Eigen::VectorXd> maps;  // per model: r per voxel, mean over splits
   std::vector<double> roi_table;      // model x ROI
   const bool stratified = !responses.categories.empty();
-  const EncodingBenchmark bench(std::move(responses), o.metric, o.halvings);
+  // With fewer models than ranks (and more than one split) every rank scores every model, fitting
+  // its share of the cross-validation splits; otherwise the models are shared round robin. Not PLS:
+  // it fits a rank's splits together in batched products, whose last bits depend on the batch
+  // (r differed by up to 1e-15 from one process's).
+  const bool share_splits = mpi::active() && sets.size() < static_cast<std::size_t>(mpi::size()) &&
+                            split_count(o.metric) > 1 && o.metric.regression != Regression::pls;
+  PredictivityOptions metric = o.metric;
+  if (share_splits) metric.split_rank = mpi::rank(), metric.split_ranks = mpi::size();
+  const EncodingBenchmark bench(std::move(responses), metric, o.halvings);
   EncodingTable table;
   std::vector<std::string> lines;
   std::string matched_by;
   Progress bar("encode", static_cast<std::int64_t>(models.size()), "layers");
-  // Under mpirun each rank scores its share of the layers and passes; rank 0 writes them all.
-  const auto scored = mpi::compute_shared(
-      sets.size(),
-      [&](std::size_t i) {
-        check_interrupt();
-        const auto& set = sets[i];
-        return pack(score_layer(bench, file, set.lp, o.memory,
-                                o.activations.string() + ":" + set.model.label(), set.units));
-      },
-      [&] { bar.advance(); });
+  const auto score = [&](std::size_t i) {
+    check_interrupt();
+    const auto& set = sets[i];
+    return pack(score_layer(bench, file, set.lp, o.memory,
+                            o.activations.string() + ":" + set.model.label(), set.units));
+  };
+  // Under mpirun rank 0 gets every model's result and writes them all.
+  std::vector<std::string> scored;
+  if (share_splits) {
+    for (std::size_t i = 0; i < sets.size(); ++i) {
+      const auto parts = mpi::gather(score(i));
+      if (mpi::rank() == 0) scored.push_back(pack(join_split_shares(parts, bench)));
+      bar.advance();
+    }
+  } else {
+    scored = mpi::compute_shared(sets.size(), score, [&] { bar.advance(); });
+  }
   bar.finish();
   if (mpi::rank() != 0) return {};
   for (std::size_t i = 0; i < sets.size(); ++i) {

@@ -84,35 +84,51 @@ void check_responses(const Eigen::MatrixXd& responses, Eigen::Index n) {
         "repetition for some neuroid)");
 }
 
-// Pearson r per split and neuroid of the predictions, and their summary.
+bool fits_split(const PredictivityOptions& o, std::size_t s) {
+  return static_cast<int>(s % static_cast<std::size_t>(o.split_ranks)) == o.split_rank;
+}
+
+// Pearson r per split and neuroid of the predictions (of this rank's splits), and their summary.
 Predictivity score_splits(const Eigen::MatrixXd& responses, const std::vector<Split>& splits,
-                          const SplitPredictor& predict, int components) {
+                          const SplitPredictor& predict, int components,
+                          const PredictivityOptions& o) {
   Predictivity out;
-  out.r.resize(static_cast<Eigen::Index>(splits.size()), responses.cols());
-  out.median_per_split.resize(static_cast<Eigen::Index>(splits.size()));
+  out.r = Eigen::MatrixXd::Constant(static_cast<Eigen::Index>(splits.size()), responses.cols(),
+                                    std::nan(""));
   out.components_used = components;
   for (std::size_t s = 0; s < splits.size(); ++s) {
+    if (!fits_split(o, s)) continue;
     check_interrupt();
     const Eigen::MatrixXd prediction =
         predict(s, splits[s], response_rows(responses, splits[s].train));
-    const auto row = static_cast<Eigen::Index>(s);
-    out.r.row(row) =
+    out.r.row(static_cast<Eigen::Index>(s)) =
         stats::pearson_columns(prediction, response_rows(responses, splits[s].test)).transpose();
-    out.median_per_split[row] = nan_median(out.r.row(row).transpose());
   }
+  if (o.split_ranks == 1) summarise_predictivity(out);
+  return out;
+}
+
+Eigen::MatrixXd nan_penalties(std::size_t splits, Eigen::Index neuroids) {
+  return Eigen::MatrixXd::Constant(static_cast<Eigen::Index>(splits), neuroids, std::nan(""));
+}
+
+}  // namespace
+
+void summarise_predictivity(Predictivity& out) {
+  out.median_per_split.resize(out.r.rows());
+  for (Eigen::Index s = 0; s < out.r.rows(); ++s)
+    out.median_per_split[s] = nan_median(out.r.row(s).transpose());
+  out.undefined_neuroids = 0;
   for (Eigen::Index j = 0; j < out.r.cols(); ++j)
     if (!out.r.col(j).allFinite()) ++out.undefined_neuroids;
   if (!out.median_per_split.allFinite())
     throw InputError(
         "no neuroid has a defined held-out correlation (constant responses or predictions)");
-  const auto k = static_cast<double>(splits.size());
+  const auto k = static_cast<double>(out.r.rows());
   out.score = out.median_per_split.mean();
   out.error =
       std::sqrt((out.median_per_split.array() - out.score).square().sum() / k) / std::sqrt(k);
-  return out;
 }
-
-}  // namespace
 
 Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
                                  const Eigen::MatrixXd& responses,
@@ -134,7 +150,7 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
     for (auto i : stimuli) rows.push_back(model_rows[i]);
     return rows;
   };
-  Eigen::MatrixXd penalty(static_cast<Eigen::Index>(splits.size()), responses.cols());
+  Eigen::MatrixXd penalty = nan_penalties(splits.size(), responses.cols());
   if (options.regression != Regression::pls) {
     auto out = score_splits(
         responses, splits,
@@ -147,18 +163,23 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
           if (fit.penalty.size()) penalty.row(static_cast<Eigen::Index>(s)) = fit.penalty;
           return fit.predict(x, model(split.test));
         },
-        components);
+        components, options);
     if (options.regression == Regression::ridgecv) out.penalty = std::move(penalty);
     return out;
   }
-  auto pls = cross_validate_pls(x, model_rows, responses, splits, {components, 500, 1e-6});
+  std::vector<Split> mine;  // this rank's splits, in order
+  for (std::size_t s = 0; s < splits.size(); ++s)
+    if (fits_split(options, s)) mine.push_back(splits[s]);
+  PlsCrossValidation pls;
+  if (!mine.empty())
+    pls = cross_validate_pls(x, model_rows, responses, mine, {components, 500, 1e-6});
   for (int used : pls.components_used) components = std::min(components, used);
   return score_splits(
       responses, splits,
       [&](std::size_t s, const Split&, const Eigen::MatrixXd&) {
-        return std::move(pls.prediction[s]);
+        return std::move(pls.prediction[s / static_cast<std::size_t>(options.split_ranks)]);
       },
-      components);
+      components, options);
 }
 
 Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& responses,
@@ -169,7 +190,7 @@ Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::
                           ? stratified_shuffle_splits(gram.rows(), categories, options.splits,
                                                       options.test_fraction, options.seed)
                           : options.fixed_splits;
-  Eigen::MatrixXd penalty(static_cast<Eigen::Index>(splits.size()), responses.cols());
+  Eigen::MatrixXd penalty = nan_penalties(splits.size(), responses.cols());
   auto out = score_splits(
       responses, splits,
       [&](std::size_t s, const Split& split, const Eigen::MatrixXd& y_train) {
@@ -180,7 +201,7 @@ Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::
         penalty.row(static_cast<Eigen::Index>(s)) = fit.penalty;
         return std::move(fit.prediction);
       },
-      options.pls_components);
+      options.pls_components, options);
   if (options.regression == Regression::ridgecv) out.penalty = std::move(penalty);
   return out;
 }
@@ -206,7 +227,7 @@ Predictivity neural_predictivity_banded(const std::vector<Eigen::MatrixXd>& gram
         group_penalty[s] = std::move(fit.penalty);
         return std::move(fit.prediction);
       },
-      0);
+      0, options);
   out.group_penalty = std::move(group_penalty);
   return out;
 }

@@ -32,6 +32,11 @@ struct PredictivityOptions {
   int n_iter = 100;                   // banded: candidate group ratios (seeded by `seed`)
   std::vector<std::string> test_ids;  // when given, one fixed split: these test, the rest train
   std::vector<Split> fixed_splits;    // used instead of shuffled splits when given
+  // One MPI rank's share of a model: only splits s with s % split_ranks == split_rank are fitted
+  // (each split's fit depends on that split alone); the other rows of r and penalty stay NaN and
+  // the summary is left to summarise_predictivity once every split's rows are gathered. PLS fits
+  // a share's splits together in batched products, so its last bits depend on the share.
+  int split_rank = 0, split_ranks = 1;
 };
 
 struct Predictivity {
@@ -44,6 +49,10 @@ struct Predictivity {
   Eigen::MatrixXd penalty;     // ridgecv: split x neuroid, the chosen penalty
   std::vector<Eigen::MatrixXd> group_penalty;  // banded: per split, group x neuroid
 };
+
+// The per-split medians, score, error and undefined neuroids from r (an InputError when no
+// neuroid has a defined r).
+void summarise_predictivity(Predictivity& p);
 
 // x: model features; model_rows[s]: the row of x for joined stimulus s; responses: stimulus x
 // neuroid in the same order (NaN is an InputError: average repetitions first).

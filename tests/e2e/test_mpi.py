@@ -109,6 +109,14 @@ single("--seed", "3", "compare", "simulate", "--activations", acts, "--layer", "
 compare_runs("encode", "encoding", ["--seed", "3", "compare", "encode", "--activations", acts,
                                     "--brain", f"{sim}:/responses", "--pls-components", "10", "--splits", "3",
                                     "--test-fraction", "0.2"])
+# One model: its cross-validation splits are shared by all ranks (5 splits: 2 or 3 ranks share them
+# unevenly). conv (200 units > 92 stimuli) takes ridge's kernel form, fc its feature form. PLS is
+# not split (one rank scores the model) and must equal one process all the same.
+for regression, layer in (("pls", "fc"), ("ridge", "conv"), ("ridgecv", "fc")):
+    compare_runs(f"encode_{regression}", "encoding",
+                 ["--seed", "3", "compare", "encode", "--activations", acts, "--brain",
+                  f"{sim}:/responses", "--layers", layer, "--passes", "0", "--regression", regression,
+                  "--pls-components", "5", "--splits", "5", "--test-fraction", "0.2"], ranks=(2, 3))
 
 # A rank failing on input it alone reads: the 5th model (out/pass0, constant) is rank 1's of 3.
 bad_acts = c.path("bad_acts.h5")
