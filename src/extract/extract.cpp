@@ -302,6 +302,7 @@ std::unique_ptr<io::ResultFile> open_output(const ExtractOptions& o, const Extra
   in.stimuli = o.stimuli;
   in.stimuli_checksum = set.checksum();
   in.extra["steering_source"] = o.steering.source;
+  in.extra["compute"] = model::describe(model::compute());
   auto out = std::make_unique<io::ResultFile>(t.base, io::model_provenance(o.seed, in));
   auto g = out->root().require_group(io::activations_group);
   g.set_attr("extract_signature", plan.signature);

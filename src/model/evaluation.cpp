@@ -58,6 +58,7 @@ io::Provenance provenance(const EvaluateOptions& o, const stimuli::StimulusSet& 
   in.stimuli = o.stimuli;
   in.stimuli_checksum = set.checksum();
   in.extra["split"] = o.split;
+  in.extra["compute"] = describe(compute());
   return io::model_provenance(o.seed, in);
 }
 

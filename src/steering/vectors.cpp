@@ -227,6 +227,7 @@ CategoryVectors read_category_vectors(const std::string& spec, const ClassList& 
 io::Provenance run_provenance(const model::LoadedModel& model, const std::string& weights,
                               const stimuli::StimulusSet& set, std::uint64_t seed,
                               std::map<std::string, std::string> extra) {
+  extra["compute"] = model::describe(model::compute());
   return io::model_provenance(seed, {model.description,
                                      model.architecture.to_string(),
                                      {weights},

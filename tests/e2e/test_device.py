@@ -68,6 +68,10 @@ c.check("bf16 autocast runs on the CPU", "cpu bf16" in bf16.stdout, bf16.stdout)
 # The numbers of bf16 against fp32 (within 1e-1 relative, 3.8e-2 measured) are checked by
 # lrm_torch_tests' Device.Bf16AutocastOnTheCpuWithinTolerance; here the file's values only.
 low = extract(c.path("bf16.h5"), "--device", "cpu", "--precision", "bf16")
+with h5py.File(c.path("bf16.h5"), "r") as f, h5py.File(c.path("plain.h5"), "r") as g:
+    recorded = (f.attrs.get("compute"), g.attrs.get("compute"))
+c.check("the provenance records where and in which precision the model ran",
+        recorded == ("cpu bf16", "cpu fp32"), recorded)
 floats = [k for k in plain if plain[k].dtype.kind == "f"]
 scale = max(1.0, max(np.abs(plain[k]).max() for k in floats))
 worst = max(np.abs(low[k] - plain[k]).max() for k in floats) / scale
