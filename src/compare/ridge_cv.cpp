@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 #include <sstream>
+#include <utility>
 
 #include "common/error.hpp"
 
@@ -32,15 +33,15 @@ struct Spectrum {
 
 // The Householder reflection H = I - 2 v v^T / v^T v maps the unit constant vector to e1, so
 // H Kc H is zero in its first row and column and its remaining block is Kc on the complement.
-Spectrum kernel_spectrum(const Eigen::MatrixXd& kc) {
+Spectrum kernel_spectrum(Eigen::MatrixXd kc) {
   const Eigen::Index n = kc.rows();
   Eigen::VectorXd v = Eigen::VectorXd::Constant(n, 1.0 / std::sqrt(static_cast<double>(n)));
   v[0] -= 1.0;
   const double scale = 2.0 / v.squaredNorm();
-  Eigen::MatrixXd a = kc - scale * v * (v.transpose() * kc);
-  a -= scale * (a * v) * v.transpose();
-  EigenPairs eig = symmetric_eigen(a.bottomRightCorner(n - 1, n - 1));
-  a.resize(0, 0);
+  kc -= scale * v * (v.transpose() * kc);
+  kc -= scale * (kc * v) * v.transpose();
+  EigenPairs eig = symmetric_eigen(kc.bottomRightCorner(n - 1, n - 1));
+  kc.resize(0, 0);
   Spectrum s;
   s.u.resize(n, n - 1);
   s.u.row(0).setZero();
@@ -154,9 +155,9 @@ struct DualSolution {
 // Targets go in blocks, so the temporaries are n x (penalties x block) whatever the number of
 // voxels. With `map` (rows x n), returns map times the dual coefficients through map U, never
 // forming the n x q coefficients (predictions need rows x r per target, not n x r).
-DualSolution solve(const Spectrum& sp, const Eigen::MatrixXd& yc, const std::vector<double>& alphas,
-                   const Eigen::MatrixXd* map = nullptr) {
-  const Eigen::Index q = yc.cols(), k = static_cast<Eigen::Index>(alphas.size());
+DualSolution solve(const Spectrum& sp, const Eigen::MatrixXd& y, const Eigen::RowVectorXd& y_mean,
+                   const std::vector<double>& alphas, const Eigen::MatrixXd* map = nullptr) {
+  const Eigen::Index q = y_mean.size(), k = static_cast<Eigen::Index>(alphas.size());
   const Eigen::Index block = std::clamp<Eigen::Index>(4096 / k, 64, 1024);
   const Penalties t = penalty_tables(sp, alphas);
   const Eigen::MatrixXf uf = sp.u.cast<float>();
@@ -165,10 +166,11 @@ DualSolution solve(const Spectrum& sp, const Eigen::MatrixXd& yc, const std::vec
   DualSolution out{Eigen::MatrixXd(out_u.rows(), q), Eigen::VectorXd(q)};
   for (Eigen::Index first = 0; first < q; first += block) {
     const Eigen::Index m = std::min(block, q - first);
-    const auto y = yc.middleCols(first, m);
-    const Eigen::MatrixXd uty = sp.u.transpose() * y;
+    // Centred block by block: no second n x q copy of the targets.
+    const Eigen::MatrixXd yc = y.middleCols(first, m).rowwise() - y_mean.segment(first, m);
+    const Eigen::MatrixXd uty = sp.u.transpose() * yc;
     Eigen::MatrixXd rest;
-    if (!sp.complete) rest = y - sp.u * uty;
+    if (!sp.complete) rest = yc - sp.u * uty;
     const Eigen::MatrixXd* r = sp.complete ? nullptr : &rest;
     const auto chosen = choose_penalties(sp, t, uty, r, loo_errors_single(uf, t, uty, r));
     Eigen::MatrixXd scaled(uty.rows(), m);
@@ -238,9 +240,8 @@ RidgeCvPrediction ridge_cv_kernel(const Eigen::MatrixXd& gram, const Rows& train
   }
   centre_kernels(k_train, k_test);
   const Eigen::RowVectorXd y_mean = y_train.colwise().mean();
-  const Spectrum sp = kernel_spectrum(k_train);
-  k_train.resize(0, 0);
-  const DualSolution dual = solve(sp, y_train.rowwise() - y_mean, alphas, &k_test);
+  const Spectrum sp = kernel_spectrum(std::move(k_train));
+  const DualSolution dual = solve(sp, y_train, y_mean, alphas, &k_test);
   RidgeCvPrediction out{dual.mapped, dual.penalty};
   out.prediction.rowwise() += y_mean;
   return out;
@@ -252,17 +253,17 @@ LinearFit fit_ridge_cv(const FeatureMatrix& x, const Rows& rows, const Eigen::Ma
   LinearFit fit;
   fit.x_mean = column_means(x, rows);
   fit.y_mean = y.colwise().mean().transpose();
-  const Eigen::MatrixXd yc = y.rowwise() - fit.y_mean.transpose();
   const auto n = static_cast<Eigen::Index>(rows.size());
   DualSolution dual;
   if (x.cols() > n) {
-    dual = solve(kernel_spectrum(gram(x, rows, rows, fit.x_mean)), yc, alphas);
+    dual =
+        solve(kernel_spectrum(gram(x, rows, rows, fit.x_mean)), y, fit.y_mean.transpose(), alphas);
     fit.coef = transpose_times(x, rows, fit.x_mean, dual.mapped);
   } else {
     Eigen::MatrixXd xc(n, x.cols());
     for (Eigen::Index i = 0; i < n; ++i)
       xc.row(i) = x.row(rows[static_cast<std::size_t>(i)]).cast<double>() - fit.x_mean.transpose();
-    dual = solve(primal_spectrum(xc), yc, alphas);
+    dual = solve(primal_spectrum(xc), y, fit.y_mean.transpose(), alphas);
     fit.coef = xc.transpose() * dual.mapped;
   }
   fit.penalty = dual.penalty;
