@@ -90,6 +90,9 @@ int run_command(CLI::App& app, int argc, char** argv) {
   } catch (const InternalError& e) {
     return report(3, std::string("lrm: internal error: ") + e.what());
   } catch (const Interrupted&) {
+    // Under mpirun a signal is how the launcher ends the other ranks once one has failed (or the
+    // user stopped the job): the failing rank's line, or mpirun's own, is the one to read.
+    if (mpi::active()) mpi::abort_job(130, "");
     return report(130,
                   "\nlrm: interrupted; partial outputs were left as *.partial (use --resume where "
                   "offered)");
