@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <string>
 
 namespace lrm::test_support {
@@ -16,6 +17,10 @@ inline std::filesystem::path test_temp_dir() {
     if (c == '/') c = '_';
   auto dir = std::filesystem::temp_directory_path() / "lrm_tests" /
              (name + "-" + std::to_string(::getpid()));
+  // A pid recurs across runs, and an earlier run's files would then be in the way: the folder
+  // starts empty at its first use in this process.
+  static std::set<std::filesystem::path> fresh;
+  if (fresh.insert(dir).second) std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
 }
