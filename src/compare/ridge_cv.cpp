@@ -152,13 +152,12 @@ struct DualSolution {
   Eigen::VectorXd penalty;
 };
 
-// Targets go in blocks, so the temporaries are n x (penalties x block) whatever the number of
-// voxels. With `map` (rows x n), returns map times the dual coefficients through map U, never
-// forming the n x q coefficients (predictions need rows x r per target, not n x r).
+// Targets go in ridge_cv_block's blocks. With `map` (rows x n), returns map times the dual
+// coefficients through map U, never forming the n x q coefficients (predictions need rows x r per
+// target, not n x r).
 DualSolution solve(const Spectrum& sp, const Eigen::MatrixXd& y, const Eigen::RowVectorXd& y_mean,
                    const std::vector<double>& alphas, const Eigen::MatrixXd* map = nullptr) {
-  const Eigen::Index q = y_mean.size(), k = static_cast<Eigen::Index>(alphas.size());
-  const Eigen::Index block = std::clamp<Eigen::Index>(4096 / k, 64, 1024);
+  const Eigen::Index q = y_mean.size(), block = ridge_cv_block(alphas.size());
   const Penalties t = penalty_tables(sp, alphas);
   const Eigen::MatrixXf uf = sp.u.cast<float>();
   const Eigen::MatrixXd mapped_u = map ? Eigen::MatrixXd(*map * sp.u) : Eigen::MatrixXd();
@@ -184,6 +183,14 @@ DualSolution solve(const Spectrum& sp, const Eigen::MatrixXd& y, const Eigen::Ro
     if (r) out.mapped.middleCols(first, m) += map ? Eigen::MatrixXd(*map * rest) : rest;
   }
   return out;
+}
+
+Eigen::MatrixXd centred_rows(const FeatureMatrix& x, const Rows& rows,
+                             const Eigen::VectorXd& mean) {
+  Eigen::MatrixXd xc(static_cast<Eigen::Index>(rows.size()), x.cols());
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    xc.row(static_cast<Eigen::Index>(i)) = x.row(rows[i]).cast<double>() - mean.transpose();
+  return xc;
 }
 
 void check_training(std::size_t n, const std::vector<double>& alphas) {
@@ -218,6 +225,13 @@ std::vector<double> parse_alphas(const std::string& text, const std::string& set
 
 std::vector<double> default_alphas() { return parse_alphas("1e-2:1e6:20"); }
 
+Eigen::Index ridge_cv_block(std::size_t penalties) {
+  // About 4096 columns of penalty x target: wide enough for the GEMMs, small next to n x q.
+  Eigen::Index block = 1024;
+  while (block > 64 && block * static_cast<Eigen::Index>(penalties) > 4096) block /= 2;
+  return block;
+}
+
 void centre_kernels(Eigen::MatrixXd& k_train, Eigen::MatrixXd& k_test) {
   const auto n = static_cast<double>(k_train.rows());
   const Eigen::VectorXd row_mean = k_train.rowwise().sum() / n;
@@ -247,6 +261,22 @@ RidgeCvPrediction ridge_cv_kernel(const Eigen::MatrixXd& gram, const Rows& train
   return out;
 }
 
+RidgeCvPrediction ridge_cv_predict(const FeatureMatrix& x, const Rows& train, const Rows& test,
+                                   const Eigen::MatrixXd& y_train,
+                                   const std::vector<double>& alphas) {
+  check_training(train.size(), alphas);
+  const Eigen::VectorXd x_mean = column_means(x, train);
+  const Eigen::RowVectorXd y_mean = y_train.colwise().mean();
+  const Eigen::MatrixXd k_test = gram(x, test, train, x_mean);
+  const Spectrum sp = x.cols() > static_cast<Eigen::Index>(train.size())
+                          ? kernel_spectrum(gram(x, train, train, x_mean))
+                          : primal_spectrum(centred_rows(x, train, x_mean));
+  const DualSolution dual = solve(sp, y_train, y_mean, alphas, &k_test);
+  RidgeCvPrediction out{dual.mapped, dual.penalty};
+  out.prediction.rowwise() += y_mean;
+  return out;
+}
+
 LinearFit fit_ridge_cv(const FeatureMatrix& x, const Rows& rows, const Eigen::MatrixXd& y,
                        const std::vector<double>& alphas) {
   check_training(rows.size(), alphas);
@@ -260,9 +290,7 @@ LinearFit fit_ridge_cv(const FeatureMatrix& x, const Rows& rows, const Eigen::Ma
         solve(kernel_spectrum(gram(x, rows, rows, fit.x_mean)), y, fit.y_mean.transpose(), alphas);
     fit.coef = transpose_times(x, rows, fit.x_mean, dual.mapped);
   } else {
-    Eigen::MatrixXd xc(n, x.cols());
-    for (Eigen::Index i = 0; i < n; ++i)
-      xc.row(i) = x.row(rows[static_cast<std::size_t>(i)]).cast<double>() - fit.x_mean.transpose();
+    const Eigen::MatrixXd xc = centred_rows(x, rows, fit.x_mean);
     dual = solve(primal_spectrum(xc), y, fit.y_mean.transpose(), alphas);
     fit.coef = xc.transpose() * dual.mapped;
   }

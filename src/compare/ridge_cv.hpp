@@ -27,6 +27,14 @@ struct RidgeCvPrediction {
   Eigen::VectorXd penalty;     // chosen per target
 };
 
+// Targets are solved in blocks of this many columns (penalties: how many are tried), and every
+// product over targets is taken block by block: temporaries are n x (penalties x block) whatever
+// the number of voxels, and a target's results depend only on the shape of its block. A share of
+// the targets made of whole blocks (an MPI rank's, compare/model_share.hpp) therefore gets one
+// process's bits. A power of two, so that a block boundary keeps the address alignment of every
+// column (Eigen sums a column's unaligned head apart from its aligned packets).
+Eigen::Index ridge_cv_block(std::size_t penalties);
+
 // Centres a training kernel (n x n) and a test kernel (m x n) on the training stimuli's mean in
 // feature space: whatever common shift the features had cancels.
 void centre_kernels(Eigen::MatrixXd& k_train, Eigen::MatrixXd& k_test);
@@ -36,6 +44,13 @@ void centre_kernels(Eigen::MatrixXd& k_train, Eigen::MatrixXd& k_test);
 RidgeCvPrediction ridge_cv_kernel(const Eigen::MatrixXd& gram, const Rows& train, const Rows& test,
                                   const Eigen::MatrixXd& y_train,
                                   const std::vector<double>& alphas);
+
+// The predictions for the features' rows `test` of the fit on the rows `train` (as
+// fit_ridge_cv(...).predict, but through the test kernel within the target blocks, so that no
+// product spans more targets than a block): primal or kernel form by the features' shape.
+RidgeCvPrediction ridge_cv_predict(const FeatureMatrix& x, const Rows& train, const Rows& test,
+                                   const Eigen::MatrixXd& y_train,
+                                   const std::vector<double>& alphas);
 
 // The fit on the features' rows `rows` (primal or kernel form by their shape); fit.penalty holds
 // the chosen penalties.

@@ -82,8 +82,52 @@ TEST_P(RidgeCvParity, KernelFormFromAShiftedGramMatchesSklearn) {
   EXPECT_LT(max_error(got.prediction, c.expected), 1e-6) << GetParam();
 }
 
+TEST_P(RidgeCvParity, BlockedPredictionsMatchSklearn) {
+  const Case c = load(GetParam());
+  const FeatureMatrix x(c.x.data(), c.n, c.p);
+  const auto got = ridge_cv_predict(x, c.train, c.test, c.y_train(), c.alphas);
+  EXPECT_EQ(got.penalty, c.alpha) << GetParam();
+  EXPECT_LT(max_error(got.prediction, c.expected), 1e-6) << GetParam();
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixture, RidgeCvParity,
                          ::testing::Values("n120_p40_q8", "n60_p300_q6", "n100_p40_q5_dup"));
+
+TEST(RidgeCv, TargetBlocksArePowersOfTwoOfAboutFourThousandColumns) {
+  EXPECT_EQ(ridge_cv_block(1), 1024);
+  EXPECT_EQ(ridge_cv_block(20), 128);
+  EXPECT_EQ(ridge_cv_block(64), 64);
+  EXPECT_EQ(ridge_cv_block(1000), 64);
+}
+
+// A share of the targets in whole blocks (an MPI rank's) gets the bits of all targets solved
+// together, in the primal form (p < n), the kernel form from features, and from a Gram.
+TEST(RidgeCv, AShareOfWholeTargetBlocksGetsTheBitsOfAllTargets) {
+  const std::vector<double> alphas = parse_alphas("1e-2:1e4:64");
+  const Eigen::Index block = ridge_cv_block(alphas.size()), q = 3 * block + 7, n = 40;
+  const Rows train = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 15, 16, 17, 18,
+                      19, 20, 22, 23, 24, 25, 26, 27, 28, 29, 31, 32, 33, 34, 35, 36, 38, 39};
+  const Rows test = {14, 21, 30, 37};
+  for (const Eigen::Index p : {Eigen::Index{12}, Eigen::Index{70}}) {
+    Eigen::MatrixXf features = Eigen::MatrixXf::Random(n, p);
+    const std::vector<float> data(features.data(), features.data() + features.size());
+    const FeatureMatrix x(data.data(), n, p);
+    Eigen::MatrixXd y_train = Eigen::MatrixXd::Random(static_cast<Eigen::Index>(train.size()), q);
+    y_train += Eigen::MatrixXd::Random(y_train.rows(), 1).replicate(1, q);
+    const Eigen::MatrixXd gram_all = gram(x, all_rows(n), all_rows(n), Eigen::VectorXd::Zero(p));
+    const auto all = ridge_cv_predict(x, train, test, y_train, alphas);
+    const auto all_kernel = ridge_cv_kernel(gram_all, train, test, y_train, alphas);
+    for (const Eigen::Index first : {Eigen::Index{0}, block, 2 * block}) {
+      const Eigen::Index m = first == 2 * block ? q - first : block;
+      const Eigen::MatrixXd mine = y_train.middleCols(first, m);
+      const auto share = ridge_cv_predict(x, train, test, mine, alphas);
+      EXPECT_TRUE(share.prediction == all.prediction.middleCols(first, m)) << p << " " << first;
+      EXPECT_TRUE(share.penalty == all.penalty.segment(first, m)) << p << " " << first;
+      const auto kernel = ridge_cv_kernel(gram_all, train, test, mine, alphas);
+      EXPECT_TRUE(kernel.prediction == all_kernel.prediction.middleCols(first, m)) << first;
+    }
+  }
+}
 
 TEST(RidgeCv, AlphasParseAsNumpyLogspaceOrAList) {
   const auto grid = parse_alphas("1e-2:1e6:20");
