@@ -18,6 +18,10 @@ class Checks:
             raise AssertionError(f"lrm {' '.join(args)} failed ({p.returncode}): {p.stderr.strip()}")
         return p
 
+    def runner(self, *flags):
+        """lrm with these flags first (a --seed, say), returning the process whatever its exit status."""
+        return lambda *args: self.run(*flags, *args, check=False)
+
     def check(self, label, condition, detail=""):
         if condition:
             self.passed += 1
@@ -54,3 +58,23 @@ def write_bar_images(folder, counts, size, step, rng):
             top = step // 2 + step * k
             im[top:top + step // 2, 4:size - 4] = 255
             Image.fromarray(im).save(os.path.join(folder, name, f"{i:02d}.png"))
+
+
+def write_lines(path, items):
+    """One item a line: a list of stimulus ids or rows (--test-ids, --indices)."""
+    with open(path, "w") as f:
+        f.write("".join(f"{item}\n" for item in items))
+
+
+def write_activations(path, models, ids):
+    """An activations file in the README layout: `models` maps "layer/passN" to a stimuli x units
+    array (written as float32); `ids` lists the stimuli, or maps each layer to its own list."""
+    import h5py
+    import numpy as np
+    with h5py.File(path, "w") as f:
+        for model, x in models.items():
+            layer = model.split("/")[0]
+            g = f.require_group(f"activations/{layer}")
+            if "stimulus" not in g:
+                g["stimulus"] = np.array(ids[layer] if isinstance(ids, dict) else ids, dtype=object)
+            f[f"activations/{model}"] = x.astype(np.float32)

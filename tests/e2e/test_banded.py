@@ -21,7 +21,8 @@ import nibabel as nib
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lrm_e2e import Checks  # noqa: E402
+from lrm_e2e import Checks, write_activations, write_lines  # noqa: E402
+import nsd_inputs as N  # noqa: E402
 import report_figures as F  # noqa: E402
 
 BRAIN_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "reports", "brain.py")
@@ -29,52 +30,35 @@ BRAIN_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", 
 c = Checks("banded")
 check = c.check
 p = c.path
-
-
-def run(*args):
-    return c.run("--seed", "5", *args, check=False)
-
+run = c.runner("--seed", "5")
 
 rng = np.random.default_rng(31)
 n_stim, reps, shape = 80, 2, (4, 4, 3)
-ids = [f"nsd{i:05d}" for i in range(n_stim)]
+ids = N.nsd_ids(n_stim)
 affine = np.diag([2.0, 2.0, 2.0, 1.0])
 features = {"conv": rng.standard_normal((n_stim, 30)), "fc": rng.standard_normal((n_stim, 60))}
-
-
-def write_acts(path, fc_ids):
-    with h5py.File(path, "w") as f:
-        for layer, x in features.items():
-            g = f.create_group(f"activations/{layer}")
-            g["stimulus"] = np.array(ids if layer == "conv" else fc_ids, dtype=object)
-            g["pass1"] = x.astype(np.float32)
-
-
-write_acts(p("acts.h5"), ids)
-write_acts(p("other.h5"), ids[:-1] + ["elsewhere"])
+models = {f"{layer}/pass1": x for layer, x in features.items()}
+write_activations(p("acts.h5"), models, ids)
+write_activations(p("other.h5"), models, {"conv": ids, "fc": ids[:-1] + ["elsewhere"]})
 n_vox = int(np.prod(shape))
 driver = np.arange(n_vox) % 2  # 0: conv drives the voxel, 1: fc does
 signal = np.stack([features["conv" if d == 0 else "fc"] @ rng.standard_normal(30 if d == 0 else 60)
                    for d in driver], axis=1)
 signal /= signal.std(0)
-order = np.concatenate([rng.permutation(n_stim) for _ in range(reps)])
-betas = signal[order] + 0.5 * rng.standard_normal((reps * n_stim, n_vox))
-vol = betas.T.reshape(shape[::-1] + (reps * n_stim,)).transpose(2, 1, 0, 3).copy()
-nib.save(nib.Nifti1Image(vol.astype(np.float32), affine), p("betas.nii.gz"))
-with open(p("trials.csv"), "w") as f:
-    f.write("stimulus_id\n" + "".join(f"{ids[s]}\n" for s in order))
+order, betas = N.repeated_trials(rng, signal, reps)
+N.write_betas(p("betas.nii.gz"), betas, shape, affine)
+N.write_trials(p("trials.csv"), ids, order)
 mask = np.ones(shape, np.uint8)
 mask[0] = 0
-nib.save(nib.Nifti1Image(mask, affine), p("roi.nii.gz"))
-with open(p("shared.txt"), "w") as f:
-    f.write("\n".join(ids[::4]) + "\n")
+N.write_nifti(p("roi.nii.gz"), mask, affine)
+write_lines(p("shared.txt"), ids[::4])
 
 common = ["compare", "encode", "--activations", p("acts.h5"), "--brain", p("betas.nii.gz"),
           "--trials", p("trials.csv"), "--roi", p("roi.nii.gz"), "--test-ids", p("shared.txt"),
           "--regression", "banded", "--alphas", "1e-2:1e4:13"]
 r = run(*common, "--n-iter", "30", "--write-nifti", p("maps"), "--out", p("banded.h5"))
 check("banded encode from NIfTI betas exits 0", r.returncode == 0, r.stderr.strip())
-in_roi = mask.transpose(2, 1, 0).ravel() > 0  # x fastest, as the voxel ids
+in_roi = N.voxel_order(mask) > 0
 if r.returncode == 0:
     with h5py.File(p("banded.h5")) as f:
         g = f["banded"]
@@ -97,7 +81,7 @@ if r.returncode == 0:
               data.shape == shape and np.allclose(img.affine, affine) and np.all(np.isnan(data[0]))
               and np.all(np.isfinite(data[1:])))
     rmap = nib.load(os.path.join(p("maps"), "banded_r.nii.gz")).get_fdata()
-    check("the r map holds each voxel's r", np.allclose(rmap.transpose(2, 1, 0).ravel()[in_roi], r_vox[0], atol=1e-6))
+    check("the r map holds each voxel's r", np.allclose(N.voxel_order(rmap)[in_roi], r_vox[0], atol=1e-6))
 
 
 
@@ -127,7 +111,7 @@ if r.returncode == 0:
     with h5py.File(p("ridgecv.h5")) as f:
         fc = f["encoding/r"][1, 0]
     check("the figures' source agrees with the NIfTI map --write-nifti wrote",
-          np.allclose(rmap.transpose(2, 1, 0).ravel()[in_roi], fc, atol=1e-6))
+          np.allclose(N.voxel_order(rmap)[in_roi], fc, atol=1e-6))
 
 r = run(*common, "--n-iter", "1", "--out", p("uniform.h5"))
 check("--n-iter 1 exits 0", r.returncode == 0, r.stderr.strip())

@@ -17,50 +17,40 @@ import xarray as xr
 from sklearn.linear_model import RidgeCV
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lrm_e2e import Checks  # noqa: E402
+from lrm_e2e import Checks, write_activations, write_lines  # noqa: E402
+import nsd_inputs as N  # noqa: E402
 
 c = Checks("nsd")
 check = c.check
-
-
-def run(*args):
-    return c.run("--seed", "3", *args, check=False)
-
+run = c.runner("--seed", "3")
 
 rng = np.random.default_rng(14)
 n_stim, reps, shape = 60, 2, (6, 5, 4)
-ids = [f"nsd{i:05d}" for i in range(n_stim)]
+ids = N.nsd_ids(n_stim)
 affine = np.array([[-1.8, 0, 0, 40], [0, 1.8, 0, -60], [0, 0, 1.8, -20], [0, 0, 0, 1.0]])
 latent = rng.standard_normal((n_stim, 5))
 p = c.path
 x = np.maximum(latent @ rng.standard_normal((5, 120)) + rng.standard_normal((n_stim, 120)), 0).astype(np.float32)
-with h5py.File(p("acts.h5"), "w") as f:
-    g = f.create_group("activations/conv")
-    g["stimulus"] = np.array(ids, dtype=object)
-    g["pass1"] = x
+write_activations(p("acts.h5"), {"conv/pass1": x}, ids)
 n_vox = int(np.prod(shape))
 signal = latent @ rng.standard_normal((5, n_vox))
-order = np.concatenate([rng.permutation(n_stim) for _ in range(reps)])
+order, betas = N.repeated_trials(rng, signal, reps)
 sessions = np.repeat([1, 2], n_stim)
-betas = signal[order] + 0.5 * rng.standard_normal((reps * n_stim, n_vox))
 betas[sessions == 2] = betas[sessions == 2] * 3 + 7  # a session offset and scale
-vol = betas.T.reshape(shape[::-1] + (reps * n_stim,)).transpose(2, 1, 0, 3).copy()
-vol[0, 0, 0, :] = np.nan  # bad voxels: NaN and constant
-vol[1, 0, 0, :] = 5.0
-nib.save(nib.Nifti1Image(vol.astype(np.float32), affine), p("betas.nii.gz"))
-with open(p("trials.csv"), "w") as f:
-    f.write("stimulus_id,session\n" + "".join(f"{ids[s]},{ss}\n" for s, ss in zip(order, sessions)))
+with_bad = betas.copy()
+with_bad[:, 0], with_bad[:, 1] = np.nan, 5.0  # bad voxels (the grid's first two): NaN and constant
+N.write_betas(p("betas.nii.gz"), with_bad, shape, affine)
+N.write_trials(p("trials.csv"), ids, order, sessions)
 mask = np.zeros(shape, np.uint8)
 mask[:3] = 1
-nib.save(nib.Nifti1Image(mask, affine), p("roi.nii.gz"))
+N.write_nifti(p("roi.nii.gz"), mask, affine)
 labels = np.zeros(shape, np.int16)
 labels[3:, :, :2] = 7
-nib.save(nib.Nifti1Image(labels, affine), p("labels.nii.gz"))
+N.write_nifti(p("labels.nii.gz"), labels, affine)
 with open(p("labels.csv"), "w") as f:
     f.write("label,name\n7,PPA\n3,FFA\n")
 test_ids = sorted(rng.choice(ids, 15, replace=False))
-with open(p("shared.txt"), "w") as f:
-    f.write("\n".join(test_ids) + "\n")
+write_lines(p("shared.txt"), test_ids)
 
 common = ["compare", "encode", "--activations", p("acts.h5"), "--brain", p("betas.nii.gz"), "--trials",
           p("trials.csv"), "--regression", "ridgecv", "--test-ids", p("shared.txt")]
@@ -81,7 +71,7 @@ if r.returncode == 0:
     mean = np.zeros((n_stim, n_vox))
     np.add.at(mean, order, z)
     mean /= reps
-    flat = np.flatnonzero(in_roi.transpose(2, 1, 0).ravel())  # x fastest
+    flat = np.flatnonzero(N.voxel_order(in_roi))
     keep = [v for v in flat if v not in (0, 1)]
     test = np.array([ids.index(i) for i in test_ids])
     train = np.setdiff1d(np.arange(n_stim), test)
@@ -92,7 +82,7 @@ if r.returncode == 0:
     check("r per voxel equals sklearn RidgeCV on z-scored averaged betas", got.shape == want.shape
           and np.max(np.abs(got - want)) < 1e-6, f"{got.shape} vs {want.shape}")
     roi_score = ds.roi_score.sel(model="conv/pass1").values
-    members = [[j for j, v in enumerate(keep) if sel.transpose(2, 1, 0).ravel()[v]] for sel in (mask > 0, labels == 7)]
+    members = [[j for j, v in enumerate(keep) if N.voxel_order(sel)[v]] for sel in (mask > 0, labels == 7)]
     check("each ROI scored on its own: the median r over its voxels", ds.roi_score.dims == ("model", "roi")
           and np.allclose(roi_score, [np.median(got[m]) for m in members], atol=1e-12), str(roi_score))
     rmap = nib.load(os.path.join(p("maps"), "conv_pass1_r.nii.gz"))
@@ -109,7 +99,7 @@ check("--ncsnr-min exits 0", r.returncode == 0, r.stderr.strip())
 if r.returncode == 0:
     # NSD's ncsnr: noise variance = mean over stimuli of the variance of their repeats (ddof 1),
     # signal sd = sqrt(max(0, total variance - noise variance)).
-    vox = [v for v in np.flatnonzero((mask > 0).transpose(2, 1, 0).ravel()) if v not in (0, 1)]
+    vox = [v for v in np.flatnonzero(N.voxel_order(mask > 0)) if v not in (0, 1)]
     b = betas[:, vox]
     noise = np.mean([b[order == s].var(axis=0, ddof=1) for s in range(n_stim)], axis=0)
     snr = np.sqrt(np.maximum(0, b.var(axis=0, ddof=1) - noise)) / np.sqrt(noise)
@@ -119,21 +109,19 @@ if r.returncode == 0:
           f"{below} vs {(snr < 0.5).sum()}")
 
 # Bad input: one line, exit 2.
-with open(p("short.csv"), "w") as f:
-    f.write("stimulus_id\n" + "".join(f"{ids[s]}\n" for s in order[:-1]))
+N.write_trials(p("short.csv"), ids, order[:-1])
 bad = [("volume count differs from the table", ["--trials", p("short.csv")], "volumes"),
        ("test id missing", ["--test-ids", p("missing.txt")], "nosuch")]
-with open(p("missing.txt"), "w") as f:
-    f.write("\n".join(test_ids[:4] + ["nosuch"]) + "\n")
+write_lines(p("missing.txt"), test_ids[:4] + ["nosuch"])
 other = affine.copy()
 other[0, 3] += 5
-nib.save(nib.Nifti1Image(mask, other), p("shifted.nii.gz"))
-nib.save(nib.Nifti1Image(mask[:5], affine), p("small.nii.gz"))
+N.write_nifti(p("shifted.nii.gz"), mask, other)
+N.write_nifti(p("small.nii.gz"), mask[:5], affine)
 bad += [("mask with another affine", ["--roi", p("shifted.nii.gz")], "grid"),
         ("mask with another shape", ["--roi", p("small.nii.gz")], "grid")]
 nanmask = np.zeros(shape, np.uint8)
 nanmask[0, 0, 0] = 1
-nib.save(nib.Nifti1Image(nanmask, affine), p("nanroi.nii.gz"))
+N.write_nifti(p("nanroi.nii.gz"), nanmask, affine)
 bad.append(("all-NaN voxel set", ["--roi", p("nanroi.nii.gz")], "NaN"))
 bad.append(("--trials without NIfTI betas", ["--brain", p("acts.h5") + ":/activations/conv/pass1"], "--trials"))
 for name, extra, word in bad:

@@ -12,19 +12,16 @@ import os
 import sys
 
 import h5py
-import nibabel as nib
 import numpy as np
 import xarray as xr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lrm_e2e import Checks  # noqa: E402
+from lrm_e2e import Checks, write_lines  # noqa: E402
+import nsd_inputs as N  # noqa: E402
 
 c = Checks("nsd_data")
 check, p = c.check, c.path
-
-
-def run(*args):
-    return c.run("--seed", "3", *args, check=False)
+run = c.runner("--seed", "3")
 
 
 def ok(label, r):
@@ -53,8 +50,7 @@ brick = p("nsd_stimuli.hdf5")
 with h5py.File(brick, "w") as f:
     f["imgBrick"] = rng.integers(0, 256, size=(12, 64, 64, 3), dtype=np.uint8)
 rows = [7, 3, 11, 0]
-with open(p("rows.txt"), "w") as f:
-    f.write("".join(f"{r}\n" for r in rows))
+write_lines(p("rows.txt"), rows)
 extract = ["extract", "--model", "alexnet-lrm3", "--resize", "0", "--crop", "0", "--layers",
            "features.3", "--passes", "0", "--batch-size", "3", "--threads", "2"]
 full, sub = p("brick_all.h5"), p("brick_rows.h5")
@@ -99,7 +95,7 @@ for label, text, must in [("row out of range", "3\n12\n", "rows.bad:2"),
 
 # --- (b) HDF5 trials x voxels betas = NIfTI betas + trial table -----------------------------------
 n_stim, reps, shape = 60, 2, (6, 5, 4)
-ids = [f"nsd{i:05d}" for i in range(n_stim)]
+ids = N.nsd_ids(n_stim)
 cats = ["scene", "face", "object"] * (n_stim // 3)
 latent = rng.standard_normal((n_stim, 5))
 n_units = 300
@@ -109,17 +105,13 @@ x[:, :150] += 3.0 * scene[:, None]  # the first 150 units prefer scenes
 write_acts(p("acts.h5"), x, ids, cats)
 n_vox = int(np.prod(shape))
 signal = latent @ rng.standard_normal((5, n_vox))
-order = np.concatenate([rng.permutation(n_stim) for _ in range(reps)])
+order, betas = N.repeated_trials(rng, signal, reps)
 sessions = np.repeat([1, 2], n_stim)
-betas = signal[order] + 0.5 * rng.standard_normal((reps * n_stim, n_vox))
 betas[sessions == 2] = betas[sessions == 2] * 3 + 7
 betas[:, 0] = np.nan  # bad voxels: NaN and constant
 betas[:, 1] = 5.0
-# NIfTI: voxel v of the grid (x fastest) is column v.
-vol = betas.T.reshape(shape[::-1] + (reps * n_stim,)).transpose(2, 1, 0, 3).copy()
-nib.save(nib.Nifti1Image(vol.astype(np.float32), np.eye(4)), p("betas.nii.gz"))
-with open(p("trials.csv"), "w") as f:
-    f.write("stimulus_id,session\n" + "".join(f"{ids[s]},{ss}\n" for s, ss in zip(order, sessions)))
+N.write_betas(p("betas.nii.gz"), betas, shape, np.eye(4))
+N.write_trials(p("trials.csv"), ids, order, sessions)
 with h5py.File(p("betas.h5"), "w") as f:
     f["betas"] = betas.astype(np.float32)
     f["stimulus_id"] = np.array([ids[s] for s in order], dtype="S")

@@ -15,15 +15,11 @@ import xarray as xr
 from sklearn.linear_model import RidgeCV
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lrm_e2e import Checks  # noqa: E402
+from lrm_e2e import Checks, write_lines  # noqa: E402
 
 c = Checks("ridgecv")
 check = c.check
-
-
-def run(*args):
-    return c.run("--seed", "3", *args, check=False)
-
+run = c.runner("--seed", "3")
 
 rng = np.random.default_rng(5)
 n, reps, neuroids = 80, 2, 12
@@ -49,8 +45,7 @@ xr.DataArray(y, dims=("presentation", "neuroid"),
              ).to_netcdf(brain, engine="h5netcdf")
 test_ids = sorted(rng.choice(ids, 20, replace=False))
 test_file = os.path.join(tmp, "shared.txt")
-with open(test_file, "w") as f:
-    f.write("\n".join(test_ids) + "\n")
+write_lines(test_file, test_ids)
 
 out = os.path.join(tmp, "enc.h5")
 alphas = np.logspace(-2, 6, 20)
@@ -72,8 +67,7 @@ if r.returncode == 0:
         check(f"{layer}: r per neuroid equals sklearn RidgeCV's within 1e-6", err < 1e-6, f"max |diff| {err:.2e}")
 
 missing = os.path.join(tmp, "missing.txt")
-with open(missing, "w") as f:
-    f.write("\n".join(test_ids[:5] + ["nosuchimage"]) + "\n")
+write_lines(missing, test_ids[:5] + ["nosuchimage"])
 base = ["compare", "encode", "--activations", acts, "--brain", brain, "--regression", "ridgecv",
         "--out", os.path.join(tmp, "bad.h5")]
 c.bad_input("a test id absent", base + ["--test-ids", missing], "nosuchimage")

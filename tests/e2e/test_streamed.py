@@ -19,10 +19,7 @@ import numpy as np
 from lrm_e2e import Checks
 
 c = Checks("streamed")
-
-
-def run(*args):
-    return c.run("--seed", "3", "--threads", "2", *args, check=False)
+run = c.runner("--seed", "3", "--threads", "2")
 
 
 def write(path, x, ids, categories, **storage):
