@@ -149,6 +149,7 @@ std::vector<std::string> run_banded_encoding(const EncodeOptions& o, const h5::G
   file.record_partial_rows(g);
   g.set_attr("stimulus_match", join.matched_by);
   write_results(g, o, bench, groups, result);
+  if (volume) write_grid(g, *volume);
   const Eigen::MatrixXd penalty = mean_penalty(result.predictivity.group_penalty);
   char line[240];
   std::snprintf(line, sizeof line,

@@ -306,6 +306,16 @@ void write_voxel_map(const std::string& path, const BrainVolume& volume,
   io::write_nifti(path, volume.shape, volume.affine, data);
 }
 
+void write_grid(const h5::Group& g, const BrainVolume& volume) {
+  if (volume.shape[0] == 0) return;
+  g.set_attr("grid_shape", std::vector<std::int64_t>(volume.shape.begin(), volume.shape.end()),
+             {3});
+  std::vector<double> affine;  // C order: row by row
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) affine.push_back(volume.affine(i, j));
+  g.set_attr("affine", affine, {4, 4});
+}
+
 void write_voxel_maps(const std::string& dir, const BrainVolume& volume,
                       const std::vector<std::string>& names,
                       const std::vector<Eigen::VectorXd>& values) {

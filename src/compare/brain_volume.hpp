@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "io/h5.hpp"
 #include "io/neural_responses.hpp"
 
 namespace lrm::compare {
@@ -52,6 +53,12 @@ std::vector<double> roi_scores(const Eigen::MatrixXd& r,
 // not kept (outside the ROIs, bad, or below the ncsnr threshold).
 void write_voxel_map(const std::string& path, const BrainVolume& volume,
                      const Eigen::VectorXd& values);
+
+// The betas' grid on a result group, so that its voxel ids "i_j_k" place the scores in the world
+// without the NIfTI file: attributes `grid_shape` (int64: x, y, z) and `affine` (float64 4 x 4,
+// voxel (i, j, k, 1) -> world mm, as the maps carry it). Nothing for a volume without a grid
+// (HDF5 trials x voxels).
+void write_grid(const h5::Group& g, const BrainVolume& volume);
 
 // The maps `values[i]` as `dir`/`names[i]`.nii.gz, written into `dir`.partial and renamed to `dir`
 // when all are written (replacing an older `dir`).

@@ -676,6 +676,7 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   write_ceiling(g, bench);
   lines.push_back(ceiling_line(bench));
   if (volume) {
+    write_grid(g, *volume);
     g.set_attr("roi_voxels", volume->roi_voxels);
     g.set_attr("bad_voxels", volume->bad_voxels);
     g.set_attr("below_ncsnr", volume->below_ncsnr);

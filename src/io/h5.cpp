@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 
 #include "common/error.hpp"
 #include "io/h5_check.hpp"
@@ -136,14 +137,35 @@ void set_attr_string(hid_t obj, const std::string& name, const std::string& valu
   check_status(H5Awrite(attr.id(), type.id(), &p), "cannot write attribute " + name);
 }
 
+// A scalar attribute when `shape` is empty, else an array of that shape (values in C order).
 template <typename T>
-void set_attr_value(hid_t obj, const std::string& name, T value) {
+void set_attr_values(hid_t obj, const std::string& name, const T* values,
+                     const std::vector<std::uint64_t>& shape) {
   if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
-  Handle space(H5Screate(H5S_SCALAR));
+  const std::vector<hsize_t> dims(shape.begin(), shape.end());
+  Handle space(dims.empty()
+                   ? H5Screate(H5S_SCALAR)
+                   : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
   Handle attr(
       check(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
             "cannot write attribute " + name));
-  check_status(H5Awrite(attr.id(), native_type<T>(), &value), "cannot write attribute " + name);
+  check_status(H5Awrite(attr.id(), native_type<T>(), values), "cannot write attribute " + name);
+}
+
+template <typename T>
+void set_attr_value(hid_t obj, const std::string& name, T value) {
+  set_attr_values(obj, name, &value, {});
+}
+
+template <typename T>
+void set_attr_array(hid_t obj, const std::string& name, const std::vector<T>& values,
+                    const std::vector<std::uint64_t>& shape) {
+  std::uint64_t n = 1;
+  for (auto d : shape) n *= d;
+  if (shape.empty() || n != values.size())
+    throw std::logic_error("attribute " + name + ": " + std::to_string(values.size()) +
+                           " values do not fill its shape");
+  set_attr_values(obj, name, values.data(), shape);
 }
 
 std::optional<std::string> get_attr_string(hid_t obj, const std::string& name) {
@@ -445,6 +467,14 @@ void Group::set_attr(const std::string& name, double value) const {
 }
 void Group::set_attr(const std::string& name, std::int64_t value) const {
   set_attr_value<std::int64_t>(id(), name, value);
+}
+void Group::set_attr(const std::string& name, const std::vector<double>& values,
+                     const std::vector<std::uint64_t>& shape) const {
+  set_attr_array(id(), name, values, shape);
+}
+void Group::set_attr(const std::string& name, const std::vector<std::int64_t>& values,
+                     const std::vector<std::uint64_t>& shape) const {
+  set_attr_array(id(), name, values, shape);
 }
 std::optional<std::string> Group::attr_string(const std::string& name) const {
   return get_attr_string(id(), name);

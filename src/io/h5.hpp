@@ -83,6 +83,11 @@ class Group {
   void set_attr(const std::string& name, const std::string& value) const;
   void set_attr(const std::string& name, double value) const;
   void set_attr(const std::string& name, std::int64_t value) const;
+  // A numeric array attribute of `shape` (values in C order; h5py reads a numpy array).
+  void set_attr(const std::string& name, const std::vector<double>& values,
+                const std::vector<std::uint64_t>& shape) const;
+  void set_attr(const std::string& name, const std::vector<std::int64_t>& values,
+                const std::vector<std::uint64_t>& shape) const;
   std::optional<std::string> attr_string(const std::string& name) const;
   std::optional<double> attr_number(const std::string& name) const;
 
