@@ -5,6 +5,7 @@ file's values)."""
 import glob
 import json
 import os
+import re
 
 import h5netcdf
 import numpy as np
@@ -250,14 +251,19 @@ def check_rdm_image(img, rdm):
 
 
 def brain_maps(path):
-    """{label: (voxel volume cropped to the voxels' box, its first index)} of every per-voxel map
-    that reports/brain.py draws: r per model (mean over splits) of /encoding over voxels "i_j_k",
-    and the r and each group's log10 penalty (mean over splits) of /banded."""
-    def crop(ids, values):
+    """{label: (voxel volume, its first index in the grid)} of every per-voxel map that
+    reports/brain.py draws: r per model (mean over splits) of /encoding over voxels "i_j_k", and
+    the r and each group's log10 penalty (mean over splits) of /banded; the volume is the whole
+    grid where the group records grid_shape, else cropped to the voxels' box."""
+    def grid(ds):
+        return [int(n) for n in np.ravel(ds.attrs["grid_shape"])] if "grid_shape" in ds.attrs else None
+
+    def crop(ids, values, shape):
         ijk = np.array([[int(p) for p in str(i).split("_")] for i in ids])
-        vol = np.full(ijk.max(0) - ijk.min(0) + 1, np.nan)
-        vol[tuple((ijk - ijk.min(0)).T)] = values
-        return vol, ijk.min(0)
+        low = np.zeros(3, dtype=int) if shape else ijk.min(0)
+        vol = np.full(shape or ijk.max(0) - low + 1, np.nan)
+        vol[tuple((ijk - low).T)] = values
+        return vol, low
 
     def voxels(ds):
         return all(len(str(i).split("_")) == 3 and str(i).replace("_", "").isdigit()
@@ -267,33 +273,36 @@ def brain_maps(path):
         if voxels(ds):
             r = ds["r"].transpose("model", "split", "neuroid").values
             for m, model in enumerate(ds["model"].values):
-                out[str(model)] = crop(ds["neuroid"].values, np.nanmean(r[m], axis=0))
+                out[str(model)] = crop(ds["neuroid"].values, np.nanmean(r[m], axis=0), grid(ds))
     for ds in analyses(path, "banded", "penalty"):
         if voxels(ds):
             groups = [str(g) for g in ds["group"].values]
             out["banded " + " + ".join(groups)] = crop(
-                ds["neuroid"].values, np.nanmean(ds["r"].transpose("split", "neuroid").values, 0))
+                ds["neuroid"].values, np.nanmean(ds["r"].transpose("split", "neuroid").values, 0),
+                grid(ds))
             pen = np.log10(ds["penalty"].transpose("split", "group", "neuroid").values).mean(0)
             for g, group in enumerate(groups):
-                out[group + " log10 penalty"] = crop(ds["neuroid"].values, pen[g])
+                out[group + " log10 penalty"] = crop(ds["neuroid"].values, pen[g], grid(ds))
     return out
 
 
 def check_brain(fig, path):
-    """Each panel shows its map (named by the panel's y label): slice "k = K" is the map at grid
-    index k = K (rows j, columns i); "<view> (max)" the maximum along i, j or k."""
+    """Each panel shows its map (named by the panel's y label, or in world mm, where the y label
+    names the axis, by its text): slice "k = K" (in world mm "z = Z mm (k = K)") is the map at
+    grid index k = K (rows j, columns i); "<view> (max)" the maximum along i, j or k."""
     maps, problems = brain_maps(path), []
     views = {"sagittal (max)": 0, "coronal (max)": 1, "axial (max)": 2}
     for ax in fig["axes"]:
         if not ax["images"]:
             continue
-        label = " ".join(ax["ylabel"].split())
+        label = " ".join((ax["texts"][0] if ax["texts"] else ax["ylabel"]).split())
         if label not in maps:
             problems.append(f"panel {label!r} is no map of the file")
             continue
         vol, low = maps[label]
-        if ax["title"].startswith("k = "):
-            want = vol[:, :, int(ax["title"][4:]) - low[2]].T
+        slice_k = re.search(r"\bk = (\d+)", ax["title"])
+        if slice_k:
+            want = vol[:, :, int(slice_k.group(1)) - low[2]].T
         elif ax["title"] in views:
             a = views[ax["title"]]
             with np.errstate(invalid="ignore"):
