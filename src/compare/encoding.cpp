@@ -65,9 +65,16 @@ std::vector<Split> stratified_shuffle_splits(Eigen::Index n,
 
 namespace {
 
-// Held-out predictions of one split from its training responses.
-using SplitPredictor = std::function<Eigen::MatrixXd(std::size_t s, const Split& split,
-                                                     const Eigen::MatrixXd& y_train)>;
+// One split's held-out predictions and the penalties its regression chose for them.
+struct SplitFit {
+  Eigen::MatrixXd prediction;
+  Eigen::MatrixXd penalty;  // kept as Penalties says: 1 x neuroid, or group x neuroid
+};
+using SplitFitter =
+    std::function<SplitFit(std::size_t s, const Split& split, const Eigen::MatrixXd& y_train)>;
+
+// Which penalties a metric reports: none, ridgecv's per neuroid, or banded's per group and neuroid.
+enum class Penalties { none, per_neuroid, per_group };
 
 Eigen::MatrixXd response_rows(const Eigen::MatrixXd& responses, const Rows& rows) {
   Eigen::MatrixXd out(static_cast<Eigen::Index>(rows.size()), responses.cols());
@@ -84,32 +91,45 @@ void check_responses(const Eigen::MatrixXd& responses, Eigen::Index n) {
         "repetition for some neuroid)");
 }
 
+std::vector<Split> splits_of(Eigen::Index n, const std::vector<std::string>& categories,
+                             const PredictivityOptions& o) {
+  return o.fixed_splits.empty()
+             ? stratified_shuffle_splits(n, categories, o.splits, o.test_fraction, o.seed)
+             : o.fixed_splits;
+}
+
 bool fits_split(const PredictivityOptions& o, std::size_t s) {
   return static_cast<int>(s % static_cast<std::size_t>(o.split_ranks)) == o.split_rank;
 }
 
-// Pearson r per split and neuroid of the predictions (of this rank's splits), and their summary.
-Predictivity score_splits(const Eigen::MatrixXd& responses, const std::vector<Split>& splits,
-                          const SplitPredictor& predict, int components,
-                          const PredictivityOptions& o) {
+// Each of this rank's splits fitted: Pearson r per split and neuroid of the held-out predictions,
+// the penalties kept, and (when this rank fits every split) their summary.
+Predictivity cross_validate(const Eigen::MatrixXd& responses, const std::vector<Split>& splits,
+                            const PredictivityOptions& o, Penalties kept, int components,
+                            const SplitFitter& fit) {
+  const auto n_splits = static_cast<Eigen::Index>(splits.size());
   Predictivity out;
-  out.r = Eigen::MatrixXd::Constant(static_cast<Eigen::Index>(splits.size()), responses.cols(),
-                                    std::nan(""));
+  out.r = Eigen::MatrixXd::Constant(n_splits, responses.cols(), std::nan(""));
   out.components_used = components;
+  if (kept == Penalties::per_neuroid)
+    out.penalty = Eigen::MatrixXd::Constant(n_splits, responses.cols(), std::nan(""));
+  if (kept == Penalties::per_group) out.group_penalty.resize(splits.size());
   for (std::size_t s = 0; s < splits.size(); ++s) {
     if (!fits_split(o, s)) continue;
     check_interrupt();
-    const Eigen::MatrixXd prediction =
-        predict(s, splits[s], response_rows(responses, splits[s].train));
-    out.r.row(static_cast<Eigen::Index>(s)) =
-        stats::pearson_columns(prediction, response_rows(responses, splits[s].test)).transpose();
+    SplitFit f = fit(s, splits[s], response_rows(responses, splits[s].train));
+    const auto row = static_cast<Eigen::Index>(s);
+    out.r.row(row) =
+        stats::pearson_columns(f.prediction, response_rows(responses, splits[s].test)).transpose();
+    if (kept == Penalties::per_neuroid) out.penalty.row(row) = f.penalty;
+    if (kept == Penalties::per_group) out.group_penalty[s] = std::move(f.penalty);
   }
   if (o.split_ranks == 1) summarise_predictivity(out);
   return out;
 }
 
-Eigen::MatrixXd nan_penalties(std::size_t splits, Eigen::Index neuroids) {
-  return Eigen::MatrixXd::Constant(static_cast<Eigen::Index>(splits), neuroids, std::nan(""));
+std::vector<double> alphas_or_default(const std::vector<double>& alphas) {
+  return alphas.empty() ? default_alphas() : alphas;
 }
 
 }  // namespace
@@ -141,31 +161,22 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
     throw SettingError("pls-components", "the layer has " + std::to_string(x.cols()) +
                                              " features, fewer than the " +
                                              std::to_string(components) + " PLS components");
-  const auto splits = options.fixed_splits.empty()
-                          ? stratified_shuffle_splits(n, categories, options.splits,
-                                                      options.test_fraction, options.seed)
-                          : options.fixed_splits;
+  const auto splits = splits_of(n, categories, options);
   const auto model = [&](const Rows& stimuli) {
     Rows rows;
     for (auto i : stimuli) rows.push_back(model_rows[i]);
     return rows;
   };
-  Eigen::MatrixXd penalty = nan_penalties(splits.size(), responses.cols());
   if (options.regression != Regression::pls) {
-    auto out = score_splits(
-        responses, splits,
-        [&](std::size_t s, const Split& split, const Eigen::MatrixXd& y_train) {
+    const bool cv = options.regression == Regression::ridgecv;
+    return cross_validate(
+        responses, splits, options, cv ? Penalties::per_neuroid : Penalties::none, components,
+        [&](std::size_t, const Split& split, const Eigen::MatrixXd& y_train) {
           const auto fit =
-              options.regression == Regression::ridgecv
-                  ? fit_ridge_cv(x, model(split.train), y_train,
-                                 options.alphas.empty() ? default_alphas() : options.alphas)
-                  : fit_regression(options.regression, x, model(split.train), y_train, components);
-          if (fit.penalty.size()) penalty.row(static_cast<Eigen::Index>(s)) = fit.penalty;
-          return fit.predict(x, model(split.test));
-        },
-        components, options);
-    if (options.regression == Regression::ridgecv) out.penalty = std::move(penalty);
-    return out;
+              cv ? fit_ridge_cv(x, model(split.train), y_train, alphas_or_default(options.alphas))
+                 : fit_regression(options.regression, x, model(split.train), y_train, components);
+          return SplitFit{fit.predict(x, model(split.test)), fit.penalty.transpose()};
+        });
   }
   std::vector<Split> mine;  // this rank's splits, in order
   for (std::size_t s = 0; s < splits.size(); ++s)
@@ -174,36 +185,30 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
   if (!mine.empty())
     pls = cross_validate_pls(x, model_rows, responses, mine, {components, 500, 1e-6});
   for (int used : pls.components_used) components = std::min(components, used);
-  return score_splits(
-      responses, splits,
+  return cross_validate(
+      responses, splits, options, Penalties::none, components,
       [&](std::size_t s, const Split&, const Eigen::MatrixXd&) {
-        return std::move(pls.prediction[s / static_cast<std::size_t>(options.split_ranks)]);
-      },
-      components, options);
+        return SplitFit{
+            std::move(pls.prediction[s / static_cast<std::size_t>(options.split_ranks)]), {}};
+      });
 }
 
 Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& responses,
                                       const std::vector<std::string>& categories,
                                       const PredictivityOptions& options) {
   check_responses(responses, gram.rows());
-  const auto splits = options.fixed_splits.empty()
-                          ? stratified_shuffle_splits(gram.rows(), categories, options.splits,
-                                                      options.test_fraction, options.seed)
-                          : options.fixed_splits;
-  Eigen::MatrixXd penalty = nan_penalties(splits.size(), responses.cols());
-  auto out = score_splits(
-      responses, splits,
-      [&](std::size_t s, const Split& split, const Eigen::MatrixXd& y_train) {
-        if (options.regression != Regression::ridgecv)
-          return kernel_predict(options.regression, gram, split.train, split.test, y_train);
+  const bool cv = options.regression == Regression::ridgecv;
+  return cross_validate(
+      responses, splits_of(gram.rows(), categories, options), options,
+      cv ? Penalties::per_neuroid : Penalties::none, options.pls_components,
+      [&](std::size_t, const Split& split, const Eigen::MatrixXd& y_train) {
+        if (!cv)
+          return SplitFit{
+              kernel_predict(options.regression, gram, split.train, split.test, y_train), {}};
         auto fit = ridge_cv_kernel(gram, split.train, split.test, y_train,
-                                   options.alphas.empty() ? default_alphas() : options.alphas);
-        penalty.row(static_cast<Eigen::Index>(s)) = fit.penalty;
-        return std::move(fit.prediction);
-      },
-      options.pls_components, options);
-  if (options.regression == Regression::ridgecv) out.penalty = std::move(penalty);
-  return out;
+                                   alphas_or_default(options.alphas));
+        return SplitFit{std::move(fit.prediction), fit.penalty.transpose()};
+      });
 }
 
 Predictivity neural_predictivity_banded(const std::vector<Eigen::MatrixXd>& grams,
@@ -211,25 +216,16 @@ Predictivity neural_predictivity_banded(const std::vector<Eigen::MatrixXd>& gram
                                         const std::vector<std::string>& categories,
                                         const PredictivityOptions& options) {
   check_responses(responses, grams.at(0).rows());
-  const auto splits = options.fixed_splits.empty()
-                          ? stratified_shuffle_splits(grams[0].rows(), categories, options.splits,
-                                                      options.test_fraction, options.seed)
-                          : options.fixed_splits;
   BandedRidgeOptions banded;
-  banded.alphas = options.alphas.empty() ? default_alphas() : options.alphas;
+  banded.alphas = alphas_or_default(options.alphas);
   banded.n_iter = options.n_iter;
   banded.seed = options.seed;
-  std::vector<Eigen::MatrixXd> group_penalty(splits.size());
-  auto out = score_splits(
-      responses, splits,
-      [&](std::size_t s, const Split& split, const Eigen::MatrixXd& y_train) {
+  return cross_validate(
+      responses, splits_of(grams[0].rows(), categories, options), options, Penalties::per_group, 0,
+      [&](std::size_t, const Split& split, const Eigen::MatrixXd& y_train) {
         auto fit = banded_ridge_kernel(grams, split.train, split.test, y_train, banded);
-        group_penalty[s] = std::move(fit.penalty);
-        return std::move(fit.prediction);
-      },
-      0, options);
-  out.group_penalty = std::move(group_penalty);
-  return out;
+        return SplitFit{std::move(fit.prediction), std::move(fit.penalty)};
+      });
 }
 
 InternalConsistency internal_consistency(const io::NeuralResponses& responses, int halvings,
@@ -333,34 +329,36 @@ EncodingBenchmark::Joined EncodingBenchmark::joined(const io::StimulusJoin& join
   return j;
 }
 
+EncodingBenchmark::Result EncodingBenchmark::scored(const io::StimulusJoin& join,
+                                                    const JoinedPredictivity& predictivity) const {
+  const auto j = joined(join);
+  Result r;
+  r.predictivity = predictivity(j, metric_for(join));
+  r.score = ceil_score(r.predictivity.score, ceiling_.ceiling);
+  return r;
+}
+
 EncodingBenchmark::Result EncodingBenchmark::score(const FeatureMatrix& x,
                                                    const std::vector<std::string>& model_ids,
                                                    const std::string& model_name) const {
   const auto stimuli = join(model_ids, model_name);
-  const auto j = joined(stimuli);
-  Result r;
-  r.predictivity =
-      neural_predictivity(x, stimuli.model_rows, j.y, j.categories, metric_for(stimuli));
-  r.score = ceil_score(r.predictivity.score, ceiling_.ceiling);
-  return r;
+  return scored(stimuli, [&](const Joined& j, const PredictivityOptions& metric) {
+    return neural_predictivity(x, stimuli.model_rows, j.y, j.categories, metric);
+  });
 }
 
 EncodingBenchmark::Result EncodingBenchmark::score_gram(const Eigen::MatrixXd& gram,
                                                         const io::StimulusJoin& stimuli) const {
-  const auto j = joined(stimuli);
-  Result r;
-  r.predictivity = neural_predictivity_gram(gram, j.y, j.categories, metric_for(stimuli));
-  r.score = ceil_score(r.predictivity.score, ceiling_.ceiling);
-  return r;
+  return scored(stimuli, [&](const Joined& j, const PredictivityOptions& metric) {
+    return neural_predictivity_gram(gram, j.y, j.categories, metric);
+  });
 }
 
 EncodingBenchmark::Result EncodingBenchmark::score_banded(const std::vector<Eigen::MatrixXd>& grams,
                                                           const io::StimulusJoin& stimuli) const {
-  const auto j = joined(stimuli);
-  Result r;
-  r.predictivity = neural_predictivity_banded(grams, j.y, j.categories, metric_for(stimuli));
-  r.score = ceil_score(r.predictivity.score, ceiling_.ceiling);
-  return r;
+  return scored(stimuli, [&](const Joined& j, const PredictivityOptions& metric) {
+    return neural_predictivity_banded(grams, j.y, j.categories, metric);
+  });
 }
 
 }  // namespace lrm::compare

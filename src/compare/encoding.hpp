@@ -5,6 +5,7 @@
 // ceiling and reports raw, ceiling and each named normalisation side by side.
 #include <Eigen/Dense>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -125,6 +126,9 @@ class EncodingBenchmark {
     std::vector<std::string> categories;
   };
   Joined joined(const io::StimulusJoin& join) const;
+  using JoinedPredictivity = std::function<Predictivity(const Joined&, const PredictivityOptions&)>;
+  // The predictivity over the joined stimuli (with metric_for's metric), and its ceiled score.
+  Result scored(const io::StimulusJoin& join, const JoinedPredictivity& predictivity) const;
   // The metric with the split of its test ids over the joined stimuli, if it has test ids.
   PredictivityOptions metric_for(const io::StimulusJoin& join) const;
   io::NeuralResponses responses_;
