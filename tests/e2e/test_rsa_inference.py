@@ -14,21 +14,14 @@ import numpy as np
 from scipy import stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lrm_e2e import Checks  # noqa: E402
+from lrm_e2e import Checks, write_activations  # noqa: E402
+from rsa_inputs import BRAIN as brain, IDS, TWO_SUBJECTS as two, write_latent_activations  # noqa: E402
 
 t = Checks("rsa_inference")
-brain = "neural_data/kriegeskorte2008/92_brainRDMs.mat"
-two = "neural_data/kriegeskorte2008/Kriegeskorte_Neuron2008_supplementalData.mat:RDMs_mIT_hIT_fig1"
 
 acts = t.path("acts92.h5")
 rng = np.random.default_rng(3)
-with h5py.File(acts, "w") as f:
-    for layer, units in (("conv", 40), ("fc", 20)):
-        f[f"activations/{layer}/stimulus"] = np.array([f"k{i:03d}" for i in range(92)], dtype=object)
-        latent = rng.standard_normal((92, 5))
-        for p in (0, 1):
-            f[f"activations/{layer}/pass{p}"] = (latent @ rng.standard_normal((5, units))
-                                                 + rng.standard_normal((92, units))).astype(np.float32)
+write_latent_activations(acts, rng, {"conv": 40, "fc": 20}, n_latent=5)
 
 
 def inference(name, *args, env=None):
@@ -92,9 +85,7 @@ for over in ("subjects", "both"):
                 ["compare", "rsa", "--activations", acts, "--brain", two, "--inference", over,
                  "--out", t.path(f"bad_{over}.h5")], "at least 3 subjects")
 constant = t.path("constant.h5")
-with h5py.File(constant, "w") as f:
-    f["activations/l/stimulus"] = np.array([f"k{i:03d}" for i in range(92)], dtype=object)
-    f["activations/l/pass0"] = np.tile(rng.standard_normal(30), (92, 1)).astype(np.float32)
+write_activations(constant, {"l/pass0": np.tile(rng.standard_normal(30), (92, 1))}, IDS)
 t.bad_input("Kendall's tau-b of a constant model RDM (every pair tied)",
             ["compare", "rsa", "--activations", constant, "--brain", brain, "--comparison",
              "kendall_tau_b", "--inference", "stimuli", "--out", t.path("bad_const.h5")], "constant")

@@ -13,10 +13,10 @@ import numpy as np
 import xarray as xr
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lrm_e2e import Checks  # noqa: E402
+from lrm_e2e import Checks, write_activations  # noqa: E402
+from rsa_inputs import BRAIN as brain, TWO_SUBJECTS as two, write_latent_activations  # noqa: E402
 
 t = Checks("rsa_suite")
-brain = "neural_data/kriegeskorte2008/92_brainRDMs.mat"
 parity = h5py.File("tests/fixtures/compare/rsa_parity/rsa_parity.h5", "r")
 old = h5py.File("tests/fixtures/compare/rsa_fixture.h5", "r")
 
@@ -56,9 +56,7 @@ def responses(path, runs=True, run_values=None):
 
 
 acts = t.path("acts6.h5")
-with h5py.File(acts, "w") as f:
-    f["activations/fc/stimulus"] = np.array([f"s{i}" for i in range(6)], dtype=object)
-    f["activations/fc/pass0"] = np.random.default_rng(1).standard_normal((6, 20)).astype(np.float32)
+write_activations(acts, {"fc/pass0": np.random.default_rng(1).standard_normal((6, 20))}, [f"s{i}" for i in range(6)])
 nc = responses(t.path("runs.nc"))
 for noise in ("measurements", "residuals", "identity"):
     out = t.path(f"cn_{noise}.h5")
@@ -98,13 +96,9 @@ def numpy_cka(x, y, debiased):
 # CKA map: every layer x pass against every other, equal to numpy.
 maps = t.path("acts_cka.h5")
 rng = np.random.default_rng(5)
-feats = {}
-with h5py.File(maps, "w") as f:
-    for layer, units in (("conv", 40), ("fc", 12)):
-        f[f"activations/{layer}/stimulus"] = np.array([f"s{i}" for i in range(30)], dtype=object)
-        for p in (0, 1):
-            feats[f"{layer}/pass{p}"] = rng.standard_normal((30, units)).astype(np.float32) + p
-            f[f"activations/{layer}/pass{p}"] = feats[f"{layer}/pass{p}"]
+feats = {f"{layer}/pass{p}": rng.standard_normal((30, units)).astype(np.float32) + p
+         for layer, units in (("conv", 40), ("fc", 12)) for p in (0, 1)}
+write_activations(maps, feats, [f"s{i}" for i in range(30)])
 for debiased in (False, True):
     out = t.path(f"cka{int(debiased)}.h5")
     t.run("compare", "cka", "--activations", maps, "--out", out, *(["--debiased"] if debiased else []))
@@ -119,14 +113,7 @@ for debiased in (False, True):
 
 # Inference between the layers x passes of one run (Kriegeskorte 4 subjects, 92 stimuli).
 acts92 = t.path("acts92.h5")
-rng = np.random.default_rng(0)
-with h5py.File(acts92, "w") as f:
-    for layer, units in (("conv", 60), ("fc", 30)):
-        f[f"activations/{layer}/stimulus"] = np.array([f"k{i:03d}" for i in range(92)], dtype=object)
-        latent = rng.standard_normal((92, 6))
-        for p in (0, 1):
-            f[f"activations/{layer}/pass{p}"] = (latent @ rng.standard_normal((6, units))
-                                                 + rng.standard_normal((92, units))).astype(np.float32)
+write_latent_activations(acts92, np.random.default_rng(0), {"conv": 60, "fc": 30}, n_latent=6)
 out = t.path("inference.h5")
 t.run("compare", "rsa", "--activations", acts92, "--brain", brain, "--inference", "both",
       "--bootstrap", "60", "--noise-ceiling", "--out", out)
@@ -144,7 +131,6 @@ with h5py.File(out, "r") as f:
     t.check("inference: tests vs 0, vs the lower ceiling, ceiling vs chance",
             inf["p_vs_zero"].shape == (4,) and inf["p_vs_lower_ceiling"].shape == (4,)
             and 0 <= inf["p_ceiling_vs_chance"][()] <= 1 and inf.attrs["dof"] == 3)
-two = "neural_data/kriegeskorte2008/Kriegeskorte_Neuron2008_supplementalData.mat:RDMs_mIT_hIT_fig1"
 t.bad_input("subject bootstrap with 2 subjects", ["compare", "rsa", "--activations", acts92, "--brain", two,
                                                   "--inference", "subjects", "--out", t.path("bad2.h5")],
             "at least 3 subjects")
