@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 #include "io/activation_file.hpp"
+#include "io/provenance_attrs.hpp"
 
 namespace lrm::extract {
 namespace {
@@ -159,7 +160,7 @@ PcaFit PcaFitter::finish() {
 void write_pca_fits(const h5::Group& root, const PcaFits& fits, const PcaProvenance& provenance) {
   auto top = root.require_group(pca_group);
   top.set_attr("stimuli", provenance.stimuli);
-  top.set_attr("stimuli_checksum", provenance.stimuli_checksum);
+  top.set_attr(io::stimuli_checksum_attr, provenance.stimuli_checksum);
   top.set_attr("model", provenance.model);
   top.set_attr("sign_convention",
                "each component's entry of largest magnitude is positive (scikit-learn svd_flip, "

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "io/provenance_attrs.hpp"
 #include "io/sha256.hpp"
 
 #ifndef LRM_VERSION
@@ -63,12 +64,12 @@ Provenance model_provenance(std::uint64_t seed, const ModelInputs& in) {
   std::vector<std::string> weights;
   for (const auto& w : in.weights)
     if (!w.empty()) weights.push_back(w);
-  if (weights.size() == 1) record("weights_sha256", sha256_file(weights[0]));
+  if (weights.size() == 1) record(weights_sha256_attr, sha256_file(weights[0]));
   if (weights.size() > 1)
     for (std::size_t i = 0; i < weights.size(); ++i)
-      record("weights_sha256_" + std::to_string(i), sha256_file(weights[i]));
+      record(weights_sha256_attr + ("_" + std::to_string(i)), sha256_file(weights[i]));
   record("stimuli", in.stimuli);
-  record("stimuli_checksum", in.stimuli_checksum);
+  record(stimuli_checksum_attr, in.stimuli_checksum);
   for (const auto& [k, v] : in.extra) record(k, v);
   return p;
 }

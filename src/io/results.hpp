@@ -15,7 +15,7 @@ struct Provenance {
   std::string command_line;
   std::string config_text;  // the analysis TOML a stage ran under, if any
   std::uint64_t seed = 0;
-  std::map<std::string, std::string> inputs;  // e.g. model, weights_sha256, stimuli_sha256
+  std::map<std::string, std::string> inputs;  // e.g. model, weights_sha256, stimuli_checksum
 };
 
 // Fills version, git commit, start time and host; the config text comes from $LRM_CONFIG_FILE

@@ -15,6 +15,7 @@
 #include "io/activation_file.hpp"
 #include "io/h5.hpp"
 #include "io/h5_copy.hpp"
+#include "io/provenance_attrs.hpp"
 
 namespace lrm::localizer {
 namespace {
@@ -294,7 +295,8 @@ std::vector<SummaryRow> localize_file(const fs::path& activations, const fs::pat
   }
 
   const auto& a = options.analysis;
-  for (const char* key : {"weights_sha256", "stimuli_sha256", "git_commit", "start_time", "model"})
+  for (const char* key :
+       {io::weights_sha256_attr, io::stimuli_checksum_attr, "git_commit", "start_time", "model"})
     if (auto v = in.attr(key)) provenance.inputs[std::string("activations_") + key] = *v;
   provenance.inputs["activations"] = fs::absolute(activations).string();
   io::ResultFile result(out, provenance);

@@ -48,6 +48,20 @@ c.check("mask maps back to channel, y, x",
         {"channel", "y", "x"} <= set(ds["selective"].coords) and int(ds["x"][11]) == 1)
 ds.close()
 
+# Provenance: the activation file's stimulus checksum (the root attribute `lrm extract` writes)
+# is carried into the localizer file.
+with_checksum = c.path("with_checksum.h5")
+shutil.copy(acts, with_checksum)
+with h5py.File(with_checksum, "a") as f:
+    f.attrs["stimuli_checksum"] = "0123abcd"
+    f.attrs["weights_sha256"] = "feedbeef"
+out_prov = c.path("localizer_prov.h5")
+c.run("localize", "--activations", with_checksum, "--target", "faces", "--out", out_prov)
+with h5py.File(out_prov, "r") as f:
+    c.check("the activation file's stimulus checksum and weights digest are recorded",
+            f.attrs.get("activations_stimuli_checksum") == "0123abcd"
+            and f.attrs.get("activations_weights_sha256") == "feedbeef", dict(f.attrs))
+
 # Options: one comparison, Welch, BH, ratio criterion, layer and pass selection.
 out2 = c.path("localizer_vs.h5")
 c.run("localize", "--activations", acts, "--target", "faces", "--vs", "bodies,objects", "--test", "welch",
