@@ -323,22 +323,25 @@ void write_rsa_scores(const h5::Group& g, const std::vector<LayerPass>& models,
   }
 }
 
+// Rank 0's RDMs on every rank (under mpirun), so that the resamples each rank scores are those of
+// the RDMs rank 0 summarises with. Called by every rank.
+void broadcast_rdms(std::vector<Eigen::MatrixXd>& rdms) {
+  if (!mpi::active()) return;
+  mpi::Packer p;
+  p.put(static_cast<std::uint64_t>(rdms.size()));
+  for (const auto& m : rdms) pack(p, m);
+  const std::string bytes = mpi::broadcast(mpi::rank() == 0 ? p.bytes() : std::string());
+  mpi::Unpacker u(bytes);
+  rdms.resize(u.get<std::uint64_t>());
+  for (auto& m : rdms) m = unpack_matrix(u);
+}
+
 // The stimulus bootstrap of every model against the mean brain RDM: each rank computes a
-// contiguous share of the resamples for all models (rank 0's model RDMs broadcast first), and rank
-// 0 gathers the values in resample order and summarises them as one process does. Called by every
-// rank.
-void add_stimulus_intervals(std::vector<Eigen::MatrixXd>& model_rdms,
+// contiguous share of the resamples for all models, and rank 0 gathers the values in resample
+// order and summarises them as one process does. Called by every rank with rank 0's model RDMs.
+void add_stimulus_intervals(const std::vector<Eigen::MatrixXd>& model_rdms,
                             const Eigen::MatrixXd& brain_mean, const RsaOptions& o,
                             std::vector<RdmScore>& scores) {
-  if (mpi::active()) {
-    mpi::Packer p;
-    p.put(static_cast<std::uint64_t>(model_rdms.size()));
-    for (const auto& m : model_rdms) pack(p, m);
-    const std::string bytes = mpi::broadcast(mpi::rank() == 0 ? p.bytes() : std::string());
-    mpi::Unpacker u(bytes);
-    model_rdms.resize(u.get<std::uint64_t>());
-    for (auto& m : model_rdms) m = unpack_matrix(u);
-  }
   const auto share = mpi::share(static_cast<std::size_t>(o.bootstrap));
   const StimulusBootstrap mine =
       bootstrap_stimuli_values(model_rdms, brain_mean, o.comparison, o.seed,
@@ -349,6 +352,36 @@ void add_stimulus_intervals(std::vector<Eigen::MatrixXd>& model_rdms,
                                                    static_cast<Eigen::Index>(model_rdms.size()));
   for (std::size_t m = 0; m < scores.size(); ++m)
     scores[m].stimuli = summarise_bootstrap(values.col(static_cast<Eigen::Index>(m)));
+}
+
+// --inference's settings (its resamples: --bootstrap's, 1000 by default).
+InferenceOptions inference_options(const RsaOptions& o) {
+  return {o.comparison,
+          o.ceiling_pool,
+          o.squared,
+          *o.inference,
+          o.bootstrap > 0 ? o.bootstrap : 1000,
+          o.seed,
+          0.95};
+}
+
+// The model inference, its resamples shared as the stimulus bootstrap's are: each rank scores a
+// contiguous share of the draws, and rank 0 stacks the rows in draw order and summarises them as
+// one process does (nothing elsewhere). Called by every rank with rank 0's RDMs.
+std::optional<Inference> infer_shared(const std::vector<Eigen::MatrixXd>& model_rdms,
+                                      const std::vector<Eigen::MatrixXd>& brain_rdms,
+                                      const InferenceOptions& io) {
+  using Rows = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const auto share = mpi::share(static_cast<std::size_t>(io.resamples));
+  std::vector<Eigen::MatrixXd> rows;
+  for (const Rows mine : score_resamples(model_rdms, brain_rdms, io, share.begin, share.end)) {
+    // Row-major, so that the ranks' arrays concatenate into the rows of all draws.
+    const auto all = mpi::gather(std::vector<double>(mine.data(), mine.data() + mine.size()));
+    if (mpi::rank() == 0)
+      rows.emplace_back(Eigen::Map<const Rows>(all.data(), io.resamples, mine.cols()));
+  }
+  if (mpi::rank() != 0) return std::nullopt;
+  return summarise_resamples(model_rdms, brain_rdms, io, std::move(rows));
 }
 
 }  // namespace
@@ -407,7 +440,14 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
     condition_ids = std::move(m.condition_ids);
     matched_by = std::move(m.matched_by);
   }
+  if (o.bootstrap > 0 || o.inference) broadcast_rdms(model_rdms);
   if (o.bootstrap > 0) add_stimulus_intervals(model_rdms, brain_mean, o, scores);
+  std::optional<Inference> inference;
+  if (o.inference) {
+    std::vector<Eigen::MatrixXd> brain_rdms = brain.rdms;
+    broadcast_rdms(brain_rdms);
+    inference = infer_shared(model_rdms, brain_rdms, inference_options(o));
+  }
   if (mpi::rank() != 0) return {};
   for (std::size_t i = 0; i < sets.size(); ++i)
     lines.push_back(rsa_line(sets[i].model, o, scores[i]));
@@ -416,17 +456,9 @@ std::vector<std::string> run_rsa(const RsaOptions& o, const h5::Group& root) {
   write_matrix(g, "brain_rdm_mean", brain_mean, {"stimulus", "stimulus_b"});
   write_rsa_scores(g, models, scores, o);
   write_unit_sets(g, o.units, sets);
-  if (o.inference) {
-    const InferenceOptions io{o.comparison,
-                              o.ceiling_pool,
-                              o.squared,
-                              *o.inference,
-                              o.bootstrap > 0 ? o.bootstrap : 1000,
-                              o.seed,
-                              0.95};
-    for (auto& l : write_inference(g, models, model_rdms, brain.rdms, io))
+  if (inference)
+    for (auto& l : write_inference(g, models, *inference, inference_options(o)))
       lines.push_back(std::move(l));
-  }
   return lines;
 }
 

@@ -510,15 +510,64 @@ void test(const Moments& mo, Eigen::Index n_models, bool with_ceiling, const Inf
 
 }  // namespace
 
-std::vector<Draw> draw_resamples(std::int64_t stimuli, std::int64_t subjects, BootstrapOver over,
-                                 int resamples, std::uint64_t seed) {
-  std::vector<Draw> draws(static_cast<std::size_t>(std::max(resamples, 0)));
-  for (std::size_t b = 0; b < draws.size(); ++b) {
-    auto rng = Resampler::for_resample(seed, b);
-    if (over != BootstrapOver::stimuli) draws[b].subjects = rng.with_replacement(subjects);
-    if (over != BootstrapOver::subjects) draws[b].stimuli = rng.with_replacement(stimuli);
+namespace {
+
+// Resamples [begin, end) of draw_resamples.
+std::vector<Draw> draws_in(std::int64_t stimuli, std::int64_t subjects, BootstrapOver over,
+                           std::uint64_t seed, std::size_t begin, std::size_t end) {
+  std::vector<Draw> draws(end > begin ? end - begin : 0);
+  for (std::size_t i = 0; i < draws.size(); ++i) {
+    auto rng = Resampler::for_resample(seed, begin + i);
+    if (over != BootstrapOver::stimuli) draws[i].subjects = rng.with_replacement(subjects);
+    if (over != BootstrapOver::subjects) draws[i].stimuli = rng.with_replacement(stimuli);
   }
   return draws;
+}
+
+// The bootstraps each draw is scored by (the main one first).
+std::vector<Kind> kinds_of(BootstrapOver over) {
+  if (over == BootstrapOver::both) return {kBoth, kSubjects, kStimuli};
+  return {over == BootstrapOver::subjects ? kSubjects : kStimuli};
+}
+
+// The checks of infer, before any work (`draws`: how many resamples the inference has in all).
+Data checked_data(const std::vector<Eigen::MatrixXd>& models,
+                  const std::vector<Eigen::MatrixXd>& subjects, const InferenceOptions& o,
+                  std::size_t draws) {
+  if (models.empty() || subjects.empty()) throw InputError("model inference: no RDMs");
+  check_inference_input("model inference", subjects.size(), o.over);
+  if (draws < 2) throw SettingError("bootstrap", "model inference needs at least 2 resamples");
+  return prepare_data(models, subjects, o);
+}
+
+Inference summarise(const Data& d, const InferenceOptions& o, std::vector<Eigen::MatrixXd> rows) {
+  const auto n_models = static_cast<Eigen::Index>(d.models.size());
+  const auto n_subjects = static_cast<Eigen::Index>(d.subjects.size());
+  const bool with_ceiling = n_subjects >= 2;
+  Inference r;
+  Workspace ws;
+  const Eigen::VectorXd point = evaluate(d, nullptr, Eigen::VectorXd::Ones(n_subjects), ws);
+  r.evaluation = point.head(n_models);
+  r.ceiling_lower = point[n_models];
+  r.ceiling_upper = point[n_models + 1];
+  const Moments mo =
+      moments_of(rows, n_models + (with_ceiling ? 2 : 0), o.over, d, r.valid_resamples);
+  r.dof = static_cast<int>(o.over == BootstrapOver::both      ? std::min(n_subjects, d.stimuli) - 1
+                           : o.over == BootstrapOver::stimuli ? d.stimuli - 1
+                                                              : n_subjects - 1);
+  test(mo, n_models, with_ceiling, o, r);
+  r.samples = std::move(rows[0]);
+  if (rows.size() == 3)
+    r.samples_subjects = std::move(rows[1]), r.samples_stimuli = std::move(rows[2]);
+  return r;
+}
+
+}  // namespace
+
+std::vector<Draw> draw_resamples(std::int64_t stimuli, std::int64_t subjects, BootstrapOver over,
+                                 int resamples, std::uint64_t seed) {
+  return draws_in(stimuli, subjects, over, seed, 0,
+                  static_cast<std::size_t>(std::max(resamples, 0)));
 }
 
 void check_inference_input(const std::string& source, std::size_t subjects, BootstrapOver over) {
@@ -539,34 +588,26 @@ Inference infer(const std::vector<Eigen::MatrixXd>& models,
 Inference infer(const std::vector<Eigen::MatrixXd>& models,
                 const std::vector<Eigen::MatrixXd>& subjects, const InferenceOptions& o,
                 const std::vector<Draw>& draws) {
-  if (models.empty() || subjects.empty()) throw InputError("model inference: no RDMs");
-  check_inference_input("model inference", subjects.size(), o.over);
-  if (draws.size() < 2)
-    throw SettingError("bootstrap", "model inference needs at least 2 resamples");
-  const Data d = prepare_data(models, subjects, o);
-  const auto n_models = static_cast<Eigen::Index>(models.size());
-  const auto n_subjects = static_cast<Eigen::Index>(subjects.size());
-  const bool with_ceiling = n_subjects >= 2;
-  Inference r;
-  Workspace ws;
-  const Eigen::VectorXd point = evaluate(d, nullptr, Eigen::VectorXd::Ones(n_subjects), ws);
-  r.evaluation = point.head(n_models);
-  r.ceiling_lower = point[n_models];
-  r.ceiling_upper = point[n_models + 1];
-  std::vector<Kind> kinds = {o.over == BootstrapOver::subjects  ? kSubjects
-                             : o.over == BootstrapOver::stimuli ? kStimuli
-                                                                : kBoth};
-  if (o.over == BootstrapOver::both) kinds = {kBoth, kSubjects, kStimuli};
-  const auto samples = bootstrap(d, draws, kinds);
-  r.samples = samples[0];
-  if (samples.size() == 3) r.samples_subjects = samples[1], r.samples_stimuli = samples[2];
-  const Moments mo =
-      moments_of(samples, n_models + (with_ceiling ? 2 : 0), o.over, d, r.valid_resamples);
-  r.dof = static_cast<int>(o.over == BootstrapOver::both      ? std::min(n_subjects, d.stimuli) - 1
-                           : o.over == BootstrapOver::stimuli ? d.stimuli - 1
-                                                              : n_subjects - 1);
-  test(mo, n_models, with_ceiling, o, r);
-  return r;
+  const Data d = checked_data(models, subjects, o, draws.size());
+  return summarise(d, o, bootstrap(d, draws, kinds_of(o.over)));
+}
+
+std::vector<Eigen::MatrixXd> score_resamples(const std::vector<Eigen::MatrixXd>& models,
+                                             const std::vector<Eigen::MatrixXd>& subjects,
+                                             const InferenceOptions& o, std::size_t begin,
+                                             std::size_t end) {
+  const Data d =
+      checked_data(models, subjects, o, static_cast<std::size_t>(std::max(o.resamples, 0)));
+  const auto n_subjects = static_cast<std::int64_t>(subjects.size());
+  return bootstrap(d, draws_in(d.stimuli, n_subjects, o.over, o.seed, begin, end),
+                   kinds_of(o.over));
+}
+
+Inference summarise_resamples(const std::vector<Eigen::MatrixXd>& models,
+                              const std::vector<Eigen::MatrixXd>& subjects,
+                              const InferenceOptions& o, std::vector<Eigen::MatrixXd> rows) {
+  const Data d = checked_data(models, subjects, o, static_cast<std::size_t>(rows.at(0).rows()));
+  return summarise(d, o, std::move(rows));
 }
 
 namespace {
@@ -583,10 +624,7 @@ void write_matrix(const h5::Group& g, const std::string& name, const Eigen::Matr
 
 std::vector<std::string> write_inference(const h5::Group& rsa,
                                          const std::vector<io::LayerPass>& models,
-                                         const std::vector<Eigen::MatrixXd>& model_rdms,
-                                         const std::vector<Eigen::MatrixXd>& subjects,
-                                         const InferenceOptions& o) {
-  const Inference r = infer(model_rdms, subjects, o);
+                                         const Inference& r, const InferenceOptions& o) {
   auto g = rsa.require_group("inference");
   g.set_attr("bootstrap_over", bootstrap_over_names.name(o.over));
   g.set_attr("resamples", static_cast<std::int64_t>(o.resamples));

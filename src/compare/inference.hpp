@@ -82,23 +82,35 @@ std::vector<Draw> draw_resamples(std::int64_t stimuli, std::int64_t subjects, Bo
 
 // Models' RDMs against subjects' RDMs (all n x n over the same stimuli). A subject bootstrap needs
 // at least 3 subjects (an InputError). The first form draws options.resamples resamples from
-// options.seed; the second takes them (each with the factors `options.over` resamples).
+// options.seed; the second takes them (each with the factors `options.over` resamples). Both score
+// the draws and summarise the rows as score_resamples and summarise_resamples do.
 Inference infer(const std::vector<Eigen::MatrixXd>& models,
                 const std::vector<Eigen::MatrixXd>& subjects, const InferenceOptions& options);
 Inference infer(const std::vector<Eigen::MatrixXd>& models,
                 const std::vector<Eigen::MatrixXd>& subjects, const InferenceOptions& options,
                 const std::vector<Draw>& draws);
 
+// The rows of draws [begin, end) of the options.resamples that infer draws: per bootstrap (the
+// main one, then for both the subject-only and stimulus-only ones) a matrix resample x (models,
+// lower ceiling, upper ceiling). A row depends only on its draw and the RDMs, so ranges scored
+// apart (MPI ranks) and stacked in draw order equal the rows of one call over all draws.
+std::vector<Eigen::MatrixXd> score_resamples(const std::vector<Eigen::MatrixXd>& models,
+                                             const std::vector<Eigen::MatrixXd>& subjects,
+                                             const InferenceOptions& options, std::size_t begin,
+                                             std::size_t end);
+// The scores on all data, and the moments, tests and CIs of every draw's rows (score_resamples'
+// matrices, all draws in order).
+Inference summarise_resamples(const std::vector<Eigen::MatrixXd>& models,
+                              const std::vector<Eigen::MatrixXd>& subjects,
+                              const InferenceOptions& options, std::vector<Eigen::MatrixXd> rows);
+
 // Before any work: a bootstrap over subjects needs at least 3 subjects' RDMs (an InputError naming
 // `source`).
 void check_inference_input(const std::string& source, std::size_t subjects, BootstrapOver over);
 
-// Runs infer and writes its arrays into /rsa/inference (dimensions model and model_b); returns
-// the summary lines.
+// Writes r's arrays into /rsa/inference (dimensions model and model_b); returns the summary lines.
 std::vector<std::string> write_inference(const h5::Group& rsa,
                                          const std::vector<io::LayerPass>& models,
-                                         const std::vector<Eigen::MatrixXd>& model_rdms,
-                                         const std::vector<Eigen::MatrixXd>& subjects,
-                                         const InferenceOptions& options);
+                                         const Inference& r, const InferenceOptions& options);
 
 }  // namespace lrm::compare

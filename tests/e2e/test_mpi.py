@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """`mpirun -n 3 lrm localize | compare encode | compare rsa` on the e2e fixtures: the result files
-equal one process's; a rank failing on input it alone reads, a killed rank and ranks started with
-different options end the job with one line and no result file; `lrm run` launches a stage under
-mpirun. Skipped (exit 0 with a note) only where mpirun is absent.
+equal one process's (rsa's --inference too); a rank failing on input it alone reads, a killed rank
+and ranks started with different options end the job with one line and no result file; `lrm run`
+launches a stage under mpirun. Skipped (exit 0 with a note) only where mpirun is absent.
 
 Usage: test_mpi.py path/to/lrm   (run from the repository root)
 """
@@ -102,6 +102,15 @@ compare_runs("rsa", "rsa", ["--seed", "3", "compare", "rsa", "--activations", ac
 compare_runs("rsa_one", "rsa", ["--seed", "3", "compare", "rsa", "--activations", acts, "--brain",
                                 brain, "--layers", "fc", "--passes", "1", "--bootstrap", "41"],
              ranks=(2, 3))
+# --inference: its resamples are split across the ranks too (11 over 2 and 3) and summarised on
+# rank 0; the 4 subjects of the 92 stimuli allow all three bootstraps.
+for over in ("stimuli", "subjects", "both"):
+    compare_runs(f"rsa_inference_{over}", "rsa",
+                 ["--seed", "3", "compare", "rsa", "--activations", acts, "--brain", brain,
+                  "--inference", over, "--bootstrap", "11"], ranks=(2, 3))
+    with h5py.File(c.path(f"rsa_inference_{over}_1.h5"), "r") as f:
+        c.check(f"rsa_inference_{over}: one process wrote the 11 resamples of 6 models",
+                f["rsa/inference/bootstrap_samples"].shape == (11, 8))
 
 sim = c.path("sim.h5")
 single("--seed", "3", "compare", "simulate", "--activations", acts, "--layer", "conv", "--pass", "1",

@@ -36,6 +36,25 @@ void expand(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
   for (Eigen::Index i = 0, k = 0; i < n; ++i)
     for (Eigen::Index j = i + 1; j < n; ++j) w[k++] = count[i] * count[j];
 }
+
+// Four subjects' noisy copies of a random RDM of n stimuli, and three models of growing noise.
+struct RdmSet {
+  std::vector<Eigen::MatrixXd> models, subjects;
+};
+RdmSet noisy_rdms(std::uint64_t seed, Eigen::Index n) {
+  std::mt19937_64 rng(seed);
+  const Eigen::MatrixXd truth = random_rdm(n, rng, Eigen::MatrixXd::Zero(n, n), 1.0);
+  RdmSet set;
+  for (int s = 0; s < 4; ++s) set.subjects.push_back(random_rdm(n, rng, truth, 0.7));
+  for (int m = 0; m < 3; ++m) set.models.push_back(random_rdm(n, rng, truth, 0.5 + m));
+  return set;
+}
+
+// The same shape and values, NaN where NaN.
+bool same(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         ((a.array() == b.array()) || (a.array().isNaN() && b.array().isNaN())).all();
+}
 }  // namespace
 
 // A stimulus resample as weights over the original pairs equals the comparison of the resampled
@@ -112,12 +131,7 @@ TEST(RsaInference, RefusesTooFewSubjects) {
 // Each resample is drawn from (seed, index) and scored on its own: the same arrays whatever the
 // thread count.
 TEST(RsaInference, SameResultsWhateverTheThreadCount) {
-  std::mt19937_64 rng(13);
-  const Eigen::Index n = 20;
-  const Eigen::MatrixXd truth = random_rdm(n, rng, Eigen::MatrixXd::Zero(n, n), 1.0);
-  std::vector<Eigen::MatrixXd> subjects, models;
-  for (int s = 0; s < 4; ++s) subjects.push_back(random_rdm(n, rng, truth, 0.7));
-  for (int m = 0; m < 3; ++m) models.push_back(random_rdm(n, rng, truth, 0.5 + m));
+  const auto [models, subjects] = noisy_rdms(13, 20);
   for (auto c : {stats::Correlation::spearman, stats::Correlation::kendall_tau_b}) {
     InferenceOptions o;
     o.comparison = c;
@@ -128,10 +142,39 @@ TEST(RsaInference, SameResultsWhateverTheThreadCount) {
     omp_set_num_threads(3);
     const auto three = infer(models, subjects, o);
     omp_set_num_threads(threads);
-    EXPECT_TRUE(((one.samples.array() == three.samples.array()) ||
-                 (one.samples.array().isNaN() && three.samples.array().isNaN()))
-                    .all());
+    EXPECT_TRUE(same(one.samples, three.samples));
     EXPECT_EQ(one.p_pairwise(0, 1), three.p_pairwise(0, 1));
     EXPECT_EQ(one.p_ceiling_vs_chance, three.p_ceiling_vs_chance);
+  }
+}
+
+// MPI ranks score contiguous ranges of the draws and rank 0 summarises the stacked rows: the same
+// arrays as infer for every bootstrap.
+TEST(RsaInference, RangesScoredApartAndSummarisedEqualInfer) {
+  const auto [models, subjects] = noisy_rdms(17, 16);
+  for (auto over : {BootstrapOver::stimuli, BootstrapOver::subjects, BootstrapOver::both}) {
+    InferenceOptions o;
+    o.over = over;
+    o.resamples = 25;
+    const auto whole = infer(models, subjects, o);
+    auto rows = score_resamples(models, subjects, o, 0, 9);
+    const auto rest = score_resamples(models, subjects, o, 9, 25);
+    ASSERT_EQ(rows.size(), rest.size());
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      Eigen::MatrixXd stacked(25, rows[k].cols());
+      stacked << rows[k], rest[k];
+      rows[k] = stacked;
+    }
+    const auto parts = summarise_resamples(models, subjects, o, rows);
+    const std::string name = bootstrap_over_names.name(over);
+    EXPECT_TRUE(same(whole.samples, parts.samples)) << name;
+    EXPECT_TRUE(same(whole.samples_subjects, parts.samples_subjects)) << name;
+    EXPECT_TRUE(same(whole.samples_stimuli, parts.samples_stimuli)) << name;
+    EXPECT_TRUE(same(whole.evaluation, parts.evaluation)) << name;
+    EXPECT_TRUE(same(whole.evaluation_sd, parts.evaluation_sd)) << name;
+    EXPECT_TRUE(same(whole.p_pairwise_fdr, parts.p_pairwise_fdr)) << name;
+    EXPECT_TRUE(same(whole.p_vs_lower_ceiling, parts.p_vs_lower_ceiling)) << name;
+    EXPECT_EQ(whole.valid_resamples, parts.valid_resamples) << name;
+    EXPECT_EQ(whole.p_ceiling_vs_chance, parts.p_ceiling_vs_chance) << name;
   }
 }
