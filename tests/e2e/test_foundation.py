@@ -118,7 +118,9 @@ c.bad_input("truncated HDF5 file", ["stimuli", "info", c.path("truncated.h5")], 
 analysis = c.path("tiny.toml")
 with open(analysis, "w") as f:
     f.write(f'name = "tiny"\nrun_dir = "{c.path("run")}"\n\n[[stage]]\nname = "digits"\n'
-            f'args = ["stimuli", "import", "mnist", "--out", "{{run}}/digits.h5"]\noutput = "{{run}}/digits.h5"\n')
+            f'args = ["stimuli", "import", "mnist", "--out", "{{run}}/digits.h5"]\noutput = "{{run}}/digits.h5"\n'
+            f'\n[[stage]]\nname = "acts"\nargs = ["extract", "--model", "mnist-lrm", "--stimuli", "{floc}", '
+            f'"--layers", "classifier.6", "--passes", "0", "--out", "{{run}}/acts.h5"]\noutput = "{{run}}/acts.h5"\n')
 p = c.run("run", analysis)
 results = c.path("run", "results.h5")
 c.check("lrm run writes the stage output and the results file",
@@ -126,6 +128,9 @@ c.check("lrm run writes the stage output and the results file",
 with h5py.File(results, "r") as f:
     c.check("results file merges the stage's groups and its config", "images" in f and "tiny" in f.attrs["config"])
     c.check("results file records the stage's provenance", "provenance/digits" in f)
+    with h5py.File(c.path("run", "acts.h5"), "r") as a:
+        c.check("a model stage's provenance keeps where and in which precision it ran",
+                f["provenance/acts"].attrs.get("compute") == a.attrs["compute"], dict(f["provenance/acts"].attrs))
 with h5py.File(c.path("run", "digits.h5"), "r") as f:
     c.check("stage file carries the analysis config", 'name = "tiny"' in f.attrs["config"])
 p = c.run("run", analysis, quiet=False)
