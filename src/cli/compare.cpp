@@ -15,6 +15,7 @@
 #include "compare/compare_file.hpp"
 #include "compare/gram.hpp"
 #include "compare/id_split.hpp"
+#include "compare/regression.hpp"
 #include "compare/ridge_cv.hpp"
 #include "compare/weighted.hpp"
 #include "io/output_path.hpp"
@@ -199,8 +200,8 @@ void encode(const EncodeArgs& a, const Globals& g) {
   o.write_nifti = a.write_nifti;
   o.response_options.stimulus_coord = a.stimulus_coord;
   o.response_options.category_coord = a.category_coord;
-  const bool banded = a.regression == "banded";
-  if (!banded) o.metric.regression = compare::regression_names.parse(a.regression, "regression");
+  o.metric.regression = compare::regression_names.parse(a.regression, "regression");
+  const bool banded = o.metric.regression == compare::Regression::banded;
   if (a.n_iter && !banded) throw SettingError("n-iter", "applies to --regression banded only");
   if (a.n_iter) o.metric.n_iter = a.n_iter;
   o.metric.pls_components = a.pls_components;
@@ -402,6 +403,34 @@ void add_weighted(CLI::App* cmd, const Globals& g) {
   wc->callback([w, &g] { weighted(*w, g); });
 }
 
+const char* regression_help(compare::Regression r) {
+  switch (r) {
+    case compare::Regression::pls:
+      return "sklearn PLSRegression, scale=False";
+    case compare::Regression::ridge:
+      return "per-target LOO penalty";
+    case compare::Regression::ols:
+      return "minimum-norm least squares";
+    case compare::Regression::ridgecv:
+      return "sklearn RidgeCV(alphas, alpha_per_target=True): a penalty per target from --alphas "
+             "by leave-one-out";
+    case compare::Regression::banded:
+      return "himalaya's BandedRidgeCV: each selected layer x pass a feature group with its own "
+             "penalty per target, by random search over group ratios and 5-fold CV; results in "
+             "/banded";
+  }
+  throw InternalError("a regression without help");
+}
+
+// Every regression of the names table, each with what it is.
+std::string regressions_help() {
+  std::string out;
+  for (const auto& name : compare::regression_names.canonical())
+    out += (out.empty() ? "" : ", ") + name + " (" +
+           regression_help(compare::regression_names.parse(name, "regression")) + ")";
+  return out;
+}
+
 void add_encode(CLI::App* cmd, const Globals& g) {
   auto e = std::make_shared<EncodeArgs>();
   auto* ec = cmd->add_subcommand("encode",
@@ -419,13 +448,7 @@ void add_encode(CLI::App* cmd, const Globals& g) {
                  "stimulus_id beside it)")
       ->required();
   ec->add_option("--out", e->out, "Result file (HDF5, written atomically)")->required();
-  ec->add_option("--regression", e->regression,
-                 "pls (sklearn PLSRegression, scale=False), ridge (per-target LOO penalty), ols, "
-                 "or ridgecv (sklearn RidgeCV(alphas, alpha_per_target=True): a penalty per "
-                 "target from --alphas by leave-one-out), or banded (himalaya's BandedRidgeCV: "
-                 "each selected layer x pass a feature group with its own penalty per target, "
-                 "by random search over group ratios and 5-fold CV; results in /banded)")
-      ->capture_default_str();
+  ec->add_option("--regression", e->regression, regressions_help())->capture_default_str();
   ec->add_option("--alphas", e->alphas,
                  "ridgecv and banded penalties: lo:hi:n (log-spaced) or a comma list (default "
                  "1e-2:1e6:20)");

@@ -80,7 +80,7 @@ void write_results(const h5::Group& g, const EncodeOptions& o, const EncodingBen
   const auto& p = result.predictivity;
   g.set_attr("brain", o.brain);
   g.set_attr("brain_source", bench.responses().source);
-  g.set_attr("regression", std::string("banded"));
+  g.set_attr("regression", std::string(regression_name(Regression::banded)));
   g.set_attr("n_iter", static_cast<std::int64_t>(o.metric.n_iter));
   g.set_attr("inner_folds", static_cast<std::int64_t>(BandedRidgeOptions{}.folds));
   g.set_attr("seed", static_cast<std::int64_t>(o.metric.seed));

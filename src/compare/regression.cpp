@@ -50,6 +50,12 @@ EigenPairs symmetric_eigen(Eigen::MatrixXd m) {
 
 namespace {
 
+SettingError banded_refused() {
+  return SettingError("regression",
+                      "banded fits several feature groups (layers x passes) together, not one "
+                      "layer's features");
+}
+
 // The eigenvectors and -values of a symmetric matrix above 1e-12 of the largest.
 GramSvd spectrum(const Eigen::MatrixXd& m, bool dual) {
   GramSvd g;
@@ -159,6 +165,7 @@ LinearFit fit_ridge(const FeatureMatrix& x, const Rows& rows, const Eigen::Matri
 Eigen::MatrixXd kernel_predict(Regression r, const Eigen::MatrixXd& gram, const Rows& train,
                                const Rows& test, const Eigen::MatrixXd& y_train,
                                const RidgeOptions& options) {
+  if (r == Regression::banded) throw banded_refused();
   if (r == Regression::pls)
     throw InternalError("PLS has no kernel form here; it needs the features");
   if (r == Regression::ridgecv)
@@ -210,6 +217,8 @@ LinearFit fit_regression(Regression r, const FeatureMatrix& x, const Rows& rows,
       return fit_ols(x, rows, y);
     case Regression::ridgecv:
       return fit_ridge_cv(x, rows, y, default_alphas());
+    case Regression::banded:
+      throw banded_refused();
   }
   throw InternalError("a regression without a fit");
 }

@@ -61,11 +61,14 @@ struct EigenPairs {
 };
 EigenPairs symmetric_eigen(Eigen::MatrixXd m);
 
-enum class Regression { pls, ridge, ols, ridgecv };
+// banded: banded ridge over several feature groups together (banded_ridge.hpp), which
+// run_banded_encoding fits; fit_regression and kernel_predict fit one feature matrix and refuse it.
+enum class Regression { pls, ridge, ols, ridgecv, banded };
 inline const Names<Regression> regression_names{{"pls", Regression::pls},
                                                 {"ridge", Regression::ridge},
                                                 {"ols", Regression::ols},
-                                                {"ridgecv", Regression::ridgecv}};
+                                                {"ridgecv", Regression::ridgecv},
+                                                {"banded", Regression::banded}};
 inline Regression parse_regression(const std::string& name) {
   return regression_names.parse(name, "regression");
 }
