@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -23,6 +24,33 @@ std::string trim(std::string s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return "";
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// The output of `layer` in pass `pass` (unsteered) for `rows` of the set, `batch_size` images per
+// forward call (loaded ahead on a thread): take(the batch's rows, images × units on the host).
+void stream_outputs(
+    model::LrmNetImpl& net, const stimuli::StimulusSet& set, const std::vector<std::size_t>& rows,
+    const stimuli::Preprocess& p, const std::string& layer, int pass, int batch_size,
+    const std::string& label,
+    const std::function<void(const std::vector<std::size_t>&, torch::Tensor)>& take) {
+  if (batch_size < 1) throw SettingError("batch-size", "must be at least 1");
+  net.backbone()->index_of(layer);
+  torch::NoGradGuard no_grad;
+  model::Record record;
+  record.layers = {layer};
+  stimuli::StreamOptions options;
+  options.preprocess = p;
+  stimuli::BatchStream batches(
+      set, stimuli::cut_batches(rows, static_cast<std::size_t>(batch_size)), options);
+  Progress bar(label, static_cast<std::int64_t>(rows.size()), "images");
+  while (auto b = batches.next()) {
+    check_interrupt();
+    auto result = net.forward(torch::from_blob(b->data.data(), b->shape, torch::kFloat), pass + 1,
+                              nullptr, record);
+    take(b->rows, model::to_host(result.passes[pass].layers.at(layer).flatten(1)));
+    bar.advance(static_cast<std::int64_t>(b->rows.size()));
+  }
+  bar.finish();
 }
 
 }  // namespace
@@ -97,62 +125,55 @@ torch::Tensor layer_outputs(model::LrmNetImpl& net, const stimuli::StimulusSet& 
                             const std::vector<std::int64_t>& images, const stimuli::Preprocess& p,
                             const std::string& layer, int pass, int batch_size,
                             const std::string& label) {
-  if (batch_size < 1) throw SettingError("batch-size", "must be at least 1");
-  net.backbone()->index_of(layer);
-  torch::NoGradGuard no_grad;
-  model::Record record;
-  record.layers = {layer};
-  stimuli::StreamOptions options;
-  options.preprocess = p;
-  stimuli::BatchStream batches(
-      set,
-      stimuli::cut_batches(std::vector<std::size_t>(images.begin(), images.end()),
-                           static_cast<std::size_t>(batch_size)),
-      options);
   std::vector<torch::Tensor> out;
-  Progress bar(label, static_cast<std::int64_t>(images.size()), "images");
-  while (auto b = batches.next()) {
-    check_interrupt();
-    auto result = net.forward(torch::from_blob(b->data.data(), b->shape, torch::kFloat), pass + 1,
-                              nullptr, record);
-    out.push_back(model::to_host(result.passes[pass].layers.at(layer).flatten(1)));
-    bar.advance(static_cast<std::int64_t>(b->rows.size()));
-  }
-  bar.finish();
+  stream_outputs(net, set, {images.begin(), images.end()}, p, layer, pass, batch_size, label,
+                 [&](const std::vector<std::size_t>&, torch::Tensor t) { out.push_back(t); });
   return torch::cat(out);
 }
 
 CategoryVectors compute_prototypes(model::LrmNetImpl& net, const stimuli::StimulusSet& set,
                                    const stimuli::Preprocess& p, const std::string& layer, int pass,
-                                   std::vector<std::string> categories, int batch_size) {
+                                   std::vector<std::string> categories, int batch_size,
+                                   ExemplarOrder order) {
   if (pass < 0) throw InputError("prototypes of pass " + std::to_string(pass) + ": no such pass");
-  if (categories.empty()) categories = set.category_names();
-  std::map<std::string, std::vector<std::int64_t>> members;
-  for (std::size_t i = 0; i < set.size(); ++i) members[set.categories()[i]].push_back(i);
-  std::vector<std::int64_t> rows;
-  for (const auto& c : categories) {
-    const auto it = members.find(c);
-    if (it == members.end())
-      throw InputError("category '" + c + "' has no exemplars in stimulus set " + set.source() +
-                       "; its prototype cannot be computed");
-    rows.insert(rows.end(), it->second.begin(), it->second.end());
-  }
-  auto outputs = layer_outputs(net, set, rows, p, layer, pass, batch_size, "prototypes");
   CategoryVectors v;
-  v.categories = categories;
+  v.categories = categories.empty() ? set.category_names() : std::move(categories);
   v.layer = layer;
   v.pass = pass;
   v.origin = "stimulus set " + set.source();
-  std::vector<torch::Tensor> means;
-  std::int64_t at = 0;
-  for (const auto& c : categories) {
-    const auto n = static_cast<std::int64_t>(members[c].size());
-    // Mean in double: a category of thousands of images should not lose float precision.
-    means.push_back(outputs.slice(0, at, at + n).to(torch::kDouble).mean(0).to(torch::kFloat));
-    v.n_exemplars.push_back(n);
-    at += n;
+  std::map<std::string, std::int64_t> index;
+  for (std::size_t k = 0; k < v.categories.size(); ++k)
+    index.emplace(v.categories[k], static_cast<std::int64_t>(k));
+  std::vector<std::vector<std::size_t>> members(v.categories.size());
+  for (std::size_t i = 0; i < set.size(); ++i)
+    if (const auto it = index.find(set.categories()[i]); it != index.end())
+      members[it->second].push_back(i);
+  std::vector<std::size_t> rows;
+  for (std::size_t k = 0; k < v.categories.size(); ++k) {
+    if (members[k].empty())
+      throw InputError("category '" + v.categories[k] + "' has no exemplars in stimulus set " +
+                       set.source() + "; its prototype cannot be computed");
+    v.n_exemplars.push_back(static_cast<std::int64_t>(members[k].size()));
+    rows.insert(rows.end(), members[k].begin(), members[k].end());
   }
-  v.vectors = torch::stack(means);
+  if (rows.empty()) throw InputError("stimulus set " + set.source() + " is empty");
+  if (order == ExemplarOrder::set) std::sort(rows.begin(), rows.end());
+  // Summed per category as the exemplars stream (memory: a batch), in double so that a category
+  // of thousands of images keeps float precision.
+  torch::Tensor sums;
+  stream_outputs(net, set, rows, p, layer, pass, batch_size, "prototypes",
+                 [&](const std::vector<std::size_t>& batch, torch::Tensor out) {
+                   std::vector<std::int64_t> category;
+                   for (auto row : batch) category.push_back(index.at(set.categories()[row]));
+                   out = out.to(torch::kDouble);
+                   if (!sums.defined())
+                     sums =
+                         torch::zeros({static_cast<std::int64_t>(v.categories.size()), out.size(1)},
+                                      torch::kDouble);
+                   sums.index_add_(0, torch::tensor(category, torch::kLong), out);
+                 });
+  const auto counts = torch::tensor(v.n_exemplars, torch::kDouble).unsqueeze(1);
+  v.vectors = (sums / counts).to(torch::kFloat);
   return v;
 }
 
