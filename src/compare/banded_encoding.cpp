@@ -1,6 +1,5 @@
 #include "compare/banded_encoding.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -163,10 +162,7 @@ std::vector<std::string> run_banded_encoding(const EncodeOptions& o, const h5::G
     const Eigen::VectorXd group = penalty.row(static_cast<Eigen::Index>(k)).transpose();
     const LayerPass& lp = groups[k].model;
     lines.push_back("  " + lp.label() + ": median penalty " + median_of(group));
-    // A unit set's layer is named <layer>:<set>; file names keep to [A-Za-z0-9._-].
-    std::string stem = lp.layer;
-    std::replace(stem.begin(), stem.end(), ':', '_');
-    names.push_back("banded_" + stem + "_pass" + std::to_string(lp.pass) + "_penalty");
+    names.push_back("banded_" + map_stem(lp) + "_penalty");
     maps.push_back(group);
   }
   if (volume) {
