@@ -10,6 +10,7 @@
 #include "common/interrupt.hpp"
 #include "common/mpi.hpp"
 #include "common/progress.hpp"
+#include "compare/model_share.hpp"
 #include "compare/rank_results.hpp"
 #include "compare/rsa.hpp"
 #include "compare/streamed_layer.hpp"
@@ -596,35 +597,6 @@ std::string ceiling_line(const EncodingBenchmark& bench) {
   return line;
 }
 
-// The number of cross-validation splits the metric fits.
-std::size_t split_count(const PredictivityOptions& m) {
-  if (!m.fixed_splits.empty()) return m.fixed_splits.size();
-  return m.test_ids.empty() ? static_cast<std::size_t>(std::max(m.splits, 0)) : 1;
-}
-
-// One model's result from each rank's share of its splits (rank k fitted the splits s with
-// s % ranks == k): rows in split order, then summarised as one process does.
-EncodingBenchmark::Result join_split_shares(const std::vector<std::string>& parts,
-                                            const EncodingBenchmark& bench) {
-  std::vector<EncodingBenchmark::Result> shares;
-  for (const auto& bytes : parts) shares.push_back(unpack_encoding(bytes));
-  EncodingBenchmark::Result out = shares.at(0);
-  auto& pr = out.predictivity;
-  for (Eigen::Index s = 0; s < pr.r.rows(); ++s) {
-    const auto& from = shares[static_cast<std::size_t>(s) % shares.size()].predictivity;
-    pr.r.row(s) = from.r.row(s);
-    if (pr.penalty.size()) pr.penalty.row(s) = from.penalty.row(s);
-    if (!pr.group_penalty.empty())
-      pr.group_penalty[static_cast<std::size_t>(s)] =
-          from.group_penalty[static_cast<std::size_t>(s)];
-  }
-  for (const auto& share : shares)
-    pr.components_used = std::min(pr.components_used, share.predictivity.components_used);
-  summarise_predictivity(pr);
-  out.score = ceil_score(pr.score, bench.ceiling().ceiling);
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& root) {
@@ -646,15 +618,10 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   std::vector<Eigen::VectorXd> maps;  // per model: r per voxel, mean over splits
   std::vector<double> roi_table;      // model x ROI
   const bool stratified = !responses.categories.empty();
-  // With fewer models than ranks (and more than one split) every rank scores every model, fitting
-  // its share of the cross-validation splits; otherwise the models are shared round robin. Not PLS:
-  // it fits a rank's splits together in batched products, whose last bits depend on the batch
-  // (r differed by up to 1e-15 from one process's).
-  const bool share_splits = mpi::active() && sets.size() < static_cast<std::size_t>(mpi::size()) &&
-                            split_count(o.metric) > 1 && o.metric.regression != Regression::pls;
-  PredictivityOptions metric = o.metric;
-  if (share_splits) metric.split_rank = mpi::rank(), metric.split_ranks = mpi::size();
-  const EncodingBenchmark bench(std::move(responses), metric, o.halvings);
+  const auto share =
+      choose_model_share(sets.size(), o.metric, responses.mean.cols(), mpi::size());
+  const EncodingBenchmark bench(std::move(responses),
+                                rank_metric(o.metric, share, mpi::rank(), mpi::size()), o.halvings);
   EncodingTable table;
   std::vector<std::string> lines;
   std::string matched_by;
@@ -667,10 +634,11 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   };
   // Under mpirun rank 0 gets every model's result and writes them all.
   std::vector<std::string> scored;
-  if (share_splits) {
+  if (share != ModelShare::models) {
     for (std::size_t i = 0; i < sets.size(); ++i) {
       const auto parts = mpi::gather(score(i));
-      if (mpi::rank() == 0) scored.push_back(pack(join_split_shares(parts, bench)));
+      if (mpi::rank() == 0)
+        scored.push_back(pack(join_shares(parts, bench.metric(), bench.ceiling().ceiling)));
       bar.advance();
     }
   } else {

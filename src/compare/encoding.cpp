@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "compare/id_split.hpp"
+#include "compare/model_share.hpp"
 #include "compare/resampling.hpp"
 #include "compare/ridge_cv.hpp"
 #include "stats/correlation.hpp"
@@ -76,7 +77,8 @@ using SplitFitter =
 // Which penalties a metric reports: none, ridgecv's per neuroid, or banded's per group and neuroid.
 enum class Penalties { none, per_neuroid, per_group };
 
-Eigen::MatrixXd response_rows(const Eigen::MatrixXd& responses, const Rows& rows) {
+Eigen::MatrixXd response_rows(const Eigen::Ref<const Eigen::MatrixXd>& responses,
+                              const Rows& rows) {
   Eigen::MatrixXd out(static_cast<Eigen::Index>(rows.size()), responses.cols());
   for (std::size_t i = 0; i < rows.size(); ++i)
     out.row(static_cast<Eigen::Index>(i)) = responses.row(rows[i]);
@@ -102,8 +104,8 @@ bool fits_split(const PredictivityOptions& o, std::size_t s) {
   return static_cast<int>(s % static_cast<std::size_t>(o.split_ranks)) == o.split_rank;
 }
 
-// Each of this rank's splits fitted: Pearson r per split and neuroid of the held-out predictions,
-// the penalties kept, and (when this rank fits every split) their summary.
+// Each of this rank's splits fitted on its neuroids: Pearson r per split and neuroid of the
+// held-out predictions, the penalties kept, and (when this rank fits everything) their summary.
 Predictivity cross_validate(const Eigen::MatrixXd& responses, const std::vector<Split>& splits,
                             const PredictivityOptions& o, Penalties kept, int components,
                             const SplitFitter& fit) {
@@ -114,17 +116,21 @@ Predictivity cross_validate(const Eigen::MatrixXd& responses, const std::vector<
   if (kept == Penalties::per_neuroid)
     out.penalty = Eigen::MatrixXd::Constant(n_splits, responses.cols(), std::nan(""));
   if (kept == Penalties::per_group) out.group_penalty.resize(splits.size());
+  const auto cols = fitted_neuroids(o, responses.cols());
+  const auto first = static_cast<Eigen::Index>(cols.begin),
+             m = static_cast<Eigen::Index>(cols.size());
+  const auto mine = responses.middleCols(first, m);
   for (std::size_t s = 0; s < splits.size(); ++s) {
     if (!fits_split(o, s)) continue;
     check_interrupt();
-    SplitFit f = fit(s, splits[s], response_rows(responses, splits[s].train));
+    SplitFit f = fit(s, splits[s], response_rows(mine, splits[s].train));
     const auto row = static_cast<Eigen::Index>(s);
-    out.r.row(row) =
-        stats::pearson_columns(f.prediction, response_rows(responses, splits[s].test)).transpose();
-    if (kept == Penalties::per_neuroid) out.penalty.row(row) = f.penalty;
+    out.r.row(row).segment(first, m) =
+        stats::pearson_columns(f.prediction, response_rows(mine, splits[s].test)).transpose();
+    if (kept == Penalties::per_neuroid) out.penalty.row(row).segment(first, m) = f.penalty;
     if (kept == Penalties::per_group) out.group_penalty[s] = std::move(f.penalty);
   }
-  if (o.split_ranks == 1) summarise_predictivity(out);
+  if (o.split_ranks == 1 && o.neuroid_ranks == 1) summarise_predictivity(out);
   return out;
 }
 
@@ -172,10 +178,14 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
     return cross_validate(
         responses, splits, options, cv ? Penalties::per_neuroid : Penalties::none, components,
         [&](std::size_t, const Split& split, const Eigen::MatrixXd& y_train) {
+          if (cv) {
+            auto fit = ridge_cv_predict(x, model(split.train), model(split.test), y_train,
+                                        alphas_or_default(options.alphas));
+            return SplitFit{std::move(fit.prediction), fit.penalty.transpose()};
+          }
           const auto fit =
-              cv ? fit_ridge_cv(x, model(split.train), y_train, alphas_or_default(options.alphas))
-                 : fit_regression(options.regression, x, model(split.train), y_train, components);
-          return SplitFit{fit.predict(x, model(split.test)), fit.penalty.transpose()};
+              fit_regression(options.regression, x, model(split.train), y_train, components);
+          return SplitFit{fit.predict(x, model(split.test)), {}};
         });
   }
   std::vector<Split> mine;  // this rank's splits, in order

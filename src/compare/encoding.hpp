@@ -38,6 +38,9 @@ struct PredictivityOptions {
   // the summary is left to summarise_predictivity once every split's rows are gathered. PLS fits
   // a share's splits together in batched products, so its last bits depend on the share.
   int split_rank = 0, split_ranks = 1;
+  // Or its share of the neuroids (ridgecv only): the contiguous whole target blocks of
+  // fitted_neuroids (compare/model_share.hpp); the other columns of r and penalty stay NaN.
+  int neuroid_rank = 0, neuroid_ranks = 1;
 };
 
 struct Predictivity {

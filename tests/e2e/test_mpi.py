@@ -127,6 +127,30 @@ for regression, layer in (("pls", "fc"), ("ridge", "conv"), ("ridgecv", "fc")):
                   f"{sim}:/responses", "--layers", layer, "--passes", "0", "--regression", regression,
                   "--pls-components", "5", "--splits", "5", "--test-fraction", "0.2"], ranks=(2, 3))
 
+
+def encode_neuroid_shares():
+    """One ridgecv model with fewer splits than ranks: its neuroids are shared in whole target
+    blocks (64 penalties: blocks of 64, so 300 neuroids are 5 blocks, 2+2+1 on 3 ranks, 3+2 on 2).
+    conv (200 units > 92 stimuli) takes the kernel form from the streamed Gram, with one
+    --test-ids split; fc the primal form from the features, with 2 splits (2 ranks share those)."""
+    sim300 = c.path("sim300.h5")
+    single("--seed", "4", "compare", "simulate", "--activations", acts, "--layer", "conv", "--pass",
+           "0", "--neuroids", "300", "--repetitions", "4", "--mean-rate", "2", "--out", sim300)
+    test_ids = c.path("test_ids.txt")
+    with open(test_ids, "w") as f:
+        f.write("\n".join(ids[::5]) + "\n")
+    common = ["--seed", "4", "compare", "encode", "--activations", acts, "--brain",
+              f"{sim300}:/responses", "--passes", "0", "--regression", "ridgecv", "--alphas",
+              "1e-2:1e6:64"]
+    compare_runs("encode_neuroids_kernel", "encoding",
+                 [*common, "--layers", "conv", "--test-ids", test_ids], ranks=(2, 3))
+    compare_runs("encode_neuroids_primal", "encoding",
+                 [*common, "--layers", "fc", "--splits", "2", "--test-fraction", "0.2"],
+                 ranks=(2, 3))
+
+
+encode_neuroid_shares()
+
 # A rank failing on input it alone reads: the 5th model (out/pass0, constant) is rank 1's of 3.
 bad_acts = c.path("bad_acts.h5")
 shutil.copy(acts, bad_acts)
