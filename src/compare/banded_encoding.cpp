@@ -83,14 +83,10 @@ void write_results(const h5::Group& g, const EncodeOptions& o, const EncodingBen
   g.set_attr("n_iter", static_cast<std::int64_t>(o.metric.n_iter));
   g.set_attr("inner_folds", static_cast<std::int64_t>(BandedRidgeOptions{}.folds));
   g.set_attr("seed", static_cast<std::int64_t>(o.metric.seed));
-  if (!o.units.spec.empty())
-    g.set_attr("units", o.units.spec + (o.units.random_draws
-                                            ? " and " + std::to_string(o.units.random_draws) +
-                                                  " random size-matched sets"
-                                            : std::string()));
   std::vector<std::string> labels;
   for (const auto& set : groups) labels.push_back(set.model.label());
   h5::write_coordinate(g, "group", labels);
+  write_unit_sets(g, o.units, groups, "group");
   h5::write_coordinate(g, "neuroid", bench.responses().neuroid_ids);
   std::vector<std::int64_t> splits;
   for (Eigen::Index s = 0; s < p.r.rows(); ++s) splits.push_back(s);

@@ -135,7 +135,8 @@ std::vector<io::LayerPass> set_models(const std::vector<UnitSet>& sets) {
   return models;
 }
 
-void write_unit_sets(const h5::Group& g, const UnitOptions& o, const std::vector<UnitSet>& sets) {
+void write_unit_sets(const h5::Group& g, const UnitOptions& o, const std::vector<UnitSet>& sets,
+                     const std::string& dim) {
   if (o.spec.empty()) return;
   g.set_attr("units", o.spec);
   g.set_attr("units_control",
@@ -150,8 +151,8 @@ void write_unit_sets(const h5::Group& g, const UnitOptions& o, const std::vector
     const std::vector<std::int64_t> units(s.units.begin(), s.units.end());
     h5::write_array(ug, s.name, units, {units.size()}, {s.name + "_unit"});
   }
-  h5::write_aux_coordinate(g, "unit_set", "model", names);
-  h5::write_aux_coordinate(g, "n_units", "model", sizes);
+  h5::write_aux_coordinate(g, "unit_set", dim, names);
+  h5::write_aux_coordinate(g, "n_units", dim, sizes);
 }
 
 UnitRows::UnitRows(const io::ActivationFile& file, const io::LayerPass& lp,

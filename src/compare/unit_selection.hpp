@@ -59,8 +59,10 @@ std::string map_stem(const io::LayerPass& model);
 // The result names of the sets (for the model coordinate).
 std::vector<io::LayerPass> set_models(const std::vector<UnitSet>& sets);
 // Records the choice on a result group: attributes units and units_control, the auxiliary
-// coordinates unit_set and n_units along model, and each set's units as units/<name>.
-void write_unit_sets(const h5::Group& g, const UnitOptions& o, const std::vector<UnitSet>& sets);
+// coordinates unit_set and n_units along `dim` (the sets' dimension, already written: model, or
+// banded ridge's group), and each set's units as units/<name>.
+void write_unit_sets(const h5::Group& g, const UnitOptions& o, const std::vector<UnitSet>& sets,
+                     const std::string& dim = "model");
 
 // Chosen rows of an activation file's pass through chosen unit columns (empty: all).
 class UnitRows : public FileRows {

@@ -145,6 +145,15 @@ if r.returncode == 0:
     with h5py.File(p("units.h5")) as f:
         groups = [s.decode() if isinstance(s, bytes) else s for s in f["banded/group"][:]]
         shape = f["banded/penalty"].shape
+        b = f["banded"]
+        unit_set = list(b["unit_set"].asstr()[:]) if "unit_set" in b else None
+        n_units = list(b["n_units"][:]) if "n_units" in b else None
+        sets = {k: b["units"][k][:] for k in b["units"]} if "units" in b else {}
+        recorded = (b.attrs.get("units"), b.attrs.get("units_control"), unit_set, n_units)
+    check("the unit sets are recorded as compare encode records them (unit_set, n_units, units/<set>)",
+          recorded == (p("localizer.h5") + ":fc/pass1/sel", "random:1", ["sel", "random0"], [20, 20])
+          and np.array_equal(sets.get("sel"), np.arange(20)) and len(set(sets.get("random0", []))) == 20,
+          f"{recorded} {sorted(sets)}")
     check("the groups are the selective and the random unit set",
           groups == ["fc:sel/pass1", "fc:random0/pass1"] and shape[1] == 2, f"{groups} {shape}")
     check("a penalty map per unit group", all(os.path.exists(os.path.join(p("unit_maps"), n))
