@@ -124,4 +124,24 @@ void copy_coordinate(const File& src, const std::string& path, const Group& dest
   if (status < 0) throw InputError("cannot make a coordinate of the copy of " + what);
 }
 
+bool copy_attribute(const Group& from, const std::string& name, const Group& to) {
+  if (H5Aexists(from.id(), name.c_str()) <= 0) return false;
+  const std::string what = from.path() + "@" + name + " onto " + to.path();
+  Handle attr(H5Aopen(from.id(), name.c_str(), H5P_DEFAULT));
+  Handle type(H5Aget_type(attr.id()));
+  Handle space(H5Aget_space(attr.id()));
+  const auto points = std::max<hssize_t>(H5Sget_simple_extent_npoints(space.id()), 1);
+  std::vector<unsigned char> values(H5Tget_size(type.id()) * static_cast<std::size_t>(points));
+  if (H5Aread(attr.id(), type.id(), values.data()) < 0) throw InputError("cannot read " + what);
+  // Variable-length values (strings) were read as pointers HDF5 allocated: freed after the write.
+  const bool variable =
+      H5Tis_variable_str(type.id()) > 0 || H5Tdetect_class(type.id(), H5T_VLEN) > 0;
+  if (H5Aexists(to.id(), name.c_str()) > 0) H5Adelete(to.id(), name.c_str());
+  Handle copy(H5Acreate2(to.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT));
+  const herr_t written = copy.valid() ? H5Awrite(copy.id(), type.id(), values.data()) : -1;
+  if (variable) H5Dvlen_reclaim(type.id(), space.id(), H5P_DEFAULT, values.data());
+  if (written < 0) throw InputError("cannot copy " + what);
+  return true;
+}
+
 }  // namespace lrm::h5

@@ -17,4 +17,9 @@ void copy_children(const File& src, const Group& dest);
 void copy_coordinate(const File& src, const std::string& path, const Group& dest,
                      const std::string& name, const std::string& dim = "");
 
+// Copies the attribute `name` of `from` onto `to` (replacing one of that name) with its own type
+// and shape, so an integer stays an integer and a string array stays one; false when `from` has
+// no such attribute.
+bool copy_attribute(const Group& from, const std::string& name, const Group& to);
+
 }  // namespace lrm::h5

@@ -209,13 +209,9 @@ void merge_results(const Analysis& a, const fs::path& results_path,
     h5::copy_children(src, dest);
     // The stage's own provenance goes with its groups.
     auto stage_group = root.require_group("provenance/" + s->name);
-    for (const char* key : {"command_line", "seed", "start_time", "end_time", "lrm_version",
-                            "git_commit", "compute"}) {
-      if (auto v = src_root.attr_string(key))
-        stage_group.set_attr(key, *v);
-      else if (auto n = src_root.attr_number(key))
-        stage_group.set_attr(key, *n);
-    }
+    for (const char* key :
+         {"command_line", "seed", "start_time", "end_time", "lrm_version", "git_commit", "compute"})
+      h5::copy_attribute(src_root, key, stage_group);
     stage_group.set_attr("output", src_path.string());
     stage_names += (stage_names.empty() ? "" : ",") + s->name;
   }

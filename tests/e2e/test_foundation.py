@@ -131,6 +131,11 @@ with h5py.File(results, "r") as f:
     with h5py.File(c.path("run", "acts.h5"), "r") as a:
         c.check("a model stage's provenance keeps where and in which precision it ran",
                 f["provenance/acts"].attrs.get("compute") == a.attrs["compute"], dict(f["provenance/acts"].attrs))
+        stage, own = f["provenance/acts"].attrs, a.attrs
+        c.check("a stage's provenance keeps each attribute's type and value (seed an integer)",
+                all(type(stage[k]) is type(own[k]) and stage[k] == own[k]
+                    for k in ("seed", "command_line", "lrm_version", "compute")),
+                {k: (stage.get(k), own.get(k)) for k in ("seed", "command_line")})
 with h5py.File(c.path("run", "digits.h5"), "r") as f:
     c.check("stage file carries the analysis config", 'name = "tiny"' in f.attrs["config"])
 p = c.run("run", analysis, quiet=False)
