@@ -394,9 +394,8 @@ stimuli::BatchStream batches_from(const stimuli::StimulusSet& set, std::size_t f
                                   std::size_t end, const ExtractionPlan& plan, int batch_size) {
   std::vector<std::size_t> rows(end - first);
   std::iota(rows.begin(), rows.end(), first);
-  stimuli::StreamOptions options;
-  options.preprocess = plan.preprocess;
-  return {set, stimuli::cut_batches(rows, static_cast<std::size_t>(batch_size)), options};
+  return {set, stimuli::cut_batches(rows, static_cast<std::size_t>(batch_size)),
+          stimuli::stream_options(plan.preprocess)};
 }
 
 // Loader → compute (this thread) → writer; queues of one or two batches bound the memory.

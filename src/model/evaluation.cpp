@@ -38,9 +38,8 @@ Prepared prepare(const EvaluateOptions& o, const std::string& weights,
 // The set in order, in batches of the batch size.
 stimuli::BatchStream stream(const Prepared& e, const EvaluateOptions& o,
                             const stimuli::StimulusSet& set) {
-  stimuli::StreamOptions so;
-  so.preprocess = e.preprocess;
-  return stimuli::BatchStream(set, stimuli::sequential_batches(set.size(), o.batch_size), so);
+  return stimuli::BatchStream(set, stimuli::sequential_batches(set.size(), o.batch_size),
+                              stimuli::stream_options(e.preprocess));
 }
 
 // A streamed batch's images and labels as tensors (the images share the batch's buffer).

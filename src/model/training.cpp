@@ -131,11 +131,10 @@ stimuli::BatchStream epoch_batches(const Run& r, const TrainOptions& o, int epoc
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(o.seed * 7919 + static_cast<std::uint64_t>(epoch));
   std::shuffle(order.begin(), order.end(), rng);
-  stimuli::StreamOptions so;
-  so.preprocess = r.preprocessing;
-  so.augmentation = o.augmentation;
-  so.seed = stimuli::draw_seed(o.seed, static_cast<std::uint64_t>(epoch), 0);
-  return stimuli::BatchStream(set, stimuli::cut_batches(order, o.batch_size), so);
+  return stimuli::BatchStream(
+      set, stimuli::cut_batches(order, o.batch_size),
+      stimuli::stream_options(r.preprocessing, o.augmentation,
+                              stimuli::draw_seed(o.seed, static_cast<std::uint64_t>(epoch), 0)));
 }
 
 EpochRecord run_epoch(Run& r, const TrainOptions& o, int epoch, const stimuli::StimulusSet& set) {

@@ -38,10 +38,9 @@ void stream_outputs(
   torch::NoGradGuard no_grad;
   model::Record record;
   record.layers = {layer};
-  stimuli::StreamOptions options;
-  options.preprocess = p;
-  stimuli::BatchStream batches(
-      set, stimuli::cut_batches(rows, static_cast<std::size_t>(batch_size)), options);
+  stimuli::BatchStream batches(set,
+                               stimuli::cut_batches(rows, static_cast<std::size_t>(batch_size)),
+                               stimuli::stream_options(p));
   Progress bar(label, static_cast<std::int64_t>(rows.size()), "images");
   while (auto b = batches.next()) {
     check_interrupt();

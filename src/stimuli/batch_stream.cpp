@@ -116,6 +116,14 @@ std::vector<std::vector<std::size_t>> sequential_batches(std::size_t n, std::siz
   return cut_batches(order, batch_size);
 }
 
+StreamOptions stream_options(const Preprocess& p, Augmentation a, std::uint64_t seed) {
+  StreamOptions o;
+  o.preprocess = p;
+  o.augmentation = a;
+  o.seed = seed;
+  return o;
+}
+
 namespace {
 
 // Reads the raw images (values in [0, 1], or a preprocessed set's tensors) of any rows of a set.

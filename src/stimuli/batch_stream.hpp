@@ -66,6 +66,11 @@ struct StreamOptions {
   std::size_t read_bytes = std::size_t{4} << 20;
 };
 
+// Options of a stream of the images a model gets: preprocessed with `p`, augmented with `a` from
+// draws seeded by `seed` (Augmentation::none: as inference sees them), with the default read-ahead.
+StreamOptions stream_options(const Preprocess& p, Augmentation a = Augmentation::none,
+                             std::uint64_t seed = 0);
+
 class BatchStream {
  public:
   BatchStream(const StimulusSet& set, std::vector<std::vector<std::size_t>> batches,
