@@ -55,8 +55,8 @@ struct CkaArgs {
 };
 
 struct WeightedArgs {
-  std::string brain, out, comparison = "pearson", fit = "optimize";
-  std::vector<std::string> components;
+  std::string brain, out, comparison = "pearson", fit = "optimize", model_rdm = "correlation";
+  std::vector<std::string> components, layers, passes;
   int folds = 5, subject_folds = 0, bootstrap = 0;
   bool vpa = false;
 };
@@ -174,6 +174,10 @@ void weighted(const WeightedArgs& a, const Globals& g) {
   compare::WeightedRunOptions o;
   o.brain = a.brain;
   o.components = a.components;
+  o.layers = a.layers;
+  for (const auto& p : a.passes) o.passes.push_back(io::parse_pass_index(p, "passes"));
+  o.model_rdm = compare::rdm_method_names.parse(a.model_rdm, "model-rdm");
+  o.memory = compare::default_memory_budget();
   o.fit.comparison = stats::parse_correlation(a.comparison, "comparison");
   o.fit.folds = a.folds;
   o.fit.subject_folds = a.subject_folds;
@@ -379,8 +383,21 @@ void add_weighted(CLI::App* cmd, const Globals& g) {
   wc->add_option("--brain", w->brain, "Brain RDMs (as compare rsa --brain)")->required();
   wc->add_option("--components", w->components,
                  "Files of component RDMs (as --brain; e.g. model RDMs saved by compare rsa "
-                 "--save-rdms as file.h5:/rsa/model_rdm/<layer>/pass<k>), repeatable")
+                 "--save-rdms as file.h5:/rsa/model_rdm/<layer>/pass<k>), or an activation file "
+                 "from lrm extract (file.h5, no dataset path): each of its --layers x --passes "
+                 "one component, its RDM as compare rsa's model RDM; repeatable")
       ->required();
+  wc->add_option("--layers", w->layers,
+                 "Layers of the activation files among --components, e.g. conv,fc (default: "
+                 "every layer)")
+      ->delimiter(',');
+  wc->add_option("--passes", w->passes,
+                 "Passes of the activation files among --components (default: every pass)")
+      ->delimiter(',');
+  wc->add_option("--model-rdm", w->model_rdm,
+                 "RDM distance of activation-file components: correlation or euclidean (as "
+                 "compare rsa --model-rdm)")
+      ->capture_default_str();
   wc->add_option("--out", w->out, "Result file (HDF5, written atomically)")->required();
   wc->add_option("--comparison", w->comparison, "How held-out predictions are scored")
       ->capture_default_str();

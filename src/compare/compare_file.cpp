@@ -241,14 +241,8 @@ std::string write_noise_ceiling(const h5::Group& g, const RsaOptions& o, const B
   return line;
 }
 
-struct ModelRdm {
-  Eigen::MatrixXd rdm;
-  std::vector<std::string> condition_ids;
-  std::string matched_by;  // how the stimuli were joined ("" when matched by order)
-};
+}  // namespace
 
-// The RDM of one layer and pass over the brain's conditions: joined by stimulus id, or in the
-// model's stimulus order when the brain RDMs have no ids.
 ModelRdm model_rdm(const io::ActivationFile& file, const UnitSet& set, const BrainRdms& brain,
                    RdmMethod method, std::int64_t memory) {
   const LayerPass& lp = set.lp;
@@ -273,6 +267,8 @@ ModelRdm model_rdm(const io::ActivationFile& file, const UnitSet& set, const Bra
   out.rdm = layer_rdm(file, lp, rows, method, memory, set.units);
   return out;
 }
+
+namespace {
 
 void write_model_rdm(const h5::Group& g, const LayerPass& lp, const ModelRdm& m) {
   auto rg = g.require_group("model_rdm/" + lp.layer);

@@ -65,6 +65,18 @@ struct RsaOptions {
 // The `model` coordinate (layer/passK labels) with its `layer` and `pass` auxiliaries.
 void write_models(const h5::Group& g, const std::vector<LayerPass>& models);
 
+struct ModelRdm {
+  Eigen::MatrixXd rdm;
+  std::vector<std::string> condition_ids;
+  std::string matched_by;  // how the stimuli were joined ("" when matched by order)
+};
+// The RDM of one layer and pass (through its unit set) over the brain's conditions: joined by
+// stimulus id (ids missing on either side are an InputError naming them), or in the model's
+// stimulus order when the brain RDMs have no ids. compare rsa's model RDMs, and weighted RSA's
+// components from an activation file.
+ModelRdm model_rdm(const io::ActivationFile& file, const UnitSet& set, const BrainRdms& brain,
+                   RdmMethod method, std::int64_t memory);
+
 // Writes /rsa; returns one summary line per model (and the ceiling).
 std::vector<std::string> run_rsa(const RsaOptions& options, const h5::Group& root);
 

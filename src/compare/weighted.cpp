@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <numeric>
 #include <tuple>
@@ -337,6 +338,32 @@ VariancePartition partition_variance(const std::vector<Eigen::MatrixXd>& predict
 
 namespace {
 
+// An activation file given whole (lrm extract's), rather than RDMs at a dataset path.
+bool is_activation_file(const std::string& spec) {
+  if (spec.find(":/") != std::string::npos) return false;
+  const std::filesystem::path path(spec);
+  if ((path.extension() != ".h5" && path.extension() != ".hdf5") ||
+      !std::filesystem::is_regular_file(path))
+    return false;
+  return h5::File(path, h5::File::Mode::read).root().has_group(io::activations_group);
+}
+
+// One component per chosen layer x pass of an activation file: compare rsa's model RDM, named by
+// its layer/pass label.
+std::vector<Eigen::MatrixXd> activation_components(const std::string& spec,
+                                                   const WeightedRunOptions& o,
+                                                   const BrainRdms& brain,
+                                                   std::vector<std::string>& names) {
+  const io::ActivationFile file(spec);
+  std::vector<Eigen::MatrixXd> out;
+  for (const auto& set : unit_sets({}, file, o.layers, o.passes, o.fit.seed)) {
+    check_interrupt();
+    out.push_back(model_rdm(file, set, brain, o.model_rdm, o.memory).rdm);
+    names.push_back(set.model.label());
+  }
+  return out;
+}
+
 // The component RDMs of `spec` over the brain's stimuli (by id when both have ids, else by order).
 std::vector<Eigen::MatrixXd> load_components(const std::string& spec, const BrainRdms& brain,
                                              std::vector<std::string>& names) {
@@ -381,14 +408,24 @@ std::vector<std::string> run_weighted(const WeightedRunOptions& o, const h5::Gro
   const BrainRdms brain = load_brain_rdms(o.brain, {});
   std::vector<Eigen::MatrixXd> components;
   std::vector<std::string> names;
-  for (const auto& spec : o.components)
-    for (auto& m : load_components(spec, brain, names)) components.push_back(std::move(m));
+  bool activations = false;
+  for (const auto& spec : o.components) {
+    const bool whole = is_activation_file(spec);
+    activations = activations || whole;
+    for (auto& m :
+         whole ? activation_components(spec, o, brain, names) : load_components(spec, brain, names))
+      components.push_back(std::move(m));
+  }
+  if (!activations && !(o.layers.empty() && o.passes.empty()))
+    throw SettingError(o.layers.empty() ? "passes" : "layers",
+                       "applies to activation files among --components only");
   if (o.partition && (components.size() < 2 || components.size() > 3))
     throw SettingError("vpa", "variance partitioning takes 2 or 3 component RDMs, got " +
                                   std::to_string(components.size()));
   const WeightedRsa r = weighted_rsa(components, brain.rdms, o.fit);
   auto g = root.require_group("weighted");
   g.set_attr("brain", o.brain);
+  if (activations) g.set_attr("model_rdm", std::string(rdm_method_name(o.model_rdm)));
   g.set_attr("comparison", std::string(stats::correlation_name(o.fit.comparison)));
   g.set_attr("folds", static_cast<std::int64_t>(o.fit.folds));
   g.set_attr("subject_folds", static_cast<std::int64_t>(r.subject_folds));

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/names.hpp"
+#include "compare/rdm.hpp"
 #include "io/h5.hpp"
 #include "stats/correlation.hpp"
 
@@ -77,14 +78,22 @@ VariancePartition partition_variance(const std::vector<Eigen::MatrixXd>& predict
                                      std::uint64_t seed);
 
 struct WeightedRunOptions {
-  std::string brain;                    // brain RDMs (as compare rsa's --brain)
-  std::vector<std::string> components;  // files of component RDMs (each may hold several)
+  std::string brain;  // brain RDMs (as compare rsa's --brain)
+  // Files of component RDMs (each may hold several), or activation files (lrm extract's, given
+  // without a dataset path): each of their chosen layers x passes is one component, its RDM as
+  // compare rsa's model RDM.
+  std::vector<std::string> components;
+  std::vector<std::string> layers;  // of the activation files (empty: every layer)
+  std::vector<int> passes;          // of the activation files (empty: every pass)
+  RdmMethod model_rdm = RdmMethod::correlation;
+  std::int64_t memory = std::int64_t{4} << 30;  // bytes of activations and products in memory
   WeightedRsaOptions fit;
   bool partition = false;  // variance partitioning of the components (2 or 3)
   int resamples = 0;       // bootstrap resamples for the partition's CIs
 };
 // Writes /weighted (and /weighted/vpa); returns summary lines. Components with stimulus ids are
-// matched to the brain's; components of other stimuli are an InputError naming their file.
+// matched to the brain's; components of other stimuli are an InputError naming their file, as
+// are ids missing on either side of an activation file's join (as in compare rsa).
 std::vector<std::string> run_weighted(const WeightedRunOptions& options, const h5::Group& root);
 
 }  // namespace lrm::compare

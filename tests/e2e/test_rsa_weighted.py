@@ -118,6 +118,41 @@ p = t.run("compare", "cka", "--activations", acts, "--brain", t.path("other.nc")
 t.check("CKA with missing ids names the model's id missing in the brain too", model_ids[-1] in p.stderr,
         p.stderr)
 
+# Weighted RSA with components straight from an activation file: each layer x pass is compare
+# rsa's model RDM, so the fit equals the one of the RDMs compare rsa --save-rdms stores.
+layered = t.path("layered.h5")
+rng = np.random.default_rng(8)
+with h5py.File(layered, "w") as f:
+    for layer, units in (("conv", 30), ("fc", 12)):
+        f[f"activations/{layer}/stimulus"] = np.array(model_ids, dtype=object)
+        for p in (0, 1):
+            f[f"activations/{layer}/pass{p}"] = rng.standard_normal((len(model_ids), units)).astype(np.float32)
+saved = t.path("saved_rdms.h5")
+t.run("compare", "rsa", "--activations", layered, "--brain", nc, "--save-rdms", "--out", saved)
+labels = [f"{layer}/pass{p}" for layer in ("conv", "fc") for p in (0, 1)]
+fits = {}
+for form, given in (("saved", [a for l in labels for a in ("--components", f"{saved}:/rsa/model_rdm/{l}")]),
+                         ("activations", ["--components", layered, "--layers", "conv,fc", "--passes", "0,1"])):
+    out = t.path(f"weighted_{form}.h5")
+    t.run("compare", "weighted", "--brain", nc, *given, "--folds", "3", "--out", out)
+    with h5py.File(out, "r") as f:
+        fits[form] = {k: f[f"weighted/{k}"][()] for k in ("weights", "objective", "score_cv", "fold_score")}
+        fits[form]["names"] = [n.decode() if isinstance(n, bytes) else n for n in f["weighted/component"][()]]
+t.check("weighted from an activation file: the saved RDMs' weights, objective and score",
+        all(np.array_equal(fits["saved"][k], fits["activations"][k])
+            for k in ("weights", "objective", "score_cv", "fold_score")), fits)
+t.check("weighted from an activation file: components named by layer/pass",
+        fits["activations"]["names"] == labels, fits["activations"]["names"])
+t.bad_input("weighted from an activation file without the layer",
+            ["compare", "weighted", "--brain", nc, "--components", layered, "--layers", "conv,v4",
+             "--out", t.path("bad5.h5")], "v4")
+t.bad_input("weighted from an activation file of other stimuli",
+            ["compare", "weighted", "--brain", t.path("other.nc"), "--components", layered, "--out",
+             t.path("bad6.h5")], "extra_stimulus")
+t.bad_input("weighted --layers without an activation file",
+            ["compare", "weighted", "--brain", subjects, "--components", components, "--layers", "fc",
+             "--out", t.path("bad7.h5")], "--layers")
+
 # The weighted RSA / VPA figure.
 figs = t.path("figures")
 for results in (vpa, t.path("cka_brain0.h5")):
