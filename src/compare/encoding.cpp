@@ -121,7 +121,7 @@ Predictivity cross_validate(const Eigen::MatrixXd& responses, const std::vector<
              m = static_cast<Eigen::Index>(cols.size());
   const auto mine = responses.middleCols(first, m);
   for (std::size_t s = 0; s < splits.size(); ++s) {
-    if (!fits_split(o, s)) continue;
+    if (!fits_split(o, s) || m == 0) continue;  // m == 0: a rank left without neuroids
     check_interrupt();
     SplitFit f = fit(s, splits[s], response_rows(mine, splits[s].train));
     const auto row = static_cast<Eigen::Index>(s);
