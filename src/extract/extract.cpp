@@ -479,17 +479,23 @@ PcaFits fit_pca(ExtractionPlan& plan, const ExtractOptions& o, const std::filesy
 }
 
 // The pca fits of a fitting run: read back from the partial file of an interrupted run, or fitted
-// and stored under /pca of the output before the first batch.
-void prepare_pca(ExtractionPlan& plan, const ExtractOptions& o, io::ResultFile& out) {
+// and stored under /pca of the output before the first batch. Under MPI rank 0 alone (whose part
+// becomes the output) reads or fits them and sends them to every rank, so every rank calls this,
+// one without rows too (its `out` is null).
+void prepare_pca(ExtractionPlan& plan, const ExtractOptions& o, io::ResultFile* out) {
   if (!plan.fit_pca) return;
-  if (has_pca_fits(out.file())) {
-    attach_fits(plan, o, read_pca_fits(out.file()), o.out);
-    return;
+  PcaFits fits;
+  if (mpi::rank() == 0) {
+    if (has_pca_fits(out->file())) {
+      fits = read_pca_fits(out->file());
+    } else {
+      fits = fit_pca(plan, o, out->final_path());
+      write_pca_fits(out->root(), fits,
+                     {o.pca_fit, o.pca_fit_set->checksum(), plan.model.description});
+      out->file().flush();
+    }
   }
-  const auto fits = fit_pca(plan, o, out.final_path());
-  write_pca_fits(out.root(), fits, {o.pca_fit, o.pca_fit_set->checksum(), plan.model.description});
-  out.file().flush();
-  attach_fits(plan, o, fits, o.out);
+  attach_fits(plan, o, broadcast_pca_fits(fits), o.out);
 }
 
 // Computes the target's rows into its file (continuing a partial one); a single process commits it.
@@ -497,7 +503,7 @@ void extract_rows(ExtractionPlan& plan, const ExtractOptions& o, const stimuli::
                   const Destination& t, ExtractSummary& summary) {
   std::uint64_t start = 0;
   auto out = open_output(o, plan, set, t, start, summary);
-  prepare_pca(plan, o, *out);
+  prepare_pca(plan, o, out.get());
   ActivationWriter writer(out->file(), plan.requests, o.passes, plan.conditions, set,
                           static_cast<std::uint64_t>(o.batch_size), plan.reducers);
   if (start > t.rows.first) writer.reopen(start);
@@ -539,7 +545,10 @@ ExtractSummary run_extraction(const ExtractOptions& o, const stimuli::StimulusSe
   auto plan = plan_extraction(o, set);
   mpi::check_same_everywhere("the extraction's options and inputs", plan.signature);
   summary.ranks = target.ranks;
-  if (target.rows.size() > 0) extract_rows(plan, o, set, target, summary);
+  if (target.rows.size() > 0)
+    extract_rows(plan, o, set, target, summary);
+  else
+    prepare_pca(plan, o, nullptr);  // receives rank 0's fits with the other ranks
   if (target.ranks == 1) return summary;
   mpi::barrier();  // every part is complete
   if (target.rank == 0)

@@ -1,10 +1,11 @@
 #include "extract/reduce_pca.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "common/error.hpp"
+#include "common/mpi.hpp"
 #include "io/activation_file.hpp"
-#include "io/provenance_attrs.hpp"
 
 namespace lrm::extract {
 namespace {
@@ -24,6 +25,28 @@ void write_vector(const h5::Group& g, const std::string& name, const torch::Tens
                   const std::string& dim) {
   auto c = t.contiguous();
   h5::write_array(g, name, c.data_ptr<double>(), {static_cast<std::uint64_t>(c.numel())}, {dim});
+}
+
+// The arrays of a fit (const or not), in the order they are sent.
+template <typename Fit>
+auto arrays(Fit& fit) {
+  return std::array{&fit.components, &fit.mean, &fit.explained_variance,
+                    &fit.explained_variance_ratio, &fit.singular_values};
+}
+
+void put_tensor(mpi::Packer& out, const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  out.put(static_cast<std::int64_t>(c.dim()));
+  for (const auto size : c.sizes()) out.put(static_cast<std::int64_t>(size));
+  out.put_array(c.data_ptr<double>(), static_cast<std::size_t>(c.numel()));
+}
+
+torch::Tensor get_tensor(mpi::Unpacker& in) {
+  std::vector<std::int64_t> shape(in.get<std::int64_t>());
+  for (auto& size : shape) size = in.get<std::int64_t>();
+  auto t = torch::empty(shape, torch::kDouble);
+  in.get_array<double>([&](std::size_t) { return t.data_ptr<double>(); });
+  return t;
 }
 
 }  // namespace
@@ -160,7 +183,7 @@ PcaFit PcaFitter::finish() {
 void write_pca_fits(const h5::Group& root, const PcaFits& fits, const PcaProvenance& provenance) {
   auto top = root.require_group(pca_group);
   top.set_attr("stimuli", provenance.stimuli);
-  top.set_attr(io::stimuli_checksum_attr, provenance.stimuli_checksum);
+  top.set_attr("stimuli_checksum", provenance.stimuli_checksum);
   top.set_attr("model", provenance.model);
   top.set_attr("sign_convention",
                "each component's entry of largest magnitude is positive (scikit-learn svd_flip, "
@@ -224,6 +247,31 @@ PcaFits read_pca_fits(const h5::File& f) {
     }
   }
   return out;
+}
+
+PcaFits broadcast_pca_fits(const PcaFits& fits) {
+  if (!mpi::active()) return fits;
+  mpi::Packer out;
+  if (mpi::rank() == 0) {
+    out.put(static_cast<std::uint64_t>(fits.size()));
+    for (const auto& [key, fit] : fits) {
+      out.put(fit->layer).put(fit->pass).put(fit->fit_rows);
+      for (const auto* t : arrays(*fit)) put_tensor(out, *t);
+    }
+  }
+  const auto bytes = mpi::broadcast(out.bytes());
+  if (mpi::rank() == 0) return fits;
+  mpi::Unpacker in(bytes);
+  PcaFits received;
+  for (auto n = in.get<std::uint64_t>(); n > 0; --n) {
+    auto fit = std::make_shared<PcaFit>();
+    fit->layer = in.get_string();
+    fit->pass = in.get<int>();
+    fit->fit_rows = in.get<std::int64_t>();
+    for (auto* t : arrays(*fit)) *t = get_tensor(in);
+    received[{fit->layer, fit->pass}] = std::move(fit);
+  }
+  return received;
 }
 
 std::shared_ptr<const PcaFit> find_pca_fit(const PcaFits& fits, const std::string& layer, int pass,

@@ -75,6 +75,8 @@ bool has_pca_fits(const h5::File& file);
 // Every fit stored under /pca of `file`, by (layer, pass); an InputError naming the file when it
 // has none.
 PcaFits read_pca_fits(const h5::File& file);
+// Rank 0's fits on every rank: an MPI collective that every rank calls (with one rank, `fits`).
+PcaFits broadcast_pca_fits(const PcaFits& fits);
 // The fit of (layer, pass) among `fits` read from `file`; an InputError naming the layer (and the
 // layers the file holds) when absent.
 std::shared_ptr<const PcaFit> find_pca_fit(const PcaFits& fits, const std::string& layer, int pass,

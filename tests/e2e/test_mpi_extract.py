@@ -22,7 +22,12 @@ if MPIRUN is None:
     print("mpi_extract: skipped: mpirun is not installed (apt-get install openmpi-bin)")
     sys.exit(0)
 RANKS = 3
-MPI = [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-n", str(RANKS)]
+
+
+def mpirun(ranks=RANKS):
+    return [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-n", str(ranks)]
+
+
 SIZE = ["--resize", "0", "--crop", "0"]  # keep the 64×64 test images (AlexNet's pool adapts)
 # One thread per rank: three ranks share the CI machine's two cores.
 BASE = ["extract", "--threads", "1", "--model", "alexnet-lrm3", "--passes", "0,1", *SIZE]
@@ -36,8 +41,8 @@ def make_images(path, n, seed):
     return path + ":/images"
 
 
-def mpi_run(*args, timeout=300):
-    return subprocess.run([*MPI, c.lrm, "--quiet", *args], capture_output=True, text=True,
+def mpi_run(*args, timeout=300, ranks=RANKS):
+    return subprocess.run([*mpirun(ranks), c.lrm, "--quiet", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -70,18 +75,18 @@ def leftovers(out):
     return sorted(os.path.basename(p) for p in glob.glob(out + ".*"))
 
 
-def equals_single(label, stim, n_layers_args, batch):
+def equals_single(label, stim, n_layers_args, batch, ranks=RANKS):
     args = [*BASE, *n_layers_args, "--batch-size", str(batch), "--stimuli", stim]
     single, joined = c.path(f"{label}_single.h5"), c.path(f"{label}_mpi.h5")
     c.run(*args, "--out", single)
-    p = mpi_run(*args, "--out", joined)
-    c.check(f"{label}: mpirun -n {RANKS} finishes", p.returncode == 0, p.stderr.strip()[-500:])
+    p = mpi_run(*args, "--out", joined, ranks=ranks)
+    c.check(f"{label}: mpirun -n {ranks} finishes", p.returncode == 0, p.stderr.strip()[-500:])
     if p.returncode != 0:
         return None
     a, b = contents(single), contents(joined)
     c.check(f"{label}: the joined file equals the single-process file (every dataset and attribute)", not differences(a, b),
             differences(a, b))
-    c.check(f"{label}: provenance records {RANKS} ranks", b["/mpi_ranks"] == RANKS and a["/mpi_ranks"] is None)
+    c.check(f"{label}: provenance records {ranks} ranks", b["/mpi_ranks"] == ranks and a["/mpi_ranks"] is None)
     c.check(f"{label}: no part files left", leftovers(joined) == [], str(leftovers(joined)))
     return a
 
@@ -91,7 +96,8 @@ def equals_single(label, stim, n_layers_args, batch):
 LAYERS = ["--layers", "features.8,classifier.6,features.0:F"]
 uneven = make_images(c.path("uneven.h5"), 20, seed=0)
 equals_single("uneven", uneven, LAYERS, 8)
-# Per-stimulus steering takes each rank's rows of the vectors; pca is fitted alike on every rank.
+# Per-stimulus steering takes each rank's rows of the vectors; pca is fitted on rank 0 and sent
+# to the others.
 vectors = c.path("vectors.h5")
 with h5py.File(vectors, "w") as f:
     f["per_stimulus"] = np.random.default_rng(3).standard_normal((20, 1000)).astype(np.float32)
@@ -101,6 +107,9 @@ equals_single("steered and reduced", uneven,
                "features.8=pca:4,classifier.6=srp:16", "--pca-fit", uneven], 8)
 idle = make_images(c.path("idle.h5"), 12, seed=1)
 idle_reference = equals_single("idle rank", idle, LAYERS, 8)
+# Rank 0 alone fits pca and sends the components to the other rank.
+equals_single("pca fitted on rank 0", uneven,
+              ["--layers", "features.8,classifier.6", "--reduce", "pca:4", "--pca-fit", idle], 8, ranks=2)
 
 # A join that stops (its output path is a folder, so the final rename fails) is redone by --resume.
 stopped = c.path("stopped.h5")
@@ -139,7 +148,7 @@ def rank_pid(launcher, rank):
     return None
 
 
-p = subprocess.Popen([*MPI, c.lrm, "--quiet", *run_args, "--out", out], stdout=subprocess.PIPE,
+p = subprocess.Popen([*mpirun(), c.lrm, "--quiet", *run_args, "--out", out], stdout=subprocess.PIPE,
                      stderr=subprocess.PIPE, text=True)
 # Rank 1's part grows to ~37 MB in 5 batches; at 24 MB it writes its third or later batch, so the
 # rows recorded as complete on disk (each flush persists the previous batch's) are past its first.
