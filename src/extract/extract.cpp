@@ -20,6 +20,7 @@
 #include "extract/reduce.hpp"
 #include "io/activation_file.hpp"
 #include "io/h5.hpp"
+#include "io/provenance_attrs.hpp"
 #include "io/results.hpp"
 #include "model/checkpoint.hpp"
 #include "model/device.hpp"
@@ -302,7 +303,7 @@ std::unique_ptr<io::ResultFile> open_output(const ExtractOptions& o, const Extra
   in.stimuli = o.stimuli;
   in.stimuli_checksum = set.checksum();
   in.extra["steering_source"] = o.steering.source;
-  in.extra["compute"] = model::describe(model::compute());
+  in.extra[io::compute_attr] = model::describe(model::compute());
   auto out = std::make_unique<io::ResultFile>(t.base, io::model_provenance(o.seed, in));
   auto g = out->root().require_group(io::activations_group);
   g.set_attr("extract_signature", plan.signature);

@@ -6,5 +6,7 @@ namespace lrm::io {
 
 inline constexpr char weights_sha256_attr[] = "weights_sha256";  // `_<i>` appended per file
 inline constexpr char stimuli_checksum_attr[] = "stimuli_checksum";
+// Where and in which precision the model ran (model::describe); `lrm run` keeps it per stage.
+inline constexpr char compute_attr[] = "compute";
 
 }  // namespace lrm::io

@@ -7,6 +7,7 @@
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
 #include "io/h5.hpp"
+#include "io/provenance_attrs.hpp"
 #include "io/results.hpp"
 #include "model/checkpoint.hpp"
 #include "model/device.hpp"
@@ -57,7 +58,7 @@ io::Provenance provenance(const EvaluateOptions& o, const stimuli::StimulusSet& 
   in.stimuli = o.stimuli;
   in.stimuli_checksum = set.checksum();
   in.extra["split"] = o.split;
-  in.extra["compute"] = describe(compute());
+  in.extra[io::compute_attr] = describe(compute());
   return io::model_provenance(o.seed, in);
 }
 

@@ -19,6 +19,7 @@
 #include "common/interrupt.hpp"
 #include "io/h5.hpp"
 #include "io/h5_copy.hpp"
+#include "io/provenance_attrs.hpp"
 #include "io/results.hpp"
 
 extern char** environ;
@@ -209,8 +210,8 @@ void merge_results(const Analysis& a, const fs::path& results_path,
     h5::copy_children(src, dest);
     // The stage's own provenance goes with its groups.
     auto stage_group = root.require_group("provenance/" + s->name);
-    for (const char* key :
-         {"command_line", "seed", "start_time", "end_time", "lrm_version", "git_commit", "compute"})
+    for (const char* key : {"command_line", "seed", "start_time", "end_time", "lrm_version",
+                            "git_commit", io::compute_attr})
       h5::copy_attribute(src_root, key, stage_group);
     stage_group.set_attr("output", src_path.string());
     stage_names += (stage_names.empty() ? "" : ",") + s->name;

@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "common/progress.hpp"
+#include "io/provenance_attrs.hpp"
 #include "model/device.hpp"
 #include "stimuli/batch_stream.hpp"
 
@@ -247,7 +248,7 @@ CategoryVectors read_category_vectors(const std::string& spec, const ClassList& 
 io::Provenance run_provenance(const model::LoadedModel& model, const std::string& weights,
                               const stimuli::StimulusSet& set, std::uint64_t seed,
                               std::map<std::string, std::string> extra) {
-  extra["compute"] = model::describe(model::compute());
+  extra[io::compute_attr] = model::describe(model::compute());
   return io::model_provenance(seed, {model.description,
                                      model.architecture.to_string(),
                                      {weights},
