@@ -14,9 +14,15 @@ std::size_t split_count(const PredictivityOptions& m) {
 
 namespace {
 
+// The columns of ridgecv's target blocks under the metric's penalties.
+std::size_t block_size(const PredictivityOptions& m) {
+  return static_cast<std::size_t>(
+      ridge_cv_block(m.alphas.empty() ? default_alphas().size() : m.alphas.size()));
+}
+
 std::size_t target_blocks(const PredictivityOptions& m, Eigen::Index neuroids) {
-  const auto block = ridge_cv_block(m.alphas.empty() ? default_alphas().size() : m.alphas.size());
-  return static_cast<std::size_t>((neuroids + block - 1) / block);
+  const auto block = block_size(m);
+  return (static_cast<std::size_t>(neuroids) + block - 1) / block;
 }
 
 }  // namespace
@@ -50,8 +56,7 @@ PredictivityOptions rank_metric(PredictivityOptions metric, ModelShare share, in
 mpi::Range fitted_neuroids(const PredictivityOptions& m, Eigen::Index neuroids) {
   const auto q = static_cast<std::size_t>(neuroids);
   if (m.neuroid_ranks == 1) return {0, q};
-  const auto block = static_cast<std::size_t>(
-      ridge_cv_block(m.alphas.empty() ? default_alphas().size() : m.alphas.size()));
+  const auto block = block_size(m);
   const auto blocks = mpi::share(target_blocks(m, neuroids), m.neuroid_rank, m.neuroid_ranks);
   return {std::min(blocks.begin * block, q), std::min(blocks.end * block, q)};
 }
