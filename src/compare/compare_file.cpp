@@ -370,15 +370,16 @@ std::optional<Inference> infer_shared(const std::vector<Eigen::MatrixXd>& model_
                                       const InferenceOptions& io) {
   using Rows = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const auto share = mpi::share(static_cast<std::size_t>(io.resamples));
+  const auto prepared = prepare_inference(model_rdms, brain_rdms, io);
   std::vector<Eigen::MatrixXd> rows;
-  for (const Rows mine : score_resamples(model_rdms, brain_rdms, io, share.begin, share.end)) {
+  for (const Rows mine : score_resamples(*prepared, share.begin, share.end)) {
     // Row-major, so that the ranks' arrays concatenate into the rows of all draws.
     const auto all = mpi::gather(std::vector<double>(mine.data(), mine.data() + mine.size()));
     if (mpi::rank() == 0)
       rows.emplace_back(Eigen::Map<const Rows>(all.data(), io.resamples, mine.cols()));
   }
   if (mpi::rank() != 0) return std::nullopt;
-  return summarise_resamples(model_rdms, brain_rdms, io, std::move(rows));
+  return summarise_resamples(*prepared, std::move(rows));
 }
 
 }  // namespace
@@ -614,8 +615,7 @@ std::vector<std::string> run_encoding(const EncodeOptions& o, const h5::Group& r
   std::vector<Eigen::VectorXd> maps;  // per model: r per voxel, mean over splits
   std::vector<double> roi_table;      // model x ROI
   const bool stratified = !responses.categories.empty();
-  const auto share =
-      choose_model_share(sets.size(), o.metric, responses.mean.cols(), mpi::size());
+  const auto share = choose_model_share(sets.size(), o.metric, responses.mean.cols(), mpi::size());
   const EncodingBenchmark bench(std::move(responses),
                                 rank_metric(o.metric, share, mpi::rank(), mpi::size()), o.halvings);
   EncodingTable table;

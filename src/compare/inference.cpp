@@ -592,22 +592,29 @@ Inference infer(const std::vector<Eigen::MatrixXd>& models,
   return summarise(d, o, bootstrap(d, draws, kinds_of(o.over)));
 }
 
-std::vector<Eigen::MatrixXd> score_resamples(const std::vector<Eigen::MatrixXd>& models,
-                                             const std::vector<Eigen::MatrixXd>& subjects,
-                                             const InferenceOptions& o, std::size_t begin,
+struct PreparedInference {
+  InferenceOptions options;
+  Data data;
+};
+
+std::shared_ptr<const PreparedInference> prepare_inference(
+    const std::vector<Eigen::MatrixXd>& models, const std::vector<Eigen::MatrixXd>& subjects,
+    const InferenceOptions& o) {
+  return std::make_shared<const PreparedInference>(PreparedInference{
+      o, checked_data(models, subjects, o, static_cast<std::size_t>(std::max(o.resamples, 0)))});
+}
+
+std::vector<Eigen::MatrixXd> score_resamples(const PreparedInference& p, std::size_t begin,
                                              std::size_t end) {
-  const Data d =
-      checked_data(models, subjects, o, static_cast<std::size_t>(std::max(o.resamples, 0)));
-  const auto n_subjects = static_cast<std::int64_t>(subjects.size());
+  const Data& d = p.data;
+  const InferenceOptions& o = p.options;
+  const auto n_subjects = static_cast<std::int64_t>(d.subjects.size());
   return bootstrap(d, draws_in(d.stimuli, n_subjects, o.over, o.seed, begin, end),
                    kinds_of(o.over));
 }
 
-Inference summarise_resamples(const std::vector<Eigen::MatrixXd>& models,
-                              const std::vector<Eigen::MatrixXd>& subjects,
-                              const InferenceOptions& o, std::vector<Eigen::MatrixXd> rows) {
-  const Data d = checked_data(models, subjects, o, static_cast<std::size_t>(rows.at(0).rows()));
-  return summarise(d, o, std::move(rows));
+Inference summarise_resamples(const PreparedInference& p, std::vector<Eigen::MatrixXd> rows) {
+  return summarise(p.data, p.options, std::move(rows));
 }
 
 namespace {

@@ -20,6 +20,7 @@
 // (compare/pair_weights.hpp).
 #include <Eigen/Dense>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "common/names.hpp"
@@ -90,19 +91,23 @@ Inference infer(const std::vector<Eigen::MatrixXd>& models,
                 const std::vector<Eigen::MatrixXd>& subjects, const InferenceOptions& options,
                 const std::vector<Draw>& draws);
 
+// The RDMs of an inference checked and prepared (each vector sorted once), with its options: what
+// score_resamples and summarise_resamples share, so that a process doing both prepares them once.
+struct PreparedInference;
+// The checks infer makes before any work (for options.resamples draws), then the preparation.
+std::shared_ptr<const PreparedInference> prepare_inference(
+    const std::vector<Eigen::MatrixXd>& models, const std::vector<Eigen::MatrixXd>& subjects,
+    const InferenceOptions& options);
+
 // The rows of draws [begin, end) of the options.resamples that infer draws: per bootstrap (the
 // main one, then for both the subject-only and stimulus-only ones) a matrix resample x (models,
 // lower ceiling, upper ceiling). A row depends only on its draw and the RDMs, so ranges scored
 // apart (MPI ranks) and stacked in draw order equal the rows of one call over all draws.
-std::vector<Eigen::MatrixXd> score_resamples(const std::vector<Eigen::MatrixXd>& models,
-                                             const std::vector<Eigen::MatrixXd>& subjects,
-                                             const InferenceOptions& options, std::size_t begin,
+std::vector<Eigen::MatrixXd> score_resamples(const PreparedInference& prepared, std::size_t begin,
                                              std::size_t end);
 // The scores on all data, and the moments, tests and CIs of every draw's rows (score_resamples'
 // matrices, all draws in order).
-Inference summarise_resamples(const std::vector<Eigen::MatrixXd>& models,
-                              const std::vector<Eigen::MatrixXd>& subjects,
-                              const InferenceOptions& options, std::vector<Eigen::MatrixXd> rows);
+Inference summarise_resamples(const PreparedInference& prepared, std::vector<Eigen::MatrixXd> rows);
 
 // Before any work: a bootstrap over subjects needs at least 3 subjects' RDMs (an InputError naming
 // `source`).

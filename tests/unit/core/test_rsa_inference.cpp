@@ -157,15 +157,16 @@ TEST(RsaInference, RangesScoredApartAndSummarisedEqualInfer) {
     o.over = over;
     o.resamples = 25;
     const auto whole = infer(models, subjects, o);
-    auto rows = score_resamples(models, subjects, o, 0, 9);
-    const auto rest = score_resamples(models, subjects, o, 9, 25);
+    const auto prepared = prepare_inference(models, subjects, o);
+    auto rows = score_resamples(*prepared, 0, 9);
+    const auto rest = score_resamples(*prepared, 9, 25);
     ASSERT_EQ(rows.size(), rest.size());
     for (std::size_t k = 0; k < rows.size(); ++k) {
       Eigen::MatrixXd stacked(25, rows[k].cols());
       stacked << rows[k], rest[k];
       rows[k] = stacked;
     }
-    const auto parts = summarise_resamples(models, subjects, o, rows);
+    const auto parts = summarise_resamples(*prepared, rows);
     const std::string name = bootstrap_over_names.name(over);
     EXPECT_TRUE(same(whole.samples, parts.samples)) << name;
     EXPECT_TRUE(same(whole.samples_subjects, parts.samples_subjects)) << name;
