@@ -24,12 +24,18 @@
 namespace lrm::cli {
 namespace {
 
-// What rsa and encode read from an activation file.
-struct Selection {
-  std::string activations;
+// What the comparisons read of activation files: layers, passes, the rows of an unfinished file,
+// and the memory for making their products.
+struct Reading {
   std::vector<std::string> layers, passes;
   bool allow_partial = false;
   std::string memory;
+};
+
+// The activation file of rsa, cka and encode, and what they read of it.
+struct Selection {
+  std::string activations;
+  Reading read;
 };
 
 // --units and --units-control of rsa and encode.
@@ -56,7 +62,8 @@ struct CkaArgs {
 
 struct WeightedArgs {
   std::string brain, out, comparison = "pearson", fit = "optimize", model_rdm = "correlation";
-  std::vector<std::string> components, layers, passes;
+  std::vector<std::string> components;
+  Reading read;  // of the activation files among the components
   int folds = 5, subject_folds = 0, bootstrap = 0;
   bool vpa = false;
 };
@@ -79,15 +86,20 @@ struct SimulateArgs {
   compare::SimulationOptions sim;
 };
 
-// Sets the activation file and the layers and passes to read of RsaOptions or EncodeOptions.
+// Sets the layers, passes, partial rows and memory of the options of a comparison.
+template <class Options>
+void set_reading(Options& o, const Reading& r) {
+  o.layers = r.layers;
+  for (const auto& p : r.passes) o.passes.push_back(io::parse_pass_index(p, "passes"));
+  o.allow_partial = r.allow_partial;
+  o.memory = r.memory.empty() ? compare::default_memory_budget() : compare::parse_memory(r.memory);
+}
+
+// Sets the activation file and what to read of it of RsaOptions, CkaRunOptions or EncodeOptions.
 template <class Options>
 void select(Options& o, const Selection& in) {
   o.activations = in.activations;
-  o.layers = in.layers;
-  for (const auto& p : in.passes) o.passes.push_back(io::parse_pass_index(p, "passes"));
-  o.allow_partial = in.allow_partial;
-  o.memory =
-      in.memory.empty() ? compare::default_memory_budget() : compare::parse_memory(in.memory);
+  set_reading(o, in.read);
 }
 
 compare::UnitOptions unit_options(const UnitArgs& a) {
@@ -174,10 +186,8 @@ void weighted(const WeightedArgs& a, const Globals& g) {
   compare::WeightedRunOptions o;
   o.brain = a.brain;
   o.components = a.components;
-  o.layers = a.layers;
-  for (const auto& p : a.passes) o.passes.push_back(io::parse_pass_index(p, "passes"));
+  set_reading(o, a.read);
   o.model_rdm = compare::rdm_method_names.parse(a.model_rdm, "model-rdm");
-  o.memory = compare::default_memory_budget();
   o.fit.comparison = stats::parse_correlation(a.comparison, "comparison");
   o.fit.folds = a.folds;
   o.fit.subject_folds = a.subject_folds;
@@ -251,21 +261,26 @@ void add_allow_partial(CLI::App* c, bool& allow_partial) {
               "its complete rows; the result records how many");
 }
 
-// --activations, --layers and --passes (comma lists, repeatable; --layer and --pass are their old
-// spellings) and --allow-partial.
-void add_selection(CLI::App* c, Selection& in, const std::string& activations_help) {
-  c->add_option("--activations", in.activations, activations_help);
-  c->add_option("--layers", in.layers,
-                "Layers to compare, e.g. conv,fc (repeatable; default: every layer in the file)")
-      ->delimiter(',');
-  c->add_option("--passes", in.passes, "Passes to compare, e.g. 0,1 (default: every pass)")
-      ->delimiter(',');
-  add_deprecated_alias(c, "--layer", in.layers);
-  add_deprecated_alias(c, "--pass", in.passes);
-  add_allow_partial(c, in.allow_partial);
-  c->add_option("--memory", in.memory,
+// --allow-partial and --memory: how activation files are read.
+void add_reading_limits(CLI::App* c, Reading& r) {
+  add_allow_partial(c, r.allow_partial);
+  c->add_option("--memory", r.memory,
                 "Memory for activations and their products, e.g. 4G or 512M: larger layers "
                 "stream through it in blocks (default: a quarter of this machine's memory)");
+}
+
+// --activations, --layers and --passes (comma lists, repeatable; --layer and --pass are their old
+// spellings), --allow-partial and --memory.
+void add_selection(CLI::App* c, Selection& in, const std::string& activations_help) {
+  c->add_option("--activations", in.activations, activations_help);
+  c->add_option("--layers", in.read.layers,
+                "Layers to compare, e.g. conv,fc (repeatable; default: every layer in the file)")
+      ->delimiter(',');
+  c->add_option("--passes", in.read.passes, "Passes to compare, e.g. 0,1 (default: every pass)")
+      ->delimiter(',');
+  add_deprecated_alias(c, "--layer", in.read.layers);
+  add_deprecated_alias(c, "--pass", in.read.passes);
+  add_reading_limits(c, in.read);
 }
 
 void add_unit_options(CLI::App* c, UnitArgs& u) {
@@ -385,15 +400,18 @@ void add_weighted(CLI::App* cmd, const Globals& g) {
                  "Files of component RDMs (as --brain; e.g. model RDMs saved by compare rsa "
                  "--save-rdms as file.h5:/rsa/model_rdm/<layer>/pass<k>), or an activation file "
                  "from lrm extract (file.h5, no dataset path): each of its --layers x --passes "
-                 "one component, its RDM as compare rsa's model RDM; repeatable")
+                 "one component named <layer>/pass<k> (<file>#<layer>/pass<k> with several "
+                 "activation files), its RDM as compare rsa's model RDM; repeatable, each "
+                 "component once")
       ->required();
-  wc->add_option("--layers", w->layers,
+  wc->add_option("--layers", w->read.layers,
                  "Layers of the activation files among --components, e.g. conv,fc (default: "
                  "every layer)")
       ->delimiter(',');
-  wc->add_option("--passes", w->passes,
+  wc->add_option("--passes", w->read.passes,
                  "Passes of the activation files among --components (default: every pass)")
       ->delimiter(',');
+  add_reading_limits(wc, w->read);
   wc->add_option("--model-rdm", w->model_rdm,
                  "RDM distance of activation-file components: correlation or euclidean (as "
                  "compare rsa --model-rdm)")

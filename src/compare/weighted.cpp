@@ -4,7 +4,9 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <numeric>
+#include <optional>
 #include <tuple>
 
 #include "common/error.hpp"
@@ -348,25 +350,20 @@ bool is_activation_file(const std::string& spec) {
   return h5::File(path, h5::File::Mode::read).root().has_group(io::activations_group);
 }
 
-// One component per chosen layer x pass of an activation file: compare rsa's model RDM, named by
-// its layer/pass label.
-std::vector<Eigen::MatrixXd> activation_components(const std::string& spec,
-                                                   const WeightedRunOptions& o,
-                                                   const BrainRdms& brain,
-                                                   std::vector<std::string>& names) {
-  const io::ActivationFile file(spec);
-  std::vector<Eigen::MatrixXd> out;
-  for (const auto& set : unit_sets({}, file, o.layers, o.passes, o.fit.seed)) {
-    check_interrupt();
-    out.push_back(model_rdm(file, set, brain, o.model_rdm, o.memory).rdm);
-    names.push_back(set.model.label());
-  }
-  return out;
-}
+// One --components input and the names of its components: an activation file with its chosen
+// layers x passes (their RDMs made later, within the memory budget), or a file's RDMs.
+struct ComponentInput {
+  std::string spec;
+  std::optional<io::ActivationFile> activations;
+  std::vector<UnitSet> sets;          // of an activation file
+  std::vector<Eigen::MatrixXd> rdms;  // of a file of RDMs, over the brain's stimuli
+  std::vector<std::string> names;
+};
 
-// The component RDMs of `spec` over the brain's stimuli (by id when both have ids, else by order).
-std::vector<Eigen::MatrixXd> load_components(const std::string& spec, const BrainRdms& brain,
-                                             std::vector<std::string>& names) {
+// The component RDMs of `spec` over the brain's stimuli (by id when both have ids, else by order),
+// named by `spec` (and the RDM's name when the file holds several).
+void load_components(ComponentInput& in, const BrainRdms& brain) {
+  const std::string& spec = in.spec;
   const BrainRdms c = load_brain_rdms(spec, {});
   const Eigen::Index n = brain.rdms[0].rows();
   std::vector<Eigen::Index> rows(static_cast<std::size_t>(n));
@@ -385,16 +382,77 @@ std::vector<Eigen::MatrixXd> load_components(const std::string& spec, const Brai
                      std::to_string(c.rdms[0].rows()) + " stimuli, " + brain.source + " has " +
                      std::to_string(n) + ")");
   }
-  std::vector<Eigen::MatrixXd> out;
   for (std::size_t k = 0; k < c.rdms.size(); ++k) {
     Eigen::MatrixXd m(n, n);
     for (Eigen::Index i = 0; i < n; ++i)
       for (Eigen::Index j = 0; j < n; ++j)
         m(i, j) = c.rdms[k](rows[static_cast<std::size_t>(i)], rows[static_cast<std::size_t>(j)]);
-    out.push_back(m);
-    names.push_back(c.rdms.size() == 1 ? spec : spec + "#" + c.names[k]);
+    in.rdms.push_back(m);
+    in.names.push_back(c.rdms.size() == 1 ? spec : spec + "#" + c.names[k]);
+  }
+}
+
+// Every input opened, its components named: an activation file's chosen layers x passes as
+// <layer>/pass<k>, qualified by the file (<file>#<layer>/pass<k>) when several activation files
+// would otherwise give the same names.
+std::vector<ComponentInput> open_inputs(const WeightedRunOptions& o, const BrainRdms& brain) {
+  std::vector<ComponentInput> inputs;
+  for (const auto& spec : o.components) {
+    ComponentInput& in = inputs.emplace_back();
+    in.spec = spec;
+    if (!is_activation_file(spec)) {
+      load_components(in, brain);
+      continue;
+    }
+    in.sets = unit_sets({}, in.activations.emplace(spec, o.allow_partial), o.layers, o.passes,
+                        o.fit.seed);
+  }
+  const auto files = std::count_if(inputs.begin(), inputs.end(), [](const ComponentInput& in) {
+    return in.activations.has_value();
+  });
+  if (files == 0 && !(o.layers.empty() && o.passes.empty()))
+    throw SettingError(o.layers.empty() ? "passes" : "layers",
+                       "applies to activation files among --components only");
+  for (auto& in : inputs)
+    for (const auto& set : in.sets)
+      in.names.push_back((files > 1 ? in.spec + "#" : std::string()) + set.model.label());
+  return inputs;
+}
+
+// A component given twice (the same input twice, say) is refused: its weight is not identified,
+// and its two entries could not be told apart in the result.
+void check_unique_names(const std::vector<ComponentInput>& inputs) {
+  std::map<std::string, const std::string*> seen;  // component name -> its input
+  for (const auto& in : inputs)
+    for (const auto& name : in.names)
+      if (const auto [at, added] = seen.emplace(name, &in.spec); !added)
+        throw SettingError("components", "'" + *at->second + "' and '" + in.spec +
+                                             "' both give the component '" + name +
+                                             "'; give each component once");
+}
+
+// The inputs' component RDMs in order, those of activation files made as compare rsa's model RDMs.
+std::vector<Eigen::MatrixXd> component_rdms(std::vector<ComponentInput>& inputs,
+                                            const WeightedRunOptions& o, const BrainRdms& brain) {
+  std::vector<Eigen::MatrixXd> out;
+  for (auto& in : inputs) {
+    for (auto& m : in.rdms) out.push_back(std::move(m));
+    for (const auto& set : in.sets) {
+      check_interrupt();
+      out.push_back(model_rdm(*in.activations, set, brain, o.model_rdm, o.memory).rdm);
+    }
   }
   return out;
+}
+
+// The partial activation file read to the fewest rows records them (nothing when none is partial).
+void record_partial_rows(const std::vector<ComponentInput>& inputs, const h5::Group& g) {
+  const io::ActivationFile* fewest = nullptr;
+  for (const auto& in : inputs)
+    if (in.activations && in.activations->partial_rows() &&
+        (!fewest || *in.activations->partial_rows() < *fewest->partial_rows()))
+      fewest = &*in.activations;
+  if (fewest) fewest->record_partial_rows(g);
 }
 
 void write_vector(const h5::Group& g, const std::string& name, const Eigen::VectorXd& v,
@@ -406,19 +464,14 @@ void write_vector(const h5::Group& g, const std::string& name, const Eigen::Vect
 
 std::vector<std::string> run_weighted(const WeightedRunOptions& o, const h5::Group& root) {
   const BrainRdms brain = load_brain_rdms(o.brain, {});
-  std::vector<Eigen::MatrixXd> components;
+  std::vector<ComponentInput> inputs = open_inputs(o, brain);
+  check_unique_names(inputs);
   std::vector<std::string> names;
-  bool activations = false;
-  for (const auto& spec : o.components) {
-    const bool whole = is_activation_file(spec);
-    activations = activations || whole;
-    for (auto& m :
-         whole ? activation_components(spec, o, brain, names) : load_components(spec, brain, names))
-      components.push_back(std::move(m));
-  }
-  if (!activations && !(o.layers.empty() && o.passes.empty()))
-    throw SettingError(o.layers.empty() ? "passes" : "layers",
-                       "applies to activation files among --components only");
+  for (const auto& in : inputs) names.insert(names.end(), in.names.begin(), in.names.end());
+  const bool activations = std::any_of(inputs.begin(), inputs.end(), [](const ComponentInput& in) {
+    return in.activations.has_value();
+  });
+  const std::vector<Eigen::MatrixXd> components = component_rdms(inputs, o, brain);
   if (o.partition && (components.size() < 2 || components.size() > 3))
     throw SettingError("vpa", "variance partitioning takes 2 or 3 component RDMs, got " +
                                   std::to_string(components.size()));
@@ -426,6 +479,7 @@ std::vector<std::string> run_weighted(const WeightedRunOptions& o, const h5::Gro
   auto g = root.require_group("weighted");
   g.set_attr("brain", o.brain);
   if (activations) g.set_attr("model_rdm", std::string(rdm_method_name(o.model_rdm)));
+  record_partial_rows(inputs, g);
   g.set_attr("comparison", std::string(stats::correlation_name(o.fit.comparison)));
   g.set_attr("folds", static_cast<std::int64_t>(o.fit.folds));
   g.set_attr("subject_folds", static_cast<std::int64_t>(r.subject_folds));

@@ -85,6 +85,7 @@ struct WeightedRunOptions {
   std::vector<std::string> components;
   std::vector<std::string> layers;  // of the activation files (empty: every layer)
   std::vector<int> passes;          // of the activation files (empty: every pass)
+  bool allow_partial = false;       // read unfinished activation files' complete rows
   RdmMethod model_rdm = RdmMethod::correlation;
   std::int64_t memory = std::int64_t{4} << 30;  // bytes of activations and products in memory
   WeightedRsaOptions fit;
@@ -93,7 +94,10 @@ struct WeightedRunOptions {
 };
 // Writes /weighted (and /weighted/vpa); returns summary lines. Components with stimulus ids are
 // matched to the brain's; components of other stimuli are an InputError naming their file, as
-// are ids missing on either side of an activation file's join (as in compare rsa).
+// are ids missing on either side of an activation file's join (as in compare rsa). Components are
+// named by their file of RDMs or by <layer>/pass<k> (<file>#<layer>/pass<k> with several
+// activation files); two of one name (an input given twice) are a SettingError of "components"
+// naming both inputs, before any RDM is made.
 std::vector<std::string> run_weighted(const WeightedRunOptions& options, const h5::Group& root);
 
 }  // namespace lrm::compare

@@ -120,13 +120,32 @@ t.check("CKA with missing ids names the model's id missing in the brain too", mo
 
 # Weighted RSA with components straight from an activation file: each layer x pass is compare
 # rsa's model RDM, so the fit equals the one of the RDMs compare rsa --save-rdms stores.
-layered = t.path("layered.h5")
 rng = np.random.default_rng(8)
-with h5py.File(layered, "w") as f:
-    for layer, units in (("conv", 30), ("fc", 12)):
-        f[f"activations/{layer}/stimulus"] = np.array(model_ids, dtype=object)
-        for p in (0, 1):
-            f[f"activations/{layer}/pass{p}"] = rng.standard_normal((len(model_ids), units)).astype(np.float32)
+
+
+def write_layers(path):
+    """An activation file of layers conv and fc, passes 0 and 1, random activations of model_ids."""
+    with h5py.File(path, "w") as f:
+        for layer, units in (("conv", 30), ("fc", 12)):
+            f[f"activations/{layer}/stimulus"] = np.array(model_ids, dtype=object)
+            for p in (0, 1):
+                f[f"activations/{layer}/pass{p}"] = rng.standard_normal((len(model_ids), units)).astype(np.float32)
+    return path
+
+
+def read_fit(path):
+    with h5py.File(path, "r") as f:
+        fit = {k: f[f"weighted/{k}"][()] for k in ("weights", "objective", "score_cv", "fold_score")}
+        fit["names"] = [n.decode() if isinstance(n, bytes) else n for n in f["weighted/component"][()]]
+        fit["attrs"] = dict(f["weighted"].attrs)
+    return fit
+
+
+def same_fit(a, b):
+    return all(np.array_equal(a[k], b[k]) for k in ("weights", "objective", "score_cv", "fold_score"))
+
+
+layered = write_layers(t.path("layered.h5"))
 saved = t.path("saved_rdms.h5")
 t.run("compare", "rsa", "--activations", layered, "--brain", nc, "--save-rdms", "--out", saved)
 labels = [f"{layer}/pass{p}" for layer in ("conv", "fc") for p in (0, 1)]
@@ -135,12 +154,9 @@ for form, given in (("saved", [a for l in labels for a in ("--components", f"{sa
                          ("activations", ["--components", layered, "--layers", "conv,fc", "--passes", "0,1"])):
     out = t.path(f"weighted_{form}.h5")
     t.run("compare", "weighted", "--brain", nc, *given, "--folds", "3", "--out", out)
-    with h5py.File(out, "r") as f:
-        fits[form] = {k: f[f"weighted/{k}"][()] for k in ("weights", "objective", "score_cv", "fold_score")}
-        fits[form]["names"] = [n.decode() if isinstance(n, bytes) else n for n in f["weighted/component"][()]]
+    fits[form] = read_fit(out)
 t.check("weighted from an activation file: the saved RDMs' weights, objective and score",
-        all(np.array_equal(fits["saved"][k], fits["activations"][k])
-            for k in ("weights", "objective", "score_cv", "fold_score")), fits)
+        same_fit(fits["saved"], fits["activations"]), fits)
 t.check("weighted from an activation file: components named by layer/pass",
         fits["activations"]["names"] == labels, fits["activations"]["names"])
 t.bad_input("weighted from an activation file without the layer",
@@ -152,6 +168,51 @@ t.bad_input("weighted from an activation file of other stimuli",
 t.bad_input("weighted --layers without an activation file",
             ["compare", "weighted", "--brain", subjects, "--components", components, "--layers", "fc",
              "--out", t.path("bad7.h5")], "--layers")
+
+# --memory and --allow-partial as compare rsa's: the budget of the RDMs made from activation files
+# (one too small for a block of two stimuli is refused naming it), and an unfinished activation
+# file read to its complete rows (their count recorded), refused without the option.
+activations_fit = ["compare", "weighted", "--brain", nc, "--layers", "conv,fc", "--passes", "0,1",
+                   "--folds", "3"]
+p = t.run(*activations_fit, "--components", layered, "--memory", "512M", "--out",
+          t.path("weighted_512M.h5"), check=False)
+t.check("weighted --memory 512M: the default budget's fit", p.returncode == 0
+        and same_fit(read_fit(t.path("weighted_512M.h5")), fits["activations"]), p.stderr)
+t.bad_input("weighted --memory too small for two stimuli",
+            [*activations_fit, "--components", layered, "--memory", "1M", "--out", t.path("bad8.h5")],
+            "--memory: 1 MiB is too small")
+partial = t.path("partial.h5")
+with h5py.File(layered, "r") as whole, h5py.File(partial, "w") as f:
+    f.attrs["complete"] = 0
+    for layer in ("conv", "fc"):
+        f[f"activations/{layer}/stimulus"] = np.array(model_ids + ["unwritten0", "unwritten1"], dtype=object)
+        for k in (0, 1):
+            x = whole[f"activations/{layer}/pass{k}"][()]
+            f[f"activations/{layer}/pass{k}"] = np.vstack([x, np.zeros((2, x.shape[1]), np.float32)])
+    f["activations"].attrs["rows_complete"] = len(model_ids)
+t.bad_input("weighted from an unfinished activation file without --allow-partial",
+            [*activations_fit, "--components", partial, "--out", t.path("bad9.h5")], "--allow-partial")
+p = t.run(*activations_fit, "--components", partial, "--allow-partial", "--out", t.path("weighted_partial.h5"),
+          check=False)
+partial_fit = read_fit(t.path("weighted_partial.h5")) if p.returncode == 0 else {}
+t.check("weighted --allow-partial: the complete rows' fit, their count recorded", p.returncode == 0
+        and same_fit(partial_fit, fits["activations"])
+        and partial_fit["attrs"].get("activations_partial_rows") == len(model_ids), p.stderr)
+
+# Two activation files of the same layers (two models, say): each component is named by its file.
+# The same input twice gives a component twice, which is refused naming it.
+other = write_layers(t.path("other_model.h5"))
+p = t.run("compare", "weighted", "--brain", nc, "--components", layered, "--components", other,
+          "--layers", "fc", "--folds", "3", "--out", t.path("weighted_two.h5"), check=False)
+t.check("weighted from two activation files: components named <file>#<layer>/pass<k>",
+        p.returncode == 0 and read_fit(t.path("weighted_two.h5"))["names"]
+        == [f"{f}#fc/pass{k}" for f in (layered, other) for k in (0, 1)], p.stderr)
+t.bad_input("weighted with an activation file twice",
+            ["compare", "weighted", "--brain", nc, "--components", layered, "--components", layered,
+             "--out", t.path("bad10.h5")], f"both give the component '{layered}#conv/pass0'")
+t.bad_input("weighted with a file of RDMs twice",
+            ["compare", "weighted", "--brain", subjects, "--components", components, "--components",
+             components, "--out", t.path("bad11.h5")], f"--components: '{components}' and '{components}' both give")
 
 # The weighted RSA / VPA figure.
 figs = t.path("figures")
