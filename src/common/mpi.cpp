@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -25,28 +26,10 @@ int world_size = 1;
 [[maybe_unused]] bool initialised = false;  // only an MPI build initialises
 
 #ifdef LRM_WITH_MPI
-// Counts and displacements for the variable-length collectives (int, as MPI wants them).
-std::vector<int> displacements(const std::vector<int>& counts) {
-  std::vector<int> out(counts.size(), 0);
-  for (size_t i = 1; i < counts.size(); ++i) out[i] = out[i - 1] + counts[i - 1];
-  return out;
-}
+int count(const Range& piece) { return static_cast<int>(piece.size()); }
 
-int checked_count(size_t n) {
-  if (n > static_cast<size_t>(INT32_MAX))
-    throw InternalError("a message between MPI ranks exceeds 2 GiB; split it");
-  return static_cast<int>(n);
-}
-
-std::vector<std::string> split(const std::string& all, const std::vector<int>& counts) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  for (int c : counts) {
-    out.push_back(all.substr(at, c));
-    at += c;
-  }
-  return out;
-}
+// gather's messages, the only point-to-point ones.
+constexpr int gather_tag = 1;
 #endif
 
 }  // namespace
@@ -99,46 +82,53 @@ double allreduce_sum(double value) {
   return v[0];
 }
 
-void allreduce_sum(std::vector<double>& values) {
+void allreduce_sum(std::vector<double>& values, std::size_t piece) {
 #ifdef LRM_WITH_MPI
   if (active())
-    MPI_Allreduce(MPI_IN_PLACE, values.data(), checked_count(values.size()), MPI_DOUBLE, MPI_SUM,
-                  MPI_COMM_WORLD);
+    for (const Range& r : pieces(values.size(), std::max(piece / sizeof(double), std::size_t{1})))
+      MPI_Allreduce(MPI_IN_PLACE, values.data() + r.begin, count(r), MPI_DOUBLE, MPI_SUM,
+                    MPI_COMM_WORLD);
 #else
   (void)values;
+  (void)piece;
 #endif
 }
 
-std::vector<std::string> allgather(const std::string& bytes) {
-#ifdef LRM_WITH_MPI
-  if (active()) {
-    std::vector<int> counts(world_size);
-    const int mine = checked_count(bytes.size());
-    MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
-    const auto offsets = displacements(counts);
-    std::string all(static_cast<size_t>(offsets.back()) + counts.back(), '\0');
-    MPI_Allgatherv(bytes.data(), mine, MPI_CHAR, all.data(), counts.data(), offsets.data(),
-                   MPI_CHAR, MPI_COMM_WORLD);
-    return split(all, counts);
-  }
-#endif
-  return {bytes};
+std::vector<std::string> allgather(const std::string& bytes, std::size_t piece) {
+  if (!active()) return {bytes};
+  Packer all;
+  for (const auto& part : gather(bytes, piece)) all.put(part);
+  const std::string received = broadcast(all.bytes(), 0, piece);
+  Unpacker u(received);
+  std::vector<std::string> out(static_cast<std::size_t>(world_size));
+  for (auto& part : out) part = u.get_string();
+  return out;
 }
 
-std::vector<std::string> gather(const std::string& bytes) {
+std::vector<std::string> gather(const std::string& bytes, std::size_t piece) {
 #ifdef LRM_WITH_MPI
+  // Point to point, so that each rank's bytes land in their string with no int displacements.
   if (active()) {
-    std::vector<int> counts(world_size);
-    const int mine = checked_count(bytes.size());
-    MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
-    const auto offsets = displacements(counts);
-    std::string all(world_rank == 0 ? static_cast<size_t>(offsets.back()) + counts.back() : 0,
-                    '\0');
-    MPI_Gatherv(bytes.data(), mine, MPI_CHAR, all.data(), counts.data(), offsets.data(), MPI_CHAR,
-                0, MPI_COMM_WORLD);
-    if (world_rank != 0) return {};
-    return split(all, counts);
+    if (world_rank != 0) {
+      std::uint64_t n = bytes.size();
+      MPI_Send(&n, 1, MPI_UINT64_T, 0, gather_tag, MPI_COMM_WORLD);
+      for (const Range& r : pieces(n, piece))
+        MPI_Send(bytes.data() + r.begin, count(r), MPI_CHAR, 0, gather_tag, MPI_COMM_WORLD);
+      return {};
+    }
+    std::vector<std::string> out{bytes};
+    for (int from = 1; from < world_size; ++from) {
+      std::uint64_t n = 0;
+      MPI_Recv(&n, 1, MPI_UINT64_T, from, gather_tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      std::string& part = out.emplace_back(n, '\0');
+      for (const Range& r : pieces(n, piece))
+        MPI_Recv(part.data() + r.begin, count(r), MPI_CHAR, from, gather_tag, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+    }
+    return out;
   }
+#else
+  (void)piece;
 #endif
   return {bytes};
 }
@@ -187,17 +177,19 @@ std::filesystem::path scratch_path(const std::string& stem) {
           ".h5");
 }
 
-std::string broadcast(const std::string& text, int root) {
+std::string broadcast(const std::string& text, int root, std::size_t piece) {
 #ifdef LRM_WITH_MPI
   if (active()) {
     std::uint64_t n = text.size();
     MPI_Bcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD);
     std::string out = world_rank == root ? text : std::string(n, '\0');
-    MPI_Bcast(out.data(), checked_count(n), MPI_CHAR, root, MPI_COMM_WORLD);
+    for (const Range& r : pieces(n, piece))
+      MPI_Bcast(out.data() + r.begin, count(r), MPI_CHAR, root, MPI_COMM_WORLD);
     return out;
   }
 #else
   (void)root;
+  (void)piece;
 #endif
   return text;
 }
@@ -207,6 +199,14 @@ Range share(std::size_t n, int rank, int size) {
   Range out;
   out.begin = r * base + std::min(r, extra);
   out.end = out.begin + base + (r < extra ? 1 : 0);
+  return out;
+}
+
+std::vector<Range> pieces(std::size_t n, std::size_t piece) {
+  if (piece == 0 || piece > static_cast<std::size_t>(INT_MAX))
+    throw InternalError("an MPI message piece must hold 1 to INT_MAX items");
+  std::vector<Range> out;
+  for (std::size_t at = 0; at < n; at += piece) out.push_back({at, std::min(n, at + piece)});
   return out;
 }
 

@@ -34,18 +34,6 @@ bool active();  // size() > 1
 
 void barrier();
 
-// Sums over ranks, on every rank.
-double allreduce_sum(double value);
-void allreduce_sum(std::vector<double>& values);
-// Every rank's bytes, in rank order, on every rank.
-std::vector<std::string> allgather(const std::string& bytes);
-// Every rank's bytes in rank order on rank 0; an empty vector elsewhere.
-std::vector<std::string> gather(const std::string& bytes);
-// The ranks' arrays concatenated in rank order on rank 0 (lengths may differ); empty elsewhere.
-std::vector<double> gather(const std::vector<double>& values);
-// Root's text on every rank.
-std::string broadcast(const std::string& text, int root = 0);
-
 // Rank r's contiguous share [begin, end) of n items: the first n % size ranks get one more.
 struct Range {
   std::size_t begin = 0;
@@ -54,6 +42,24 @@ struct Range {
 };
 Range share(std::size_t n, int rank, int size);
 inline Range share(std::size_t n) { return share(n, rank(), size()); }
+
+// MPI counts are int: the messages below travel in pieces of at most `piece` bytes (max_piece
+// unless a test asks for smaller), so that they may have any length.
+constexpr std::size_t max_piece = std::size_t{1} << 30;
+// [0, n) cut into consecutive ranges of at most `piece` (1 to INT_MAX) items; none for n == 0.
+std::vector<Range> pieces(std::size_t n, std::size_t piece);
+
+// Sums over ranks, on every rank.
+double allreduce_sum(double value);
+void allreduce_sum(std::vector<double>& values, std::size_t piece = max_piece);
+// Every rank's bytes, in rank order, on every rank.
+std::vector<std::string> allgather(const std::string& bytes, std::size_t piece = max_piece);
+// Every rank's bytes in rank order on rank 0; an empty vector elsewhere.
+std::vector<std::string> gather(const std::string& bytes, std::size_t piece = max_piece);
+// The ranks' arrays concatenated in rank order on rank 0 (lengths may differ); empty elsewhere.
+std::vector<double> gather(const std::vector<double>& values);
+// Root's text on every rank.
+std::string broadcast(const std::string& text, int root = 0, std::size_t piece = max_piece);
 
 // Items 0..n-1, item i computed by compute(i) on rank i % size() (round robin, so that layers of
 // different sizes spread), as bytes; rank 0 gets all n in order, other ranks an empty vector.

@@ -2,6 +2,9 @@
 // per-model results ranks send, the input checksum, and the `launch` of an analysis stage.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -23,6 +26,77 @@ TEST(Mpi, OneRankWithoutMpirun) {
   EXPECT_EQ(mpi::gather(std::vector<double>{1, 2}), (std::vector<double>{1, 2}));
   EXPECT_EQ(mpi::broadcast("x"), "x");
   mpi::check_same_everywhere("options", "anything");
+  // Pieces smaller than the messages (one rank sends nothing: the calls return their input).
+  EXPECT_EQ(mpi::broadcast("xyz", 0, 1), "xyz");
+  EXPECT_EQ(mpi::gather(std::string("ab"), 1), (std::vector<std::string>{"ab"}));
+  EXPECT_EQ(mpi::allgather("ab", 1), (std::vector<std::string>{"ab"}));
+  std::vector<double> values{1, 2, 3};
+  mpi::allreduce_sum(values, 1);
+  EXPECT_EQ(values, (std::vector<double>{1, 2, 3}));
+}
+
+// How a message of any length travels: pieces of at most the piece size, in order, covering it.
+TEST(Mpi, PiecesCoverAMessageInOrder) {
+  auto sizes = [](std::size_t n, std::size_t piece) {
+    std::vector<std::size_t> out;
+    std::size_t next = 0;
+    for (const auto& r : mpi::pieces(n, piece)) {
+      EXPECT_EQ(r.begin, next);
+      next = r.end;
+      out.push_back(r.size());
+    }
+    EXPECT_EQ(next, n);
+    return out;
+  };
+  EXPECT_TRUE(sizes(0, 3).empty());
+  EXPECT_EQ(sizes(10, 3), (std::vector<std::size_t>{3, 3, 3, 1}));
+  EXPECT_EQ(sizes(3, 3), (std::vector<std::size_t>{3}));
+  // 2 GiB and 5 bytes, over INT_MAX, in the pieces the helpers use.
+  const std::size_t gib = std::size_t{1} << 30;
+  EXPECT_EQ(sizes(2 * gib + 5, mpi::max_piece), (std::vector<std::size_t>{gib, gib, 5}));
+  EXPECT_THROW(mpi::pieces(1, 0), InternalError);
+  EXPECT_THROW(mpi::pieces(1, std::size_t{1} << 31), InternalError);
+}
+
+// The helpers with pieces smaller than their messages, between two ranks: the test starts itself
+// under `mpirun -n 2` (as tests/e2e/test_mpi.py starts lrm) where the build has MPI and mpirun is
+// installed, and each rank checks what it received.
+TEST(Mpi, MessagesInPiecesBetweenTwoRanks) {
+  if (!mpi::built_with_mpi() || std::system("command -v mpirun > /dev/null") != 0)
+    GTEST_SKIP() << "needs an MPI build and mpirun";
+  if (!mpi::launched_by_mpirun()) {
+    const std::string command =
+        "OMP_NUM_THREADS=1 timeout 120 mpirun --allow-run-as-root --oversubscribe -n 2 " +
+        std::filesystem::read_symlink("/proc/self/exe").string() +
+        " --gtest_filter=Mpi.MessagesInPiecesBetweenTwoRanks 2>&1";
+    FILE* ranks = popen(command.c_str(), "r");
+    ASSERT_NE(ranks, nullptr);
+    std::string output;
+    char buffer[4096];
+    while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, ranks))
+      output.append(buffer, n);
+    EXPECT_EQ(pclose(ranks), 0) << output;
+    return;
+  }
+  int argc = 0;
+  char** argv = nullptr;
+  mpi::init(argc, argv);
+  ASSERT_EQ(mpi::size(), 2);
+  const int rank = mpi::rank();
+  // Rank 0 sends 10 bytes, rank 1 sends 11; 0 to 3 pieces each, and one of all.
+  const std::string mine(static_cast<std::size_t>(10 + rank), static_cast<char>('a' + rank));
+  const std::vector<std::string> all{std::string(10, 'a'), std::string(11, 'b')};
+  for (const std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{8}, mpi::max_piece}) {
+    EXPECT_EQ(mpi::broadcast(rank == 1 ? "0123456789" : "", 1, piece), "0123456789") << piece;
+    EXPECT_EQ(mpi::broadcast("", 0, piece), "") << piece;
+    EXPECT_EQ(mpi::gather(mine, piece), rank == 0 ? all : std::vector<std::string>{}) << piece;
+    EXPECT_EQ(mpi::gather(std::string(), piece).size(), rank == 0 ? 2u : 0u) << piece;
+    EXPECT_EQ(mpi::allgather(mine, piece), all) << piece;
+    std::vector<double> values{1.0 + rank, 2, 3};
+    mpi::allreduce_sum(values, piece);
+    EXPECT_EQ(values, (std::vector<double>{3, 4, 6})) << piece;
+  }
+  mpi::finalize();
 }
 
 TEST(Mpi, SharesCoverEveryItemOnceInOrder) {
