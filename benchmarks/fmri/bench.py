@@ -30,7 +30,8 @@ quiet machine), so even with every double flop free lrm is at most 8.9e13/dgemm 
 2.5x (9,216 units) and 6.1x (200,000 units) faster on the same cores; 10x would need fewer
 leave-one-out products, not faster ones.
 
-Usage: bench.py LRM WORKDIR [scale] [sklearn_full_limit_s]   (threads from run.sh)
+Usage: bench.py LRM WORKDIR [scale] [sklearn_full_limit_s] [layers: small,big]   (threads from
+run.sh)
 """
 import csv
 import os
@@ -46,6 +47,7 @@ from sklearn.linear_model import RidgeCV
 lrm, work = sys.argv[1], sys.argv[2]
 scale = float(sys.argv[3]) if len(sys.argv) > 3 else 0.1
 full_limit = float(sys.argv[4]) if len(sys.argv) > 4 else 300.0
+LAYERS = sys.argv[5].split(",") if len(sys.argv) > 5 else ["small", "big"]
 N_STIM, N_TEST = round(9000 * scale), round(1000 * scale)
 N_VOX, SMALL, BIG, LATENT = round(30000 * scale), 9216, round(200000 * scale), 32
 ROIS = ["V1", "V4", "FFA", "PPA"]
@@ -112,6 +114,11 @@ def simulate():
     return x, signal, mean
 
 
+def available():
+    with open("/proc/meminfo") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable"))
+
+
 def corr(a, b):
     a, b = a - a.mean(0), b - b.mean(0)
     return (a * b).sum(0) / np.sqrt((a * a).sum(0) * (b * b).sum(0))
@@ -138,6 +145,7 @@ def run_lrm(layer):
 def sklearn_fit(x, y):
     train, test = slice(N_TEST, None), slice(0, N_TEST)
     start = time.perf_counter()
+    x = x.astype(np.float64)  # as sklearn would: it fits in float64 only
     model = RidgeCV(alphas=ALPHAS, alpha_per_target=True).fit(x[train], y[train])
     pred = model.predict(x[test])
     return time.perf_counter() - start, corr(pred, y[test])
@@ -156,18 +164,28 @@ def main():
     ceiling = corr(signal[:N_TEST], mean[:N_TEST])
     print(f"simulated ceiling (r of the true signal with the mean test response): "
           f"median {np.median(ceiling):.3f}")
-    for layer in ("small", "big"):
+    for layer in LAYERS:
         t_lrm, peak, r = run_lrm(layer)
         print(f"\n[{layer}] lrm compare encode --regression ridgecv (whole command): {t_lrm:.1f} s "
               f"({load()}), peak {peak / 2**30:.2f} GiB vs the 12 GiB bound "
               f"({'under' if peak < BOUND else 'OVER'}); median r {np.median(r):.3f} vs ceiling "
               f"{np.median(ceiling):.3f} (ratio {np.median(r) / np.median(ceiling):.2f})")
         if layer == "small":
-            x = x_small.astype(np.float64)
+            x = x_small
         else:
             with h5py.File(p("big.h5")) as f:
-                x = f["activations/big/pass0"][:].astype(np.float64)
-        sizes = [max(1, N_VOX // 16), max(2, N_VOX // 8), max(3, N_VOX // 4)]
+                x = f["activations/big/pass0"][:]
+        # scikit-learn needs X in float64 twice (its own copy and the centred one): where that
+        # does not fit, say so rather than let the kernel kill the run.
+        need = 2 * 8 * x.shape[0] * x.shape[1]
+        if need > available():
+            print(f"[{layer}] sklearn RidgeCV not run: it needs {need / 2**30:.1f} GiB for X in "
+                  f"float64 and its centred copy, {available() / 2**30:.1f} GiB are available")
+            del x
+            continue
+        # Above 0.5 of NSD's size the quarter-size subset alone would take sklearn an hour.
+        parts = (16, 8, 4) if scale <= 0.5 else (64, 32, 16)
+        sizes = [max(k + 1, N_VOX // d) for k, d in enumerate(parts)]
         times = []
         for q in sizes:
             t_sk, r_sk = sklearn_fit(x, mean[:, :q])

@@ -38,10 +38,11 @@ std::vector<std::string> common_ids(const io::ActivationFile& file,
 }
 
 // The responses averaged over repetitions, with the activation file's categories when they have
-// none of their own (so that splits stay stratified).
+// none of their own (so that splits stay stratified). A volume's are moved out: the rest of it
+// (grid, ROIs) is what is used later.
 io::NeuralResponses responses_of(const EncodeOptions& o, const io::ActivationFile& file,
-                                 const LayerPass& first, const std::optional<BrainVolume>& volume) {
-  if (volume) return volume->responses;
+                                 const LayerPass& first, std::optional<BrainVolume>& volume) {
+  if (volume) return std::move(volume->responses);
   auto responses = io::group_responses(io::read_assembly_spec(o.brain), o.response_options);
   const auto categories = file.categories(first.layer);
   if (!responses.categories.empty() || categories.empty()) return responses;

@@ -225,7 +225,7 @@ Eigen::VectorXd noise_ceiling_snr(const Eigen::MatrixXd& presentations,
 }
 
 BrainVolume load_brain_volume(const BrainVolumeOptions& o) {
-  const io::Volume betas = io::read_nifti(o.betas);
+  const io::Volume betas = io::read_nifti_grid(o.betas);
   if (o.trials.empty()) throw InputError(o.betas + ": NIfTI betas need a trial table");
   const auto trials = read_columns(o.trials, {"stimulus_id", "session"}, 1);
   if (static_cast<std::int64_t>(trials[0].size()) != betas.volumes)
@@ -241,11 +241,7 @@ BrainVolume load_brain_volume(const BrainVolumeOptions& o) {
   out.roi_voxels = static_cast<std::int64_t>(out.voxel.size());
   auto& r = out.responses;
   r.source = o.betas;
-  r.presentations.resize(betas.volumes, static_cast<Eigen::Index>(out.voxel.size()));
-  for (std::int64_t t = 0; t < betas.volumes; ++t)
-    for (std::size_t j = 0; j < out.voxel.size(); ++j)
-      r.presentations(t, static_cast<Eigen::Index>(j)) =
-          betas.data[static_cast<std::size_t>(t * betas.voxels() + out.voxel[j])];
+  r.presentations = io::read_nifti_voxels(o.betas, out.voxel);
   clean_trials(out, trials[0], trials[1], o, o.betas);
   for (auto v : out.voxel) r.neuroid_ids.push_back(voxel_id(v, out.shape));
   out.roi_names = o.rois;

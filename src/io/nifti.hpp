@@ -24,6 +24,13 @@ bool is_nifti_path(const std::string& path);
 // naming the file when it cannot be read or has more than 4 dimensions.
 Volume read_nifti(const std::string& path);
 
+// The grid (shape, volume count, affine) alone, data left unread.
+Volume read_nifti_grid(const std::string& path);
+
+// The values (as read_nifti gives them) of `voxels` (flat indices, x fastest) in every volume:
+// volume x voxel, read a volume at a time, so memory is the result and one volume.
+Eigen::MatrixXd read_nifti_voxels(const std::string& path, const std::vector<std::int64_t>& voxels);
+
 // Whether two volumes share a grid: the same x, y, z shape and affine (to 1e-4 of a voxel/mm).
 bool same_grid(const Volume& a, const Volume& b);
 

@@ -105,7 +105,12 @@ interrupted = os.path.join(tmp, "interrupted.h5")
 p = subprocess.Popen([c.lrm, "--quiet", "--threads", "2", "compare", "rsa", "--activations", big,
                       "--brain", f"{brain_rdm}:/rdm", "--memory", "300M", "--out",
                       interrupted], stderr=subprocess.PIPE, text=True)
-time.sleep(1.0)
+# Interrupted once the output is open, however slowly a loaded machine gets there.
+deadline = time.monotonic() + 60
+while not os.path.exists(interrupted + ".partial") and time.monotonic() < deadline \
+        and p.poll() is None:
+    time.sleep(0.05)
+time.sleep(0.5)
 p.send_signal(signal.SIGINT)
 _, err = p.communicate()
 c.check("Ctrl-C: exit 130, only <out>.partial left",
