@@ -20,6 +20,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lrm_e2e import Checks, write_activations, write_lines  # noqa: E402
 import nsd_inputs as N  # noqa: E402
 
+def scores_of(path):
+    with h5py.File(path) as f:
+        return f["encoding/r"][()]
+
+
 c = Checks("nsd")
 check = c.check
 run = c.runner("--seed", "3")
@@ -108,6 +113,24 @@ if r.returncode == 0:
     check("voxels below the ncsnr threshold as numpy counts them", below == int((snr < 0.5).sum()) and below > 0,
           f"{below} vs {(snr < 0.5).sum()}")
 
+# The betas are read a volume at a time: stored as big-endian int16 with scl_slope/scl_inter in a
+# NIfTI-2 .nii they give the scores of nibabel's values (scaled in float64) as float32.
+plain = ["--roi", p("roi.nii.gz"), "--halvings", "2"]
+scaled = nib.Nifti2Image(nib.load(p("betas.nii.gz")).get_fdata(dtype=np.float32), affine)
+scaled.header.set_data_dtype(np.dtype(">i2"))
+nib.save(scaled, p("betas_i2.nii"))
+N.write_nifti(p("betas_f4.nii.gz"), nib.load(p("betas_i2.nii")).get_fdata().astype(np.float32), affine)
+outs = {}
+for name in ("betas_i2.nii", "betas_f4.nii.gz"):
+    args = list(common)
+    args[args.index("--brain") + 1] = p(name)
+    r = run(*args, *plain, "--out", p(name + ".h5"))
+    check(f"encode from {name} exits 0", r.returncode == 0, r.stderr.strip())
+    outs[name] = scores_of(p(name + ".h5")) if r.returncode == 0 else None
+check("big-endian scaled int16 NIfTI-2 betas score as nibabel's float32 values",
+      outs["betas_f4.nii.gz"] is not None and outs["betas_i2.nii"] is not None
+      and np.array_equal(outs["betas_i2.nii"], outs["betas_f4.nii.gz"]))
+
 # Bad input: one line, exit 2.
 N.write_trials(p("short.csv"), ids, order[:-1])
 bad = [("volume count differs from the table", ["--trials", p("short.csv")], "volumes"),
@@ -123,6 +146,11 @@ nanmask = np.zeros(shape, np.uint8)
 nanmask[0, 0, 0] = 1
 N.write_nifti(p("nanroi.nii.gz"), nanmask, affine)
 bad.append(("all-NaN voxel set", ["--roi", p("nanroi.nii.gz")], "NaN"))
+with open(p("betas_i2.nii"), "rb") as f:
+    whole = f.read()
+with open(p("cut.nii"), "wb") as f:  # the last volume cut short
+    f.write(whole[:-7])
+bad.append(("betas cut short", ["--brain", p("cut.nii")], "cut.nii: the data end before volume"))
 bad.append(("--trials without NIfTI betas", ["--brain", p("acts.h5") + ":/activations/conv/pass1"], "--trials"))
 for name, extra, word in bad:
     args = list(common)
