@@ -77,17 +77,9 @@ using SplitFitter =
 // Which penalties a metric reports: none, ridgecv's per neuroid, or banded's per group and neuroid.
 enum class Penalties { none, per_neuroid, per_group };
 
-Eigen::MatrixXd response_rows(const Eigen::Ref<const Eigen::MatrixXd>& responses,
-                              const Rows& rows) {
-  Eigen::MatrixXd out(static_cast<Eigen::Index>(rows.size()), responses.cols());
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    out.row(static_cast<Eigen::Index>(i)) = responses.row(rows[i]);
-  return out;
-}
-
-void check_responses(const Eigen::MatrixXd& responses, Eigen::Index n) {
+void check_responses(const ResponseRows& responses, Eigen::Index n) {
   if (responses.rows() != n) throw InputError("responses and model rows differ in stimuli");
-  if (!responses.allFinite())
+  if (!responses.all_finite())
     throw InputError(
         "neural responses contain NaN after averaging repetitions (a stimulus without any valid "
         "repetition for some neuroid)");
@@ -106,7 +98,7 @@ bool fits_split(const PredictivityOptions& o, std::size_t s) {
 
 // Each of this rank's splits fitted on its neuroids: Pearson r per split and neuroid of the
 // held-out predictions, the penalties kept, and (when this rank fits everything) their summary.
-Predictivity cross_validate(const Eigen::MatrixXd& responses, const std::vector<Split>& splits,
+Predictivity cross_validate(const ResponseRows& responses, const std::vector<Split>& splits,
                             const PredictivityOptions& o, Penalties kept, int components,
                             const SplitFitter& fit) {
   const auto n_splits = static_cast<Eigen::Index>(splits.size());
@@ -119,14 +111,13 @@ Predictivity cross_validate(const Eigen::MatrixXd& responses, const std::vector<
   const auto cols = fitted_neuroids(o, responses.cols());
   const auto first = static_cast<Eigen::Index>(cols.begin),
              m = static_cast<Eigen::Index>(cols.size());
-  const auto mine = responses.middleCols(first, m);
   for (std::size_t s = 0; s < splits.size(); ++s) {
     if (!fits_split(o, s) || m == 0) continue;  // m == 0: a rank left without neuroids
     check_interrupt();
-    SplitFit f = fit(s, splits[s], response_rows(mine, splits[s].train));
+    SplitFit f = fit(s, splits[s], responses.take(splits[s].train, first, m));
     const auto row = static_cast<Eigen::Index>(s);
     out.r.row(row).segment(first, m) =
-        stats::pearson_columns(f.prediction, response_rows(mine, splits[s].test)).transpose();
+        stats::pearson_columns(f.prediction, responses.take(splits[s].test, first, m)).transpose();
     if (kept == Penalties::per_neuroid) out.penalty.row(row).segment(first, m) = f.penalty;
     if (kept == Penalties::per_group) out.group_penalty[s] = std::move(f.penalty);
   }
@@ -157,7 +148,7 @@ void summarise_predictivity(Predictivity& out) {
 }
 
 Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
-                                 const Eigen::MatrixXd& responses,
+                                 const ResponseRows& responses,
                                  const std::vector<std::string>& categories,
                                  const PredictivityOptions& options) {
   const auto n = static_cast<Eigen::Index>(model_rows.size());
@@ -193,7 +184,7 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
     if (fits_split(options, s)) mine.push_back(splits[s]);
   PlsCrossValidation pls;
   if (!mine.empty())
-    pls = cross_validate_pls(x, model_rows, responses, mine, {components, 500, 1e-6});
+    pls = cross_validate_pls(x, model_rows, responses.matrix(), mine, {components, 500, 1e-6});
   for (int used : pls.components_used) components = std::min(components, used);
   return cross_validate(
       responses, splits, options, Penalties::none, components,
@@ -203,7 +194,7 @@ Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
       });
 }
 
-Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& responses,
+Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const ResponseRows& responses,
                                       const std::vector<std::string>& categories,
                                       const PredictivityOptions& options) {
   check_responses(responses, gram.rows());
@@ -222,7 +213,7 @@ Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::
 }
 
 Predictivity neural_predictivity_banded(const std::vector<Eigen::MatrixXd>& grams,
-                                        const Eigen::MatrixXd& responses,
+                                        const ResponseRows& responses,
                                         const std::vector<std::string>& categories,
                                         const PredictivityOptions& options) {
   check_responses(responses, grams.at(0).rows());
@@ -339,12 +330,9 @@ PredictivityOptions EncodingBenchmark::metric_for(const io::StimulusJoin& join) 
 }
 
 EncodingBenchmark::Joined EncodingBenchmark::joined(const io::StimulusJoin& join) const {
-  Joined j{Eigen::MatrixXd(static_cast<Eigen::Index>(join.ids.size()), responses_.mean.cols()), {}};
-  for (std::size_t i = 0; i < join.ids.size(); ++i) {
-    j.y.row(static_cast<Eigen::Index>(i)) = responses_.mean.row(join.brain_rows[i]);
-    if (!responses_.categories.empty())
-      j.categories.push_back(responses_.categories[join.brain_rows[i]]);
-  }
+  Joined j{ResponseRows(responses_.mean, join.brain_rows), {}};
+  if (!responses_.categories.empty())
+    for (const auto row : join.brain_rows) j.categories.push_back(responses_.categories[row]);
   return j;
 }
 

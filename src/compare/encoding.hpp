@@ -12,6 +12,7 @@
 #include "compare/banded_ridge.hpp"
 #include "compare/features.hpp"
 #include "compare/regression.hpp"
+#include "compare/response_rows.hpp"
 #include "io/neural_responses.hpp"
 
 namespace lrm::compare {
@@ -61,21 +62,21 @@ void summarise_predictivity(Predictivity& p);
 // x: model features; model_rows[s]: the row of x for joined stimulus s; responses: stimulus x
 // neuroid in the same order (NaN is an InputError: average repetitions first).
 Predictivity neural_predictivity(const FeatureMatrix& x, const Rows& model_rows,
-                                 const Eigen::MatrixXd& responses,
+                                 const ResponseRows& responses,
                                  const std::vector<std::string>& categories,
                                  const PredictivityOptions& options);
 
 // The same metric from the Gram matrix of the model's features over the stimuli of `responses`
 // (in their order): ridge and least squares in their kernel form (see kernel_predict), for
 // layers with more features than stimuli, whose features need never be in memory.
-Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const Eigen::MatrixXd& responses,
+Predictivity neural_predictivity_gram(const Eigen::MatrixXd& gram, const ResponseRows& responses,
                                       const std::vector<std::string>& categories,
                                       const PredictivityOptions& options);
 
 // Banded ridge over feature groups (see banded_ridge.hpp) from each group's Gram matrix over the
 // stimuli of `responses`, in their order; the inner folds are over each split's training stimuli.
 Predictivity neural_predictivity_banded(const std::vector<Eigen::MatrixXd>& grams,
-                                        const Eigen::MatrixXd& responses,
+                                        const ResponseRows& responses,
                                         const std::vector<std::string>& categories,
                                         const PredictivityOptions& options);
 
@@ -125,7 +126,7 @@ class EncodingBenchmark {
 
  private:
   struct Joined {
-    Eigen::MatrixXd y;
+    ResponseRows y;  // the mean responses in the join's order, not copied
     std::vector<std::string> categories;
   };
   Joined joined(const io::StimulusJoin& join) const;
