@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <limits>
 #include <sstream>
 #include <utility>
 
@@ -70,21 +69,23 @@ Spectrum primal_spectrum(const Eigen::MatrixXd& xc) {
 // of the centred y outside U, and leave-one-out residuals c_i / G^-1_ii.
 struct Penalties {
   std::vector<double> alphas;
-  Eigen::MatrixXd w;         // r x penalties
-  Eigen::MatrixXf inv_diag;  // n x penalties: 1 / G^-1_ii
+  Eigen::MatrixXd w;           // r x penalties
+  Eigen::MatrixXd inv_diag;    // n x penalties: 1 / G^-1_ii
+  Eigen::MatrixXf inv_diag_f;  // the same in single precision, for loo_errors_single
 };
 
 Penalties penalty_tables(const Spectrum& sp, const std::vector<double>& alphas) {
-  const Eigen::Index n = sp.u.rows(), k = static_cast<Eigen::Index>(alphas.size());
-  Penalties t{alphas, Eigen::MatrixXd(sp.u.cols(), k), Eigen::MatrixXf(n, k)};
+  const Eigen::Index k = static_cast<Eigen::Index>(alphas.size());
+  Penalties t{alphas, Eigen::MatrixXd(sp.u.cols(), k), {}, {}};
   for (Eigen::Index a = 0; a < k; ++a) t.w.col(a) = (sp.s2.array() + alphas[a]).inverse();
   Eigen::MatrixXd diag = sp.u.cwiseAbs2() * t.w;
   if (!sp.complete) {
     const Eigen::ArrayXd outside =
-        1.0 - sp.u.cwiseAbs2().rowwise().sum().array() - 1.0 / static_cast<double>(n);
+        1.0 - sp.u.cwiseAbs2().rowwise().sum().array() - 1.0 / static_cast<double>(sp.u.rows());
     for (Eigen::Index a = 0; a < k; ++a) diag.col(a).array() += outside / alphas[a];
   }
-  t.inv_diag = diag.cwiseInverse().cast<float>();
+  t.inv_diag = diag.cwiseInverse();
+  t.inv_diag_f = t.inv_diag.cast<float>();
   return t;
 }
 
@@ -105,44 +106,92 @@ Eigen::MatrixXd loo_errors_single(const Eigen::MatrixXf& uf, const Penalties& t,
   for (Eigen::Index a = 0; a < k; ++a) {
     auto ca = c.middleCols(a * m, m).array();
     if (rest) ca += rest_f.array() * static_cast<float>(1.0 / t.alphas[a]);
-    ca.colwise() *= t.inv_diag.col(a).array();
+    ca.colwise() *= t.inv_diag_f.col(a).array();
     errors.row(a) = ca.square().colwise().sum().cast<double>() / static_cast<double>(n);
   }
   return errors;
 }
 
-// The same errors in double for one target.
+// How far loo_errors_single's errors (k x m) may be from the exact ones. Under Higham and Mary's
+// probabilistic model of rounding (SIAM J. Sci. Comput. 41, 2019: the roundings independent, mean
+// zero, each within u = 2^-24), an error that is a sum of roundings times coefficients exceeds
+// lambda u sqrt(sum of the squared coefficients) with probability at most 2 exp(-lambda^2 / 2),
+// 3e-14 at lambda = 8. With s = w o U^T y, the dual coefficient c_i = u_i . s (+ rest_i / a)
+// takes at most 3r + 4 roundings (U and s made single, products, sums, the rest term), each of a
+// partial sum within |s| + |rest| / a (the rows of U have norms <= 1), and enters the error
+// E = |c o d|^2 / n as 2 c_i d_i^2 / n: together within 2 d_max sqrt(E (3r + 4) / n)
+// (|s| + |rest| / a). The products c_i d_i, their squares and the sum of the n squares add
+// (sqrt(n) + 3) E.
+Eigen::MatrixXd single_rounding_bound(const Penalties& t, const Eigen::MatrixXd& uty,
+                                      const Eigen::MatrixXd* rest, const Eigen::MatrixXd& errors) {
+  constexpr double lambda = 8.0, u = 0x1p-24;
+  const auto n = static_cast<double>(t.inv_diag.rows()), r = static_cast<double>(uty.rows());
+  Eigen::MatrixXd spread = (t.w.cwiseAbs2().transpose() * uty.cwiseAbs2()).cwiseSqrt();
+  if (rest)
+    for (Eigen::Index a = 0; a < spread.rows(); ++a)
+      spread.row(a) += rest->colwise().norm() / t.alphas[static_cast<std::size_t>(a)];
+  const Eigen::VectorXd d_max = t.inv_diag.colwise().maxCoeff().transpose();
+  return lambda * u *
+         (2.0 * (d_max.asDiagonal() * spread)
+                    .cwiseProduct((errors * ((3.0 * r + 4.0) / n)).cwiseSqrt()) +
+          (std::sqrt(n) + 3.0) * errors);
+}
+
+using Pairs = std::vector<std::pair<Eigen::Index, Eigen::Index>>;  // (target, penalty)
+
+// The exact errors of some (target, penalty) pairs of a block, their dual coefficients in double
+// `width` pairs at a time.
 Eigen::VectorXd loo_errors_double(const Spectrum& sp, const Penalties& t,
-                                  const Eigen::VectorXd& uty, const Eigen::VectorXd* rest) {
-  Eigen::MatrixXd c = sp.u * (t.w.array().colwise() * uty.array()).matrix();
-  Eigen::VectorXd errors(t.w.cols());
-  for (Eigen::Index a = 0; a < t.w.cols(); ++a) {
-    if (rest) c.col(a) += *rest / t.alphas[static_cast<std::size_t>(a)];
-    errors[a] = (c.col(a).array() * t.inv_diag.col(a).array().cast<double>()).square().mean();
+                                  const Eigen::MatrixXd& uty, const Eigen::MatrixXd* rest,
+                                  const Pairs& pairs, Eigen::Index width) {
+  const auto p = static_cast<Eigen::Index>(pairs.size());
+  Eigen::VectorXd errors(p);
+  for (Eigen::Index first = 0; first < p; first += width) {
+    const Eigen::Index cols = std::min(width, p - first);
+    Eigen::MatrixXd scaled(uty.rows(), cols);
+    for (Eigen::Index i = 0; i < cols; ++i) {
+      const auto [j, a] = pairs[static_cast<std::size_t>(first + i)];
+      scaled.col(i) = t.w.col(a).cwiseProduct(uty.col(j));
+    }
+    Eigen::MatrixXd c = sp.u * scaled;
+    for (Eigen::Index i = 0; i < cols; ++i) {
+      const auto [j, a] = pairs[static_cast<std::size_t>(first + i)];
+      if (rest) c.col(i) += rest->col(j) / t.alphas[static_cast<std::size_t>(a)];
+      errors[first + i] =
+          c.col(i).cwiseProduct(t.inv_diag.col(a)).squaredNorm() / static_cast<double>(c.rows());
+    }
   }
   return errors;
 }
 
-// Single-precision errors agree with double ones to about 1e-6 relative; a target whose two best
-// penalties are within this margin is ranked again in double, so the choice is double's.
-constexpr double close_call = 1e-3;
-
-// The penalty index per target with the smallest error (the first on ties), as double ranks them.
+// The penalty index per target with the smallest error (the first on ties), as double ranks them:
+// the single-precision minimum unless another penalty's error is within both errors'
+// single_rounding_bound of it; then the exact errors of those candidates alone decide, taken a
+// block's width at a time, so that the work depends only on the block.
 std::vector<Eigen::Index> choose_penalties(const Spectrum& sp, const Penalties& t,
                                            const Eigen::MatrixXd& uty, const Eigen::MatrixXd* rest,
                                            const Eigen::MatrixXd& errors) {
-  std::vector<Eigen::Index> chosen(static_cast<std::size_t>(errors.cols()));
-  for (Eigen::Index j = 0; j < errors.cols(); ++j) {
-    Eigen::Index best = 0;
-    errors.col(j).minCoeff(&best);
-    double runner_up = std::numeric_limits<double>::infinity();
-    for (Eigen::Index a = 0; a < errors.rows(); ++a)
-      if (a != best) runner_up = std::min(runner_up, errors(a, j));
-    if (runner_up <= errors(best, j) * (1.0 + close_call)) {
-      const Eigen::VectorXd r = rest ? Eigen::VectorXd(rest->col(j)) : Eigen::VectorXd();
-      loo_errors_double(sp, t, uty.col(j), rest ? &r : nullptr).minCoeff(&best);
+  const Eigen::Index k = errors.rows(), m = errors.cols();
+  const Eigen::MatrixXd bound = single_rounding_bound(t, uty, rest, errors);
+  std::vector<Eigen::Index> chosen(static_cast<std::size_t>(m));
+  Pairs close;  // in target, then penalty order
+  for (Eigen::Index j = 0; j < m; ++j) {
+    errors.col(j).minCoeff(&chosen[static_cast<std::size_t>(j)]);
+    const double ceiling = (errors.col(j) + bound.col(j)).minCoeff();
+    Pairs candidates;
+    for (Eigen::Index a = 0; a < k; ++a)
+      if (errors(a, j) - bound(a, j) <= ceiling) candidates.emplace_back(j, a);
+    if (candidates.size() > 1) close.insert(close.end(), candidates.begin(), candidates.end());
+  }
+  const Eigen::VectorXd exact = loo_errors_double(sp, t, uty, rest, close, m);
+  double least = 0.0;
+  for (std::size_t i = 0; i < close.size(); ++i) {
+    const auto [j, a] = close[i];
+    const auto e = static_cast<Eigen::Index>(i);
+    if (i == 0 || close[i - 1].first != j || exact[e] < least) {
+      least = exact[e];
+      chosen[static_cast<std::size_t>(j)] = a;
     }
-    chosen[static_cast<std::size_t>(j)] = best;
   }
   return chosen;
 }

@@ -3,10 +3,11 @@
 // scikit-learn's RidgeCV(alphas, alpha_per_target=True) (its default generalized cross-validation
 // mode, intercept fitted and not penalised): one eigendecomposition per training set gives the
 // leave-one-out residuals of every penalty, each target keeps the penalty with the smallest mean
-// squared residual (the first on ties), and predicts with it. Kernel form (n x n Gram, from the
-// streamed Gram of compare/gram.hpp when the features are not in memory) when there are more
-// features than training stimuli, primal form (SVD of the centred features) otherwise, as
-// scikit-learn's gcv_mode="auto".
+// squared residual (the first on ties), and predicts with it. The residuals are ranked in single
+// precision, and again in double for the penalties within a bound on that rounding of the best,
+// so the choice is double's. Kernel form (n x n Gram, from the streamed Gram of compare/gram.hpp
+// when the features are not in memory) when there are more features than training stimuli,
+// primal form (SVD of the centred features) otherwise, as scikit-learn's gcv_mode="auto".
 #include <Eigen/Dense>
 #include <string>
 #include <vector>
