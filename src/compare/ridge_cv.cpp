@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 
 namespace lrm::compare {
 namespace {
@@ -213,6 +214,7 @@ DualSolution solve(const Spectrum& sp, const Eigen::MatrixXd& y, const Eigen::Ro
   const Eigen::MatrixXd& out_u = map ? mapped_u : sp.u;
   DualSolution out{Eigen::MatrixXd(out_u.rows(), q), Eigen::VectorXd(q)};
   for (Eigen::Index first = 0; first < q; first += block) {
+    check_interrupt();  // a block is a second or so at NSD's size; all of them, many minutes
     const Eigen::Index m = std::min(block, q - first);
     // Centred block by block: no second n x q copy of the targets.
     const Eigen::MatrixXd yc = y.middleCols(first, m).rowwise() - y_mean.segment(first, m);
