@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 #include "io/provenance_attrs.hpp"
 #include "io/sha256.hpp"
 
@@ -144,6 +145,7 @@ std::string sha256_file(const std::filesystem::path& path) {
   Sha256 h;
   std::vector<char> buf(1 << 20);
   while (in) {
+    check_interrupt();  // stimulus sets and weights of many GB take seconds to hash
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     h.update(reinterpret_cast<const unsigned char*>(buf.data()), static_cast<size_t>(in.gcount()));
   }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 #include "common/text.hpp"
 #include "model/device.hpp"
 #include "model/pth_reader.hpp"
@@ -143,13 +144,17 @@ void load_state_dict(torch::nn::Module& net, const StateDict& state, const std::
   for (const auto& p : net.named_parameters()) order.push_back(p.key());
   for (const auto& b : net.named_buffers()) order.push_back(b.key());
   for (const auto& key : order) {
+    check_interrupt();  // per tensor: the weights of a large model take seconds to check and copy
     const auto& t = state.at(key);
     if (t.is_floating_point() && !torch::isfinite(t).all().item<bool>())
       throw InputError("checkpoint " + source + ": parameter " + key +
                        " holds NaN or infinite values");
   }
   torch::NoGradGuard no_grad;
-  for (auto& [key, t] : expected) t.copy_(state.at(key).reshape(t.sizes()).to(t.dtype()));
+  for (auto& [key, t] : expected) {
+    check_interrupt();
+    t.copy_(state.at(key).reshape(t.sizes()).to(t.dtype()));
+  }
 }
 
 void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& net,

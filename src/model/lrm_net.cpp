@@ -292,9 +292,14 @@ torch::Tensor ModBlockImpl::forward(const torch::Tensor& source_in, std::int64_t
     a = torch::tanh(torch::layer_norm(source, {source.size(1), h, w}, weight, bias, 1e-5));
     a = bilinear(a, height, width);
   }
+  // A source upsampled to a large destination (AlexNet's features.9 → features.0: 256 channels at
+  // 55×55 per image) makes each step here take up to a second on a loaded machine: Ctrl-C is
+  // checked between them, not only between stages.
+  check_interrupt();
   auto per_row = [](const torch::Tensor& g) { return g.dim() == 0 ? g : g.view({-1, 1, 1, 1}); };
   auto neg = neg_scale * per_row(neg_gain), pos = pos_scale * per_row(pos_gain);
   a = torch::where(a < 0, a * neg, a * pos);
+  check_interrupt();
   return modulation->forward(a);
 }
 

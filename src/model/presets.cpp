@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 #include "common/text.hpp"
 #include "model/backbones/backbones.hpp"
 
@@ -23,9 +24,17 @@ std::vector<Pathway> lrm_pathways(int level) {
   return p;
 }
 
+// Layers check for Ctrl-C before their random initialisation, the longest part of building a
+// model (AlexNet's first fc layer: about a second on a loaded machine).
 nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t stride,
                 std::int64_t pad) {
+  check_interrupt();
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad));
+}
+
+nn::Linear linear(std::int64_t in, std::int64_t out) {
+  check_interrupt();
+  return nn::Linear(in, out);
 }
 
 // The elements of a braced list are evaluated first to last, whereas constructor arguments are
@@ -214,9 +223,9 @@ Chain alexnet_layout(nn::Sequential features, std::int64_t channels, std::int64_
                      std::int64_t hidden, double dropout, std::int64_t num_classes) {
   using L = nn::AnyModule;
   auto classifier =
-      in_order({L(nn::Dropout(dropout)), L(nn::Linear(channels * pooled * pooled, hidden)),
-                L(nn::ReLU()), L(nn::Dropout(dropout)), L(nn::Linear(hidden, hidden)),
-                L(nn::ReLU()), L(nn::Linear(hidden, num_classes))});
+      in_order({L(nn::Dropout(dropout)), L(linear(channels * pooled * pooled, hidden)),
+                L(nn::ReLU()), L(nn::Dropout(dropout)), L(linear(hidden, hidden)), L(nn::ReLU()),
+                L(linear(hidden, num_classes))});
   Chain chain;
   chain->add_block("features", features);
   chain->add("avgpool",

@@ -1,6 +1,7 @@
 // dicarlolab's CORnet-Z and CORnet-S: areas V1, V2, V4 and IT, then a decoder.
 #include <cmath>
 
+#include "common/interrupt.hpp"
 #include "model/backbones/backbones.hpp"
 #include "model/backbones/in_order.hpp"
 
@@ -9,6 +10,7 @@ namespace nn = torch::nn;
 namespace {
 
 nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t stride, bool bias) {
+  check_interrupt();  // before each layer's random initialisation
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(k / 2).bias(bias));
 }
 

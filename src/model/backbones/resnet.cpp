@@ -2,6 +2,7 @@
 #include <array>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 #include "model/backbones/backbones.hpp"
 #include "model/backbones/in_order.hpp"
 
@@ -10,6 +11,7 @@ namespace nn = torch::nn;
 namespace {
 
 nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t stride) {
+  check_interrupt();  // before each layer's random initialisation (ResNet-152: hundreds of layers)
   auto c = nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(k / 2).bias(false));
   nn::init::kaiming_normal_(c->weight, 0, torch::kFanOut, torch::kReLU);
   return c;

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 #include "model/backbones/backbones.hpp"
 
 namespace lrm::model::backbones {
@@ -37,6 +38,7 @@ Chain vgg(int depth, bool batch_norm, std::int64_t num_classes) {
       features->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2)));
       continue;
     }
+    check_interrupt();  // before each layer's random initialisation (seconds for the fc layers)
     auto conv = nn::Conv2d(nn::Conv2dOptions(in, v, 3).padding(1));
     nn::init::kaiming_normal_(conv->weight, 0, torch::kFanOut, torch::kReLU);
     nn::init::zeros_(conv->bias);
@@ -46,6 +48,7 @@ Chain vgg(int depth, bool batch_norm, std::int64_t num_classes) {
     in = v;
   }
   auto linear = [](std::int64_t from, std::int64_t to) {
+    check_interrupt();
     auto l = nn::Linear(from, to);
     nn::init::normal_(l->weight, 0, 0.01);
     nn::init::zeros_(l->bias);
