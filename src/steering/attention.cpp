@@ -168,7 +168,7 @@ CategoryVectors attend_prototypes(model::LoadedModel& model, const stimuli::Stim
   auto& net = *model.net;
   if (o.prototypes.empty())
     return compute_prototypes(net, set, p, plan.source, o.prototype_pass, plan.unit_types,
-                              o.batch_size, ExemplarOrder::by_category);
+                              o.batch_size);
   ClassList classes{model::class_names(model, set), "the model's class names"};
   const auto width =
       layer_outputs(net, set, {plan.images_a[0]}, p, plan.source, 0, 1, "probe").size(1);

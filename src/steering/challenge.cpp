@@ -174,8 +174,7 @@ CategoryVectors steering_prototypes(model::LrmNetImpl& net, const stimuli::Stimu
                                     const stimuli::Preprocess& p, const SteerOptions& o,
                                     const SteerPlan& plan) {
   if (o.prototypes.empty())
-    return compute_prototypes(net, set, p, plan.source, o.vector_pass, plan.used, o.batch_size,
-                              ExemplarOrder::by_category);
+    return compute_prototypes(net, set, p, plan.source, o.vector_pass, plan.used, o.batch_size);
   auto prototypes = read_category_vectors(o.prototypes, plan.classes, plan.width);
   if (!prototypes.layer.empty() && prototypes.layer != plan.source)
     throw InputError("prototypes " + o.prototypes + " are of layer " + prototypes.layer +

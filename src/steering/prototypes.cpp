@@ -11,8 +11,7 @@ PrototypeResult run_prototypes(model::LoadedModel& model, const stimuli::Stimulu
   if (o.pass < 0) throw SettingError("pass", "must be ≥ 0");
   if (o.batch_size < 1) throw SettingError("batch-size", "must be at least 1");
   const auto layer = o.layer.empty() ? model.net->backbone()->layer_names().back() : o.layer;
-  auto v =
-      compute_prototypes(*model.net, set, p, layer, o.pass, {}, o.batch_size, ExemplarOrder::set);
+  auto v = compute_prototypes(*model.net, set, p, layer, o.pass, {}, o.batch_size);
   if (const auto bad = first_nonfinite_row(v.vectors, 0); bad >= 0)
     throw InputError("the prototype of category '" + v.categories[bad] + "' (layer " + layer +
                      ") is not finite; check the weights");

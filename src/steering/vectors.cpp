@@ -27,23 +27,29 @@ std::string trim(std::string s) {
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-// The output of `layer` in pass `pass` (unsteered) for `rows` of the set, `batch_size` images per
-// forward call (loaded ahead on a thread): take(the batch's rows, images × units on the host).
-void stream_outputs(
-    model::LrmNetImpl& net, const stimuli::StimulusSet& set, const std::vector<std::size_t>& rows,
-    const stimuli::Preprocess& p, const std::string& layer, int pass, int batch_size,
-    const std::string& label,
-    const std::function<void(const std::vector<std::size_t>&, torch::Tensor)>& take) {
+// `rows` in batches of up to `batch_size`; SettingError of batch-size when it is below 1.
+std::vector<std::vector<std::size_t>> batches_of(const std::vector<std::size_t>& rows,
+                                                 int batch_size) {
   if (batch_size < 1) throw SettingError("batch-size", "must be at least 1");
+  return stimuli::cut_batches(rows, static_cast<std::size_t>(batch_size));
+}
+
+// The output of `layer` in pass `pass` (unsteered) for the set's rows in `batches`, one forward
+// call each (loaded ahead on a thread): take(the batch's rows, images × units on the host).
+void stream_outputs(
+    model::LrmNetImpl& net, const stimuli::StimulusSet& set,
+    std::vector<std::vector<std::size_t>> batches, const stimuli::Preprocess& p,
+    const std::string& layer, int pass, const std::string& label,
+    const std::function<void(const std::vector<std::size_t>&, torch::Tensor)>& take) {
   net.backbone()->index_of(layer);
   torch::NoGradGuard no_grad;
   model::Record record;
   record.layers = {layer};
-  stimuli::BatchStream batches(set,
-                               stimuli::cut_batches(rows, static_cast<std::size_t>(batch_size)),
-                               stimuli::stream_options(p));
-  Progress bar(label, static_cast<std::int64_t>(rows.size()), "images");
-  while (auto b = batches.next()) {
+  std::size_t images = 0;
+  for (const auto& b : batches) images += b.size();
+  stimuli::BatchStream stream(set, std::move(batches), stimuli::stream_options(p));
+  Progress bar(label, static_cast<std::int64_t>(images), "images");
+  while (auto b = stream.next()) {
     check_interrupt();
     auto result = net.forward(torch::from_blob(b->data.data(), b->shape, torch::kFloat), pass + 1,
                               nullptr, record);
@@ -126,15 +132,15 @@ torch::Tensor layer_outputs(model::LrmNetImpl& net, const stimuli::StimulusSet& 
                             const std::string& layer, int pass, int batch_size,
                             const std::string& label) {
   std::vector<torch::Tensor> out;
-  stream_outputs(net, set, {images.begin(), images.end()}, p, layer, pass, batch_size, label,
+  stream_outputs(net, set, batches_of({images.begin(), images.end()}, batch_size), p, layer, pass,
+                 label,
                  [&](const std::vector<std::size_t>&, torch::Tensor t) { out.push_back(t); });
   return torch::cat(out);
 }
 
 CategoryVectors compute_prototypes(model::LrmNetImpl& net, const stimuli::StimulusSet& set,
                                    const stimuli::Preprocess& p, const std::string& layer, int pass,
-                                   std::vector<std::string> categories, int batch_size,
-                                   ExemplarOrder order) {
+                                   std::vector<std::string> categories, int batch_size) {
   if (pass < 0) throw InputError("prototypes of pass " + std::to_string(pass) + ": no such pass");
   CategoryVectors v;
   v.categories = categories.empty() ? set.category_names() : std::move(categories);
@@ -148,20 +154,22 @@ CategoryVectors compute_prototypes(model::LrmNetImpl& net, const stimuli::Stimul
   for (std::size_t i = 0; i < set.size(); ++i)
     if (const auto it = index.find(set.categories()[i]); it != index.end())
       members[it->second].push_back(i);
-  std::vector<std::size_t> rows;
+  // Each category's exemplars in batches of their own, in the set's order: a prototype is then the
+  // same to the last bit whichever other categories are asked for (lrm prototypes: all of them;
+  // steer and attend: those they steer toward), as batches of other images could round it apart.
+  std::vector<std::vector<std::size_t>> batches;
   for (std::size_t k = 0; k < v.categories.size(); ++k) {
     if (members[k].empty())
       throw InputError("category '" + v.categories[k] + "' has no exemplars in stimulus set " +
                        set.source() + "; its prototype cannot be computed");
     v.n_exemplars.push_back(static_cast<std::int64_t>(members[k].size()));
-    rows.insert(rows.end(), members[k].begin(), members[k].end());
+    for (auto& b : batches_of(members[k], batch_size)) batches.push_back(std::move(b));
   }
-  if (rows.empty()) throw InputError("stimulus set " + set.source() + " is empty");
-  if (order == ExemplarOrder::set) std::sort(rows.begin(), rows.end());
+  if (batches.empty()) throw InputError("stimulus set " + set.source() + " is empty");
   // Summed per category as the exemplars stream (memory: a batch), in double so that a category
   // of thousands of images keeps float precision.
   torch::Tensor sums;
-  stream_outputs(net, set, rows, p, layer, pass, batch_size, "prototypes",
+  stream_outputs(net, set, std::move(batches), p, layer, pass, "prototypes",
                  [&](const std::vector<std::size_t>& batch, torch::Tensor out) {
                    std::vector<std::int64_t> category;
                    for (auto row : batch) category.push_back(index.at(set.categories()[row]));

@@ -68,18 +68,14 @@ torch::Tensor layer_outputs(model::LrmNetImpl& net, const stimuli::StimulusSet& 
                             const std::string& layer, int pass, int batch_size,
                             const std::string& label = "outputs");
 
-// The order in which prototypes stream the exemplars: as the set lists them (as `lrm extract`
-// streams it), or category by category in the order the categories are given. The batches, and so
-// the last bits of the means, depend on it.
-enum class ExemplarOrder { set, by_category };
-
 // Mean output of `layer` in `pass` over every exemplar of each category in `categories` (distinct;
-// empty: all categories of the set, in order of first appearance), `batch_size` images per forward
-// call. InputError naming a category with no exemplars.
+// empty: all categories of the set, in order of first appearance), streamed category by category
+// in batches of up to `batch_size` of its exemplars in the set's order, so that a category's
+// prototype does not depend on which others are asked for. InputError naming a category with no
+// exemplars.
 CategoryVectors compute_prototypes(model::LrmNetImpl& net, const stimuli::StimulusSet& set,
                                    const stimuli::Preprocess& p, const std::string& layer, int pass,
-                                   std::vector<std::string> categories, int batch_size,
-                                   ExemplarOrder order);
+                                   std::vector<std::string> categories, int batch_size);
 
 // /prototypes layout (README): vectors (category, unit), category, n_exemplars; attrs layer, pass.
 void write_prototypes(const h5::Group& group, const CategoryVectors& v);

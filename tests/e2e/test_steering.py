@@ -156,6 +156,33 @@ with h5py.File(att, "r") as f:
 ds = xr.open_dataset(att, group="attention", engine="h5netcdf")
 c.check("attend: xarray shows unit_type × attended", ds["mean_activation"].dims == ("unit_type", "attended"))
 
+# Prototypes are the same to the last bit whether lrm prototypes stores them or steer and attend
+# compute their own for the categories they steer toward, on a set whose categories interleave (the
+# same seed: the same random weights).
+mixed = c.path("mixed.h5")
+images, cats, ids = pattern_images(30, ["0", "1", "2", "3"])
+keep = rng.permutation(len(cats))[:100]
+with h5py.File(mixed, "w") as f:
+    f["images"] = images[keep]
+    f["category"] = np.array([cats[i] for i in keep], dtype=h5py.string_dtype())
+    f["stimulus"] = np.array([ids[i] for i in keep], dtype=h5py.string_dtype())
+mixed_protos = c.path("mixed_protos.h5")
+c.run("--seed", "3", "prototypes", *model, "--stimuli", mixed, "--batch-size", "8", "--out", mixed_protos)
+runs = {}
+for own in (True, False):
+    stored = [] if own else ["--prototypes", mixed_protos]
+    runs[own] = (c.path(f"mixed_steer_{own}.h5"), c.path(f"mixed_attend_{own}.h5"))
+    c.run("--seed", "3", "steer", *model, "--stimuli", mixed, "--batch-size", "8", "--types", "prototype",
+          "--steer-strength", "3", "--composites", "12", "--out", runs[own][0], *stored)
+    c.run("--seed", "3", "attend", *model, "--stimuli", mixed, "--batch-size", "8", "--attend", "1,2", "--layer",
+          "features.9", "--localizer-images", "8", "--composites", "8", "--out", runs[own][1], *stored)
+with h5py.File(runs[True][0], "r") as a, h5py.File(runs[False][0], "r") as b:
+    c.check("steer: its own prototypes and lrm prototypes' give bit-identical outputs",
+            np.array_equal(a["steering/output"][:], b["steering/output"][:]))
+with h5py.File(runs[True][1], "r") as a, h5py.File(runs[False][1], "r") as b:
+    c.check("attend: its own prototypes and lrm prototypes' give bit-identical activations",
+            np.array_equal(a["attention/activation"][:], b["attention/activation"][:]))
+
 # Bad input.
 steer = ["steer", *model, "--stimuli", digits, "--out", c.path("bad.h5"), "--composites", "5"]
 c.bad_input("alpha 0", steer + ["--steer-strength", "1,0"], "--steer-strength")
