@@ -81,6 +81,16 @@ def test_the_gil_is_released_during_compute():
 
 
 def test_ctrl_c_interrupts_a_long_call():
+    # A shell that starts us in the background without job control ignores SIGINT, and Python then
+    # keeps it ignored: put Python's own Ctrl-C handler in place, as an interactive session has it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        interrupted_call()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def interrupted_call():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(3000, 3000)).astype(np.float32)
     y = rng.normal(size=(3000, 50))
