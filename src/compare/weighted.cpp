@@ -360,6 +360,8 @@ struct ComponentInput {
   std::vector<std::string> names;
 };
 
+bool from_activations(const ComponentInput& in) { return in.activations.has_value(); }
+
 // The component RDMs of `spec` over the brain's stimuli (by id when both have ids, else by order),
 // named by `spec` (and the RDM's name when the file holds several).
 void load_components(ComponentInput& in, const BrainRdms& brain) {
@@ -407,9 +409,7 @@ std::vector<ComponentInput> open_inputs(const WeightedRunOptions& o, const Brain
     in.sets = unit_sets({}, in.activations.emplace(spec, o.allow_partial), o.layers, o.passes,
                         o.fit.seed);
   }
-  const auto files = std::count_if(inputs.begin(), inputs.end(), [](const ComponentInput& in) {
-    return in.activations.has_value();
-  });
+  const auto files = std::count_if(inputs.begin(), inputs.end(), from_activations);
   if (files == 0 && !(o.layers.empty() && o.passes.empty()))
     throw SettingError(o.layers.empty() ? "passes" : "layers",
                        "applies to activation files among --components only");
@@ -468,9 +468,7 @@ std::vector<std::string> run_weighted(const WeightedRunOptions& o, const h5::Gro
   check_unique_names(inputs);
   std::vector<std::string> names;
   for (const auto& in : inputs) names.insert(names.end(), in.names.begin(), in.names.end());
-  const bool activations = std::any_of(inputs.begin(), inputs.end(), [](const ComponentInput& in) {
-    return in.activations.has_value();
-  });
+  const bool activations = std::any_of(inputs.begin(), inputs.end(), from_activations);
   const std::vector<Eigen::MatrixXd> components = component_rdms(inputs, o, brain);
   if (o.partition && (components.size() < 2 || components.size() > 3))
     throw SettingError("vpa", "variance partitioning takes 2 or 3 component RDMs, got " +
